@@ -1,0 +1,5 @@
+"""Allow ``python -m evaltool``."""
+
+from evaltool.cli import main
+
+main()
