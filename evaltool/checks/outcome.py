@@ -1,0 +1,88 @@
+"""What a check returns: a verdict, one sentence of reason, and the measurements behind it."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from evaltool.model.results import Comparison, Measurement
+from evaltool.model.verdict import Verdict
+
+_OPS: dict[str, Callable[[float, float], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt, "==": operator.eq,
+}
+
+
+def compare(value: float, passes_if: Comparison, threshold: float) -> bool:
+    """Whether ``value <passes_if> threshold`` holds (never rounded before comparing)."""
+    return _OPS[passes_if](value, threshold)
+
+
+def fmt(x: float | int | None) -> str:
+    """Format a number for a reason sentence: integers exactly, reals to 6 significant digits."""
+    if x is None:
+        return "n/a"
+    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
+        return str(int(x))
+    return f"{x:.6g}"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The decision of a check; the evaluator adds ids, evidence references and notes."""
+
+    verdict: Verdict
+    reason: str
+    measurements: tuple[Measurement, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.reason.strip():
+            raise ValueError("every outcome needs a reason")
+
+    @classmethod
+    def passed(cls, reason: str, measurements: Iterable[Measurement] = ()) -> Outcome:
+        """A pass with its reason."""
+        return cls(Verdict.PASS, reason, tuple(measurements))
+
+    @classmethod
+    def failed(cls, reason: str, measurements: Iterable[Measurement] = ()) -> Outcome:
+        """A fail with its reason."""
+        return cls(Verdict.FAIL, reason, tuple(measurements))
+
+    @classmethod
+    def inconclusive(cls, reason: str, measurements: Iterable[Measurement] = ()) -> Outcome:
+        """Inconclusive: the evidence does not allow a decision."""
+        return cls(Verdict.INCONCLUSIVE, reason, tuple(measurements))
+
+    @classmethod
+    def not_applicable(cls, reason: str) -> Outcome:
+        """The check does not apply to this TOE."""
+        return cls(Verdict.NOT_APPLICABLE, reason)
+
+    @classmethod
+    def from_threshold(
+        cls,
+        name: str,
+        value: float,
+        *,
+        threshold: float,
+        passes_if: Comparison,
+        unit: str | None = None,
+        reason_subject: str | None = None,
+        extra: Iterable[Measurement] = (),
+    ) -> Outcome:
+        """Pass if ``value <passes_if> threshold``, fail otherwise; a non-finite value is
+        inconclusive ("statistic not finite"), never a pass."""
+        m = Measurement(name=name, value=value, unit=unit, threshold=threshold, passes_if=passes_if)
+        subject = reason_subject or name
+        u = f" {unit}" if unit else ""
+        if not math.isfinite(value):
+            return cls.inconclusive(f"{subject} is not finite", (m, *extra))
+        ok = compare(value, passes_if, threshold)
+        if ok:
+            reason = f"{subject} {fmt(value)}{u} {passes_if} {fmt(threshold)}{u}"
+            return cls.passed(reason, (m, *extra))
+        reason = f"{subject} {fmt(value)}{u} is not {passes_if} {fmt(threshold)}{u}"
+        return cls.failed(reason, (m, *extra))

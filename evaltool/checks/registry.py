@@ -1,0 +1,124 @@
+"""The registry of check kinds: ``family.test`` names, their parameter models and implementations.
+
+Kinds are registered with :func:`check` by the modules that ``evaltool.checks`` imports (the one
+place listing every built-in kind). Kinds a profile may name before their implementation exists are
+:func:`declare`-d: they validate, and run as *inconclusive: check not available*, never as pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from pydantic import ValidationError
+
+from evaltool.errors import PluginError, ProfileError
+from evaltool.model.base import StrictModel
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.checks.outcome import Outcome
+
+
+class CheckParams(StrictModel):
+    """Base of every check's parameter model (unknown keys are errors)."""
+
+
+P = TypeVar("P", bound=CheckParams)
+RunFn = Callable[[P, "CheckContext"], "Outcome"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckType(Generic[P]):
+    """A registered check kind."""
+
+    kind: str
+    params: type[P]
+    run: Callable[[P, CheckContext], Outcome] | None
+    standard_ref: str
+    summary: str
+
+    @property
+    def available(self) -> bool:
+        """Whether an implementation exists (declared kinds have none yet)."""
+        return self.run is not None
+
+
+_REGISTRY: dict[str, CheckType[Any]] = {}
+
+
+def _summary(fn: Callable[..., Any] | None, fallback: str) -> str:
+    doc = inspect.getdoc(fn) if fn is not None else None
+    return doc.strip().splitlines()[0] if doc else fallback
+
+
+def check(kind: str, *, params: type[P], ref: str) -> Callable[[RunFn[P]], RunFn[P]]:
+    """Register ``fn`` as the implementation of ``kind``; a duplicate kind fails at import."""
+
+    def register(fn: RunFn[P]) -> RunFn[P]:
+        existing = _REGISTRY.get(kind)
+        if existing is not None and existing.available:
+            raise PluginError(f"check kind '{kind}' is registered twice")
+        if not fn.__doc__:
+            raise PluginError(f"check kind '{kind}' has no docstring")
+        _REGISTRY[kind] = CheckType(kind, params, fn, ref, _summary(fn, kind))
+        return fn
+
+    return register
+
+
+class _AnyParams(CheckParams):
+    """Parameters of a declared, not yet available kind (accepted as written)."""
+
+    model_config = CheckParams.model_config | {"extra": "allow"}
+
+
+def declare(kind: str, *, ref: str, summary: str) -> None:
+    """Declare a kind that profiles may use before it is implemented."""
+    if kind not in _REGISTRY:
+        _REGISTRY[kind] = CheckType(kind, _AnyParams, None, ref, summary)
+
+
+def get(kind: str) -> CheckType[Any]:
+    """The check type for ``kind``, or a ProfileError suggesting the nearest names."""
+    try:
+        return _REGISTRY[kind]
+    except KeyError:
+        near = difflib.get_close_matches(kind, list(_REGISTRY), n=3, cutoff=0.6)
+        hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+        raise ProfileError(f"unknown check kind {kind!r}{hint}") from None
+
+
+def all_checks() -> list[CheckType[Any]]:
+    """Every registered kind, sorted by name."""
+    return [_REGISTRY[k] for k in sorted(_REGISTRY)]
+
+
+def parse_params(ctype: CheckType[P], params: Mapping[str, Any]) -> P:
+    """Validate ``params`` against the kind's model; errors become one ProfileError line."""
+    try:
+        return ctype.params.model_validate(dict(params))
+    except ValidationError as exc:
+        parts = []
+        for e in exc.errors(include_url=False)[:5]:
+            where = ".".join(str(x) for x in e["loc"])
+            msg = "unknown parameter" if e["type"] == "extra_forbidden" else e["msg"]
+            parts.append(f"{where}: {msg}" if where else msg)
+        raise ProfileError(f"bad parameters for {ctype.kind!r}: {'; '.join(parts)}") from None
+
+
+def load_plugins() -> list[str]:
+    """Import third-party checks from the ``evaltool.checks`` entry-point group (CLI only)."""
+    loaded = []
+    for ep in entry_points(group="evaltool.checks"):
+        try:
+            ep.load()
+        except Exception as exc:  # a plugin's failure must name the plugin, not crash the tool
+            raise PluginError(f"check plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
+                              ) from None
+        loaded.append(ep.name)
+    return loaded

@@ -1,0 +1,115 @@
+"""Loading an evidence bundle: manifest validation, safe paths, hashes and a full evidence check.
+
+Every evidence file is hashed as it is read and, when it is a table, validated completely against
+its kind's column schema before any statistic runs, so that malformed evidence stops the audit
+(exit 4) instead of producing verdicts from bad data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evaltool.errors import EvidenceError
+from evaltool.io import tables
+from evaltool.io.files import MAX_EVIDENCE_BYTES, resolve_inside, sha256_file
+from evaltool.io.yaml import load_yaml, validate
+from evaltool.model.bundle import TABLE_FORMATS, BundleManifest, EvidenceFile, EvidenceFormat
+
+MANIFEST_NAME = "bundle.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class BundleFile:
+    """An evidence file of a loaded bundle."""
+
+    entry: EvidenceFile
+    path: Path
+    """Resolved absolute path (inside the bundle)."""
+    sha256: str
+    size_bytes: int
+    rows: int | None = None
+    """Number of rows, for tables."""
+    columns: tuple[str, ...] = ()
+    """Column names, for tables."""
+
+    @property
+    def display_path(self) -> str:
+        """The path as written in the manifest (relative to the bundle)."""
+        return self.entry.path
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    """A validated evidence bundle."""
+
+    root: Path
+    manifest_path: Path
+    manifest_sha256: str
+    manifest: BundleManifest
+    files: dict[str, BundleFile] = field(default_factory=dict)
+
+
+def manifest_path_of(path: Path) -> Path:
+    """The manifest of a bundle given as a folder or as the manifest file itself."""
+    return path / MANIFEST_NAME if path.is_dir() else path
+
+
+def load_manifest(path: Path) -> tuple[Path, BundleManifest]:
+    """Read and validate ``bundle.yaml`` (``path`` is the bundle folder or the manifest)."""
+    mpath = manifest_path_of(path)
+    if not mpath.exists():
+        raise EvidenceError(f"no {MANIFEST_NAME} manifest in the bundle folder", path=path)
+    doc = load_yaml(mpath, error=EvidenceError)
+    return mpath, validate(doc, BundleManifest, error=EvidenceError)
+
+
+def load_bundle(path: Path, *, check_tables: bool = True) -> Bundle:
+    """Load a bundle: validate the manifest, resolve, hash and validate every evidence file."""
+    mpath, manifest = load_manifest(path)
+    root = mpath.parent
+    manifest_sha, _ = sha256_file(mpath)
+    files: dict[str, BundleFile] = {}
+    for i, entry in enumerate(manifest.evidence):
+        files[entry.slot] = _load_file(root, mpath, i, entry, check_tables=check_tables)
+    return Bundle(root=root, manifest_path=mpath, manifest_sha256=manifest_sha, manifest=manifest,
+                  files=files)
+
+
+def _load_file(
+    root: Path, mpath: Path, index: int, entry: EvidenceFile, *, check_tables: bool
+) -> BundleFile:
+    loc = f"evidence[{index}] (slot '{entry.slot}')"
+    if entry.size_bytes is not None and entry.size_bytes > MAX_EVIDENCE_BYTES:
+        raise EvidenceError(
+            f"declared size {entry.size_bytes} bytes exceeds the limit of {MAX_EVIDENCE_BYTES}",
+            path=mpath, location=loc,
+        )
+    real = resolve_inside(root, entry.path, manifest=mpath, location=loc)
+    actual_size = real.stat().st_size
+    if actual_size > MAX_EVIDENCE_BYTES:
+        raise EvidenceError(f"file is larger than the limit of {MAX_EVIDENCE_BYTES} bytes",
+                            path=entry.path)
+    if entry.size_bytes is not None and entry.size_bytes != actual_size:
+        raise EvidenceError(
+            f"declared size {entry.size_bytes} bytes but the file has {actual_size} "
+            "(truncated or replaced?)", path=mpath, location=loc,
+        )
+    digest, size = sha256_file(real)
+    if entry.sha256 is not None and entry.sha256 != digest:
+        raise EvidenceError(
+            f"SHA-256 mismatch for {entry.path!r}: manifest says {entry.sha256}, file is {digest}",
+            path=mpath, location=loc,
+        )
+    rows: int | None = None
+    columns: tuple[str, ...] = ()
+    display = root.name + "/" + entry.path
+    if entry.format in TABLE_FORMATS and check_tables:
+        info = tables.validate_table(real, entry.kind, entry.format, display=display)
+        rows, columns = info.rows, info.columns
+    elif entry.format is EvidenceFormat.JSONL and check_tables:
+        rows = tables.validate_jsonl(real, display=display)
+    elif entry.format is EvidenceFormat.BINARY and size == 0:
+        raise EvidenceError("binary evidence file is empty", path=display)
+    return BundleFile(entry=entry, path=real, sha256=digest, size_bytes=size, rows=rows,
+                      columns=columns)

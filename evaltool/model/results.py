@@ -1,0 +1,150 @@
+"""The results of an evaluation: checks, requirements, provenance (the schema of results.json).
+
+Roll-ups are computed fields, so the verdict of a requirement or of the evaluation can never disagree
+with its parts (CEM roll-up: fail dominates, pass only when every applicable part passes).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field, computed_field, field_validator
+
+from evaltool.model.base import StrictModel
+from evaltool.model.verdict import Verdict, combine, combine_overall
+
+RESULTS_SCHEMA_VERSION = 1
+
+Comparison = Literal[">=", ">", "<=", "<", "=="]
+
+
+class Measurement(StrictModel):
+    """One measured value and, when it decides the verdict, the threshold it was compared with."""
+
+    name: str = Field(description="what was measured, e.g. 'pvalue', 'max_qber'")
+    value: float | None = Field(description="the value; null when it could not be computed")
+    unit: str | None = Field(None, description="unit of value and threshold, if any")
+    threshold: float | None = Field(None, description="the limit the value was compared with")
+    passes_if: Comparison | None = Field(
+        None, description="the comparison 'value <passes_if> threshold' that passes"
+    )
+
+    @field_validator("value", "threshold")
+    @classmethod
+    def _finite_or_none(cls, v: float | None) -> float | None:
+        # JSON has no NaN: a value that is not finite is recorded as null (and the check is
+        # inconclusive, never pass).
+        if v is not None and not math.isfinite(v):
+            return None
+        return v
+
+
+class EvidenceRef(StrictModel):
+    """A file of the bundle that a check read."""
+
+    slot: str = Field(description="evidence slot name in the bundle manifest")
+    path: str = Field(description="path relative to the bundle folder")
+    sha256: str = Field(description="SHA-256 of the file as read")
+    kind: str = Field(description="evidence kind")
+
+
+class CheckResult(StrictModel):
+    """The verdict of one check of one evaluation activity, with its reason and measurements."""
+
+    requirement_id: str = Field(description="SFR or SAR id, e.g. FCS_CKM.1")
+    element_id: str | None = Field(None, description="SFR element id, e.g. FCS_CKM.1.1")
+    activity_id: str = Field(description="evaluation activity id")
+    check_id: str = Field(description="stable id '<activity>/<n>'")
+    kind: str = Field(description="check kind, e.g. telemetry.range, or 'manual'")
+    verdict: Verdict
+    reason: str = Field(min_length=1, description="one sentence explaining the verdict")
+    measurements: tuple[Measurement, ...] = ()
+    evidence: tuple[EvidenceRef, ...] = ()
+    notes: tuple[str, ...] = Field((), description="warnings raised while the check ran")
+    standard_ref: str = Field(description="the clause of the standard the check implements")
+    waived_by: str | None = Field(
+        None, description="id of the waiver that covers this failure; the verdict stays fail"
+    )
+
+
+class RequirementResult(StrictModel):
+    """All checks of one requirement (SFR or SAR) and their roll-up."""
+
+    requirement_id: str
+    title: str
+    provisional: bool = False
+    checks: tuple[CheckResult, ...] = ()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def verdict(self) -> Verdict:
+        """Worst verdict of the checks; inconclusive if there are none."""
+        return combine(c.verdict for c in self.checks)
+
+
+class InputFile(StrictModel):
+    """An input of the evaluation, identified by its hash."""
+
+    role: str = Field(description="profile, security-target, evaluation, manifest or evidence")
+    path: str
+    sha256: str
+    size_bytes: int
+
+
+class Provenance(StrictModel):
+    """Everything needed to reproduce the evaluation."""
+
+    tool: str = "evaltool"
+    tool_version: str
+    dependencies: dict[str, str] = Field(description="versions of the libraries that computed")
+    profile_id: str
+    profile_version: str
+    profile_sha256: str
+    security_target_id: str | None = None
+    inputs: tuple[InputFile, ...]
+    seed: int
+    command_line: tuple[str, ...]
+    started_at: str = Field(description="UTC, ISO 8601")
+    finished_at: str = Field(description="UTC, ISO 8601")
+
+
+class TOESummary(StrictModel):
+    """Identification of the target of evaluation, copied from the bundle manifest."""
+
+    vendor: str
+    product: str
+    transmitter_serial: str
+    receiver_serial: str
+    hardware_version: str
+    firmware_version: str
+
+
+class EvaluationResult(StrictModel):
+    """The complete result of an audit; ``results.json`` is this model."""
+
+    schema_version: int = RESULTS_SCHEMA_VERSION
+    title: str
+    toe: TOESummary
+    provenance: Provenance
+    requirements: tuple[RequirementResult, ...]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def verdict(self) -> Verdict:
+        """Overall verdict: worst requirement verdict; nothing applicable is inconclusive."""
+        return combine_overall(r.verdict for r in self.requirements)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def counts(self) -> dict[str, int]:
+        """Number of checks per verdict."""
+        out = {v.value: 0 for v in Verdict}
+        for r in self.requirements:
+            for c in r.checks:
+                out[c.verdict.value] += 1
+        return out
+
+    def checks(self) -> list[CheckResult]:
+        """Every check result, in profile order."""
+        return [c for r in self.requirements for c in r.checks]
