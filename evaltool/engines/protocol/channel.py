@@ -1,0 +1,37 @@
+"""Channel and detector model, model key rate and parameter optimisation for decoy-state BB84.
+
+Public entry points: :class:`ChannelModel`, :func:`expected_counts`, :func:`key_rate`,
+:func:`optimise_parameters` and :func:`optimise_sweep` (warm-started along a distance sweep).
+The model is the Sec. IV model of Lim et al. 2014 with the dead time of Rusca et al. 2018
+(protocol reference note §1.5, §1.7, §1.10).
+"""
+
+from __future__ import annotations
+
+from evaltool.engines.protocol._channel import (
+    ChannelModel,
+    ExpectedCounts,
+    KeyRateResult,
+    expected_counts,
+    key_rate,
+)
+from evaltool.engines.protocol._optimise import (
+    PAPER_FIXED,
+    DecoyParameters,
+    OptimisationResult,
+    optimise_parameters,
+    optimise_sweep,
+)
+
+__all__ = [
+    "PAPER_FIXED",
+    "ChannelModel",
+    "DecoyParameters",
+    "ExpectedCounts",
+    "KeyRateResult",
+    "OptimisationResult",
+    "expected_counts",
+    "key_rate",
+    "optimise_parameters",
+    "optimise_sweep",
+]
