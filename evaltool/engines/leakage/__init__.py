@@ -1,1 +1,98 @@
-"""Engine package."""
+"""Leakage assessment: streaming TVLA-style statistics on per-pulse telemetry and traces.
+
+Public API (everything else in this package is private):
+
+- accumulators: :class:`MomentAccumulator`, :class:`CoMomentAccumulator`,
+  :class:`LaggedPairAccumulator`, :class:`ContingencyAccumulator` and their summaries
+  :class:`ClassMoments`, :class:`ClassCoMoments`;
+- Welch t-tests: :func:`welch_t_from_moments`, :func:`centred_product_t`, :func:`welch_t`,
+  :func:`lagged_centred_product_t` (:class:`WelchTResult`);
+- label × binned feature: :func:`suggest_binning`, :func:`independence_test`,
+  :func:`chi2_sweep`, :func:`pool_sparse_bins`, :func:`mutual_information`,
+  :func:`total_variation_distance`;
+- multi-class: :func:`snr`, :func:`welch_anova`;
+- error control: :func:`holm`, :func:`sidak`, :func:`benjamini_hochberg`,
+  :func:`sidak_t_threshold`, :func:`tvla_family_alpha`, :func:`confirm_two_datasets`;
+- power: :func:`minimum_detectable_effect`, :func:`rows_for_effect`.
+"""
+
+from __future__ import annotations
+
+from evaltool.engines.leakage._anova import SNRResult, WelchANOVAResult, snr, welch_anova
+from evaltool.engines.leakage._contingency import (
+    DEFAULT_SWEEP,
+    ContingencyAccumulator,
+    IndependenceTestResult,
+    LeakageBoundResult,
+    SweepResult,
+    chi2_sweep,
+    independence_test,
+    mutual_information,
+    pool_sparse_bins,
+    suggest_binning,
+    total_variation_distance,
+)
+from evaltool.engines.leakage._moments import (
+    DEFAULT_LEAF_ROWS,
+    ClassCoMoments,
+    ClassMoments,
+    CoMomentAccumulator,
+    LaggedPairAccumulator,
+    MomentAccumulator,
+)
+from evaltool.engines.leakage._multiple import (
+    TVLA_THRESHOLD,
+    benjamini_hochberg,
+    confirm_two_datasets,
+    holm,
+    sidak,
+    sidak_t_threshold,
+    tvla_family_alpha,
+)
+from evaltool.engines.leakage._power import MDEResult, minimum_detectable_effect, rows_for_effect
+from evaltool.engines.leakage._ttest import (
+    WelchTResult,
+    centred_product_t,
+    lagged_centred_product_t,
+    welch_t,
+    welch_t_from_moments,
+)
+
+__all__ = [
+    "DEFAULT_LEAF_ROWS",
+    "DEFAULT_SWEEP",
+    "TVLA_THRESHOLD",
+    "ClassCoMoments",
+    "ClassMoments",
+    "CoMomentAccumulator",
+    "ContingencyAccumulator",
+    "IndependenceTestResult",
+    "LaggedPairAccumulator",
+    "LeakageBoundResult",
+    "MDEResult",
+    "MomentAccumulator",
+    "SNRResult",
+    "SweepResult",
+    "WelchANOVAResult",
+    "WelchTResult",
+    "benjamini_hochberg",
+    "centred_product_t",
+    "chi2_sweep",
+    "confirm_two_datasets",
+    "holm",
+    "independence_test",
+    "lagged_centred_product_t",
+    "minimum_detectable_effect",
+    "mutual_information",
+    "pool_sparse_bins",
+    "rows_for_effect",
+    "sidak",
+    "sidak_t_threshold",
+    "snr",
+    "suggest_binning",
+    "total_variation_distance",
+    "tvla_family_alpha",
+    "welch_anova",
+    "welch_t",
+    "welch_t_from_moments",
+]
