@@ -19,7 +19,9 @@ Conventions (stated here because the papers differ, note §1.5 and §1.10):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -226,6 +228,86 @@ class KeyRateResult:
         return self.key_rate_per_pulse
 
 
+class _HasEll(Protocol):
+    @property
+    def ell(self) -> NDArray[np.int64]: ...
+
+    @property
+    def ell_real(self) -> FloatArray: ...
+
+
+_R = TypeVar("_R", bound=_HasEll)
+
+
+def _secrecy_fixed_point(
+    evaluate: Callable[[FloatArray], _R],
+    batch: tuple[int, ...],
+    block_size: float,
+    eps_sec: float | None,
+    kappa: float | None,
+    max_iterations: int = 60,
+) -> _R:
+    """Evaluate at fixed eps_sec, or solve eps_sec = kappa ell by iterating ell <- f(kappa ell).
+
+    The iteration starts from ell = n_K and so converges downwards to the largest fixed point;
+    starting from a small ell would wrongly zero small blocks (note §1.7, pitfall).
+    """
+    if kappa is None:
+        return evaluate(np.full(batch, eps_sec))
+    ell_prev = np.full(batch, float(block_size))
+    result = evaluate(kappa * ell_prev)
+    for _ in range(max_iterations):
+        # Entries that reach 0 stay at 0: with no key there is no eps_sec = kappa ell.
+        ell_now = np.where(result.ell > 0, np.clip(result.ell_real, 1.0, None), 0.0)
+        if np.all(np.abs(ell_now - ell_prev) <= 0.5):
+            break
+        ell_prev = ell_now
+        result = evaluate(kappa * np.maximum(ell_prev, 1.0))
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class _Unchecked:
+    ell: NDArray[np.int64]
+    ell_real: FloatArray
+
+
+def model_rate_unchecked(
+    bound: FiniteKeyBound,
+    channel: ChannelModel,
+    mu: FloatArray,
+    p: FloatArray,
+    q: FloatArray,
+    block_size: float,
+    eps_sec: float | None,
+    kappa: float | None,
+    eps_cor: float,
+) -> FloatArray:
+    """Continuous key rate per pulse (unfloored ell; 0 where no key), for the optimiser's loop.
+
+    No input checks: ``mu`` must be sorted strongest first and satisfy the bound's conditions.
+    """
+    counts = expected_counts(channel, mu, p, q, block_size)
+
+    def evaluate(eps: FloatArray) -> _Unchecked:
+        _, _, ell_real, ell = bound.evaluate_sorted(
+            mu,
+            p,
+            counts.key_detections,
+            counts.key_errors,
+            counts.test_detections,
+            counts.test_errors,
+            counts.ec_leakage_bits,
+            eps,
+            np.asarray(eps_cor),
+        )
+        return _Unchecked(ell=ell, ell_real=ell_real)
+
+    res = _secrecy_fixed_point(evaluate, counts.pulses.shape, block_size, eps_sec, kappa)
+    rate: FloatArray = np.where(res.ell > 0, res.ell_real, 0.0) / counts.pulses
+    return rate
+
+
 def key_rate(
     bound: str | FiniteKeyBound,
     channel: ChannelModel,
@@ -237,7 +319,6 @@ def key_rate(
     eps_sec: float | None = None,
     kappa: float | None = None,
     eps_cor: float = 1e-15,
-    fixed_point_iterations: int = 60,
 ) -> KeyRateResult:
     """Key rate of the model under a finite-key bound, vectorised over parameter sets.
 
@@ -256,14 +337,11 @@ def key_rate(
         (note §1.5 and §1.9 item 4).
     eps_cor:
         Correctness parameter.
-    fixed_point_iterations:
-        Cap on the iterations of ell <- f(kappa ell).
 
     Notes
     -----
-    Under the kappa convention the fixed point is reached from ell = n_K downwards, which
-    converges to the largest fixed point; starting from a small ell would wrongly zero small
-    blocks (note §1.7, pitfall).
+    Under the kappa convention eps_sec = kappa ell is solved by fixed-point iteration from
+    ell = n_K downwards, which converges to the largest fixed point (note §1.7, pitfall).
     """
     if (eps_sec is None) == (kappa is None):
         raise ValueError("give exactly one of eps_sec and kappa")
@@ -292,18 +370,7 @@ def key_rate(
             eps_cor=eps_cor,
         )
 
-    if kappa is None:
-        result = evaluate(np.full(batch, eps_sec))
-    else:
-        ell_prev = np.full(batch, float(block_size))
-        result = evaluate(kappa * ell_prev)
-        for _ in range(fixed_point_iterations):
-            # Entries that reach 0 stay at 0: with no key there is no eps_sec = kappa ell.
-            ell_now = np.where(result.ell > 0, np.clip(result.ell_real, 1.0, None), 0.0)
-            if np.all(np.abs(ell_now - ell_prev) <= 0.5):
-                break
-            ell_prev = ell_now
-            result = evaluate(kappa * np.maximum(ell_prev, 1.0))
+    result = _secrecy_fixed_point(evaluate, batch, block_size, eps_sec, kappa)
     ell = result.ell
     return KeyRateResult(
         key_rate_per_pulse=ell / counts.pulses,

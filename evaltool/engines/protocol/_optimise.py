@@ -16,7 +16,12 @@ import numpy as np
 from scipy.optimize import minimize
 
 from evaltool.engines.protocol._bounds_common import FiniteKeyBound, FloatArray
-from evaltool.engines.protocol._channel import ChannelModel, KeyRateResult, key_rate
+from evaltool.engines.protocol._channel import (
+    ChannelModel,
+    KeyRateResult,
+    key_rate,
+    model_rate_unchecked,
+)
 from evaltool.engines.protocol.finite_key import get_bound
 
 # Search box of each kind of parameter; intensities are searched on a log scale.
@@ -159,13 +164,10 @@ def _rates(
     """Continuous key rate per pulse (unfloored ell, 0 where infeasible) of each row."""
     ok = (b.intensity_violation(mu) < 0.0) & np.all(p > 0.0, axis=-1)
     out = np.zeros(mu.shape[0])
-    if not np.any(ok):
-        return out
-    r = key_rate(
-        b, channel, mu[ok], p[ok], q[ok], block_size, eps_sec=eps_sec, kappa=kappa, eps_cor=eps_cor
-    )
-    usable = r.ell > 0
-    out[ok] = np.where(usable, r.ell_real, 0.0) / r.counts.pulses
+    if np.any(ok):
+        out[ok] = model_rate_unchecked(
+            b, channel, mu[ok], p[ok], q[ok], block_size, eps_sec, kappa, eps_cor
+        )
     return out
 
 
