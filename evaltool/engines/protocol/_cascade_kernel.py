@@ -1,0 +1,525 @@
+"""Compiled core of the Cascade reconciliation (see :mod:`evaltool.engines.protocol.cascade`).
+
+The kernel simulates both parties on one frame. Alice's parities are never needed as values to drive
+the protocol: Bob compares his parity with Alice's, so only the *error* parity ``parity(a XOR b)``
+of a
+block decides the next step; the kernel keeps the error pattern ``err = a XOR b`` and counts every
+parity Alice discloses. The message flow follows the batched formulation of Martinez-Mateo, Pacher,
+Peev, Ciurana, Martin, QIC 15 (2015) (arXiv:1407.3257, §3): all parity questions that are pending
+when
+no more local progress is possible travel in one message (one channel use).
+
+Data layout. Pass ``p`` reorders the frame by a permutation ``perm[p]`` (pass 0: identity) and
+splits
+it into top-level blocks of ``k_p`` bits. The bisection tree of each top-level block is stored
+implicitly in heap order (root 1, children ``2h`` and ``2h + 1``); a block ``[s, e)`` splits at
+``s + ceil((e - s) / 2)``. A node exists once created; its error parity is maintained
+incrementally on
+every bit flip, so bisection and the cascade effect cost ``O(depth)`` per step after creation.
+
+Shuffles. Pass ``p >= 1`` uses a Fisher-Yates shuffle driven by SplitMix64 (Steele, Lea, Flood,
+OOPSLA 2014) seeded with ``frame_seed XOR (p * 0x9E3779B97F4A7C15)``; index ``j`` (from ``n - 1``
+down
+to 1) swaps with ``r mod (j + 1)`` for the next 64-bit output ``r`` (modulo bias below ``n /
+2**64``).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@numba.njit(cache=True, inline="always")
+def _splitmix_next(state: np.uint64) -> tuple[np.uint64, np.uint64]:
+    state = state + _GOLDEN
+    z = state
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z = z ^ (z >> np.uint64(31))
+    return state, z
+
+
+@numba.njit(cache=True)
+def splitmix64_stream(seed: np.uint64, count: int) -> NDArray[np.uint64]:
+    """Return ``count`` outputs of SplitMix64 started at ``seed`` (used to derive per-run seeds)."""
+    out = np.empty(count, dtype=np.uint64)
+    s = np.uint64(seed)
+    for i in range(count):
+        s, z = _splitmix_next(s)
+        out[i] = z
+    return out
+
+
+@numba.njit(cache=True)
+def shuffle_permutation(
+    n: int, frame_seed: np.uint64, pass_index: int, out: NDArray[np.int64]
+) -> None:
+    """Fill ``out`` with the permutation of pass ``pass_index`` (identity for pass 0)."""
+    for i in range(n):
+        out[i] = i
+    if pass_index == 0:
+        return
+    s = np.uint64(frame_seed) ^ (np.uint64(pass_index) * _GOLDEN)
+    for j in range(n - 1, 0, -1):
+        s, z = _splitmix_next(s)
+        k = np.int64(z % np.uint64(j + 1))
+        tmp = out[j]
+        out[j] = out[k]
+        out[k] = tmp
+
+
+@numba.njit(cache=True)
+def exact_error_pattern(n: int, n_errors: int, run_seed: np.uint64, out: NDArray[np.uint8]) -> None:
+    """Place exactly ``n_errors`` ones uniformly at random in ``out`` (partial Fisher-Yates)."""
+    idx = np.arange(n)
+    out[:] = 0
+    s = np.uint64(run_seed)
+    for i in range(n_errors):
+        s, z = _splitmix_next(s)
+        k = i + np.int64(z % np.uint64(n - i))
+        tmp = idx[i]
+        idx[i] = idx[k]
+        idx[k] = tmp
+        out[idx[i]] = 1
+
+
+class Workspace:
+    """Arrays reused across frames of the same length and block sizes (allocated once)."""
+
+    def __init__(self, n: int, block_sizes: tuple[int, ...]) -> None:
+        n_pass = len(block_sizes)
+        ks = np.asarray(block_sizes, dtype=np.int64)
+        tree = np.empty(n_pass, dtype=np.int64)
+        off = np.empty(n_pass + 1, dtype=np.int64)
+        off[0] = 0
+        for p, k in enumerate(block_sizes):
+            depth = max(0, int(np.ceil(np.log2(k)))) if k > 1 else 0
+            tree[p] = 1 << (depth + 1)
+            nb = -(-n // k)
+            off[p + 1] = off[p] + nb * tree[p]
+        nodes = int(off[n_pass])
+        self.ks = ks
+        self.tree = tree
+        self.off = off
+        self.perm = np.empty((n_pass, n), dtype=np.int64)
+        self.pos = np.empty((n_pass, n), dtype=np.int64)
+        self.errp = np.empty((n_pass, n), dtype=np.uint8)
+        self.stamp = np.zeros(nodes, dtype=np.int64)
+        self.flags = np.zeros(nodes, dtype=np.uint8)
+        self.errpar = np.zeros(nodes, dtype=np.uint8)
+        self.ns = np.zeros(nodes, dtype=np.int64)
+        self.ne = np.zeros(nodes, dtype=np.int64)
+        self.npass = np.zeros(nodes, dtype=np.int64)
+        cap = 2 * nodes + 16
+        self.hkey = np.zeros(cap, dtype=np.int64)
+        self.hval = np.zeros(cap, dtype=np.int64)
+        self.ask = np.zeros(cap, dtype=np.int64)
+        self.counters = np.zeros(8, dtype=np.int64)
+
+
+# flags bits
+_KNOWN = 1
+_Q_FALSE = 2  # queued for try-correct without the right-sibling continuation
+_Q_TRUE = 4  # queued for try-correct with the right-sibling continuation
+_A_FALSE = 8  # parity question pending (continuation False)
+_A_TRUE = 16  # parity question pending (continuation True)
+
+# counters
+_C_HEAP = 0
+_C_ASK = 1
+_C_SEQ = 2
+_C_LEAK = 3
+_C_USES = 4
+_C_INFER = 5
+_C_TR = 6
+_C_STAMP = 7
+
+
+@numba.njit(cache=True, inline="always")
+def _created(stamp: NDArray[np.int64], node: int, cur: int) -> bool:
+    return stamp[node] == cur
+
+
+@numba.njit(cache=True)
+def _create(
+    node: int,
+    p: int,
+    s: int,
+    e: int,
+    cur: int,
+    stamp: NDArray[np.int64],
+    flags: NDArray[np.uint8],
+    errpar: NDArray[np.uint8],
+    ns: NDArray[np.int64],
+    ne: NDArray[np.int64],
+    npass: NDArray[np.int64],
+    errp: NDArray[np.uint8],
+) -> None:
+    stamp[node] = cur
+    flags[node] = 0
+    acc = 0
+    for j in range(s, e):
+        acc ^= errp[p, j]
+    errpar[node] = acc
+    ns[node] = s
+    ne[node] = e
+    npass[node] = p
+
+
+@numba.njit(cache=True)
+def _heap_push(
+    hkey: NDArray[np.int64], hval: NDArray[np.int64], cnt: NDArray[np.int64], size: int, val: int
+) -> None:
+    i = cnt[_C_HEAP]
+    cnt[_C_HEAP] = i + 1
+    key = (size << 32) | (cnt[_C_SEQ] & 0xFFFFFFFF)
+    cnt[_C_SEQ] += 1
+    while i > 0:
+        parent = (i - 1) >> 1
+        if hkey[parent] <= key:
+            break
+        hkey[i] = hkey[parent]
+        hval[i] = hval[parent]
+        i = parent
+    hkey[i] = key
+    hval[i] = val
+
+
+@numba.njit(cache=True)
+def _heap_pop(hkey: NDArray[np.int64], hval: NDArray[np.int64], cnt: NDArray[np.int64]) -> int:
+    top = hval[0]
+    m = cnt[_C_HEAP] - 1
+    cnt[_C_HEAP] = m
+    if m > 0:
+        key = hkey[m]
+        val = hval[m]
+        i = 0
+        while True:
+            c = 2 * i + 1
+            if c >= m:
+                break
+            if c + 1 < m and hkey[c + 1] < hkey[c]:
+                c += 1
+            if hkey[c] >= key:
+                break
+            hkey[i] = hkey[c]
+            hval[i] = hval[c]
+            i = c
+        hkey[i] = key
+        hval[i] = val
+    return top
+
+
+@numba.njit(cache=True)
+def _schedule_try(
+    node: int,
+    crs: int,
+    flags: NDArray[np.uint8],
+    ns: NDArray[np.int64],
+    ne: NDArray[np.int64],
+    hkey: NDArray[np.int64],
+    hval: NDArray[np.int64],
+    cnt: NDArray[np.int64],
+) -> None:
+    bit = _Q_TRUE if crs else _Q_FALSE
+    if flags[node] & bit:
+        return
+    flags[node] |= bit
+    _heap_push(hkey, hval, cnt, ne[node] - ns[node], node * 2 + crs)
+
+
+@numba.njit(cache=True)
+def _frame(
+    err: NDArray[np.uint8],
+    alice: NDArray[np.uint8],
+    record: bool,
+    transcript: NDArray[np.int64],
+    frame_seed: np.uint64,
+    sub_block_reuse: bool,
+    frame_parity_inference: bool,
+    ks: NDArray[np.int64],
+    tree: NDArray[np.int64],
+    off: NDArray[np.int64],
+    perm: NDArray[np.int64],
+    pos: NDArray[np.int64],
+    errp: NDArray[np.uint8],
+    stamp: NDArray[np.int64],
+    flags: NDArray[np.uint8],
+    errpar: NDArray[np.uint8],
+    ns: NDArray[np.int64],
+    ne: NDArray[np.int64],
+    npass: NDArray[np.int64],
+    hkey: NDArray[np.int64],
+    hval: NDArray[np.int64],
+    ask: NDArray[np.int64],
+    cnt: NDArray[np.int64],
+) -> None:
+    """Reconcile one frame in place: ``err`` ends as the residual error pattern."""
+    n = err.size
+    n_pass = ks.size
+    cnt[_C_STAMP] += 1
+    cur = cnt[_C_STAMP]
+    cnt[_C_HEAP] = 0
+    cnt[_C_ASK] = 0
+    cnt[_C_SEQ] = 0
+    cnt[_C_LEAK] = 0
+    cnt[_C_USES] = 0
+    cnt[_C_INFER] = 0
+    cnt[_C_TR] = 0
+    for p in range(n_pass):
+        shuffle_permutation(n, frame_seed, p, perm[p])
+        for j in range(n):
+            i = perm[p, j]
+            pos[p, i] = j
+            errp[p, j] = err[i]
+        k = ks[p]
+        nb = (n + k - 1) // k
+        deferred = -1
+        for b in range(nb):
+            s = b * k
+            e = min(n, s + k)
+            node = off[p] + b * tree[p] + 1
+            _create(node, p, s, e, cur, stamp, flags, errpar, ns, ne, npass, errp)
+            if frame_parity_inference and p > 0 and b == nb - 1:
+                # The parity of the whole frame is known since pass 0 (XOR of its top-level
+                # parities), so the last block's parity follows from the others: not disclosed.
+                flags[node] |= _KNOWN
+                cnt[_C_INFER] += 1
+                deferred = node
+                continue
+            flags[node] |= _A_FALSE
+            ask[cnt[_C_ASK]] = node * 2
+            cnt[_C_ASK] += 1
+        # Service loop (Martinez-Mateo et al. 2015, §3): correct locally as far as possible, then
+        # send every pending parity question in a single message.
+        while cnt[_C_HEAP] > 0 or cnt[_C_ASK] > 0:
+            while cnt[_C_HEAP] > 0:
+                v = _heap_pop(hkey, hval, cnt)
+                node = v >> 1
+                crs = v & 1
+                flags[node] &= ~np.uint8(_Q_TRUE if crs else _Q_FALSE)
+                # BINARY on this block (Brassard-Salvail 1993), iterative form.
+                while True:
+                    q = npass[node]
+                    h = (node - off[q]) % tree[q]
+                    base = node - h
+                    if not (flags[node] & _KNOWN):
+                        # Parity inference: parent and sibling parities known => no disclosure.
+                        if h > 1:
+                            par = base + (h >> 1)
+                            sib = base + (h ^ 1)
+                            if (
+                                (flags[par] & _KNOWN)
+                                and _created(stamp, sib, cur)
+                                and (flags[sib] & _KNOWN)
+                            ):
+                                flags[node] |= _KNOWN
+                                cnt[_C_INFER] += 1
+                        if not (flags[node] & _KNOWN):
+                            abit = _A_TRUE if crs else _A_FALSE
+                            if not (flags[node] & abit):
+                                flags[node] |= abit
+                                ask[cnt[_C_ASK]] = node * 2 + crs
+                                cnt[_C_ASK] += 1
+                            break
+                    if errpar[node] == 0:
+                        if crs and h > 1:
+                            par = base + (h >> 1)
+                            sib = base + (h ^ 1)
+                            if not _created(stamp, sib, cur):
+                                mid = ns[par] + (ne[par] - ns[par] + 1) // 2
+                                _create(
+                                    sib,
+                                    q,
+                                    mid,
+                                    ne[par],
+                                    cur,
+                                    stamp,
+                                    flags,
+                                    errpar,
+                                    ns,
+                                    ne,
+                                    npass,
+                                    errp,
+                                )
+                            node = sib
+                            crs = 0
+                            continue
+                        break
+                    s = ns[node]
+                    e = ne[node]
+                    if e - s == 1:
+                        # Found an error: flip Bob's bit and propagate (the cascade effect).
+                        i = perm[q, s]
+                        err[i] ^= 1
+                        for r in range(p + 1):
+                            x = pos[r, i]
+                            errp[r, x] ^= 1
+                            bb = x // ks[r]
+                            rb = off[r] + bb * tree[r]
+                            hh = 1
+                            while True:
+                                nd = rb + hh
+                                if not _created(stamp, nd, cur):
+                                    break
+                                errpar[nd] ^= 1
+                                if (hh == 1 or sub_block_reuse) and (
+                                    errpar[nd] == 1 or not (flags[nd] & _KNOWN)
+                                ):
+                                    _schedule_try(nd, 0, flags, ns, ne, hkey, hval, cnt)
+                                s2 = ns[nd]
+                                e2 = ne[nd]
+                                if e2 - s2 <= 1:
+                                    break
+                                mid = s2 + (e2 - s2 + 1) // 2
+                                hh = 2 * hh if x < mid else 2 * hh + 1
+                        break
+                    left = base + 2 * h
+                    if not _created(stamp, left, cur):
+                        mid = s + (e - s + 1) // 2
+                        _create(left, q, s, mid, cur, stamp, flags, errpar, ns, ne, npass, errp)
+                    node = left
+                    crs = 1
+            m = cnt[_C_ASK]
+            if m > 0:
+                cnt[_C_USES] += 1
+                for a in range(m):
+                    v = ask[a]
+                    node = v >> 1
+                    crs = v & 1
+                    flags[node] &= ~np.uint8(_A_TRUE if crs else _A_FALSE)
+                    if not (flags[node] & _KNOWN):
+                        flags[node] |= _KNOWN
+                        cnt[_C_LEAK] += 1
+                        if record:
+                            t = cnt[_C_TR]
+                            q = npass[node]
+                            par_a = 0
+                            for j in range(ns[node], ne[node]):
+                                par_a ^= alice[perm[q, j]]
+                            transcript[t, 0] = q
+                            transcript[t, 1] = ns[node]
+                            transcript[t, 2] = ne[node]
+                            transcript[t, 3] = par_a
+                            cnt[_C_TR] = t + 1
+                    _schedule_try(node, crs, flags, ns, ne, hkey, hval, cnt)
+                cnt[_C_ASK] = 0
+            if deferred >= 0:
+                # Bob can use the inferred parity only once the other parities have arrived.
+                _schedule_try(deferred, 0, flags, ns, ne, hkey, hval, cnt)
+                deferred = -1
+
+
+@numba.njit(cache=True)
+def simulate_runs(
+    n: int,
+    n_errors: int,
+    run_seeds: NDArray[np.uint64],
+    sub_block_reuse: bool,
+    frame_parity_inference: bool,
+    ks: NDArray[np.int64],
+    tree: NDArray[np.int64],
+    off: NDArray[np.int64],
+    perm: NDArray[np.int64],
+    pos: NDArray[np.int64],
+    errp: NDArray[np.uint8],
+    stamp: NDArray[np.int64],
+    flags: NDArray[np.uint8],
+    errpar: NDArray[np.uint8],
+    ns: NDArray[np.int64],
+    ne: NDArray[np.int64],
+    npass: NDArray[np.int64],
+    hkey: NDArray[np.int64],
+    hval: NDArray[np.int64],
+    ask: NDArray[np.int64],
+    cnt: NDArray[np.int64],
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Run independent frames with exactly ``n_errors`` errors each; return leak, uses, residual."""
+    runs = run_seeds.size
+    leak = np.empty(runs, dtype=np.int64)
+    uses = np.empty(runs, dtype=np.int64)
+    resid = np.empty(runs, dtype=np.int64)
+    err = np.zeros(n, dtype=np.uint8)
+    dummy_alice = np.zeros(0, dtype=np.uint8)
+    dummy_tr = np.zeros((0, 4), dtype=np.int64)
+    for r in range(runs):
+        exact_error_pattern(n, n_errors, run_seeds[r], err)
+        _frame(
+            err,
+            dummy_alice,
+            False,
+            dummy_tr,
+            run_seeds[r],
+            sub_block_reuse,
+            frame_parity_inference,
+            ks,
+            tree,
+            off,
+            perm,
+            pos,
+            errp,
+            stamp,
+            flags,
+            errpar,
+            ns,
+            ne,
+            npass,
+            hkey,
+            hval,
+            ask,
+            cnt,
+        )
+        leak[r] = cnt[_C_LEAK]
+        uses[r] = cnt[_C_USES]
+        acc = 0
+        for j in range(n):
+            acc += err[j]
+        resid[r] = acc
+    return leak, uses, resid
+
+
+def run_frame(
+    err: NDArray[np.uint8],
+    alice: NDArray[np.uint8],
+    record: bool,
+    frame_seed: int,
+    sub_block_reuse: bool,
+    frame_parity_inference: bool,
+    ws: Workspace,
+) -> tuple[int, int, int, NDArray[np.int64]]:
+    """Reconcile one frame (``err`` modified in place); return leak, uses, inferred, transcript."""
+    n_nodes = ws.stamp.size
+    transcript = np.zeros((n_nodes if record else 0, 4), dtype=np.int64)
+    _frame(
+        err,
+        alice,
+        record,
+        transcript,
+        np.uint64(frame_seed),
+        sub_block_reuse,
+        frame_parity_inference,
+        ws.ks,
+        ws.tree,
+        ws.off,
+        ws.perm,
+        ws.pos,
+        ws.errp,
+        ws.stamp,
+        ws.flags,
+        ws.errpar,
+        ws.ns,
+        ws.ne,
+        ws.npass,
+        ws.hkey,
+        ws.hval,
+        ws.ask,
+        ws.counters,
+    )
+    c = ws.counters
+    return int(c[_C_LEAK]), int(c[_C_USES]), int(c[_C_INFER]), transcript[: int(c[_C_TR])]
