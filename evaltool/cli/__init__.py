@@ -1,0 +1,85 @@
+"""The ``evaltool`` command line: the root group, global options and the single error boundary.
+
+Every command is a thin module that parses options, calls one core function and renders its
+output. Errors evaltool raises on purpose become one line on stderr and their documented exit code;
+anything else is an internal error (exit 70) with a traceback only under ``--debug`` or
+``EVALTOOL_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import NoReturn
+
+import click
+
+from evaltool import __version__
+from evaltool.errors import EvaltoolError, ExitCode
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="evaltool")
+@click.option("--debug", is_flag=True, envvar="EVALTOOL_DEBUG",
+              help="Show tracebacks for internal errors.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress display (for CI).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """Evaluate QKD modules against ETSI GS QKD 016 and ISO/IEC 23837."""
+    ctx.ensure_object(dict)
+    ctx.obj.setdefault("argv", [])
+    ctx.obj["debug"] = debug
+    ctx.obj["quiet"] = quiet
+
+
+def _register() -> None:
+    from evaltool.cli import audit, checks, protocol, rng, schema, validate
+
+    cli.add_command(audit.audit)
+    cli.add_command(validate.validate)
+    cli.add_command(checks.checks)
+    cli.add_command(schema.schema)
+    cli.add_command(rng.rng)
+    cli.add_command(protocol.protocol)
+    try:
+        from evaltool.cli.leakage import leakage
+    except ImportError:
+        return
+    cli.add_command(leakage)
+
+
+_register()
+
+
+def _fail(message: str, code: int) -> NoReturn:
+    click.echo(f"evaltool: error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Console entry point with the error boundary."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or os.environ.get("EVALTOOL_DEBUG", "") not in ("", "0")
+    try:
+        rv = cli.main(args=args, prog_name="evaltool", standalone_mode=False,
+                      obj={"argv": list(args)})
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
+    except click.Abort:
+        _fail("aborted", ExitCode.USAGE)
+    except EvaltoolError as exc:
+        if debug:
+            raise
+        _fail(str(exc), exc.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except Exception as exc:
+        if debug:
+            raise
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        _fail(f"internal error: {type(exc).__name__}: {text} (re-run with --debug for a "
+              "traceback)", ExitCode.INTERNAL)
+    sys.exit(rv if isinstance(rv, int) else 0)

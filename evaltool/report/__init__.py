@@ -1,0 +1,1 @@
+"""Presentation only: results in, HTML / PDF / JSON / JUnit out. Nothing is recomputed here."""
