@@ -46,6 +46,7 @@ class CanonicalTree(ABC, Generic[NodeT]):
         self._next_row = int(start_row)
         self._nodes: dict[tuple[int, int], NodeT] = {}
         self._frags: dict[int, list[tuple[int, Arrays]]] = {}
+        self._ranges: list[tuple[int, int]] = []
 
     # -- what a concrete accumulator provides -------------------------------------------------
     @abstractmethod
@@ -78,6 +79,7 @@ class CanonicalTree(ABC, Generic[NodeT]):
         i = 0
         if n == 0:
             return
+        self._claim([(row, row + n)])
         head = (-row) % L
         if head:
             k = min(head, n)
@@ -94,13 +96,23 @@ class CanonicalTree(ABC, Generic[NodeT]):
             self._add_fragment(row + i, tuple(a[i:] for a in arrays))
         self._next_row = row + n
 
+    def _claim(self, ranges: list[tuple[int, int]]) -> None:
+        """Record row ranges as seen, refusing any row already seen."""
+        merged = sorted(self._ranges + ranges)
+        for (_, end), (start, _) in zip(merged, merged[1:], strict=False):
+            if start < end:
+                raise ValueError("the same rows were given twice (overlapping row ranges)")
+        out: list[tuple[int, int]] = []
+        for start, end in merged:
+            if out and out[-1][1] == start:
+                out[-1] = (out[-1][0], end)
+            else:
+                out.append((start, end))
+        self._ranges = out
+
     def _add_fragment(self, row: int, arrays: Arrays) -> None:
         leaf = row // self._leaf_rows
         frags = self._frags.setdefault(leaf, [])
-        new_rows = set(range(row, row + int(arrays[0].shape[0])))
-        for r0, arr in frags:
-            if new_rows.intersection(range(r0, r0 + int(arr[0].shape[0]))):
-                raise ValueError(f"row {r0} was given twice to the same accumulator")
         frags.append((row, tuple(np.array(a, copy=True) for a in arrays)))
         if sum(int(a[0].shape[0]) for _, a in frags) == self._leaf_rows:
             del self._frags[leaf]
@@ -132,6 +144,7 @@ class CanonicalTree(ABC, Generic[NodeT]):
     def _merge_from(self, other: CanonicalTree[NodeT]) -> None:
         if type(other) is not type(self) or other._config() != self._config():
             raise ValueError("accumulators with different configurations cannot be merged")
+        self._claim(list(other._ranges))
         for (level, index), node in other._nodes.items():
             self._insert(self._nodes, level, index, node)
         for frags in other._frags.values():
