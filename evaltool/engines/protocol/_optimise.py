@@ -195,7 +195,7 @@ def optimise_parameters(
         Parameters kept fixed, by name (``q_key``, ``mu1``..``muM``, ``p1``..``pM``). ``None``
         means the paper's choice (:data:`PAPER_FIXED`; Lim 2014 fixes mu3 = 2e-4).
     start:
-        Warm start: the random search samples around it (and includes it).
+        Warm start: half of the random search samples around it (and includes it).
     seed:
         Seed of the random search; the result is deterministic for a given seed.
     n_random, n_starts:
@@ -210,12 +210,13 @@ def optimise_parameters(
     space = _Space(b.n_intensities, PAPER_FIXED[b.name] if fixed is None else fixed)
     rng = np.random.default_rng(seed)
     d = len(space.free)
+    cloud = rng.random((n_random, d))
     if start is not None:
+        # Half of the search stays near the warm start, half keeps exploring the whole box.
         centre = np.clip(space.to_unit(start), 0.0, 1.0)
-        cloud = np.clip(centre + 0.05 * rng.standard_normal((n_random, d)), 0.0, 1.0)
+        half = n_random // 2
+        cloud[:half] = np.clip(centre + 0.05 * rng.standard_normal((half, d)), 0.0, 1.0)
         cloud[0] = centre
-    else:
-        cloud = rng.random((n_random, d))
     args = (b, channel, block_size)
     opts = (eps_sec, kappa, eps_cor)
     rates = _rates(*args, *space.from_unit(cloud), *opts)
