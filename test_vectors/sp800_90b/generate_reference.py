@@ -1,0 +1,149 @@
+"""Regenerate ``reference.json``: the NIST SP800-90B_EntropyAssessment tool on the sources.
+
+Usage::
+
+    python test_vectors/sp800_90b/generate_reference.py TOOL_DIR [COMMIT]
+
+``TOOL_DIR`` holds the built ``ea_non_iid`` and ``ea_iid`` binaries (``make non_iid iid`` in the
+tool's ``cpp`` directory, outside this repository). Each source of ``sources.py`` is written to a
+temporary file (one sample per byte) at the sizes below, and the tools are run as
+``ea_non_iid -v -v FILE B`` and ``ea_iid -v -v FILE B``; their extra-verbose lines
+("<Label> <Estimator> Estimate: <key> = <value>") are recorded as printed (%.17g or %.22Lg).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sources import SOURCES  # noqa: E402
+
+SIZES = {
+    "anchor-8bit": (1_000_000,),
+    "anchor-1bit": (1_000_000,),
+    "uniform-8bit": (1_000_000, 100_000),
+    "uniform-1bit": (1_000_000, 100_000),
+    "biased-1bit": (1_000_000, 100_000),
+    "markov-4bit": (1_000_000, 100_000),
+    "sticky-8bit": (1_000_000, 100_000),
+}
+
+NAMES = {
+    "Most Common Value": "mcv",
+    "Collision": "collision",
+    "Markov": "markov",
+    "Compression": "compression",
+    "t-Tuple": "t-tuple",
+    "LRS": "lrs",
+    "MultiMCW Prediction": "multi-mcw",
+    "Lag Prediction": "lag",
+    "MultiMMC Prediction": "multi-mmc",
+    "LZ78Y Prediction": "lz78y",
+}
+LINE = re.compile(r"^(Literal|Bitstring) (.+?) Estimate: (.+?) = (\S+)$")
+TRACKS = {"Literal": "original", "Bitstring": "bitstring"}
+
+
+def _number(text: str) -> float:
+    return float(text)
+
+
+def parse_non_iid(out: str) -> dict:
+    res: dict = {"original": {}, "bitstring": {}}
+    for line in out.splitlines():
+        m = LINE.match(line.strip())
+        if m:
+            track, name, key, value = m.groups()
+            res[TRACKS[track]].setdefault(NAMES[name], {})[key] = _number(value)
+        elif line.startswith("H_original = "):
+            res["h_original"] = _number(line.split("=")[1])
+        elif line.startswith("H_bitstring = "):
+            res["h_bitstring"] = _number(line.split("=")[1])
+        elif line.startswith("Assessed min entropy: "):
+            res["h_assessed"] = _number(line.split(":")[1])
+    return res
+
+
+def parse_iid(out: str) -> dict:
+    res: dict = {"statistics": {}, "chi_square": {}, "lrs": {}}
+    for raw in out.splitlines():
+        line = raw.strip()
+        if line.startswith("Permutation testing: Unpermuted result "):
+            key, value = line.removeprefix("Permutation testing: Unpermuted result ").split(" = ")
+            res["statistics"][key] = _number(value)
+        elif line.startswith("Chi square independence: ") or line.startswith(
+            "Chi square goodness of fit: "
+        ):
+            head, rest = line.split(": ", 1)
+            key, value = rest.split(" = ")
+            part = "independence" if "independence" in head else "goodness_of_fit"
+            res["chi_square"].setdefault(part, {})[key] = _number(value)
+        elif line.startswith("Chi square tests: "):
+            res["chi_square"]["passed"] = line.endswith("Passed")
+        elif line.startswith("Literal Longest Repeated Substring results: "):
+            key, value = line.split(": ", 1)[1].split(" = ")
+            res["lrs"][key] = _number(value)
+        elif line.startswith("Length of longest repeated substring test: "):
+            res["lrs"]["passed"] = line.endswith("Passed")
+        elif line.startswith("IID permutation tests: "):
+            res["permutation_passed"] = line.endswith("Passed")
+        elif line.startswith("Literal Most Common Value Estimate: "):
+            key, value = line.split(": ", 1)[1].split(" = ")
+            res.setdefault("mcv", {})[key] = _number(value)
+    return res
+
+
+def main() -> None:
+    tool = Path(sys.argv[1]).resolve()
+    commit = sys.argv[2] if len(sys.argv) > 2 else "unknown"
+    version = subprocess.run([tool / "ea_non_iid", "--version"], capture_output=True, text=True)
+    results: dict = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (gen, bits) in SOURCES.items():
+            for n in SIZES[name]:
+                data = gen(n)
+                path = Path(tmp) / f"{name}-{n}.bin"
+                path.write_bytes(data.tobytes())
+                entry: dict = {
+                    "source": name,
+                    "n": n,
+                    "bits_per_sample": bits,
+                    "input_sha256": hashlib.sha256(data.tobytes()).hexdigest(),
+                }
+                cmd = [str(tool / "ea_non_iid"), "-v", "-v", path.name, str(bits)]
+                out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True)
+                entry["non_iid_command"] = "ea_non_iid -v -v FILE " + str(bits)
+                entry["non_iid"] = parse_non_iid(out.stdout)
+                if n == 1_000_000:
+                    cmd = [str(tool / "ea_iid"), "-v", "-v", path.name, str(bits)]
+                    out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+                    entry["iid_command"] = "ea_iid -v -v FILE " + str(bits)
+                    entry["iid"] = parse_iid(out.stdout)
+                results[f"{name}@{n}"] = entry
+                print(name, n, entry["non_iid"].get("h_assessed"), flush=True)
+    doc = {
+        "provenance": {
+            "tool": "NIST SP800-90B_EntropyAssessment (github usnistgov/SP800-90B_EntropyAssessment)",
+            "tool_version": version.stdout.strip().splitlines()[0] if version.stdout else "",
+            "commit": commit,
+            "build": "make non_iid iid (g++ -std=c++11 -fopenmp -O2 -ffloat-store), Debian 12",
+            "commands": "ea_non_iid -v -v FILE B; ea_iid -v -v FILE B (1,000,000-sample inputs)",
+            "inputs": "test_vectors/sp800_90b/sources.py (SHAKE-256, see each source's docstring)",
+            "generator": "test_vectors/sp800_90b/generate_reference.py",
+            "note": "IID permutation counts depend on the tool's random permutations; only the "
+            "unpermuted statistics, chi-square and LRS values and the verdicts are comparable.",
+        },
+        "results": results,
+    }
+    out_path = Path(__file__).resolve().parent / "reference.json"
+    out_path.write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":
+    main()
