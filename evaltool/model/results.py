@@ -40,6 +40,47 @@ class Measurement(StrictModel):
         return v
 
 
+PlotStyle = Literal["line", "step", "points", "histogram", "bars"]
+
+
+class Series(StrictModel):
+    """A named numeric data series a check may record for the report's plots (optional).
+
+    ``values`` are plotted against ``x`` (or against their index when ``x`` is empty); a
+    ``threshold`` with ``passes_if`` is drawn as a limit line and ``marks`` as vertical event
+    markers (e.g. the times of aborts). Non-finite numbers are stored as null (JSON has no NaN).
+    """
+
+    name: str = Field(description="what the values are, e.g. 'qber_key'")
+    values: tuple[float | None, ...] = Field(description="the y values")
+    unit: str | None = Field(None, description="unit of values and threshold")
+    x: tuple[float | None, ...] = Field((), description="x values, same length as values")
+    x_name: str | None = Field(None, description="what x is, e.g. 'block_id' or 'time'")
+    x_unit: str | None = Field(None, description="unit of x")
+    threshold: float | None = Field(None, description="a limit drawn as a horizontal line")
+    passes_if: Comparison | None = Field(
+        None, description="the comparison 'value <passes_if> threshold' that passes"
+    )
+    marks: tuple[float, ...] = Field((), description="x positions of events to mark")
+    marks_label: str | None = Field(None, description="what the marks are, e.g. 'abort'")
+    style: PlotStyle = Field("line", description="how the series is drawn")
+
+    @field_validator("values", "x")
+    @classmethod
+    def _finite_values(cls, v: tuple[float | None, ...]) -> tuple[float | None, ...]:
+        return tuple(None if (x is None or not math.isfinite(x)) else x for x in v)
+
+    @field_validator("threshold")
+    @classmethod
+    def _finite_threshold(cls, v: float | None) -> float | None:
+        return v if v is None or math.isfinite(v) else None
+
+    @field_validator("marks")
+    @classmethod
+    def _finite_marks(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        return tuple(x for x in v if math.isfinite(x))
+
+
 class EvidenceRef(StrictModel):
     """A file of the bundle that a check read."""
 
@@ -65,6 +106,9 @@ class CheckResult(StrictModel):
     standard_ref: str = Field(description="the clause of the standard the check implements")
     waived_by: str | None = Field(
         None, description="id of the waiver that covers this failure; the verdict stays fail"
+    )
+    series: tuple[Series, ...] = Field(
+        (), description="optional data series for the report's plots (values vs threshold)"
     )
 
 
