@@ -169,6 +169,8 @@ class EvaluationResult(StrictModel):
 
     schema_version: int = RESULTS_SCHEMA_VERSION
     title: str
+    lab: str | None = Field(None, description="evaluation facility, from the evaluation input")
+    evaluator: str | None = Field(None, description="evaluator, from the evaluation input")
     toe: TOESummary
     provenance: Provenance
     requirements: tuple[RequirementResult, ...]
