@@ -5,19 +5,36 @@ references resolve, every threat is countered, every TOE objective traces to an 
 dependencies are met or justified, every check kind exists and its parameters validate, and the ST
 fills assignments inside the profile's bounds (it may tighten, never loosen). Every error names the
 file and the ``line:column`` of the offending item.
+
+The checks follow the rationale work units of CC:2022 Part 3 / CEM: APE_OBJ.2 (every threat and OSP
+is countered, every assumption upheld, every objective traces back to the problem definition),
+APE_REQ.2 (every SFR traces to an objective, dependencies satisfied or justified), APE_ECD.1
+(extended components defined, their dependencies acyclic) and ASE_REQ.2 (the ST completes the
+operations of the PP within what the PP allows).
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from evaltool.checks.registry import CheckParams, CheckType, get, parse_params
 from evaltool.errors import ProfileError
 from evaltool.io.profiles import LoadedProfile, LoadedST
-from evaltool.model.profile import Activity, Assignment, ParameterType, Profile, Tighten
+from evaltool.io.yaml import Located, load_yaml, validate
+from evaltool.model.profile import (
+    Activity,
+    Assignment,
+    MethodLibrary,
+    ParameterType,
+    Profile,
+    Tighten,
+)
 
 _REF = re.compile(r"\{\{\s*st\.([a-z][a-z0-9_]*)\s*\}\}")
 
@@ -52,10 +69,33 @@ class Plan:
     activities: tuple[PlannedActivity, ...]
     titles: Mapping[str, str] = field(default_factory=dict)
     provisional: frozenset[str] = frozenset()
+    library: MethodLibrary | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedLibrary:
+    """A validated method library with the document it came from."""
+
+    library: MethodLibrary
+    doc: Located
 
 
 def _err(lp: LoadedProfile, loc: tuple[int | str, ...], message: str) -> ProfileError:
     return ProfileError(message, path=lp.doc.path, location=lp.doc.position(loc))
+
+
+def _alternatives(dep: str) -> tuple[str, ...]:
+    """A dependency written ``A or B`` (CC notation ``[A or B]``) is met by either."""
+    return tuple(part.strip() for part in dep.strip("[] ").split(" or ") if part.strip())
+
+
+def _base(req_id: str) -> str:
+    """A component id without its iteration suffix (``FCS_COP.1/AUTH`` -> ``FCS_COP.1``)."""
+    return req_id.split("/", 1)[0]
+
+
+def _met(dep: str, present: set[str]) -> bool:
+    return any(alt in present for alt in _alternatives(dep))
 
 
 def check_references(lp: LoadedProfile) -> None:
@@ -75,8 +115,12 @@ def check_references(lp: LoadedProfile) -> None:
     ]
     for name, items in groups:
         for i, item in enumerate(items):
+            if name == "extended_components" and item.id in seen and seen[item.id][0] == "sfrs":
+                continue  # an extended SFR and its component definition share the id
             unique(item.id, (name, i))
     for i, sfr in enumerate(p.sfrs):
+        for j, alias in enumerate(sfr.aliases):
+            unique(alias, ("sfrs", i, "aliases", j))
         for j, el in enumerate(sfr.elements):
             unique(el.id, ("sfrs", i, "elements", j))
             for k, act in enumerate(el.activities):
@@ -89,40 +133,98 @@ def check_references(lp: LoadedProfile) -> None:
     for i, s in enumerate(p.selections):
         unique(s.id, ("selections", i))
 
-    problem_ids = {t.id for t in (*p.threats, *p.policies, *p.assumptions)}
+    _check_traceability(lp)
+    _check_dependencies(lp)
+    _check_extended_cycles(lp)
+    _check_operations(lp)
+
+
+def _check_traceability(lp: LoadedProfile) -> None:
+    """APE_OBJ.2 and APE_REQ.2 tracing: problem <-> objectives <-> SFRs, in both directions."""
+    p = lp.profile
+    threat_ids = {t.id for t in p.threats}
+    policy_ids = {t.id for t in p.policies}
+    assumption_ids = {t.id for t in p.assumptions}
+    problem_ids = threat_ids | policy_ids | assumption_ids
     sfr_ids = {s.id for s in p.sfrs}
     for i, obj in enumerate(p.objectives):
+        if not obj.addresses:
+            raise _err(lp, ("objectives", i),
+                       f"objective {obj.id} addresses no threat, policy or assumption")
         for j, ref in enumerate(obj.addresses):
             if ref not in problem_ids:
                 raise _err(lp, ("objectives", i, "addresses", j),
                            f"objective {obj.id} addresses unknown item {ref!r}")
+            if obj.scope == "toe" and ref in assumption_ids:
+                raise _err(lp, ("objectives", i, "addresses", j),
+                           f"TOE objective {obj.id} addresses assumption {ref}; assumptions are "
+                           "upheld by objectives for the environment")
         for j, ref in enumerate(obj.sfrs):
             if ref not in sfr_ids:
                 raise _err(lp, ("objectives", i, "sfrs", j),
                            f"objective {obj.id} names unknown SFR {ref!r}")
         if obj.scope == "toe" and not obj.sfrs:
             raise _err(lp, ("objectives", i), f"TOE objective {obj.id} traces to no SFR")
+        if obj.scope == "environment" and obj.sfrs:
+            raise _err(lp, ("objectives", i, "sfrs"),
+                       f"objective {obj.id} is for the environment and cannot be met by SFRs")
     countered = {ref for obj in p.objectives for ref in obj.addresses}
-    for i, t in enumerate(p.threats):
-        if t.id not in countered:
-            raise _err(lp, ("threats", i), f"threat {t.id} is countered by no objective")
-    for i, pol in enumerate(p.policies):
-        if pol.id not in countered:
-            raise _err(lp, ("policies", i), f"policy {pol.id} is met by no objective")
+    for name, items, verb in (("threats", p.threats, "countered"),
+                              ("policies", p.policies, "met"),
+                              ("assumptions", p.assumptions, "upheld")):
+        for i, item in enumerate(items):
+            if item.id not in countered:
+                noun = {"threats": "threat", "policies": "policy",
+                        "assumptions": "assumption"}[name]
+                raise _err(lp, (name, i), f"{noun} {item.id} is {verb} by no objective")
+    traced = {ref for obj in p.objectives for ref in obj.sfrs}
+    for i, sfr in enumerate(p.sfrs):
+        if sfr.id not in traced:
+            raise _err(lp, ("sfrs", i), f"SFR {sfr.id} meets no objective (no objective lists it "
+                       "in its sfrs)")
 
-    ext_ids = {e.id for e in p.extended_components}
+
+def _check_dependencies(lp: LoadedProfile) -> None:
+    """APE_REQ.2: SFR and SAR dependencies met or justified; extended SFRs defined (APE_ECD.1)."""
+    p = lp.profile
+    present = set()
+    for sfr in p.sfrs:
+        present |= {sfr.id, _base(sfr.id), *sfr.aliases}
+    ext = {e.id: e for e in p.extended_components}
     for i, sfr in enumerate(p.sfrs):
         for j, dep in enumerate(sfr.dependencies):
-            if dep not in sfr_ids and dep not in sfr.dependency_rationale:
+            if not _met(dep, present) and dep not in sfr.dependency_rationale:
                 raise _err(lp, ("sfrs", i, "dependencies", j),
                            f"{sfr.id} depends on {dep}, which the profile neither includes nor "
                            "justifies in dependency_rationale")
-        if sfr.extended and sfr.id.split(".")[0] not in ext_ids and sfr.id not in ext_ids:
-            raise _err(lp, ("sfrs", i), f"extended SFR {sfr.id} has no extended component "
-                       "definition")
+        for key in sfr.dependency_rationale:
+            if key not in sfr.dependencies:
+                raise _err(lp, ("sfrs", i, "dependency_rationale", key),
+                           f"{sfr.id} justifies {key}, which is not one of its dependencies")
+        base = _base(sfr.id)
+        if sfr.extended:
+            comp = ext.get(base)
+            if comp is None:
+                raise _err(lp, ("sfrs", i), f"extended SFR {sfr.id} has no extended component "
+                           f"definition (expected extended_components entry {base!r})")
+            missing = [d for d in comp.dependencies if d not in sfr.dependencies]
+            if missing:
+                raise _err(lp, ("sfrs", i, "dependencies"),
+                           f"extended SFR {sfr.id} omits dependency {missing[0]} of its component "
+                           "definition")
+        elif base in ext:
+            raise _err(lp, ("sfrs", i), f"SFR {sfr.id} has an extended component definition but "
+                       "is not marked extended: true")
         if not any(el.activities for el in sfr.elements):
             raise _err(lp, ("sfrs", i), f"SFR {sfr.id} has no evaluation activity")
-    _check_extended_cycles(lp)
+    sar_ids = {s.id for s in p.sars}
+    for i, sar in enumerate(p.sars):
+        for j, dep in enumerate(sar.dependencies):
+            if not _met(dep, sar_ids):
+                raise _err(lp, ("sars", i, "dependencies", j),
+                           f"{sar.id} depends on {dep}, which the assurance package lacks")
+        if not sar.activities:
+            raise _err(lp, ("sars", i), f"SAR {sar.id} has no evaluation activity")
 
 
 def _check_extended_cycles(lp: LoadedProfile) -> None:
@@ -139,12 +241,109 @@ def _check_extended_cycles(lp: LoadedProfile) -> None:
                        f"extended-component dependencies form a cycle: {cycle}")
         state[node] = 1
         for d in deps.get(node, ()):
-            if d in deps:
-                visit(d, [*trail, node])
+            for alt in _alternatives(d):
+                if alt in deps:
+                    visit(alt, [*trail, node])
         state[node] = 2
 
     for comp in deps:
         visit(comp, [])
+
+
+def _check_operations(lp: LoadedProfile) -> None:
+    """Assignment defaults, conditions and ``{{ st.x }}`` references in element texts resolve."""
+    p = lp.profile
+    for i, a in enumerate(p.assignments):
+        if a.default is not None:
+            _checked_value(a, a.default, lambda msg, i=i: _err(
+                lp, ("assignments", i, "default"), f"default of {msg}"))
+    defined = {a.id for a in p.assignments} | {s.id for s in p.selections}
+    sels = {s.id: s for s in p.selections}
+
+    def activities(act_list: tuple[Activity, ...], loc: tuple[int | str, ...]) -> None:
+        for k, act in enumerate(act_list):
+            for c, cond in enumerate(act.applies_if):
+                cloc = (*loc, "activities", k, "applies_if", c)
+                sel = sels.get(cond.selection)
+                if sel is None:
+                    raise _err(lp, (*cloc, "selection"),
+                               f"condition refers to undefined selection {cond.selection!r}")
+                bad = [v for v in cond.in_ if v not in sel.choices]
+                if bad:
+                    raise _err(lp, (*cloc, "in"), f"condition value {bad[0]!r} is not a choice of "
+                               f"selection {sel.id} ({', '.join(sel.choices)})")
+
+    for i, sfr in enumerate(p.sfrs):
+        for j, el in enumerate(sfr.elements):
+            for m in _REF.finditer(el.text):
+                if m.group(1) not in defined:
+                    raise _err(lp, ("sfrs", i, "elements", j, "text"),
+                               f"element {el.id} refers to undefined assignment "
+                               f"'st.{m.group(1)}'")
+            activities(el.activities, ("sfrs", i, "elements", j))
+    for i, sar in enumerate(p.sars):
+        activities(sar.activities, ("sars", i))
+
+
+def _library_path(lp: LoadedProfile) -> Path | None:
+    ref = lp.profile.test_method_library
+    if ref is None:
+        return None
+    rel = Path(ref)
+    if rel.is_absolute() or rel.suffix not in (".yaml", ".yml"):
+        raise _err(lp, ("test_method_library",),
+                   f"test_method_library must be a relative path to a .yaml file, got {ref!r}")
+    return lp.doc.path.parent / rel
+
+
+def load_library(path: Path) -> LoadedLibrary:
+    """Load and check a method library: unique ids, and every named check kind exists."""
+    doc = load_yaml(path, error=ProfileError)
+    lib = validate(doc, MethodLibrary, error=ProfileError)
+    seen: set[str] = set()
+    for i, m in enumerate(lib.methods):
+        if m.id in seen:
+            raise ProfileError(f"duplicate method id {m.id!r}", path=path,
+                               location=doc.position(("methods", i, "id")))
+        seen.add(m.id)
+        for j, kind in enumerate(m.kinds):
+            try:
+                get(kind)
+            except ProfileError as exc:
+                raise ProfileError(exc.message, path=path,
+                                   location=doc.position(("methods", i, "kinds", j))) from None
+    return LoadedLibrary(lib, doc)
+
+
+def resolve_library(lp: LoadedProfile) -> LoadedLibrary | None:
+    """The profile's method library, with every activity's ``test_method`` resolved in it.
+
+    Without a library, ``test_method`` is free text. With one, an unknown id is an error naming
+    the nearest ids.
+    """
+    path = _library_path(lp)
+    if path is None:
+        return None
+    if not path.is_file():
+        raise _err(lp, ("test_method_library",), f"test-method library {str(path)!r} not found")
+    ll = load_library(path)
+    known = {m.id for m in ll.library.methods}
+    p = lp.profile
+    located: list[tuple[Activity, tuple[int | str, ...]]] = []
+    for i, sfr in enumerate(p.sfrs):
+        for j, el in enumerate(sfr.elements):
+            located += [(a, ("sfrs", i, "elements", j, "activities", k))
+                        for k, a in enumerate(el.activities)]
+    for i, sar in enumerate(p.sars):
+        located += [(a, ("sars", i, "activities", k)) for k, a in enumerate(sar.activities)]
+    for act, loc in located:
+        if act.test_method is not None and act.test_method not in known:
+            near = difflib.get_close_matches(act.test_method, sorted(known), n=2, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
+            raise _err(lp, (*loc, "test_method"),
+                       f"activity {act.id} names unknown test method {act.test_method!r} of "
+                       f"library {ll.library.id}{hint}")
+    return ll
 
 
 def st_values(lp: LoadedProfile, lst: LoadedST | None) -> dict[str, Any]:
@@ -158,22 +357,29 @@ def st_values(lp: LoadedProfile, lst: LoadedST | None) -> dict[str, Any]:
     if st.claims_profile != p.id:
         raise ProfileError(f"security target claims profile {st.claims_profile!r}, not {p.id!r}",
                            path=lst.doc.path, location=lst.doc.position(("claims_profile",)))
+    if st.claims_profile_version is not None and st.claims_profile_version != p.version:
+        raise ProfileError(
+            f"security target claims version {st.claims_profile_version!r} of {p.id}, the "
+            f"profile is version {p.version!r}", path=lst.doc.path,
+            location=lst.doc.position(("claims_profile_version",)))
     by_id = {a.id: a for a in p.assignments}
     for key, value in st.assignments.items():
         where = lst.doc.position(("assignments", key))
         a = by_id.get(key)
         if a is None:
-            raise ProfileError(f"assignment {key!r} is not defined by profile {p.id}",
+            near = difflib.get_close_matches(key, sorted(by_id), n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ProfileError(f"assignment {key!r} is not defined by profile {p.id}{hint}",
                                path=lst.doc.path, location=where)
         values[key] = _checked_assignment(a, value, lst, where)
     sels = {s.id: s for s in p.selections}
-    for key, value in st.selections.items():
+    for key, sval in st.selections.items():
         where = lst.doc.position(("selections", key))
         s = sels.get(key)
         if s is None:
             raise ProfileError(f"selection {key!r} is not defined by profile {p.id}",
                                path=lst.doc.path, location=where)
-        chosen = (value,) if isinstance(value, str) else tuple(value)
+        chosen = (sval,) if isinstance(sval, str) else tuple(sval)
         if not s.multiple and len(chosen) != 1:
             raise ProfileError(f"selection {key!r} takes exactly one choice", path=lst.doc.path,
                                location=where)
@@ -181,31 +387,59 @@ def st_values(lp: LoadedProfile, lst: LoadedST | None) -> dict[str, Any]:
         if bad:
             raise ProfileError(f"selection {key!r}: {bad[0]!r} is not one of "
                                f"{', '.join(s.choices)}", path=lst.doc.path, location=where)
-        values[key] = value
+        values[key] = sval
+    unset = [a.id for a in p.assignments if values.get(a.id) is None]
+    unset += [s.id for s in p.selections if values.get(s.id) is None]
+    if unset:
+        raise ProfileError(f"the security target leaves {unset[0]!r} open and the profile gives "
+                           "no default", path=lst.doc.path,
+                           location=lst.doc.position(("assignments",)))
     return values
 
 
-def _checked_assignment(a: Assignment, value: Any, lst: LoadedST, where: str | None) -> Any:
-    def fail(msg: str) -> ProfileError:
-        return ProfileError(f"assignment {a.id!r}: {msg}", path=lst.doc.path, location=where)
+def _checked_value(a: Assignment, value: Any, fail: Any) -> Any:
+    """``value`` checked against the assignment's type, range and choices (ASE_REQ.2).
 
+    ``fail(message)`` builds the error to raise. A value beyond the bound on the strict side of
+    a tightenable assignment is reported as *loosening* that bound.
+    """
     if a.type in (ParameterType.FLOAT, ParameterType.INT):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise fail(f"expected a number, got {value!r}")
+            raise fail(f"assignment {a.id!r}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise fail(f"assignment {a.id!r}: {value} is not a finite number")
         if a.type is ParameterType.INT and not float(value).is_integer():
-            raise fail(f"expected an integer, got {value!r}")
+            raise fail(f"assignment {a.id!r}: expected an integer, got {value!r}")
+        unit = f" {a.unit}" if a.unit else ""
         if a.min is not None and value < a.min:
-            kind = "loosens the profile's bound" if a.tighten is Tighten.HIGHER else "is below"
-            raise fail(f"{value} {kind} min = {a.min}")
+            if a.tighten is Tighten.HIGHER:
+                raise fail(f"assignment {a.id!r}: {value}{unit} loosens the profile's bound "
+                           f"min = {a.min:g}{unit} (a higher value is stricter; an ST may only "
+                           "tighten)")
+            raise fail(f"assignment {a.id!r}: {value}{unit} is below the profile's range "
+                       f"min = {a.min:g}{unit}")
         if a.max is not None and value > a.max:
-            kind = "loosens the profile's bound" if a.tighten is Tighten.LOWER else "is above"
-            raise fail(f"{value} {kind} max = {a.max}")
+            if a.tighten is Tighten.LOWER:
+                raise fail(f"assignment {a.id!r}: {value}{unit} loosens the profile's bound "
+                           f"max = {a.max:g}{unit} (a lower value is stricter; an ST may only "
+                           "tighten)")
+            raise fail(f"assignment {a.id!r}: {value}{unit} is above the profile's range "
+                       f"max = {a.max:g}{unit}")
         return int(value) if a.type is ParameterType.INT else float(value)
     if a.type is ParameterType.BOOL and not isinstance(value, bool):
-        raise fail(f"expected true or false, got {value!r}")
-    if a.type is ParameterType.STRING and not isinstance(value, str):
-        raise fail(f"expected a string, got {value!r}")
+        raise fail(f"assignment {a.id!r}: expected true or false, got {value!r}")
+    if a.type is ParameterType.STRING:
+        if not isinstance(value, str):
+            raise fail(f"assignment {a.id!r}: expected a string, got {value!r}")
+        if a.choices is not None and value not in a.choices:
+            raise fail(f"assignment {a.id!r}: {value!r} is not one of the profile's allowed "
+                       f"values {', '.join(a.choices)}")
     return value
+
+
+def _checked_assignment(a: Assignment, value: Any, lst: LoadedST, where: str | None) -> Any:
+    return _checked_value(
+        a, value, lambda msg: ProfileError(msg, path=lst.doc.path, location=where))
 
 
 def _substitute(obj: Any, values: Mapping[str, Any], undefined: list[str]) -> Any:
@@ -232,9 +466,23 @@ def _substitute(obj: Any, values: Mapping[str, Any], undefined: list[str]) -> An
     return obj
 
 
+def render_text(text: str, values: Mapping[str, Any]) -> str:
+    """An element text with its ``{{ st.x }}`` operations filled in (unknown ones left as is)."""
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if values.get(name) is None:
+            return m.group(0)
+        v = values[name]
+        return ", ".join(v) if isinstance(v, list | tuple) else str(v)
+
+    return _REF.sub(repl, text)
+
+
 def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
     """Validate the profile (and ST) completely and resolve every activity and check."""
     check_references(lp)
+    library = resolve_library(lp)
     values = st_values(lp, lst)
     p = lp.profile
     defined = {a.id for a in p.assignments} | {s.id for s in p.selections}
@@ -262,10 +510,7 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
             except ProfileError as exc:
                 raise _err(lp, (*cloc, "params"), exc.message) from None
             checks.append(PlannedCheck(f"{act.id}/{c + 1}", ctype, parsed))
-        for k, cond in enumerate(act.applies_if):
-            if cond.selection not in {s.id for s in p.selections}:
-                raise _err(lp, (*loc, "applies_if", k),
-                           f"condition refers to undefined selection {cond.selection!r}")
+        for cond in act.applies_if:
             chosen = values.get(cond.selection)
             chosen_set = {chosen} if isinstance(chosen, str) else set(chosen or ())
             if not chosen_set & set(cond.in_):
@@ -282,4 +527,5 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
         titles[sar.id] = sar.title
         for k, act in enumerate(sar.activities):
             planned.append(plan_activity(sar.id, None, act, ("sars", i, "activities", k)))
-    return Plan(p, values, tuple(planned), titles, frozenset(provisional))
+    return Plan(p, values, tuple(planned), titles, frozenset(provisional),
+                library.library if library is not None else None)

@@ -20,6 +20,8 @@ from evaltool.model.base import StrictModel
 PROFILE_SCHEMA_VERSION = 1
 
 _ID = r"^[A-Za-z][A-Za-z0-9_.\-]{0,79}$"
+_REQ_ID = r"^[A-Za-z][A-Za-z0-9_.\-]{0,79}(/[A-Za-z0-9_\-]{1,40})?$"
+"""A component or element id, with an optional CC iteration suffix (``FCS_COP.1/AUTH``)."""
 
 
 class Identified(StrictModel):
@@ -51,6 +53,9 @@ class Objective(Identified):
     scope: Literal["toe", "environment"] = "toe"
     addresses: tuple[str, ...] = Field((), description="threats, policies and assumptions")
     sfrs: tuple[str, ...] = Field((), description="SFRs that meet this objective (TOE objectives)")
+    rationale: str = Field(
+        "", max_length=20_000,
+        description="why the objective counters what it addresses and why its SFRs meet it")
 
 
 class ParameterType(StrEnum):
@@ -84,11 +89,21 @@ class Assignment(StrictModel):
     default: Any = None
     unit: str | None = None
     tighten: Tighten = Tighten.NONE
+    choices: tuple[str, ...] | None = Field(
+        None, min_length=1, description="allowed values of a string assignment")
+    description: str = Field("", max_length=20_000)
 
     @model_validator(mode="after")
     def _range(self) -> Assignment:
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is above max {self.max}")
+        numeric = self.type in (ParameterType.FLOAT, ParameterType.INT)
+        if not numeric and (self.min is not None or self.max is not None):
+            raise ValueError(f"a {self.type.value} assignment takes no min or max")
+        if not numeric and self.tighten is not Tighten.NONE:
+            raise ValueError(f"a {self.type.value} assignment cannot be tightened")
+        if self.choices is not None and self.type is not ParameterType.STRING:
+            raise ValueError("only a string assignment takes choices")
         return self
 
 
@@ -100,6 +115,22 @@ class Selection(StrictModel):
     choices: tuple[str, ...] = Field(min_length=1)
     multiple: bool = False
     default: str | tuple[str, ...] | None = None
+    description: str = Field("", max_length=20_000)
+
+    @model_validator(mode="after")
+    def _default_is_a_choice(self) -> Selection:
+        if len(set(self.choices)) != len(self.choices):
+            raise ValueError(f"selection '{self.id}' lists a choice twice")
+        if self.default is None:
+            return self
+        chosen = (self.default,) if isinstance(self.default, str) else self.default
+        if not self.multiple and len(chosen) != 1:
+            raise ValueError(f"selection '{self.id}' takes exactly one default choice")
+        bad = [c for c in chosen if c not in self.choices]
+        if bad:
+            raise ValueError(f"default {bad[0]!r} of selection '{self.id}' is not one of "
+                             f"{', '.join(self.choices)}")
+        return self
 
 
 class CheckSpec(StrictModel):
@@ -129,6 +160,9 @@ class Activity(StrictModel):
     applies_if: tuple[Condition, ...] = ()
     checks: tuple[CheckSpec, ...] = ()
     guidance: str = Field("", max_length=20_000, description="what the evaluator does (manual)")
+    evidence: tuple[str, ...] = Field(
+        (), description="developer evidence the evaluator examines (manual), e.g. 'ADV_TDS'")
+    work_units: tuple[str, ...] = Field((), description="CEM work units this activity answers")
 
     @model_validator(mode="after")
     def _checks_match_method(self) -> Activity:
@@ -140,9 +174,9 @@ class Activity(StrictModel):
 
 
 class Element(StrictModel):
-    """An SFR element."""
+    """An SFR element; its text may name assignments and selections as ``{{ st.<id> }}``."""
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=_REQ_ID)
     text: str = Field(min_length=1, max_length=20_000)
     activities: tuple[Activity, ...] = ()
 
@@ -150,10 +184,12 @@ class Element(StrictModel):
 class SFR(StrictModel):
     """A security functional requirement (a CC Part 2 or extended component)."""
 
-    id: str = Field(pattern=_ID)
+    id: str = Field(pattern=_REQ_ID)
     title: str = Field(min_length=1, max_length=300)
     extended: bool = False
     provisional: bool = False
+    aliases: tuple[str, ...] = Field(
+        (), description="names of the same component in other CC versions (FCS_CKM.4 / .6)")
     dependencies: tuple[str, ...] = ()
     dependency_rationale: dict[str, str] = Field(
         default_factory=dict, description="why an unmet dependency is acceptable"
@@ -166,6 +202,8 @@ class SAR(StrictModel):
 
     id: str = Field(pattern=_ID)
     title: str = Field(min_length=1, max_length=300)
+    augmented: bool = Field(False, description="added to the base EAL (augmentation)")
+    dependencies: tuple[str, ...] = ()
     activities: tuple[Activity, ...] = ()
 
 
@@ -174,8 +212,13 @@ class ExtendedComponent(StrictModel):
 
     id: str = Field(pattern=_ID)
     family: str
+    title: str = Field("", max_length=300)
+    family_behaviour: str = Field("", max_length=20_000, description="what the family is for")
     description: str = Field(min_length=1, max_length=20_000)
     dependencies: tuple[str, ...] = ()
+    elements: tuple[str, ...] = Field(
+        (), description="the element texts of the component definition, in order")
+    provisional: bool = False
 
 
 class Profile(StrictModel):
@@ -189,6 +232,8 @@ class Profile(StrictModel):
     cc_version: str | None = None
     assurance_package: str | None = None
     provisional: bool = False
+    test_method_library: str | None = Field(
+        None, description="relative path of the test-method library activities refer to")
     threats: tuple[Threat, ...] = ()
     policies: tuple[Policy, ...] = ()
     assumptions: tuple[Assumption, ...] = ()
@@ -200,8 +245,12 @@ class Profile(StrictModel):
     sars: tuple[SAR, ...] = ()
 
     def sfr(self, sfr_id: str) -> SFR | None:
-        """The SFR with id ``sfr_id``, if any."""
-        return next((s for s in self.sfrs if s.id == sfr_id), None)
+        """The SFR with id ``sfr_id`` (or one of its aliases), if any."""
+        return next((s for s in self.sfrs if s.id == sfr_id or sfr_id in s.aliases), None)
+
+    def sar(self, sar_id: str) -> SAR | None:
+        """The SAR with id ``sar_id``, if any."""
+        return next((s for s in self.sars if s.id == sar_id), None)
 
 
 class SecurityTarget(StrictModel):
@@ -254,3 +303,56 @@ class EvaluationInput(StrictModel):
     evaluator: str | None = Field(None, max_length=200)
     attestations: tuple[Attestation, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+
+
+class MethodGroup(StrEnum):
+    """Area of an ISO/IEC 23837-2 style test method (note §2.3)."""
+
+    SOURCE = "source"
+    DETECTOR = "detector"
+    POST_PROCESSING = "post-processing"
+    RNG = "rng"
+    CONVENTIONAL = "conventional"
+    ASSURANCE = "assurance"
+    """Supplementary QKD-specific activities for SARs (ADV, ATE, AVA)."""
+
+
+class RequirementGroup(StrEnum):
+    """The three SFR groups of ISO/IEC 23837-1 (protocol, quantum optics, conventional parts)."""
+
+    PROTOCOL = "protocol-implementation"
+    OPTICAL = "quantum-optical"
+    CONVENTIONAL = "conventional"
+    ASSURANCE = "assurance"
+
+
+class EvaluationMethod(StrictModel):
+    """One test or evaluation method of the library: what is measured, how, and when it passes."""
+
+    id: str = Field(pattern=_ID)
+    title: str = Field(min_length=1, max_length=300)
+    group: MethodGroup
+    requirement_group: RequirementGroup = Field(
+        description="ISO/IEC 23837-1 requirement group the method serves")
+    parameter: str = Field(min_length=1, max_length=2000, description="the quantity examined")
+    procedure: str = Field(min_length=1, max_length=20_000, description="how it is measured")
+    acceptance: str = Field(min_length=1, max_length=20_000, description="when it passes")
+    evidence: tuple[str, ...] = Field((), description="telemetry or documents consumed")
+    kinds: tuple[str, ...] = Field((), description="check kinds that automate the method")
+    provisional: bool = False
+
+
+class MethodLibrary(StrictModel):
+    """A library of evaluation methods that profile activities refer to by id."""
+
+    schema_version: int = Field(PROFILE_SCHEMA_VERSION, ge=1, le=PROFILE_SCHEMA_VERSION)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9\-.]{0,79}$")
+    title: str = Field(min_length=1, max_length=300)
+    version: str = Field(min_length=1, max_length=40)
+    source: str = Field(min_length=1, max_length=2000, description="the documents it follows")
+    provisional: bool = False
+    methods: tuple[EvaluationMethod, ...] = Field(min_length=1)
+
+    def method(self, method_id: str) -> EvaluationMethod | None:
+        """The method with id ``method_id``, if any."""
+        return next((m for m in self.methods if m.id == method_id), None)
