@@ -22,7 +22,7 @@ class ExitCode(IntEnum):
     INCONCLUSIVE = 3
     """Evaluation complete, no failure, at least one inconclusive result."""
     BAD_INPUT = 4
-    """Invalid input (profile, security target, bundle, evidence file) found before or during reading."""
+    """Invalid input (profile, security target, bundle, evidence file)."""
     REPORT = 5
     """The report could not be produced."""
     INTERNAL = 70

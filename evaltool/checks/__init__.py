@@ -6,8 +6,10 @@ check module.
 
 from __future__ import annotations
 
-from evaltool.checks import telemetry  # noqa: F401  (registers telemetry.*)
-from evaltool.checks import declared  # noqa: F401  (kinds without an implementation yet)
+from evaltool.checks import (
+    declared,  # noqa: F401  (kinds without an implementation yet)
+    telemetry,  # noqa: F401  (registers telemetry.*)
+)
 from evaltool.checks.registry import all_checks, get
 
 __all__ = ["all_checks", "get"]

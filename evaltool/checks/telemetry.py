@@ -139,7 +139,7 @@ def telemetry_rate(p: RateParams, ctx: CheckContext) -> Outcome:
         t_last = float(t[-1])
     if t0 is None:
         raise InsufficientDataError(f"slot {p.slot!r} has no events")
-    complete = int(math.floor((t_last - t0) / p.window_s))
+    complete = math.floor((t_last - t0) / p.window_s)
     if complete < p.min_windows:
         raise InsufficientDataError(
             f"{complete} complete window(s) of {fmt(p.window_s)} s, {p.min_windows} needed")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -13,7 +14,7 @@ from evaltool.checks import all_checks
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def checks(as_json: bool) -> None:
     """List the registered check kinds with their parameters."""
-    items = []
+    items: list[dict[str, Any]] = []
     for ct in all_checks():
         schema = ct.params.model_json_schema()
         params = {

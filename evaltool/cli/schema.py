@@ -6,10 +6,10 @@ import json
 
 import click
 
+from evaltool.model.base import StrictModel
 from evaltool.model.bundle import BundleManifest
 from evaltool.model.profile import EvaluationInput, Profile, SecurityTarget
 from evaltool.model.results import EvaluationResult
-from evaltool.model.base import StrictModel
 
 SCHEMAS: dict[str, type[StrictModel]] = {
     "profile": Profile,
@@ -25,8 +25,10 @@ SCHEMAS: dict[str, type[StrictModel]] = {
 def schema(document: str) -> None:
     """Print the JSON Schema of DOCUMENT."""
     model = SCHEMAS[document]
-    mode = "serialization" if document == "results" else "validation"
-    out = model.model_json_schema(mode=mode)
+    if document == "results":
+        out = model.model_json_schema(mode="serialization")
+    else:
+        out = model.model_json_schema(mode="validation")
     out["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     out["$id"] = f"https://evaltool.invalid/schema/{document}.json"
     click.echo(json.dumps(out, indent=2, sort_keys=True))

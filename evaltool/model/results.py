@@ -1,7 +1,7 @@
 """The results of an evaluation: checks, requirements, provenance (the schema of results.json).
 
-Roll-ups are computed fields, so the verdict of a requirement or of the evaluation can never disagree
-with its parts (CEM roll-up: fail dominates, pass only when every applicable part passes).
+Roll-ups are computed fields, so the verdict of a requirement or of the evaluation can never
+disagree with its parts (CEM roll-up: fail dominates, pass only when every applicable part passes).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Deterministic for a given seed (default 2026). The channel follows the usual dedicated-fibre model
 (Lim et al., PRA 89, 022307 (2014), Sec. IV): transmittance eta = eta_det * 10^(-alpha L / 10),
-gain Q_k = 1 - (1 - p_dc)^2 exp(-eta mu_k), error rate from misalignment and dark counts. Key lengths
-per block are set well below the finite-key bound so the honest device passes.
+gain Q_k = 1 - (1 - p_dc)^2 exp(-eta mu_k), error rate from misalignment and dark counts. Key
+lengths per block are set well below the finite-key bound so the honest device passes.
 
 Usage: python test_vectors/demo/generate.py OUT_DIR [--seed N]
 """
@@ -60,7 +60,7 @@ def _block_records(rng: np.random.Generator) -> pd.DataFrame:
                     key_det += d
                     key_err += e
         qber = key_err / key_det
-        leak = int(math.ceil(1.16 * key_det * _h(qber)))
+        leak = math.ceil(1.16 * key_det * _h(qber))
         aborted = int(b == int(TROJAN_ALARM_S // BLOCK_SECONDS))
         # Conservative length: a quarter of the asymptotic single-photon estimate.
         ell = 0 if aborted else int(0.25 * key_det * max(0.0, 1 - 2 * _h(qber)) - leak * 0.25)
