@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sources import SOURCES  # noqa: E402
+from sources import SOURCES
 
 SIZES = {
     "anchor-8bit": (1_000_000,),
@@ -129,7 +129,7 @@ def main() -> None:
                 print(name, n, entry["non_iid"].get("h_assessed"), flush=True)
     doc = {
         "provenance": {
-            "tool": "NIST SP800-90B_EntropyAssessment (github usnistgov/SP800-90B_EntropyAssessment)",
+            "tool": "NIST SP800-90B_EntropyAssessment (usnistgov/SP800-90B_EntropyAssessment)",
             "tool_version": version.stdout.strip().splitlines()[0] if version.stdout else "",
             "commit": commit,
             "build": "make non_iid iid (g++ -std=c++11 -fopenmp -O2 -ffloat-store), Debian 12",

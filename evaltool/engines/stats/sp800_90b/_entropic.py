@@ -32,7 +32,7 @@ def most_common_value(symbols: NDArray[np.uint8]) -> EstimatorResult:
 
 
 @numba.njit(cache=True)
-def _collision_walk(bits: NDArray[np.uint8]) -> tuple[int, int, int]:  # pragma: no cover - jit
+def _collision_walk(bits: NDArray[np.uint8]) -> tuple[int, int, int]:
     # §6.3.2 steps 2-3: walk the sequence, each collision time is 2 (s_i = s_{i+1}) or 3.
     n = bits.size
     i = 0
@@ -126,7 +126,7 @@ _COMPRESSION_DICT = 1000
 
 
 @numba.njit(cache=True)
-def _compression_scan(blocks: NDArray[np.int64], d: int) -> tuple[float, float]:  # pragma: no cover
+def _compression_scan(blocks: NDArray[np.int64], d: int) -> tuple[float, float]:
     # §6.3.4 steps 3-5: distances to the previous occurrence of each 6-bit block, compensated sums.
     last = np.zeros(64, dtype=np.int64)
     for i in range(d):
@@ -150,7 +150,7 @@ def _compression_scan(blocks: NDArray[np.int64], d: int) -> tuple[float, float]:
 
 
 @numba.njit(cache=True)
-def _compression_g(z: float, d: int, num_blocks: int, log2i: NDArray[np.float64]) -> float:  # pragma: no cover
+def _compression_g(z: float, d: int, num_blocks: int, log2i: NDArray[np.float64]) -> float:
     # §6.3.4 G(z) = 1/v sum_{t=d+1}^{L} sum_{u=1}^{t} log2(u) F(z, t, u), with the double sum
     # regrouped: terms with u < t appear (number of t > u) times with weight z^2 (1-z)^(u-1),
     # terms with u = t once with weight z (1-z)^(t-1).
@@ -174,7 +174,7 @@ def _compression_g(z: float, d: int, num_blocks: int, log2i: NDArray[np.float64]
         b *= q
     a_tail += log2i[num_blocks] * b
     weighted += v * a_head
-    return z * (z * weighted + a_tail) / v
+    return float(z * (z * weighted + a_tail) / v)
 
 
 def _compression_expectation(

@@ -77,7 +77,9 @@ def prediction_bound(correct: int, n: int, longest_run: int, k: int) -> tuple[fl
     return p_global, p_prime, p_local
 
 
-def _result(name: str, correct: int, n: int, longest_run: int, k: int, length: int) -> EstimatorResult:
+def _result(
+    name: str, correct: int, n: int, longest_run: int, k: int, length: int
+) -> EstimatorResult:
     p_global, p_prime, p_local = prediction_bound(correct, n, longest_run, k)
     p_u = max(1.0 / k, p_prime)
     if not math.isnan(p_local):
@@ -99,7 +101,7 @@ _MCW_WINDOWS = np.array([63, 255, 1023, 4095], dtype=np.int64)
 
 
 @numba.njit(cache=True)
-def _multi_mcw(s: NDArray[np.uint8], k: int, windows: NDArray[np.int64]) -> tuple[int, int]:  # pragma: no cover
+def _multi_mcw(s: NDArray[np.uint8], k: int, windows: NDArray[np.int64]) -> tuple[int, int]:
     nw = windows.size
     n = s.size
     counts = np.zeros((nw, k), dtype=np.int64)
@@ -161,8 +163,9 @@ def _multi_mcw(s: NDArray[np.uint8], k: int, windows: NDArray[np.int64]) -> tupl
 def multi_mcw(symbols: NDArray[np.uint8], alphabet_size: int) -> EstimatorResult:
     """MultiMCW prediction estimate, SP 800-90B §6.3.7 (windows 63, 255, 1023, 4095)."""
     n = int(symbols.size)
-    require_min_length(n, int(_MCW_WINDOWS[-1]) + 1, test="MultiMCW prediction estimate",
-                       unit="symbols")
+    require_min_length(
+        n, int(_MCW_WINDOWS[-1]) + 1, test="MultiMCW prediction estimate", unit="symbols"
+    )
     k = max(int(alphabet_size), int(symbols.max()) + 1)
     correct, longest = _multi_mcw(symbols, k, _MCW_WINDOWS)
     return _result("multi-mcw", correct, n - int(_MCW_WINDOWS[0]), longest, alphabet_size, n)
@@ -174,7 +177,7 @@ _LAG_D = 128
 
 
 @numba.njit(cache=True)
-def _lag(s: NDArray[np.uint8], depth: int) -> tuple[int, int]:  # pragma: no cover
+def _lag(s: NDArray[np.uint8], depth: int) -> tuple[int, int]:
     n = s.size
     score = np.zeros(depth, dtype=np.int64)
     winner = 0
@@ -215,7 +218,7 @@ _EMPTY = -1
 
 
 @numba.njit(cache=True, inline="always")
-def _mix(h: np.uint64) -> np.uint64:  # pragma: no cover
+def _mix(h: np.uint64) -> np.uint64:
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
     h ^= h >> np.uint64(33)
@@ -233,14 +236,14 @@ def _ctx_find(
     h: np.uint64,
     end: int,
     length: int,
-) -> tuple[int, int]:  # pragma: no cover
+) -> tuple[int, int]:
     # Open addressing; a context is identified by one occurrence (end position, length).
     mask = table.size - 1
     slot = np.int64(h & np.uint64(mask))
     while True:
         cid = table[slot]
         if cid == _EMPTY:
-            return -1, slot
+            return -1, int(slot)
         if ctx_len[cid] == length:
             e = ctx_pos[cid]
             same = True
@@ -249,18 +252,18 @@ def _ctx_find(
                     same = False
                     break
             if same:
-                return cid, slot
+                return int(cid), int(slot)
         slot = (slot + 1) & mask
 
 
 @numba.njit(cache=True)
-def _post_find(keys: NDArray[np.int64], key: int) -> int:  # pragma: no cover
+def _post_find(keys: NDArray[np.int64], key: int) -> int:
     mask = keys.size - 1
     slot = np.int64(_mix(np.uint64(key)) & np.uint64(mask))
     while True:
         kk = keys[slot]
-        if kk == key or kk == _EMPTY:
-            return slot
+        if kk in (key, _EMPTY):
+            return int(slot)
         slot = (slot + 1) & mask
 
 
@@ -271,7 +274,7 @@ _MMC_MAX_ENTRIES = 100_000
 
 
 @numba.njit(cache=True)
-def _multi_mmc_binary(s: NDArray[np.uint8], depth: int, max_entries: int) -> tuple[int, int]:  # pragma: no cover
+def _multi_mmc_binary(s: NDArray[np.uint8], depth: int, max_entries: int) -> tuple[int, int]:
     n = s.size
     offsets = np.zeros(depth + 1, dtype=np.int64)
     for d in range(1, depth + 1):
@@ -331,7 +334,7 @@ def _multi_mmc_binary(s: NDArray[np.uint8], depth: int, max_entries: int) -> tup
 @numba.njit(cache=True)
 def _multi_mmc_general(
     s: NDArray[np.uint8], depth: int, max_entries: int, ctx_bits: int, post_bits: int
-) -> tuple[int, int]:  # pragma: no cover
+) -> tuple[int, int]:
     n = s.size
     table = np.full(1 << ctx_bits, _EMPTY, dtype=np.int64)
     cap = depth * max_entries + depth + 1
@@ -457,7 +460,7 @@ _LZ_MAX_DICT = 65_536
 
 
 @numba.njit(cache=True)
-def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int, int]:  # pragma: no cover
+def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int, int]:
     n = s.size
     offsets = np.zeros(depth + 1, dtype=np.int64)
     for d in range(1, depth + 1):
@@ -510,7 +513,7 @@ def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int,
 @numba.njit(cache=True)
 def _lz78y_general(
     s: NDArray[np.uint8], depth: int, max_dict: int, k: int, ctx_bits: int
-) -> tuple[int, int]:  # pragma: no cover
+) -> tuple[int, int]:
     n = s.size
     table = np.full(1 << ctx_bits, _EMPTY, dtype=np.int64)
     cap = max_dict + depth + 1

@@ -32,7 +32,7 @@ def _suffix_lcp(text: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.
 
 
 @numba.njit(cache=True)
-def _interval_tree(lcp: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:  # pragma: no cover
+def _interval_tree(lcp: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     # lcp[i] = LCP(suffix sa[i], suffix sa[i+1]); the last entry is ignored.
     n = lcp.size
     v = 0

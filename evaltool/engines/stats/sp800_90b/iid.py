@@ -145,7 +145,7 @@ class IIDResult:
 
 
 @numba.njit(cache=True)
-def _accumulated_proportions(counts: NDArray[np.int64], n: int) -> NDArray[np.float64]:  # pragma: no cover
+def _accumulated_proportions(counts: NDArray[np.int64], n: int) -> NDArray[np.float64]:
     # Proportions as the reference tool forms them: 1/n added once per occurrence.
     step = 1.0 / n
     out = np.zeros(counts.size)
@@ -243,16 +243,16 @@ def chi_square_goodness_of_fit(symbols: NDArray[np.uint8], alphabet_size: int) -
     block = n // 10
     if k == 2:
         ones = int(np.count_nonzero(symbols))
-        p = ones / n
-        e0 = (1.0 - p) * block
-        e1 = p * block
+        p_one = ones / n
+        e0 = (1.0 - p_one) * block
+        e1 = p_one * block
         o1 = symbols[: 10 * block].reshape(10, block).sum(axis=1, dtype=np.int64)
         o0 = block - o1
         t = float(np.sum((o0 - e0) ** 2 / e0 + (o1 - e1) ** 2 / e1))
         return ChiSquareResult(t, 9, _chi_pvalue(t, 9))
     p = _proportions(symbols, k)
-    e = p * math.floor(n / 10.0)
-    bin_of, sums = _bins(e)
+    expected = p * math.floor(n / 10.0)
+    bin_of, sums = _bins(expected)
     t = 0.0
     for j in range(10):
         part = symbols[j * block : (j + 1) * block]
@@ -284,7 +284,7 @@ def lrs_test(symbols: NDArray[np.uint8], alphabet_size: int) -> LRSTestResult:
 
 
 @numba.njit(cache=True)
-def _conversion1(s: NDArray[np.uint8]) -> NDArray[np.int64]:  # pragma: no cover
+def _conversion1(s: NDArray[np.uint8]) -> NDArray[np.int64]:
     # §5.1 conversion I: number of ones in each 8-bit block (the last block may be short).
     m = (s.size + 7) // 8
     out = np.zeros(m, dtype=np.int64)
@@ -294,7 +294,7 @@ def _conversion1(s: NDArray[np.uint8]) -> NDArray[np.int64]:  # pragma: no cover
 
 
 @numba.njit(cache=True)
-def _conversion2(s: NDArray[np.uint8]) -> NDArray[np.int64]:  # pragma: no cover
+def _conversion2(s: NDArray[np.uint8]) -> NDArray[np.int64]:
     # §5.1 conversion II: each 8-bit block read as an integer, most significant bit first.
     m = (s.size + 7) // 8
     out = np.zeros(m, dtype=np.int64)
@@ -304,7 +304,7 @@ def _conversion2(s: NDArray[np.uint8]) -> NDArray[np.int64]:  # pragma: no cover
 
 
 @numba.njit(cache=True)
-def _run_stats(signs: NDArray[np.int8]) -> tuple[int, int, int]:  # pragma: no cover
+def _run_stats(signs: NDArray[np.int8]) -> tuple[int, int, int]:
     # number of runs, longest run, count of +1
     m = signs.size
     if m == 0:
@@ -338,7 +338,7 @@ def _numeric_stats(
     median: float,
     active: NDArray[np.bool_],
     out: NDArray[np.float64],
-) -> None:  # pragma: no cover
+) -> None:
     n = sym.size
     if active[0]:  # §5.1.1 excursion on the untranslated values
         acc = 0.0
@@ -422,12 +422,12 @@ def _numeric_stats(
 
 
 @numba.njit(cache=True, inline="always")
-def _rotl(x: np.uint64, k: int) -> np.uint64:  # pragma: no cover
+def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
 @numba.njit(cache=True)
-def _next(state: NDArray[np.uint64]) -> np.uint64:  # pragma: no cover
+def _next(state: NDArray[np.uint64]) -> np.uint64:
     # xoshiro256** (Blackman and Vigna), one 64-bit output.
     result = _rotl(state[1] * np.uint64(5), 7) * np.uint64(9)
     t = state[1] << np.uint64(17)
@@ -441,7 +441,7 @@ def _next(state: NDArray[np.uint64]) -> np.uint64:  # pragma: no cover
 
 
 @numba.njit(cache=True)
-def _shuffle(sym: NDArray[np.uint8], raw: NDArray[np.uint8], state: NDArray[np.uint64]) -> None:  # pragma: no cover
+def _shuffle(sym: NDArray[np.uint8], raw: NDArray[np.uint8], state: NDArray[np.uint64]) -> None:
     # Fisher-Yates shuffle of both views of the sequence with one uniform permutation; the
     # index below i+1 is drawn without bias by rejection on the top 32 bits.
     for i in range(sym.size - 1, 0, -1):
@@ -557,9 +557,7 @@ def permutation_tests(
                 counts[j, 2] += 1
             if counts[j, 0] + counts[j, 1] > 5 and counts[j, 1] + counts[j, 2] > 5:
                 active[j] = False
-    passed = bool(
-        np.all((counts[:, 0] + counts[:, 1] > 5) & (counts[:, 1] + counts[:, 2] > 5))
-    )
+    passed = bool(np.all((counts[:, 0] + counts[:, 1] > 5) & (counts[:, 1] + counts[:, 2] > 5)))
     return PermutationTestResult(
         passed=passed,
         statistics={name: float(original[i]) for i, name in enumerate(STATISTICS)},
@@ -595,8 +593,9 @@ def assess_iid(
     raw = as_samples(samples, bits_per_sample)
     prepared = prepare_samples(raw, bits_per_sample)
     n = int(raw.size)
-    require_min_length(n, max(int(min_samples), 64), test="SP 800-90B IID assessment",
-                       unit="samples")
+    require_min_length(
+        n, max(int(min_samples), 64), test="SP 800-90B IID assessment", unit="samples"
+    )
     k = prepared.alphabet_size
     require_min_length(k, 2, test="SP 800-90B IID assessment", unit="distinct sample values")
     symbols = prepared.symbols
@@ -604,9 +603,7 @@ def assess_iid(
     indep = chi_square_independence(symbols, k)
     gof = chi_square_goodness_of_fit(symbols, k)
     lrs = lrs_test(symbols, k)
-    passed = (
-        perm.passed and indep.pvalue >= ALPHA and gof.pvalue >= ALPHA and lrs.passed
-    )
+    passed = perm.passed and indep.pvalue >= ALPHA and gof.pvalue >= ALPHA and lrs.passed
     width = prepared.bits_per_sample
     mcv = most_common_value(symbols)
     h_original = min(float(width), mcv.min_entropy)

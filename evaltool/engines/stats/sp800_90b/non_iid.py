@@ -94,7 +94,9 @@ def _optional(fn: Callable[[], EstimatorResult]) -> EstimatorResult | None:
         return None
 
 
-def _run_all(seq: NDArray[np.uint8], k: int, binary_estimates: bool) -> dict[str, EstimatorResult | None]:
+def _run_all(
+    seq: NDArray[np.uint8], k: int, binary_estimates: bool
+) -> dict[str, EstimatorResult | None]:
     out: dict[str, EstimatorResult | None] = {}
     out["mcv"] = most_common_value(seq)
     if binary_estimates:
@@ -142,8 +144,9 @@ def assess_non_iid(
     """
     prepared = prepare_samples(samples, bits_per_sample)
     n = int(prepared.symbols.size)
-    require_min_length(n, max(int(min_samples), 20), test="SP 800-90B non-IID assessment",
-                       unit="samples")
+    require_min_length(
+        n, max(int(min_samples), 20), test="SP 800-90B non-IID assessment", unit="samples"
+    )
     width = prepared.bits_per_sample
     k = prepared.alphabet_size
     if k <= 1:
