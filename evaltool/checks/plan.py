@@ -33,6 +33,7 @@ from evaltool.model.profile import (
     MethodLibrary,
     ParameterType,
     Profile,
+    RequirementArea,
     Tighten,
 )
 
@@ -529,3 +530,39 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
             planned.append(plan_activity(sar.id, None, act, ("sars", i, "activities", k)))
     return Plan(p, values, tuple(planned), titles, frozenset(provisional),
                 library.library if library is not None else None)
+
+
+AUTOMATION_AREAS: frozenset[RequirementArea] = frozenset({
+    RequirementArea.PROTOCOL, RequirementArea.OPTICAL, RequirementArea.RNG, RequirementArea.AUDIT,
+})
+"""Areas whose elements should be decided from telemetry (the profile's automation target)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AutomationRatio:
+    """How many SFR elements of the given areas have at least one automated activity."""
+
+    automated: int
+    total: int
+    manual_only: tuple[str, ...]
+
+    @property
+    def ratio(self) -> float:
+        """automated / total (0 when there is nothing to count)."""
+        return self.automated / self.total if self.total else 0.0
+
+
+def automation_ratio(profile: Profile,
+                     areas: frozenset[RequirementArea] = AUTOMATION_AREAS) -> AutomationRatio:
+    """Count the elements of SFRs in ``areas`` that an automated check can decide."""
+    automated = 0
+    manual: list[str] = []
+    for sfr in profile.sfrs:
+        if sfr.area not in areas:
+            continue
+        for el in sfr.elements:
+            if any(a.method == "automated" for a in el.activities):
+                automated += 1
+            else:
+                manual.append(el.id)
+    return AutomationRatio(automated, automated + len(manual), tuple(manual))

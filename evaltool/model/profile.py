@@ -181,6 +181,21 @@ class Element(StrictModel):
     activities: tuple[Activity, ...] = ()
 
 
+class RequirementArea(StrEnum):
+    """What an SFR is about; the automation target is counted over the QKD-specific areas."""
+
+    PROTOCOL = "protocol"
+    OPTICAL = "optical"
+    RNG = "rng"
+    AUDIT = "audit"
+    KEY_MANAGEMENT = "key-management"
+    ACCESS_CONTROL = "access-control"
+    IDENTIFICATION = "identification"
+    MANAGEMENT = "management"
+    PROTECTION = "protection"
+    TRUSTED_CHANNEL = "trusted-channel"
+
+
 class SFR(StrictModel):
     """A security functional requirement (a CC Part 2 or extended component)."""
 
@@ -190,6 +205,7 @@ class SFR(StrictModel):
     provisional: bool = False
     aliases: tuple[str, ...] = Field(
         (), description="names of the same component in other CC versions (FCS_CKM.4 / .6)")
+    area: RequirementArea | None = Field(None, description="what the requirement is about")
     dependencies: tuple[str, ...] = ()
     dependency_rationale: dict[str, str] = Field(
         default_factory=dict, description="why an unmet dependency is acceptable"
