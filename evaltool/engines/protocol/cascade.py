@@ -51,6 +51,7 @@ __all__ = [
     "CascadeSimulation",
     "binary_entropy",
     "cascade_block_sizes",
+    "cascade_permutation",
     "cascade_reconcile",
     "cascade_simulate",
     "transcript_leakage",
@@ -347,6 +348,19 @@ def cascade_simulate(
         n_errors=int(n_errors),
         block_sizes=sizes,
     )
+
+
+def cascade_permutation(n: int, seed: int, pass_index: int) -> NDArray[np.int64]:
+    """Return the permutation of pass ``pass_index`` (0-based) for a frame of ``n`` bits.
+
+    Entry ``j`` is the key index at position ``j`` of the pass's permuted order, which is how the
+    ``start``/``end`` columns of a parity transcript are to be read. Pass 0 is the identity.
+    """
+    if n < 1 or pass_index < 0:
+        raise ValueError(f"need n >= 1 and pass_index >= 0, got n={n}, pass_index={pass_index}")
+    out = np.empty(n, dtype=np.int64)
+    _k.shuffle_permutation(n, _seed64(seed), pass_index, out)
+    return out
 
 
 def transcript_leakage(transcript: ArrayLike) -> int:

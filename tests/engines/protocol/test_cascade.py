@@ -1,0 +1,170 @@
+"""Cascade reconciliation: exact leakage on hand-counted frames, and efficiency against the paper."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from evaltool.engines.protocol.cascade import (
+    CascadeAlgorithm,
+    binary_entropy,
+    cascade_block_sizes,
+    cascade_permutation,
+    cascade_reconcile,
+    cascade_simulate,
+    transcript_leakage,
+)
+
+
+def _keys(n: int, errors: list[int], seed: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    alice = rng.integers(0, 2, n, dtype=np.uint8)
+    bob = alice.copy()
+    bob[errors] ^= 1
+    return alice, bob
+
+
+def test_block_sizes_follow_the_published_parameter_sets() -> None:
+    # Martinez-Mateo et al., QIC 15 (2015), Table 1; protocol reference note §2.2.
+    assert cascade_block_sizes("original", 0.01, 10_000) == (73, 146, 292, 584)
+    assert cascade_block_sizes("yanetal", 0.02, 10_000) == (40, 200) + (5000,) * 8
+    assert cascade_block_sizes("option4", 0.05, 10_000) == (20, 40) + (5000,) * 14
+
+
+# Hand-counted frames: one error at key index 0 in a 1000-bit frame at an assumed QBER of 1 %.
+# The error is in the first top-level block of pass 1; BINARY always descends into the left half
+# (asked; the right half is never needed), so it asks one parity per level of the split
+# k -> ceil(k/2) -> ... -> 1. Afterwards every block is even and later passes only disclose their
+# top-level parities, one message each.
+#   original: k = 73,146,292,584 -> 14+7+4+2 = 27 top-level parities; 73->37->19->10->5->3->2->1
+#             = 7 questions; leak 34; messages 1+7 (pass 1) + 3 = 11.
+#   yanetal:  k = 80,400,500x8 -> 13+3+16 = 32; 80->40->20->10->5->3->2->1 = 7; leak 39;
+#             messages 8 + 9 = 17.
+#   option4:  k = 100,200,500x14 -> 10 + (5-1) + 14x(2-1) = 28 (the last block of every later
+#             pass follows from the frame parity); 100->50->25->13->7->4->2->1 = 7; leak 35;
+#             messages 8 + 15 = 23; 15 parities inferred.
+@pytest.mark.parametrize(
+    ("algorithm", "leak", "uses", "inferred"),
+    [("original", 34, 11, 0), ("yanetal", 39, 17, 0), ("option4", 35, 23, 15)],
+)
+def test_single_error_frame_leaks_exactly_the_hand_counted_parities(
+    algorithm: str, leak: int, uses: int, inferred: int
+) -> None:
+    alice, bob = _keys(1000, [0])
+    res = cascade_reconcile(alice, bob, qber=0.01, algorithm=algorithm, seed=11,
+                            record_transcript=True)
+    assert res.leaked_bits == leak
+    assert res.channel_uses == uses
+    assert res.inferred_parities == inferred
+    assert res.residual_errors == 0
+    assert np.array_equal(res.corrected, alice)
+
+
+@pytest.mark.parametrize("algorithm", list(CascadeAlgorithm))
+def test_transcript_lists_every_disclosed_parity_once_with_alices_value(algorithm: str) -> None:
+    n = 4000
+    rng = np.random.default_rng(8)
+    errors = rng.choice(n, size=120, replace=False).tolist()
+    alice, bob = _keys(n, errors)
+    res = cascade_reconcile(alice, bob, qber=0.03, algorithm=algorithm, seed=99,
+                            record_transcript=True)
+    tr = res.transcript
+    assert tr.shape[0] == res.leaked_bits
+    assert transcript_leakage(tr) == res.leaked_bits  # no range disclosed twice
+    perms = {}
+    for p, s, e, parity in tr:
+        if p not in perms:
+            perms[p] = cascade_permutation(n, 99, int(p))
+        assert int(alice[perms[p][s:e]].sum() % 2) == parity
+    assert res.residual_errors == int(np.count_nonzero(res.corrected != alice))
+    assert res.initial_errors == 120
+    assert res.efficiency == pytest.approx(res.leaked_bits / (n * binary_entropy(120 / n)))
+
+
+def test_runs_are_reproducible_from_the_seed_and_depend_on_it() -> None:
+    alice, bob = _keys(3000, list(range(0, 3000, 41)))
+    a = cascade_reconcile(alice, bob, qber=0.025, algorithm="yanetal", seed=3,
+                          record_transcript=True)
+    b = cascade_reconcile(alice, bob, qber=0.025, algorithm="yanetal", seed=3,
+                          record_transcript=True)
+    c = cascade_reconcile(alice, bob, qber=0.025, algorithm="yanetal", seed=4,
+                          record_transcript=True)
+    assert np.array_equal(a.transcript, b.transcript)
+    assert not np.array_equal(a.transcript, c.transcript)
+    assert np.array_equal(cascade_permutation(50, 3, 0), np.arange(50))
+    assert sorted(cascade_permutation(50, 3, 2).tolist()) == list(range(50))
+
+
+def test_simulation_matches_single_frame_reconciliation() -> None:
+    sim = cascade_simulate(algorithm="original", qber=0.02, frame=2000, runs=5, seed=17)
+    assert sim.n_errors == 40
+    assert sim.leaked_bits.shape == (5,)
+    assert np.all(sim.leaked_bits >= sum(math.ceil(2000 / k) for k in sim.block_sizes))
+    assert sim.efficiency_mean == pytest.approx(
+        float(np.mean(sim.leaked_bits)) / (2000 * binary_entropy(0.02))
+    )
+
+
+def test_invalid_inputs_raise() -> None:
+    alice, bob = _keys(100, [1])
+    with pytest.raises(ValueError, match="differ in length"):
+        cascade_reconcile(alice, bob[:-1], qber=0.01)
+    with pytest.raises(ValueError, match="qber"):
+        cascade_reconcile(alice, bob, qber=0.6)
+    with pytest.raises(ValueError):
+        cascade_reconcile(alice, bob, qber=0.01, algorithm="biconf")
+    with pytest.raises(ValueError, match="no error"):
+        cascade_simulate(algorithm="original", qber=0.001, frame=100, runs=1)
+
+
+# Efficiency at n = 1e4 against Martinez-Mateo et al. 2015, read off Fig. 1 (original) and Fig. 8
+# (opt. (2), Yan et al.) to +-0.005 (protocol reference note §2.3, A6/A7), and against the
+# cascade-python runs of note §2.4 (1000 frames, exact error count; mean and sd listed).
+# 200 frames per point: the standard error of the mean is sd/sqrt(200) <= 0.0031 (the largest sd
+# is 0.043 for yanetal at 1 %), so the +-0.03 band of the issue is ~10 standard errors wide.
+# Agreement with cascade-python is tested at 5 combined standard errors plus 0.003: our original
+# Cascade sits 0.001-0.002 below it at every QBER because we count a parity asked twice once,
+# while cascade-python counts every question: on 20 frames at 5 % its commit c6706ab asked 3383.45
+# parities per frame of which 3379.45 were distinct (4 bits = 0.0014 in f; our own measurement,
+# instrumenting Reconciliation._service_pending_ask_correct_parity).
+_PAPER = {
+    ("original", 0.01): (1.13, 1.1418, 0.0101),
+    ("original", 0.02): (1.15, 1.1588, 0.0080),
+    ("original", 0.05): (1.18, 1.1828, 0.0044),
+    ("yanetal", 0.01): (1.09, 1.0958, 0.0421),
+    ("yanetal", 0.02): (1.08, 1.0829, 0.0256),
+    ("yanetal", 0.05): (1.09, 1.0750, 0.0131),
+}
+_RUNS = 200
+
+
+@pytest.mark.parametrize(("algorithm", "qber"), list(_PAPER))
+def test_efficiency_at_1e4_bits_matches_paper(algorithm: str, qber: float) -> None:
+    paper, cp_mean, cp_sd = _PAPER[(algorithm, qber)]
+    sim = cascade_simulate(algorithm=algorithm, qber=qber, frame=10_000, runs=_RUNS, seed=2024)
+    assert abs(sim.efficiency_mean - paper) <= 0.03
+    se = math.hypot(sim.efficiency_sd / math.sqrt(_RUNS), cp_sd / math.sqrt(1000))
+    assert abs(sim.efficiency_mean - cp_mean) <= 5 * se + 0.003
+    # Frame error rate: the paper's Fig. 4 gives 4.2e-4..1.9e-5 for the original and Fig. 10 about
+    # 3.2e-3 for opt. (2); at 200 frames the expected counts are <= 0.1 and 0.64, so more than 4
+    # failed frames (probability < 1e-3 at the paper's rate) would contradict the paper.
+    assert sim.frame_errors <= 4
+
+
+@pytest.mark.parametrize(("qber", "paper_uses"), [(0.01, 47), (0.02, 48), (0.05, 41)])
+def test_original_channel_uses_match_paper(qber: float, paper_uses: int) -> None:
+    # Martinez-Mateo et al. 2015, Fig. 3 at n = 1e4 (note §2.3, A9: +-15 %).
+    sim = cascade_simulate(algorithm="original", qber=qber, frame=10_000, runs=50, seed=7)
+    assert abs(sim.channel_uses_mean - paper_uses) <= 0.15 * paper_uses
+
+
+def test_option4_efficiency_is_near_the_papers_option_4() -> None:
+    # Martinez-Mateo et al. 2015, Fig. 11/12: opt. (4) f ~ 1.068 / 1.065 / 1.075 at 1 / 2 / 5 %
+    # (note §2.3). Our sub-block reuse reaches 1.087 / 1.085 / 1.097 (within +-0.03) and is below
+    # the original's efficiency at every point.
+    for qber, paper in [(0.01, 1.068), (0.02, 1.065), (0.05, 1.075)]:
+        sim = cascade_simulate(algorithm="option4", qber=qber, frame=10_000, runs=60, seed=1)
+        assert abs(sim.efficiency_mean - paper) <= 0.03
+        assert sim.frame_errors == 0
