@@ -1,4 +1,4 @@
-"""Cascade reconciliation: exact leakage on hand-counted frames, and efficiency against the paper."""
+"""Cascade reconciliation: exact leakage on hand-counted frames, efficiency against the paper."""
 
 from __future__ import annotations
 
