@@ -50,6 +50,7 @@ class EvaltoolError(Exception):
         self.message = message
         self.path = str(path) if path is not None else None
         self.location = location
+        self.param_loc: tuple[int | str, ...] = ()
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

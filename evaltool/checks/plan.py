@@ -509,7 +509,7 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
             try:
                 parsed = parse_params(ctype, params)
             except ProfileError as exc:
-                raise _err(lp, (*cloc, "params"), exc.message) from None
+                raise _err(lp, (*cloc, "params", *exc.param_loc), exc.message) from None
             checks.append(PlannedCheck(f"{act.id}/{c + 1}", ctype, parsed))
         for cond in act.applies_if:
             chosen = values.get(cond.selection)

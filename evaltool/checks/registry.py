@@ -103,12 +103,17 @@ def parse_params(ctype: CheckType[P], params: Mapping[str, Any]) -> P:
     try:
         return ctype.params.model_validate(dict(params))
     except ValidationError as exc:
+        errors = exc.errors(include_url=False)
         parts = []
-        for e in exc.errors(include_url=False)[:5]:
+        for e in errors[:5]:
             where = ".".join(str(x) for x in e["loc"])
             msg = "unknown parameter" if e["type"] == "extra_forbidden" else e["msg"]
             parts.append(f"{where}: {msg}" if where else msg)
-        raise ProfileError(f"bad parameters for {ctype.kind!r}: {'; '.join(parts)}") from None
+        # Point at the first offending parameter that is actually written in the profile.
+        written = [e["loc"] for e in errors if e["loc"] and e["loc"][0] in params]
+        err = ProfileError(f"bad parameters for {ctype.kind!r}: {'; '.join(parts)}")
+        err.param_loc = tuple(written[0]) if written else ()
+        raise err from None
 
 
 def load_plugins() -> list[str]:
