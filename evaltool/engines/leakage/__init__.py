@@ -13,7 +13,9 @@ Public API (everything else in this package is private):
 - multi-class: :func:`snr`, :func:`welch_anova`;
 - error control: :func:`holm`, :func:`sidak`, :func:`benjamini_hochberg`,
   :func:`sidak_t_threshold`, :func:`tvla_family_alpha`, :func:`confirm_two_datasets`;
-- power: :func:`minimum_detectable_effect`, :func:`rows_for_effect`.
+- power: :func:`minimum_detectable_effect`, :func:`rows_for_effect`;
+- the whole battery on a per-pulse table: :class:`FeatureBatteryAccumulator`
+  (:class:`FeatureBatteryResult`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,11 @@ from evaltool.engines.leakage._contingency import (
     pool_sparse_bins,
     suggest_binning,
     total_variation_distance,
+)
+from evaltool.engines.leakage._features import (
+    DEFAULT_CALIBRATION_ROWS,
+    FeatureBatteryAccumulator,
+    FeatureBatteryResult,
 )
 from evaltool.engines.leakage._moments import (
     DEFAULT_LEAF_ROWS,
@@ -54,11 +61,13 @@ from evaltool.engines.leakage._ttest import (
     WelchTResult,
     centred_product_t,
     lagged_centred_product_t,
+    preprocessed_class_stats,
     welch_t,
     welch_t_from_moments,
 )
 
 __all__ = [
+    "DEFAULT_CALIBRATION_ROWS",
     "DEFAULT_LEAF_ROWS",
     "DEFAULT_SWEEP",
     "TVLA_THRESHOLD",
@@ -66,6 +75,8 @@ __all__ = [
     "ClassMoments",
     "CoMomentAccumulator",
     "ContingencyAccumulator",
+    "FeatureBatteryAccumulator",
+    "FeatureBatteryResult",
     "IndependenceTestResult",
     "LaggedPairAccumulator",
     "LeakageBoundResult",
@@ -85,6 +96,7 @@ __all__ = [
     "minimum_detectable_effect",
     "mutual_information",
     "pool_sparse_bins",
+    "preprocessed_class_stats",
     "rows_for_effect",
     "sidak",
     "sidak_t_threshold",

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from scipy import special
 
 from evaltool.engines.leakage._moments import ClassMoments
+from evaltool.engines.leakage._ttest import preprocessed_class_stats
 from evaltool.errors import InsufficientDataError
 
 
@@ -87,8 +88,11 @@ def snr(moments: ClassMoments, /) -> SNRResult:
     return SNRResult(stat, moments.n.copy())
 
 
-def welch_anova(moments: ClassMoments, /) -> WelchANOVAResult:
+def welch_anova(moments: ClassMoments, /, *, order: int = 1) -> WelchANOVAResult:
     """Welch's ANOVA F-test of equal class means without assuming equal variances.
+
+    With ``order`` > 1 the test is applied to the preprocessed values of the order-``order``
+    t-test (Schneider & Moradi 2015, §4), the multi-class counterpart of that test.
 
     References
     ----------
@@ -106,8 +110,9 @@ def welch_anova(moments: ClassMoments, /) -> WelchANOVAResult:
         )
     k = present.size
     nf = n.astype(np.float64)[:, None]
-    var = moments.variance(ddof=1)[present]
-    mu = _centred_means(moments, present)
+    mean_y, var_y = preprocessed_class_stats(moments, order, reference=int(present[0]))
+    var = var_y[present]
+    mu = mean_y[present]
     with np.errstate(divide="ignore", invalid="ignore"):
         w = nf / var
         W = w.sum(axis=0)

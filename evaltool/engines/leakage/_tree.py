@@ -15,6 +15,7 @@ for.
 
 from __future__ import annotations
 
+import itertools
 from abc import ABC, abstractmethod
 from typing import Generic, TypeVar
 
@@ -99,7 +100,7 @@ class CanonicalTree(ABC, Generic[NodeT]):
     def _claim(self, ranges: list[tuple[int, int]]) -> None:
         """Record row ranges as seen, refusing any row already seen."""
         merged = sorted(self._ranges + ranges)
-        for (_, end), (start, _) in zip(merged, merged[1:], strict=False):
+        for (_, end), (start, _) in itertools.pairwise(merged):
             if start < end:
                 raise ValueError("the same rows were given twice (overlapping row ranges)")
         out: list[tuple[int, int]] = []

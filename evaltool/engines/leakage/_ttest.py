@@ -95,6 +95,37 @@ def _require_two(n: NDArray[np.int64], classes: tuple[int, int], test: str) -> t
     return n0, n1
 
 
+def preprocessed_class_stats(
+    moments: ClassMoments, order: int, *, reference: int = 0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per-class mean and variance of the order-``order`` preprocessed values, (classes, features).
+
+    For order 1 the means are relative to class ``reference`` (so a large common offset cancels
+    exactly) and the variance is the unbiased ``CS_2 / (n − 1)``; for higher orders they follow
+    Schneider & Moradi 2015, §4, eqs. (3)–(6) (population moments).
+    """
+    if order < 1:
+        raise ValueError(f"order must be >= 1, got {order}")
+    if moments.max_moment < 2 * order:
+        raise ValueError(
+            f"an order-{order} t-test needs central moments up to {2 * order}, "
+            f"the accumulator kept {moments.max_moment}"
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if order == 1:
+            mean_y = np.stack(
+                [moments.mean_difference(c, reference) for c in range(moments.n_classes)]
+            )
+            return mean_y, moments.variance(ddof=1)
+        cm2 = moments.central_moment(2)
+        cmd = moments.central_moment(order)
+        cm2d = moments.central_moment(2 * order)
+        if order == 2:
+            return cm2, np.asarray(cm2d - cm2 * cm2)
+        scale = cm2 ** (order / 2.0)
+        return np.asarray(cmd / scale), np.asarray((cm2d - cmd * cmd) / (scale * scale))
+
+
 def welch_t_from_moments(
     moments: ClassMoments, /, *, order: int = 1, classes: tuple[int, int] = (0, 1)
 ) -> WelchTResult:
@@ -113,33 +144,11 @@ def welch_t_from_moments(
     ----------
     Schneider & Moradi 2015, §4 (eqs. (3)–(6)); Welch 1947.
     """
-    if order < 1:
-        raise ValueError(f"order must be >= 1, got {order}")
-    if moments.max_moment < 2 * order:
-        raise ValueError(
-            f"an order-{order} t-test needs central moments up to {2 * order}, "
-            f"the accumulator kept {moments.max_moment}"
-        )
     n0, n1 = _require_two(moments.n, classes, f"order-{order} Welch t-test")
     c0, c1 = classes
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if order == 1:
-            diff = moments.mean_difference(c1, c0)
-            var = moments.variance(ddof=1)
-            v0, v1 = var[c0], var[c1]
-        else:
-            cm2 = moments.central_moment(2)
-            cmd = moments.central_moment(order)
-            cm2d = moments.central_moment(2 * order)
-            if order == 2:
-                mean_y = cm2
-                var_y = cm2d - cm2 * cm2
-            else:
-                scale = cm2 ** (order / 2.0)
-                mean_y = cmd / scale
-                var_y = (cm2d - cmd * cmd) / (scale * scale)
-            diff = mean_y[c1] - mean_y[c0]
-            v0, v1 = var_y[c0], var_y[c1]
+    mean_y, var_y = preprocessed_class_stats(moments, order, reference=c0)
+    diff = mean_y[c1] - mean_y[c0]
+    v0, v1 = var_y[c0], var_y[c1]
     t, p, df, se = _welch(diff, v0, v1, n0, n1)
     return WelchTResult(t, p, df, se, order, (c0, c1), (n0, n1))
 
