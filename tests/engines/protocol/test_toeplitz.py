@@ -1,0 +1,126 @@
+"""Toeplitz hashing: public known-answer vectors, and the fast path against the direct product."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evaltool.engines.protocol.toeplitz import (
+    toeplitz_hash,
+    toeplitz_hash_direct,
+    toeplitz_seed_from_row_column,
+    toeplitz_seed_length,
+)
+
+REPO = Path(__file__).resolve().parents[3]
+KAT = REPO / "test_vectors" / "protocol" / "toeplitz" / "rokzitko_512x256.json"
+SHARED_KAT = REPO / ".." / "shared" / "vectors" / "toeplitz" / "512x256.json"
+
+
+def _bits(hexstr: str) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(bytes.fromhex(hexstr), dtype=np.uint8))
+
+
+def _load(path: Path) -> tuple[np.ndarray, list[tuple[str, np.ndarray, np.ndarray]]]:
+    doc = json.loads(path.read_text())
+    seed = toeplitz_seed_from_row_column(_bits(doc["first_row_r"]), _bits(doc["first_column_c"]))
+    vecs = [(v.get("name", str(i)), _bits(v["x"]), _bits(v["y"]))
+            for i, v in enumerate(doc["vectors"])]
+    return seed, vecs
+
+
+# rokzitko/toeplitz 512x256 reference data (Mathematica), five x/y pairs, see the provenance block
+# of test_vectors/protocol/toeplitz/rokzitko_512x256.json; protocol reference note §5, A10.
+_SEED, _VECTORS = _load(KAT)
+
+
+@pytest.mark.parametrize(("name", "x", "y"), _VECTORS, ids=[v[0] for v in _VECTORS])
+def test_public_512x256_vectors_fast_and_direct(name: str, x: np.ndarray, y: np.ndarray) -> None:
+    assert len(_VECTORS) == 5
+    assert np.array_equal(toeplitz_hash(x, _SEED, 256).output, y)
+    assert np.array_equal(toeplitz_hash_direct(x, _SEED, 256), y)
+
+
+def test_shared_copy_of_the_vectors_agrees() -> None:
+    if not SHARED_KAT.is_file():
+        pytest.skip("../shared/vectors/toeplitz/512x256.json not present (fresh clone)")
+    seed, vecs = _load(SHARED_KAT)
+    assert np.array_equal(seed, _SEED)
+    for _, x, y in vecs:
+        assert np.array_equal(toeplitz_hash(x, seed, 256).output, y)
+
+
+def test_seed_convention_matches_the_matrix_definition() -> None:
+    # T[i, j] = t[j - i + ell - 1]: build the matrix explicitly for a tiny case.
+    rng = np.random.default_rng(0)
+    n, ell = 13, 5
+    t = rng.integers(0, 2, toeplitz_seed_length(n, ell), dtype=np.uint8)
+    mat = np.array([[t[j - i + ell - 1] for j in range(n)] for i in range(ell)], dtype=np.int64)
+    for _ in range(20):
+        x = rng.integers(0, 2, n, dtype=np.uint8)
+        expected = (mat @ x) % 2
+        assert np.array_equal(toeplitz_hash_direct(x, t, ell), expected)
+        assert np.array_equal(toeplitz_hash(x, t, ell).output, expected)
+
+
+@pytest.mark.parametrize(("n", "ell"), [(1, 1), (2, 1), (1000, 1), (1000, 999), (1000, 1000),
+                                        (4097, 2048), (30_000, 7_777)])
+def test_fast_path_equals_direct_product(n: int, ell: int) -> None:
+    rng = np.random.default_rng(n + ell)
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+    res = toeplitz_hash(x, t, ell)
+    assert res.max_rounding_residual < 1e-6
+    if n * ell <= 5e7:
+        assert np.array_equal(res.output, toeplitz_hash_direct(x, t, ell))
+    else:
+        rows = rng.integers(0, ell, 300)
+        assert np.array_equal(res.output[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
+
+
+def test_fast_path_on_a_million_bits_against_direct_rows() -> None:
+    # The direct product of all 5e5 rows is 5e11 operations; 256 random rows (and the first and
+    # last row, where the window touches either end of the seed) are checked exactly instead.
+    rng = np.random.default_rng(1)
+    n, ell = 1_000_000, 500_000
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+    res = toeplitz_hash(x, t, ell)
+    rows = np.concatenate([[0, ell - 1], rng.integers(0, ell, 256)])
+    assert np.array_equal(res.output[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
+    assert res.max_rounding_residual < 1e-3
+    assert (res.input_bits, res.output_bits, res.seed_bits) == (n, ell, n + ell - 1)
+
+
+def test_hash_is_linear_over_gf2() -> None:
+    rng = np.random.default_rng(2)
+    n, ell = 5000, 1200
+    t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+    a = rng.integers(0, 2, n, dtype=np.uint8)
+    b = rng.integers(0, 2, n, dtype=np.uint8)
+    ha = toeplitz_hash(a, t, ell).output
+    hb = toeplitz_hash(b, t, ell).output
+    assert np.array_equal(toeplitz_hash(a ^ b, t, ell).output, ha ^ hb)
+
+
+def test_adversarial_all_ones_input_stays_exact() -> None:
+    # All-ones x and t give the largest convolution values (= n), the worst case for rounding.
+    n, ell = 200_000, 100_000
+    x = np.ones(n, dtype=np.uint8)
+    t = np.ones(n + ell - 1, dtype=np.uint8)
+    res = toeplitz_hash(x, t, ell)
+    assert np.all(res.output == n % 2)
+
+
+def test_bad_shapes_raise() -> None:
+    with pytest.raises(ValueError, match="n \\+ ell - 1"):
+        toeplitz_hash(np.ones(10, dtype=np.uint8), np.ones(10, dtype=np.uint8), 3)
+    with pytest.raises(ValueError, match="ell"):
+        toeplitz_hash(np.ones(10, dtype=np.uint8), np.ones(9, dtype=np.uint8), 0)
+    with pytest.raises(ValueError, match="corner"):
+        toeplitz_seed_from_row_column([1, 0, 1], [0, 1])
+    with pytest.raises(ValueError, match="rows"):
+        toeplitz_hash_direct(np.ones(4, dtype=np.uint8), np.ones(5, dtype=np.uint8), 2, rows=[2])
