@@ -34,6 +34,7 @@ __all__ = [
     "KeyLengthResult",
     "Lim2014Bound",
     "Rusca2018Bound",
+    "allowed_key_length",
     "binary_entropy",
     "get_bound",
     "hoeffding_delta",
@@ -211,4 +212,43 @@ def key_length(
         ec_leakage_bits=leak.copy(),
         eps_sec=es.copy(),
         eps_cor=ec.copy(),
+    )
+
+
+def allowed_key_length(
+    bound: str | FiniteKeyBound,
+    intensities: ArrayLike,
+    probabilities: ArrayLike,
+    key_detections: ArrayLike,
+    key_errors: ArrayLike,
+    test_detections: ArrayLike,
+    test_errors: ArrayLike,
+    *,
+    ec_leakage_bits: ArrayLike,
+    verification_hash_bits: ArrayLike | None,
+    eps_sec: float,
+    eps_cor: float,
+) -> KeyLengthResult:
+    """Key length a block may output given its logged counts and disclosures.
+
+    As :func:`key_length`, with the leakage of an over-long verification hash added: the
+    log2(2/eps_cor) term of the key length covers a hash of exactly ceil(log2(1/eps_cor)) bits
+    (note §1.9 item 3), so every hash bit beyond that counts as disclosed. The returned
+    ``ec_leakage_bits`` is the total counted.
+    """
+    leak = _as_float("ec_leakage_bits", ec_leakage_bits)
+    if verification_hash_bits is not None:
+        hash_bits = _as_float("verification_hash_bits", verification_hash_bits)
+        leak = leak + np.maximum(hash_bits - verification_hash_min_bits(eps_cor), 0.0)
+    return key_length(
+        bound,
+        intensities,
+        probabilities,
+        key_detections,
+        key_errors,
+        test_detections,
+        test_errors,
+        ec_leakage_bits=leak,
+        eps_sec=eps_sec,
+        eps_cor=eps_cor,
     )

@@ -1,0 +1,328 @@
+"""Protocol checks on per-block records: key length within the finite-key bound, error-verification
+hash length, and the abort rule.
+
+Each block's allowed key length is recomputed from its logged counts, errors and reported
+error-correction leakage with the finite-key bound the device claims (``claims.bound``:
+``lim2014`` = Lim et al. PRA 89 022307 (2014); ``rusca2018`` = Rusca et al. APL 112 171104 (2018);
+protocol reference note §1). Columns of the block-records table: ``key_detections_<k>``,
+``key_errors_<k>``, ``test_detections_<k>``, ``test_errors_<k>`` for each claimed intensity class
+k, ``ec_leakage_bits``, ``verification_hash_bits``, ``pa_output_bits``, ``aborted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field
+
+from evaltool.checks.context import CheckContext
+from evaltool.checks.outcome import Outcome, fmt
+from evaltool.checks.registry import CheckParams, check
+from evaltool.engines.protocol.finite_key import (
+    BOUNDS,
+    FiniteKeyBound,
+    KeyLengthResult,
+    allowed_key_length,
+    verification_hash_min_bits,
+)
+from evaltool.errors import EvidenceError, InsufficientDataError
+from evaltool.model.bundle import ProtocolClaims
+from evaltool.model.results import Measurement
+
+_COUNT_KINDS = ("key_detections", "key_errors", "test_detections", "test_errors")
+
+
+def claimed_bound(claims: ProtocolClaims) -> FiniteKeyBound:
+    """The finite-key bound named by the claims, checked against the claimed intensities."""
+    if claims.bound is None:
+        raise InsufficientDataError("the manifest claims no finite-key bound (claims.bound)")
+    bound = BOUNDS.get(claims.bound)
+    if bound is None:
+        known = ", ".join(sorted(BOUNDS))
+        raise EvidenceError(
+            f"claimed finite-key bound {claims.bound!r} is not known (known: {known})",
+            location="claims.bound",
+        )
+    if len(claims.intensities) != bound.n_intensities:
+        raise EvidenceError(
+            f"{bound.name} is written for {bound.n_intensities} intensities, the claims give "
+            f"{len(claims.intensities)}",
+            location="claims.intensities",
+        )
+    mu = np.sort(np.asarray(claims.intensities, dtype=np.float64))[::-1]
+    if float(bound.intensity_violation(mu)) >= 0.0 or min(claims.probabilities) <= 0.0:
+        raise EvidenceError(
+            f"claimed intensities {list(claims.intensities)} with probabilities "
+            f"{list(claims.probabilities)} do not meet the conditions of {bound.name} "
+            f"({bound.reference})",
+            location="claims.intensities",
+        )
+    return bound
+
+
+@dataclass(frozen=True, slots=True)
+class BlockTable:
+    """The columns of the block records the protocol checks use."""
+
+    block_id: NDArray[np.int64]
+    counts: dict[str, NDArray[np.float64]]
+    ec_leakage_bits: NDArray[np.float64]
+    verification_hash_bits: NDArray[np.float64] | None
+    pa_output_bits: NDArray[np.float64]
+    aborted: NDArray[np.bool_]
+    qber_reported: NDArray[np.float64] | None
+
+
+def read_blocks(ctx: CheckContext, slot: str, n_classes: int) -> BlockTable:
+    """Read the per-block records needed for ``n_classes`` intensity classes."""
+    available = set(ctx.columns(slot))
+    count_cols = [f"{kind}_{k}" for kind in _COUNT_KINDS for k in range(n_classes)]
+    required = ["block_id", "ec_leakage_bits", "pa_output_bits", "aborted", *count_cols]
+    missing = [c for c in required if c not in available]
+    if missing:
+        raise InsufficientDataError(
+            f"slot {slot!r} lacks the column(s) {', '.join(missing)} needed to recompute the key "
+            "length"
+        )
+    optional: list[str] = [c for c in ("verification_hash_bits", "qber_key") if c in available]
+    df = ctx.read_table(slot, columns=required + optional)
+    if df.empty:
+        raise InsufficientDataError(f"slot {slot!r} has no blocks")
+
+    def col(name: str) -> NDArray[np.float64]:
+        values: NDArray[np.float64] = df[name].to_numpy(dtype=np.float64)
+        return values
+
+    counts = {
+        kind: np.stack([col(f"{kind}_{k}") for k in range(n_classes)], axis=-1)
+        for kind in _COUNT_KINDS
+    }
+    block_id = df["block_id"].to_numpy(dtype=np.int64)
+    for basis in ("key", "test"):
+        bad = counts[f"{basis}_errors"] > counts[f"{basis}_detections"]
+        if bad.any():
+            row, k = (int(v[0]) for v in np.nonzero(bad))
+            raise EvidenceError(
+                f"block {block_id[row]}: {basis}_errors_{k} exceeds {basis}_detections_{k}",
+                location=f"{slot}, row {row + 1}",
+            )
+    return BlockTable(
+        block_id=block_id,
+        counts=counts,
+        ec_leakage_bits=col("ec_leakage_bits"),
+        verification_hash_bits=(
+            col("verification_hash_bits") if "verification_hash_bits" in df else None
+        ),
+        pa_output_bits=col("pa_output_bits"),
+        aborted=df["aborted"].to_numpy() != 0,
+        qber_reported=col("qber_key") if "qber_key" in df else None,
+    )
+
+
+def recompute(table: BlockTable, claims: ProtocolClaims, bound: FiniteKeyBound) -> KeyLengthResult:
+    """Allowed key length of every block under the claimed bound and eps parameters."""
+    return allowed_key_length(
+        bound,
+        claims.intensities,
+        claims.probabilities,
+        table.counts["key_detections"],
+        table.counts["key_errors"],
+        table.counts["test_detections"],
+        table.counts["test_errors"],
+        ec_leakage_bits=table.ec_leakage_bits,
+        verification_hash_bits=table.verification_hash_bits,
+        eps_sec=claims.eps_sec,
+        eps_cor=claims.eps_cor,
+    )
+
+
+def _ids(block_ids: Sequence[int], limit: int = 5) -> str:
+    shown = ", ".join(str(int(b)) for b in block_ids[:limit])
+    return shown + (f" and {len(block_ids) - limit} more" if len(block_ids) > limit else "")
+
+
+# --- protocol.key-length-bound ----------------------------------------------------------------
+
+
+class KeyLengthBoundParams(CheckParams):
+    """Parameters of ``protocol.key-length-bound``."""
+
+    slot: str = Field(description="block-records slot")
+    tolerance_bits: int = Field(
+        0, ge=0, description="excess over the recomputed bound still accepted (rounding)"
+    )
+
+
+@check(
+    "protocol.key-length-bound",
+    params=KeyLengthBoundParams,
+    ref="Lim et al. PRA 89 022307 (2014) Eq. (1); Rusca et al. APL 112 171104 (2018) App. A",
+)
+def key_length_bound(p: KeyLengthBoundParams, ctx: CheckContext) -> Outcome:
+    """No block outputs more key than the claimed finite-key bound allows from its logged counts."""
+    claims = ctx.manifest.claims
+    bound = claimed_bound(claims)
+    table = read_blocks(ctx, p.slot, bound.n_intensities)
+    res = recompute(table, claims, bound)
+    allowed = res.ell.astype(np.float64)
+    excess = table.pa_output_bits - allowed
+    violating = excess > p.tolerance_bits
+    n = len(excess)
+    worst = int(np.argmax(excess))
+    ms = [
+        Measurement(name="blocks", value=n),
+        Measurement(name="violating_blocks", value=int(violating.sum()), threshold=0,
+                    passes_if="<="),
+        Measurement(name="worst_excess_bits", value=float(excess[worst]), unit="bit",
+                    threshold=p.tolerance_bits, passes_if="<="),
+        Measurement(name="worst_block_id", value=int(table.block_id[worst])),
+        Measurement(name="worst_block_allowed_bits", value=float(allowed[worst]), unit="bit"),
+        Measurement(name="worst_block_output_bits", value=float(table.pa_output_bits[worst]),
+                    unit="bit"),
+    ]  # fmt: skip
+    label = f"{bound.name} v{bound.version}"
+    if violating.any():
+        ids = table.block_id[violating].tolist()
+        return Outcome.failed(
+            f"{int(violating.sum())} of {n} blocks output more key than the {label} bound allows "
+            f"(blocks {_ids(ids)}); worst: block {int(table.block_id[worst])} output "
+            f"{fmt(float(table.pa_output_bits[worst]))} bits, allowed "
+            f"{fmt(float(allowed[worst]))}, excess {fmt(float(excess[worst]))} bits",
+            ms,
+        )
+    producing = table.pa_output_bits > 0
+    if producing.any():
+        margin = np.where(producing, allowed - table.pa_output_bits, np.inf)
+        tight = int(np.argmin(margin))
+        detail = (
+            f"; smallest margin {fmt(float(margin[tight]))} bits (block "
+            f"{int(table.block_id[tight])})"
+        )
+    else:
+        detail = "; no block produced key"
+    return Outcome.passed(f"all {n} blocks are within the {label} bound{detail}", ms)
+
+
+# --- protocol.verification-hash ---------------------------------------------------------------
+
+
+class VerificationHashParams(CheckParams):
+    """Parameters of ``protocol.verification-hash``."""
+
+    slot: str = Field(description="block-records slot with a verification_hash_bits column")
+
+
+@check(
+    "protocol.verification-hash",
+    params=VerificationHashParams,
+    ref="Lim et al. PRA 89 022307 (2014) §II (eps_cor = eps_hash)",
+)
+def verification_hash(p: VerificationHashParams, ctx: CheckContext) -> Outcome:
+    """Every block that produced key was verified with a hash of at least log2(1/eps_cor) bits."""
+    eps_cor = ctx.manifest.claims.eps_cor
+    need = verification_hash_min_bits(eps_cor)
+    if "verification_hash_bits" not in ctx.columns(p.slot):
+        raise InsufficientDataError(f"slot {p.slot!r} has no verification_hash_bits column")
+    df = ctx.read_table(p.slot, columns=["block_id", "verification_hash_bits", "pa_output_bits"])
+    keyed = df["pa_output_bits"].to_numpy(dtype=np.float64) > 0
+    if not keyed.any():
+        return Outcome.not_applicable("no block produced key, so none needed verification")
+    hash_bits = df["verification_hash_bits"].to_numpy(dtype=np.float64)[keyed]
+    ids = df["block_id"].to_numpy(dtype=np.int64)[keyed]
+    short = hash_bits < need
+    shortest = int(np.argmin(hash_bits))
+    ms = [
+        Measurement(name="key_blocks", value=int(keyed.sum())),
+        Measurement(name="shortest_hash_bits", value=float(hash_bits[shortest]), unit="bit",
+                    threshold=need, passes_if=">="),
+        Measurement(name="short_hash_blocks", value=int(short.sum()), threshold=0,
+                    passes_if="<="),
+    ]  # fmt: skip
+    rule = f"ceil(log2(1/eps_cor)) = {need} bits for eps_cor = {fmt(eps_cor)}"
+    if short.any():
+        return Outcome.failed(
+            f"{int(short.sum())} of {int(keyed.sum())} key-producing blocks used a verification "
+            f"hash shorter than {rule} (blocks {_ids(ids[short].tolist())}; shortest "
+            f"{fmt(float(hash_bits[shortest]))} bits)",
+            ms,
+        )
+    return Outcome.passed(
+        f"all {int(keyed.sum())} key-producing blocks used a verification hash of at least "
+        f"{rule} (shortest {fmt(float(hash_bits[shortest]))} bits)",
+        ms,
+    )
+
+
+# --- protocol.abort-rule ----------------------------------------------------------------------
+
+
+class AbortRuleParams(CheckParams):
+    """Parameters of ``protocol.abort-rule``."""
+
+    slot: str = Field(description="block-records slot")
+
+
+@check("protocol.abort-rule", params=AbortRuleParams, ref="ETSI GS QKD 016 FPT_FLS.1; Lim 2014 §II")
+def abort_rule(p: AbortRuleParams, ctx: CheckContext) -> Outcome:
+    """Blocks over the claimed QBER or phase-error threshold produced no key."""
+    claims = ctx.manifest.claims
+    bound = claimed_bound(claims)
+    table = read_blocks(ctx, p.slot, bound.n_intensities)
+    # QBER of the key basis from the logged counts; a higher reported value also counts.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        qber = table.counts["key_errors"].sum(axis=-1) / table.counts["key_detections"].sum(axis=-1)
+    qber = np.where(np.isfinite(qber), qber, 0.0)
+    if table.qber_reported is not None:
+        qber = np.maximum(qber, np.nan_to_num(table.qber_reported, nan=0.0))
+    # Phase-error rate of the claimed bound (Lim 2014 Eq. 5). An undefined phi gives ell = 0 and
+    # is the key-length check's concern, not a threshold crossing.
+    phi = recompute(table, claims, bound).phi
+    phi_limit = (
+        0.5 if claims.phase_error_abort_threshold is None else claims.phase_error_abort_threshold
+    )
+    over_qber = qber > claims.qber_abort_threshold
+    over_phi = np.isfinite(phi) & (np.nan_to_num(phi, nan=0.0) > phi_limit)
+    must_abort = over_qber | over_phi
+    leaked = must_abort & (table.pa_output_bits > 0)
+    n = len(qber)
+    ms = [
+        Measurement(name="blocks", value=n),
+        Measurement(name="blocks_over_threshold", value=int(must_abort.sum())),
+        Measurement(name="max_qber_key", value=float(qber.max()),
+                    threshold=claims.qber_abort_threshold),
+        Measurement(name="key_from_blocks_over_threshold", value=int(leaked.sum()), threshold=0,
+                    passes_if="<="),
+    ]  # fmt: skip
+    limits = (
+        f"QBER {fmt(claims.qber_abort_threshold)} or phase error {fmt(phi_limit)} ({bound.name})"
+    )
+    if leaked.any():
+        ids = table.block_id[leaked].tolist()
+        first = int(np.flatnonzero(leaked)[0])
+        why = (
+            f"QBER {fmt(float(qber[first]))}"
+            if over_qber[first]
+            else f"phase error {fmt(float(phi[first]))}"
+        )
+        return Outcome.failed(
+            f"{int(leaked.sum())} of {int(must_abort.sum())} blocks over the {limits} still "
+            f"produced key (blocks {_ids(ids)}; block {int(table.block_id[first])}: {why}, "
+            f"{fmt(float(table.pa_output_bits[first]))} bits)",
+            ms,
+        )
+    if must_abort.any():
+        return Outcome.passed(
+            f"all {int(must_abort.sum())} of {n} blocks over the {limits} produced no key", ms
+        )
+    return Outcome.passed(f"no block of {n} exceeded the {limits}; none had to abort", ms)
+
+
+__all__ = [
+    "BlockTable",
+    "claimed_bound",
+    "read_blocks",
+    "recompute",
+]
