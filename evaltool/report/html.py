@@ -1,17 +1,31 @@
 """HTML rendering of an evaluation result with a sandboxed, autoescaping Jinja2 environment.
 
 Every string in a result may come from a device or a vendor (manifest fields, log lines, reasons
-quoting them) and is untrusted: autoescaping is on for every template, the environment is
-sandboxed, and a missing variable is an error (StrictUndefined), never a blank cell.
+quoting them) and is untrusted: autoescaping is on for every template, the environment is an
+immutable sandbox, the template receives plain data (dicts, lists, strings; no objects with
+methods), a missing variable is an error (StrictUndefined), and every printed string is clipped to
+:data:`MAX_TEXT` characters so one huge field cannot turn into thousands of pages (the full text
+stays in results.json). Only evaltool's own SVG plots enter the page as ``data:`` URIs.
+
+The report follows the ETR shape of CEM (standards-and-attacks note §5.1/5.2) and the report
+conventions of leakage-and-reporting note §B5: cover, executive summary with the failing
+requirements first, verdict matrix, traceability, one section per requirement, waivers and
+attestations, statistical appendix, provenance.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
 from jinja2 import PackageLoader, StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from evaltool.model.results import EvaluationResult
-from evaltool.model.verdict import Verdict
+from evaltool.errors import ReportError
+from evaltool.model.results import CheckResult, EvaluationResult, Series
+from evaltool.model.verdict import Verdict, combine
 from evaltool.report.filters import fmt_measurement, fmt_number, short_hash, verdict_class
 
 ASSURANCE_MODEL = (
@@ -23,6 +37,29 @@ ASSURANCE_MODEL = (
     "a pass."
 )
 
+MAX_TEXT = 2000
+"""Longest string printed in the report; longer ones are clipped with a note."""
+MAX_APPENDIX_ROWS = 300
+"""Rows of the measurement table shown in the report; all rows are in the attached CSV."""
+MAX_PLOTS_PER_CHECK = 6
+"""Plots drawn per check; further series are listed in the appendix only."""
+
+_ORDER = {Verdict.FAIL: 0, Verdict.INCONCLUSIVE: 1, Verdict.PASS: 2, Verdict.NOT_APPLICABLE: 3}
+
+
+class PlotURI(str):
+    """A ``data:`` URI of an SVG evaltool drew itself (the only long string printed whole)."""
+
+    __slots__ = ()
+
+
+def clip(value: Any) -> Any:
+    """Jinja ``finalize`` hook: strings longer than :data:`MAX_TEXT` are cut with a note."""
+    if isinstance(value, str) and len(value) > MAX_TEXT and not isinstance(value, PlotURI):
+        return (f"{value[:MAX_TEXT]} \u2026 [{len(value) - MAX_TEXT} more characters not shown; "
+                "full text in results.json]")
+    return value
+
 
 def _environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
@@ -31,15 +68,198 @@ def _environment() -> ImmutableSandboxedEnvironment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=clip,
     )
-    env.filters.update(num=fmt_number, measurement=fmt_measurement, vclass=verdict_class,
-                       short=short_hash)
+    env.filters.update(num=fmt_number, vclass=verdict_class, short=short_hash)
     return env
 
 
-def render_html(result: EvaluationResult) -> str:
-    """The complete HTML report of ``result``."""
+def pdf_date(iso: str) -> str:
+    """An ISO 8601 timestamp as a W3C date (seconds, UTC ``Z``) for the PDF metadata."""
+    try:
+        dt = datetime.fromisoformat(iso)
+    except ValueError:
+        return "1980-01-01T00:00:00Z"
+    if dt.utcoffset() is not None:
+        dt = (dt - dt.utcoffset()).replace(tzinfo=None)  # type: ignore[operator]
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def family(kind: str) -> str:
+    """Column of the verdict matrix a check kind belongs to (``telemetry.range`` -> telemetry)."""
+    return kind.split(".", 1)[0] if kind else "other"
+
+
+def _measurements(c: CheckResult) -> list[dict[str, Any]]:
+    return [{"name": m.name, "text": fmt_measurement(m), "value": fmt_number(m.value),
+             "unit": m.unit or "", "threshold": fmt_number(m.threshold)
+             if m.threshold is not None else "", "passes_if": m.passes_if or ""}
+            for m in c.measurements]
+
+
+def _series_summary(s: Series) -> dict[str, Any]:
+    finite = [v for v in s.values if v is not None]
+    return {"name": s.name, "unit": s.unit or "", "n": len(s.values),
+            "min": fmt_number(min(finite)) if finite else "n/a",
+            "max": fmt_number(max(finite)) if finite else "n/a",
+            "threshold": (f"{s.passes_if or ''} {fmt_number(s.threshold)}"
+                          if s.threshold is not None else ""),
+            "marks": len(s.marks)}
+
+
+def _traceability(result: EvaluationResult) -> dict[str, Any] | None:
+    """A traceability roll-up, if the results carry one, as a generic table."""
+    raw = getattr(result, "traceability", None)
+    if raw is None:
+        return None
+    data = raw.model_dump(mode="json") if hasattr(raw, "model_dump") else raw
+    if isinstance(data, dict):
+        for key in ("rows", "links", "entries", "chains"):
+            if isinstance(data.get(key), list):
+                data = data[key]
+                break
+    if not isinstance(data, list | tuple):
+        return None
+    rows = [d.model_dump(mode="json") if hasattr(d, "model_dump") else d for d in data]
+    rows = [r for r in rows if isinstance(r, dict)]
+    if not rows:
+        return None
+    columns: list[str] = []
+    for r in rows:
+        columns.extend(k for k in r if k not in columns)
+
+    def cell(v: Any) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, list | tuple):
+            return ", ".join(cell(x) for x in v)
+        if isinstance(v, dict):
+            return ", ".join(f"{k}: {cell(x)}" for k, x in v.items())
+        return str(v)
+
+    return {"columns": columns,
+            "rows": [[cell(r.get(c)) for c in columns] for r in rows],
+            "verdict_col": next((i for i, c in enumerate(columns) if c == "verdict"), None)}
+
+
+def build_context(result: EvaluationResult, *, results_sha256: str,
+                  plot: Callable[[Series], tuple[str, str]] | None = None,
+                  attachments: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The data the template renders (plain dicts, lists and strings only)."""
+    p = result.provenance
+    anchors = {r.requirement_id: f"req-{i}" for i, r in enumerate(result.requirements, 1)}
+    families = sorted({family(c.kind) for c in result.checks()})
+    summary = sorted(result.requirements,
+                     key=lambda r: (_ORDER[r.verdict], result.requirements.index(r)))
+    summary_rows = [{
+        "id": r.requirement_id, "anchor": anchors[r.requirement_id], "title": r.title,
+        "verdict": r.verdict.value, "provisional": r.provisional, "checks": len(r.checks),
+        "waivers": sorted({c.waived_by for c in r.checks if c.waived_by}),
+        "evidence": len({e.sha256 for c in r.checks for e in c.evidence}),
+    } for r in summary]
+    matrix = []
+    for r in result.requirements:
+        cells = []
+        for fam in families:
+            fam_checks = [c for c in r.checks if family(c.kind) == fam]
+            cells.append(combine(c.verdict for c in fam_checks).value if fam_checks else "")
+        matrix.append({"id": r.requirement_id, "anchor": anchors[r.requirement_id],
+                       "cells": cells, "verdict": r.verdict.value,
+                       "activities": sorted({c.activity_id for c in r.checks})})
+    sections = []
+    appendix: list[dict[str, Any]] = []
+    series_rows: list[dict[str, Any]] = []
+    n_measurements = 0
+    for r in result.requirements:
+        checks = []
+        for c in r.checks:
+            plots = []
+            if plot is not None:
+                for s in c.series[:MAX_PLOTS_PER_CHECK]:
+                    uri, caption = plot(s)
+                    if not uri.startswith("data:image/svg+xml;base64,"):
+                        raise ReportError(f"plot of {s.name!r} is not an SVG data URI")
+                    plots.append({"uri": PlotURI(uri), "caption": caption})
+            checks.append({
+                "check_id": c.check_id, "activity_id": c.activity_id, "kind": c.kind,
+                "element_id": c.element_id or "", "verdict": c.verdict.value,
+                "waived_by": c.waived_by or "", "reason": c.reason,
+                "measurements": _measurements(c), "notes": list(c.notes),
+                "evidence": [{"slot": e.slot, "path": e.path, "sha256": e.sha256,
+                              "kind": e.kind} for e in c.evidence],
+                "standard_ref": c.standard_ref, "plots": plots,
+            })
+            for m in c.measurements:
+                n_measurements += 1
+                if len(appendix) < MAX_APPENDIX_ROWS:
+                    appendix.append({"check_id": c.check_id, "name": m.name,
+                                     "value": fmt_number(m.value), "unit": m.unit or "",
+                                     "rule": (f"{m.passes_if} {fmt_number(m.threshold)}"
+                                              if m.threshold is not None and m.passes_if
+                                              else "")})
+            series_rows.extend({"check_id": c.check_id, **_series_summary(s)} for s in c.series)
+        sections.append({"id": r.requirement_id, "anchor": anchors[r.requirement_id],
+                         "title": r.title, "verdict": r.verdict.value,
+                         "provisional": r.provisional, "checks": checks})
+    waived = [{"requirement_id": c.requirement_id, "check_id": c.check_id,
+               "waived_by": c.waived_by, "notes": list(c.notes)}
+              for c in result.checks() if c.waived_by]
+    expired = [{"requirement_id": c.requirement_id, "check_id": c.check_id, "note": n}
+               for c in result.checks() for n in c.notes if "expired" in n and "waiver" in n]
+    attestations = [{"requirement_id": c.requirement_id, "activity_id": c.activity_id,
+                     "verdict": c.verdict.value, "reason": c.reason, "notes": list(c.notes)}
+                    for c in result.checks() if c.kind == "manual"]
+    return {
+        "title": result.title,
+        "report_id": f"EVT-{results_sha256[:12].upper()}",
+        "results_sha256": results_sha256,
+        "date": p.finished_at,
+        "pdf_date": pdf_date(p.finished_at),
+        "lab": result.lab or "",
+        "evaluator": result.evaluator or "",
+        "toe": result.toe.model_dump(mode="json"),
+        "prov": p.model_dump(mode="json"),
+        "verdict": result.verdict.value,
+        "counts": result.counts,
+        "verdicts": [v.value for v in Verdict],
+        "failing": [s for s in summary_rows if s["verdict"] == Verdict.FAIL.value],
+        "summary": summary_rows,
+        "families": families,
+        "matrix": matrix,
+        "traceability": _traceability(result),
+        "sections": sections,
+        "waived": waived,
+        "expired": expired,
+        "attestations": attestations,
+        "appendix": appendix,
+        "n_measurements": n_measurements,
+        "series_rows": series_rows,
+        "attachments": list(attachments),
+        "assurance_model": ASSURANCE_MODEL,
+        "max_appendix_rows": MAX_APPENDIX_ROWS,
+    }
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def render_html(result: EvaluationResult, *, results_sha256: str = "",
+                plot: Callable[[Series], tuple[str, str]] | None = None,
+                attachments: tuple[str, ...] = ()) -> str:
+    """The complete HTML report of ``result``.
+
+    Parameters
+    ----------
+    result:
+        The evaluation.
+    results_sha256:
+        SHA-256 of the canonical results.json, printed on the cover and in the provenance.
+    plot:
+        Renders a data series to ``(data_uri, caption)``; plots are omitted when ``None``.
+    attachments:
+        Names of the files embedded in the PDF, listed in the report.
+    """
     template = _environment().get_template("report.html.j2")
-    failing = [r for r in result.requirements if r.verdict is Verdict.FAIL]
-    return template.render(r=result, failing=failing, verdicts=list(Verdict),
-                           assurance_model=ASSURANCE_MODEL)
+    ctx = build_context(result, results_sha256=results_sha256, plot=plot,
+                        attachments=attachments)
+    return _BLANK_LINES.sub("\n\n", template.render(**ctx))

@@ -1,22 +1,30 @@
-"""Writing the outputs of an audit: results.json, report.html, report.pdf, results.junit.xml.
+"""Writing the outputs of an evaluation: results.json (+ digest), HTML, PDF/A-3, JUnit, OSCAL.
 
-Each file is written atomically. ``results.json`` is written last, so a folder holding a
-``results.json`` always holds the complete set that was asked for.
+Each file is written atomically. ``results.json`` and its digest are written last, so a folder
+holding a ``results.json`` always holds the complete set that was asked for. Rendering uses only
+the stored result, so ``evaltool report`` re-creates the same bytes from a results.json as the
+audit that produced it (given the same evaltool and library versions).
 """
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
 from evaltool.errors import ReportError
 from evaltool.model.results import EvaluationResult
 from evaltool.report._atomic import write_atomic
+from evaltool.report.canonical import DIGEST_NAME, digest_line, results_json, sha256_hex
 from evaltool.report.html import render_html
 from evaltool.report.junit import render_junit
-from evaltool.report.pdf import render_pdf
+from evaltool.report.oscal import render_oscal
+from evaltool.report.pdf import PdfAttachment, render_pdf
+
+__all__ = ["OUTPUT_NAMES", "OutputFormat", "remove_outputs", "results_json", "write_outputs"]
 
 
 class OutputFormat(StrEnum):
@@ -26,6 +34,7 @@ class OutputFormat(StrEnum):
     PDF = "pdf"
     JSON = "json"
     JUNIT = "junit"
+    OSCAL = "oscal"
 
 
 OUTPUT_NAMES: dict[OutputFormat, str] = {
@@ -33,24 +42,57 @@ OUTPUT_NAMES: dict[OutputFormat, str] = {
     OutputFormat.PDF: "report.pdf",
     OutputFormat.JSON: "results.json",
     OutputFormat.JUNIT: "results.junit.xml",
+    OutputFormat.OSCAL: "results.oscal.json",
 }
-
-
-def results_json(result: EvaluationResult) -> bytes:
-    """Canonical JSON of a result: sorted keys, two-space indent, trailing newline."""
-    data = result.model_dump(mode="json")
-    return (json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
 def remove_outputs(out_dir: Path) -> list[Path]:
     """Delete earlier outputs in ``out_dir`` so nothing stale can be taken for a new result."""
     removed = []
-    for name in OUTPUT_NAMES.values():
+    for name in (*OUTPUT_NAMES.values(), DIGEST_NAME):
         p = out_dir / name
         if p.is_file() and not p.is_symlink():
             p.unlink()
             removed.append(p)
     return removed
+
+
+def measurements_csv(result: EvaluationResult) -> bytes:
+    """Every measurement of every check as CSV (the statistical appendix in full)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["requirement_id", "check_id", "verdict", "name", "value", "unit", "passes_if",
+                "threshold"])
+    for c in result.checks():
+        for m in c.measurements:
+            w.writerow([c.requirement_id, c.check_id, c.verdict.value, m.name,
+                        "" if m.value is None else repr(m.value), m.unit or "",
+                        m.passes_if or "", "" if m.threshold is None else repr(m.threshold)])
+    return buf.getvalue().encode()
+
+
+def inputs_csv(result: EvaluationResult) -> bytes:
+    """The input manifest (role, path, size, SHA-256) as CSV."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["role", "path", "size_bytes", "sha256"])
+    for f in result.provenance.inputs:
+        w.writerow([f.role, f.path, f.size_bytes, f.sha256])
+    return buf.getvalue().encode()
+
+
+def _evaluation_time(result: EvaluationResult) -> datetime:
+    try:
+        dt = datetime.fromisoformat(result.provenance.finished_at)
+    except ValueError:
+        return datetime(1980, 1, 1, tzinfo=UTC)
+    return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _plot(series: object) -> tuple[str, str]:
+    from evaltool.report.plots import plot_series
+
+    return plot_series(series)  # type: ignore[arg-type]
 
 
 def write_outputs(
@@ -64,8 +106,24 @@ def write_outputs(
         raise ReportError(f"cannot create output folder ({exc.strerror})", path=out_dir) from None
     remove_outputs(out_dir)
     written: dict[OutputFormat, Path] = {}
+    canonical = results_json(result)
+    digest = sha256_hex(canonical)
     try:
-        html = render_html(result) if {OutputFormat.HTML, OutputFormat.PDF} & set(wanted) else ""
+        junit = render_junit(result)
+        oscal = render_oscal(result)
+        attachments = (
+            PdfAttachment("results.json", canonical, "evaltool results (canonical JSON)", "Data"),
+            PdfAttachment("results.junit.xml", junit, "JUnit XML, one testcase per check", "Data"),
+            PdfAttachment("results.oscal.json", oscal, "OSCAL assessment-results", "Data"),
+            PdfAttachment("measurements.csv", measurements_csv(result),
+                          "every measurement of every check", "Data"),
+            PdfAttachment("inputs.csv", inputs_csv(result),
+                          "input manifest with SHA-256", "Source"),
+        )
+        html = ""
+        if {OutputFormat.HTML, OutputFormat.PDF} & set(wanted):
+            html = render_html(result, results_sha256=digest, plot=_plot,
+                               attachments=tuple(a.name for a in attachments))
         for fmt in wanted:
             if fmt is OutputFormat.JSON:
                 continue
@@ -73,16 +131,20 @@ def write_outputs(
             if fmt is OutputFormat.HTML:
                 write_atomic(dest, html.encode())
             elif fmt is OutputFormat.PDF:
-                write_atomic(dest, render_pdf(html, out_dir))
+                write_atomic(dest, render_pdf(html, out_dir, attachments=attachments,
+                                              created=_evaluation_time(result)))
             elif fmt is OutputFormat.JUNIT:
-                write_atomic(dest, render_junit(result))
+                write_atomic(dest, junit)
+            elif fmt is OutputFormat.OSCAL:
+                write_atomic(dest, oscal)
             written[fmt] = dest
         if OutputFormat.JSON in wanted:
             dest = out_dir / OUTPUT_NAMES[OutputFormat.JSON]
-            write_atomic(dest, results_json(result))
+            write_atomic(out_dir / DIGEST_NAME, digest_line(canonical))
+            write_atomic(dest, canonical)
             written[OutputFormat.JSON] = dest
     except OSError as exc:
-        for p in written.values():
+        for p in (*written.values(), out_dir / DIGEST_NAME):
             p.unlink(missing_ok=True)
         raise ReportError(f"cannot write report ({exc.strerror})", path=out_dir) from None
     except ReportError:

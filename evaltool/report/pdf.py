@@ -1,43 +1,40 @@
-"""PDF rendering with WeasyPrint, which may fetch nothing but what evaltool itself wrote.
+"""PDF/A-3b rendering with WeasyPrint, which may fetch nothing but what evaltool itself wrote.
 
-The URL fetcher serves ``data:`` URLs and files inside the output folder only; every other request
-(``file:`` outside it, ``http(s):``, anything else) is refused and fails the render, so a hostile
-string can neither read local files into the PDF nor reach the network, and evidence is never
-dropped silently.
+The URL fetcher (a :class:`weasyprint.urls.URLFetcher` subclass, as WeasyPrint >= 70 requires)
+serves ``data:`` URLs and regular files inside the output folder only (real paths, no symbolic
+links, no ``..``), follows no redirects and never opens a network connection. Every other request
+is refused with a fatal error that stops the render (exit 5), so a hostile string can neither read
+local files into the PDF nor reach the network, and evidence is never dropped silently
+(leakage-and-reporting note §B6: CVE-2025-68616, GHSA-jf6q-chmf-3h3v, attachment bypass
+GHSA-35jj-wx47-4w8r). Every request is recorded in ``requested``.
+
+The machine-readable results travel inside the PDF as PDF/A-3 associated files (relationship
+``Data``/``Source``), dated with the evaluation's own timestamp so the bytes are reproducible.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from evaltool.errors import ReportError
 
+PDF_VARIANT = "pdf/a-3b"
 
-class SafeFetcher:
-    """A WeasyPrint URL fetcher confined to ``data:`` URLs and files under ``root``."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(os.path.realpath(root))
-        self.refused: list[str] = []
+@dataclass(frozen=True, slots=True)
+class PdfAttachment:
+    """A file embedded in the PDF (PDF/A-3 associated file)."""
 
-    def __call__(self, url: str, timeout: int = 10, ssl_context: Any = None) -> dict[str, Any]:
-        if url.startswith("data:"):
-            from weasyprint.urls import default_url_fetcher
-
-            result: dict[str, Any] = default_url_fetcher(url)
-            return result
-        parsed = urlparse(url)
-        if parsed.scheme == "file" and not parsed.netloc:
-            target = Path(os.path.realpath(unquote(parsed.path)))
-            if self.root in target.parents and target.is_file():
-                return {"string": target.read_bytes(), "mime_type": _mime(target),
-                        "redirected_url": url}
-        shown = url if len(url) < 120 else url[:117] + "..."
-        self.refused.append(shown)
-        raise ReportError(f"the report tried to load {shown!r}, which is not allowed")
+    name: str
+    data: bytes
+    description: str
+    relationship: str = "Data"
 
 
 def _mime(path: Path) -> str:
@@ -45,18 +42,99 @@ def _mime(path: Path) -> str:
         path.suffix.lower(), "application/octet-stream")
 
 
-def render_pdf(html: str, out_dir: Path) -> bytes:
-    """Render ``html`` to PDF bytes; resources may come only from ``out_dir``."""
+def allowed_file(root: Path, url: str) -> Path | None:
+    """The file ``url`` names if it is a regular, non-link file strictly inside ``root``."""
+    parsed = urlparse(url)
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+        return None
+    if parsed.query or parsed.fragment:
+        return None
+    raw = Path(unquote(parsed.path))
+    if ".." in raw.parts or not raw.is_absolute():
+        return None
+    real = Path(os.path.realpath(raw))
+    root_real = Path(os.path.realpath(root))
+    if real != raw or root_real not in real.parents:
+        return None  # a symbolic link somewhere on the way, or outside the folder
+    if raw.is_symlink() or not raw.is_file():
+        return None
+    return real
+
+
+@cache
+def _fetcher_class() -> type[Any]:
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class ConfinedFetcher(URLFetcher):
+        """Serves ``data:`` URLs and files under one folder; refuses and records the rest."""
+
+        def __init__(self, root: Path) -> None:
+            super().__init__(allowed_protocols={"data"}, allow_redirects=False,
+                             fail_on_errors=True, timeout=1)
+            self.root = root
+            self.requested: list[str] = []
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            self.requested.append(url)
+            if url.startswith("data:"):
+                return super().fetch(url, headers)
+            target = allowed_file(self.root, url)
+            if target is not None:
+                return URLFetcherResponse(url, target.read_bytes(),
+                                          {"Content-Type": _mime(target)})
+            shown = url if len(url) < 120 else url[:117] + "..."
+            self.refused.append(shown)
+            raise FatalURLFetchingError(f"the report tried to load {shown!r}, which is not "
+                                        "allowed")
+
+    return ConfinedFetcher
+
+
+def confined_fetcher(root: Path) -> Any:
+    """A WeasyPrint URL fetcher confined to ``data:`` URLs and files under ``root``."""
+    return _fetcher_class()(root)
+
+
+def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ...] = (),
+               created: datetime | None = None, fetcher: Any = None) -> bytes:
+    """Render ``html`` to PDF/A-3b bytes; resources may come only from ``out_dir``.
+
+    Parameters
+    ----------
+    html:
+        The report. Its ``<meta name="dcterms.created">`` sets the document dates.
+    out_dir:
+        The only folder files may be loaded from.
+    attachments:
+        Files to embed as PDF/A-3 associated files.
+    created:
+        Timestamp of the embedded files (the evaluation's time, for reproducible bytes).
+    fetcher:
+        A fetcher from :func:`confined_fetcher` (to inspect its requests); one is made if omitted.
+    """
     try:
         import weasyprint
+        from weasyprint.urls import FatalURLFetchingError
     except (ImportError, OSError) as exc:
         raise ReportError(f"WeasyPrint is not usable ({exc}); install Pango (libpango-1.0-0) "
                           "and reinstall evaltool") from None
-    fetcher = SafeFetcher(out_dir)
-    base = out_dir.resolve().as_uri() + "/"
+    if fetcher is None:
+        fetcher = confined_fetcher(out_dir)
+    base = Path(os.path.realpath(out_dir)).as_uri() + "/"
+    stamp = created or datetime(1980, 1, 1)
+    pdf_attachments = [
+        weasyprint.Attachment(string=a.data, base_url=base, url_fetcher=fetcher, name=a.name,
+                              description=a.description, created=stamp, modified=stamp,
+                              relationship=a.relationship)
+        for a in attachments
+    ]
     try:
         document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render()
-        data: bytes = document.write_pdf()
+        data: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=pdf_attachments,
+                                         pdf_identifier=None)
+    except FatalURLFetchingError as exc:
+        raise ReportError(f"PDF rendering refused a resource ({exc})") from None
     except ReportError:
         raise
     except Exception as exc:  # WeasyPrint raises many types; any failure means no report
