@@ -250,15 +250,17 @@ def universal_sums(bits: NDArray[np.uint8], L: int, Q: int, K: int) -> NDArray[n
 @numba.njit(cache=True, nogil=True)
 def excursions(
     bits: NDArray[np.uint8],
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
     """Cycle statistics of the ±1 walk for the random excursions tests (§2.14, §2.15).
 
     Returns ``J`` (number of cycles, the trailing excursion counts when the walk does not end at
-    zero), ``nu`` of shape ``(m, 6, 8)`` (cycles visiting state x = -4…-1, 1…4 exactly k times,
-    k = 5 meaning ≥ 5), and ``xi`` of shape ``(m, 18)`` (total visits to x = -9…-1, 1…9).
+    zero), ``zeros`` (returns of the walk to zero), ``nu`` of shape ``(m, 6, 8)`` (cycles
+    visiting state x = -4…-1, 1…4 exactly k times, k = 5 meaning ≥ 5), and ``xi`` of shape
+    ``(m, 18)`` (total visits to x = -9…-1, 1…9).
     """
     m, n = bits.shape
     J = np.zeros(m, dtype=np.int64)
+    zeros = np.zeros(m, dtype=np.int64)
     nu = np.zeros((m, 6, 8), dtype=np.int64)
     xi = np.zeros((m, 18), dtype=np.int64)
     counter = np.zeros(8, dtype=np.int64)
@@ -284,8 +286,9 @@ def excursions(
             for i in range(8):
                 c = counter[i]
                 nu[r, c if c < 5 else 5, i] += 1
+        zeros[r] = cycles - (1 if s != 0 else 0)
         J[r] = cycles
-    return J, nu, xi
+    return J, zeros, nu, xi
 
 
 @numba.njit(cache=True, nogil=True)

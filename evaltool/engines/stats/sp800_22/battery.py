@@ -40,6 +40,7 @@ class Sp80022Params:
     approximate_entropy_block_length: int = 10
     serial_block_length: int = 16
     linear_complexity_block_size: int = 500
+    random_excursions_reference_cycle_limit: bool = True
 
 
 def _runner(name: str, params: Sp80022Params) -> Callable[[ArrayLike], Sp80022Result]:
@@ -64,7 +65,9 @@ def _runner(name: str, params: Sp80022Params) -> Callable[[ArrayLike], Sp80022Re
         "approximate-entropy": lambda b: fl.approximate_entropy(
             b, block_length=p.approximate_entropy_block_length
         ),
-        "random-excursions": fl.random_excursions,
+        "random-excursions": lambda b: fl.random_excursions(
+            b, reference_cycle_limit=p.random_excursions_reference_cycle_limit
+        ),
         "random-excursions-variant": fl.random_excursions_variant,
         "serial": lambda b: fl.serial(b, block_length=p.serial_block_length),
         "linear-complexity": lambda b: fl.linear_complexity(

@@ -726,23 +726,45 @@ def excursion_cycle_minimum(n: int) -> float:
     return max(0.005 * math.sqrt(n), 500.0)
 
 
-def random_excursions(bits: ArrayLike) -> Sp80022Result:
+def excursion_cycle_limit(n: int) -> int:
+    """Work-space limit of the reference suite's random excursions test: max(1000, n/100) returns
+    to zero (sts-2.1.2 ``randomExcursions.c``); above it the suite reports nothing."""
+    return max(1000, n // 100)
+
+
+def random_excursions(bits: ArrayLike, *, reference_cycle_limit: bool = True) -> Sp80022Result:
     """Random excursions test, SP 800-22 rev. 1a §2.14: p-values for x = −4 … −1, 1 … 4.
 
     Not applicable (NaN p-values, the reference suite's 0.0) when the walk has fewer than
     max(0.005·√n, 500) cycles. χ²(x) = Σ_k (ν_k(x) − Jπ_k(x))²/(Jπ_k(x)), p = Q(5/2, χ²/2).
+
+    ``reference_cycle_limit``:
+        True (default) — as the reference suite, which gives no result for a sequence whose walk
+        returns to zero more than max(1000, n/100) times (:func:`excursion_cycle_limit`; about
+        1 sequence in 100 at n = 10⁵, practically never at n = 10⁶): NaN for that sequence.
+        False — compute the test for every sequence, as the document describes it.
     """
     x = _as_matrix(bits)
     n = x.shape[1]
     require_min_length(n, 1, test="random excursions test")
-    J, nu, _ = _kernels.excursions(x)
+    J, zeros, nu, _ = _kernels.excursions(x)
     pi = _RE_PI[np.abs(np.asarray(_RE_STATES))].T  # (6, 8)
     Jf = J.astype(np.float64)[:, None, None]
     chi2 = np.sum((nu - Jf * pi) ** 2 / (Jf * pi), axis=1)
-    ok = (excursion_cycle_minimum(n) <= J)[:, None]
-    chi2 = np.where(ok, chi2, np.nan)
-    p = np.where(ok, _igamc(2.5, np.where(ok, chi2, 0.0) / 2.0), np.nan)
-    return _result("random-excursions", n, chi2, p, tuple(f"x={s}" for s in _RE_STATES))
+    ok = excursion_cycle_minimum(n) <= J
+    if reference_cycle_limit:
+        ok &= zeros <= excursion_cycle_limit(n)
+    ok2 = ok[:, None]
+    chi2 = np.where(ok2, chi2, np.nan)
+    p = np.where(ok2, _igamc(2.5, np.where(ok2, chi2, 0.0) / 2.0), np.nan)
+    return _result(
+        "random-excursions",
+        n,
+        chi2,
+        p,
+        tuple(f"x={s}" for s in _RE_STATES),
+        reference_cycle_limit=reference_cycle_limit,
+    )
 
 
 def random_excursions_variant(bits: ArrayLike) -> Sp80022Result:
@@ -754,7 +776,7 @@ def random_excursions_variant(bits: ArrayLike) -> Sp80022Result:
     x = _as_matrix(bits)
     n = x.shape[1]
     require_min_length(n, 1, test="random excursions variant test")
-    J, _, xi = _kernels.excursions(x)
+    J, _, _, xi = _kernels.excursions(x)
     absx = np.abs(np.asarray(_REV_STATES, dtype=np.float64))
     Jf = J.astype(np.float64)[:, None]
     with np.errstate(divide="ignore", invalid="ignore"):
