@@ -210,17 +210,18 @@ def optimise_parameters(
     space = _Space(b.n_intensities, PAPER_FIXED[b.name] if fixed is None else fixed)
     rng = np.random.default_rng(seed)
     d = len(space.free)
-    cloud = rng.random((n_random, d))
+    # With nothing free there is a single point to evaluate.
+    cloud = rng.random((n_random if d else 1, d))
     if start is not None:
         # Half of the search stays near the warm start, half keeps exploring the whole box.
         centre = np.clip(space.to_unit(start), 0.0, 1.0)
-        half = n_random // 2
+        half = len(cloud) // 2
         cloud[:half] = np.clip(centre + 0.05 * rng.standard_normal((half, d)), 0.0, 1.0)
         cloud[0] = centre
     args = (b, channel, block_size)
     opts = (eps_sec, kappa, eps_cor)
     rates = _rates(*args, *space.from_unit(cloud), *opts)
-    evaluations = n_random
+    evaluations = len(cloud)
 
     def objective(u: FloatArray) -> float:
         r = float(_rates(*args, *space.from_unit(u), *opts)[0])
