@@ -151,8 +151,8 @@ def test_lim2014_block_size_ratio_at_100km(lim_100km: dict[float, float]) -> Non
 def test_optimum_near_note_values_and_deterministic() -> None:
     # Note §1.7: n_X = 1e7 at 50 km, q_K ≈ 0.857, p_mu1 ≈ 0.377, p_mu2 ≈ 0.446, mu1 ≈ 0.41,
     # mu2 ≈ 0.22, phi_K ≈ 0.055.
-    a = optimise_parameters("lim2014", lim_channel(50), 1e7, kappa=1e-15, seed=3)
-    b = optimise_parameters("lim2014", lim_channel(50), 1e7, kappa=1e-15, seed=3)
+    a = optimise_parameters("lim2014", lim_channel(50), 1e7, kappa=1e-15, seed=3, n_random=512)
+    b = optimise_parameters("lim2014", lim_channel(50), 1e7, kappa=1e-15, seed=3, n_random=512)
     assert a.parameters == b.parameters
     assert a.free == ("q_key", "mu1", "mu2", "p1", "p2")
     par = a.parameters
