@@ -26,6 +26,8 @@ to 1) swaps with ``r mod (j + 1)`` for the next 64-bit output ``r`` (modulo bias
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 from numpy.typing import NDArray
@@ -90,7 +92,13 @@ def exact_error_pattern(n: int, n_errors: int, run_seed: np.uint64, out: NDArray
 
 
 class Workspace:
-    """Arrays reused across frames of the same length and block sizes (allocated once)."""
+    """Arrays reused across frames of the same length and block sizes (allocated once).
+
+    Node arrays are indexed by the implicit trees and touched sparsely; allocating them afresh for
+    every frame costs page faults worth ten times the reconciliation itself, hence
+    :func:`workspace` keeps recent ones. A workspace is used only inside one compiled call, which
+    holds the interpreter lock, so sharing it between threads is safe.
+    """
 
     def __init__(self, n: int, block_sizes: tuple[int, ...]) -> None:
         n_pass = len(block_sizes)
@@ -259,8 +267,11 @@ def _frame(
     hval: NDArray[np.int64],
     ask: NDArray[np.int64],
     cnt: NDArray[np.int64],
-) -> None:
-    """Reconcile one frame in place: ``err`` ends as the residual error pattern."""
+) -> tuple[int, int, int, int]:
+    """Reconcile one frame in place: ``err`` ends as the residual error pattern.
+
+    Returns ``(leaked parities, channel uses, inferred parities, transcript rows)``.
+    """
     n = err.size
     n_pass = ks.size
     cnt[_C_STAMP] += 1
@@ -414,6 +425,7 @@ def _frame(
                 # Bob can use the inferred parity only once the other parities have arrived.
                 _schedule_try(deferred, 0, flags, ns, ne, hkey, hval, cnt)
                 deferred = -1
+    return cnt[_C_LEAK], cnt[_C_USES], cnt[_C_INFER], cnt[_C_TR]
 
 
 @numba.njit(cache=True)
@@ -496,7 +508,7 @@ def run_frame(
     """Reconcile one frame (``err`` modified in place); return leak, uses, inferred, transcript."""
     n_nodes = ws.stamp.size
     transcript = np.zeros((n_nodes if record else 0, 4), dtype=np.int64)
-    _frame(
+    leak, uses, inferred, n_tr = _frame(
         err,
         alice,
         record,
@@ -521,5 +533,10 @@ def run_frame(
         ws.ask,
         ws.counters,
     )
-    c = ws.counters
-    return int(c[_C_LEAK]), int(c[_C_USES]), int(c[_C_INFER]), transcript[: int(c[_C_TR])]
+    return int(leak), int(uses), int(inferred), transcript[: int(n_tr)]
+
+
+@functools.lru_cache(maxsize=8)
+def workspace(n: int, block_sizes: tuple[int, ...]) -> Workspace:
+    """Return a (cached) workspace for frames of ``n`` bits with these block sizes."""
+    return Workspace(n, block_sizes)

@@ -255,7 +255,7 @@ def cascade_reconcile(
     sizes = cascade_block_sizes(algo, qber, a.size)
     err = np.bitwise_xor(a, b)
     initial = int(err.sum())
-    ws = _k.Workspace(a.size, sizes)
+    ws = _k.workspace(a.size, sizes)
     leak, uses, inferred, transcript = _k.run_frame(
         err, a, record_transcript, int(_seed64(seed)), _SUB_BLOCK_REUSE[algo],
         _SUB_BLOCK_REUSE[algo], ws
@@ -307,7 +307,7 @@ def cascade_simulate(
         raise ValueError(
             f"qber * frame = {qber * frame:g} rounds to no error; efficiency undefined"
         )
-    ws = _k.Workspace(frame, sizes)
+    ws = _k.workspace(frame, sizes)
     run_seeds = _k.splitmix64_stream(_seed64(seed), runs)
     leak, uses, resid = _k.simulate_runs(
         frame,
