@@ -28,7 +28,7 @@ demo: $(STAMP)
 	    $$( [ -f test_vectors/demo/evaluation.yaml ] && echo --evaluation test_vectors/demo/evaluation.yaml ) \
 	    --seed 1 --out $(DEMO_OUT) >/dev/null || rc=$$?; \
 	case $$rc in \
-	  0|1|3) echo "demo audit finished (exit $$rc: 0 pass, 1 fail, 3 inconclusive)"; \
+	  0|1|3) echo "demo audit finished with exit code $$rc (0 all pass, 1 a failure, 3 inconclusive)"; \
 	         echo "report: $(DEMO_OUT)/report.pdf  (also report.html, results.json)";; \
 	  *) echo "demo audit did not complete (exit $$rc)"; exit $$rc;; \
 	esac

@@ -35,6 +35,20 @@ def time_column(columns: tuple[str, ...], wanted: str | None = None) -> tuple[st
     )
 
 
+def _interval(lo: float | None, hi: float | None, unit: str = "") -> str:
+    """``[lo, hi]``, ``>= lo`` or ``<= hi`` as text."""
+    u = f" {unit}" if unit else ""
+    if lo is None:
+        return f"<= {fmt(hi)}{u}"
+    if hi is None:
+        return f">= {fmt(lo)}{u}"
+    return f"[{fmt(lo)}, {fmt(hi)}]{u}"
+
+
+def _alarms(n: int) -> str:
+    return "1 alarm" if n == 1 else f"{n} alarms"
+
+
 # --- telemetry.range ------------------------------------------------------------------------
 
 
@@ -78,7 +92,7 @@ def telemetry_range(p: RangeParams, ctx: CheckContext) -> Outcome:
         n += len(values)
     if n == 0:
         raise InsufficientDataError(f"slot {p.slot!r} has no samples of {p.column!r}")
-    bounds = f"[{fmt(p.min)}, {fmt(p.max)}]"
+    bounds = _interval(p.min, p.max)
     ms = [
         Measurement(name="samples", value=n),
         Measurement(name="observed_min", value=seen_min, threshold=p.min,
@@ -91,12 +105,12 @@ def telemetry_range(p: RangeParams, ctx: CheckContext) -> Outcome:
     if violations > p.max_violations:
         assert first is not None
         return Outcome.failed(
-            f"{violations} of {n} samples of {p.column} lie outside {bounds} (first: sample "
+            f"{violations} of {n} samples of {p.column} are not {bounds} (first: sample "
             f"{first[0] + 1}, value {fmt(first[1])}); at most {p.max_violations} allowed", ms)
     return Outcome.passed(
-        f"all {n} samples of {p.column} lie in {bounds} (observed {fmt(seen_min)} to "
+        f"all {n} samples of {p.column} are {bounds} (observed {fmt(seen_min)} to "
         f"{fmt(seen_max)})" if violations == 0 else
-        f"{violations} of {n} samples outside {bounds}, within the {p.max_violations} allowed", ms)
+        f"{violations} of {n} samples not {bounds}, within the {p.max_violations} allowed", ms)
 
 
 # --- telemetry.rate -------------------------------------------------------------------------
@@ -154,14 +168,14 @@ def telemetry_rate(p: RateParams, ctx: CheckContext) -> Outcome:
         Measurement(name="max_rate", value=float(rates.max()), unit="Hz", threshold=p.max_hz,
                     passes_if="<=" if p.max_hz is not None else None),
     ]
-    band = f"[{fmt(p.min_hz)}, {fmt(p.max_hz)}] Hz"
+    band = _interval(p.min_hz, p.max_hz, "Hz")
     if bad.size:
         i = int(bad[0])
         return Outcome.failed(
-            f"{bad.size} of {complete} windows have a rate outside {band} (first: window starting "
+            f"{bad.size} of {complete} windows have a rate not {band} (first: window starting "
             f"at {fmt(t0 + i * p.window_s)} s, {fmt(rates[i])} Hz)", ms)
     return Outcome.passed(
-        f"the rate in all {complete} windows of {fmt(p.window_s)} s lies in {band} "
+        f"the rate in all {complete} windows of {fmt(p.window_s)} s is {band} "
         f"({fmt(rates.min())} to {fmt(rates.max())} Hz)", ms)
 
 
@@ -248,13 +262,13 @@ def telemetry_threshold_events(p: ThresholdEventsParams, ctx: CheckContext) -> O
     level = f"{p.column} {'>' if p.direction == 'above' else '<'} {fmt(p.threshold)}"
     if missed:
         return Outcome.failed(
-            f"{len(missed)} of {len(onsets)} alarms ({level}) were not followed by an abort within "
+            f"{len(missed)} of {_alarms(len(onsets))} ({level}) not followed by an abort within "
             f"{fmt(p.within_s)} s (first at t = {fmt(missed[0])} s)", ms)
     if not onsets:
         return Outcome.passed(f"no alarm ({level}) in {n} monitor samples", ms)
+    every = "the alarm" if len(onsets) == 1 else f"all {len(onsets)} alarms"
     return Outcome.passed(
-        f"all {len(onsets)} alarms ({level}) were followed by an abort within {fmt(p.within_s)} s",
-        ms)
+        f"{every} ({level}) followed by an abort within {fmt(p.within_s)} s", ms)
 
 
 # --- telemetry.completeness -----------------------------------------------------------------
