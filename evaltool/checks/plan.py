@@ -99,6 +99,23 @@ def _met(dep: str, present: set[str]) -> bool:
     return any(alt in present for alt in _alternatives(dep))
 
 
+_COMPONENT = re.compile(r"^([A-Z]{3}_[A-Z]{3})\.(\d+)$")
+
+
+def _met_hierarchically(dep: str, present: set[str]) -> bool:
+    """A SAR dependency is met by the same or a higher component of its family (CC Part 3)."""
+    have: dict[str, int] = {}
+    for sid in present:
+        m = _COMPONENT.match(sid)
+        if m:
+            have[m.group(1)] = max(have.get(m.group(1), 0), int(m.group(2)))
+    for alt in _alternatives(dep):
+        m = _COMPONENT.match(alt)
+        if alt in present or (m is not None and have.get(m.group(1), 0) >= int(m.group(2))):
+            return True
+    return False
+
+
 def check_references(lp: LoadedProfile) -> None:
     """Check the profile's internal consistency (ids, traceability, dependencies)."""
     p = lp.profile
@@ -221,7 +238,7 @@ def _check_dependencies(lp: LoadedProfile) -> None:
     sar_ids = {s.id for s in p.sars}
     for i, sar in enumerate(p.sars):
         for j, dep in enumerate(sar.dependencies):
-            if not _met(dep, sar_ids):
+            if not _met_hierarchically(dep, sar_ids):
                 raise _err(lp, ("sars", i, "dependencies", j),
                            f"{sar.id} depends on {dep}, which the assurance package lacks")
         if not sar.activities:
