@@ -275,6 +275,11 @@ def rate(
         raise UsageError(f"--block must be at least 1, got {block:g}")
     mu = _float_list("--mu", mu_text, m)
     p = _float_list("--p-mu", p_text, m)
+    if (
+        mu is not None
+        and float(get_bound(bound_name).intensity_violation(np.sort(mu)[::-1])) >= 0.0
+    ):
+        raise UsageError(f"intensities violate the conditions of {bound_name}", location="--mu")
     if p is not None and (abs(sum(p) - 1.0) > 1e-9 or min(p) <= 0):
         raise UsageError("probabilities must be positive and sum to 1", location="--p-mu")
     if p_key is not None and not 0.0 < p_key < 1.0:
@@ -317,23 +322,24 @@ def rate(
             fixed.update({f"p{i + 1}": p[j] for i, j in enumerate(order)})
         if p_key is not None:
             fixed["q_key"] = p_key
-        opt = optimise_parameters(
-            bound_name,
-            channel,
-            block,
-            eps_sec=eps_sec,
-            kappa=kappa,
-            eps_cor=eps_cor_value,
-            fixed=fixed,
-        )
+        try:
+            opt = optimise_parameters(
+                bound_name,
+                channel,
+                block,
+                eps_sec=eps_sec,
+                kappa=kappa,
+                eps_cor=eps_cor_value,
+                fixed=fixed,
+            )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
         mu_used, p_used = list(opt.parameters.intensities), list(opt.parameters.probabilities)
         q_used, free = opt.parameters.q_key, opt.free
     elif mu is not None and p is not None and p_key is not None:
         mu_used, p_used, q_used = mu, p, p_key
     else:
         raise UsageError("give --mu, --p-mu and --p-key, or --optimise")
-    if float(get_bound(bound_name).intensity_violation(np.sort(mu_used)[::-1])) >= 0.0:
-        raise UsageError(f"intensities violate the conditions of {bound_name}", location="--mu")
     r = key_rate(
         bound_name,
         channel,

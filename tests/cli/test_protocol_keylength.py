@@ -227,6 +227,11 @@ def test_rate_optimise_only_missing_parameters() -> None:
              "--mu", "0.1,0.1", "--p-mu", "0.5,0.5", "--p-key", "0.9"],
             "violate the conditions of rusca2018",
         ),
+        (
+            ["--bound", "lim2014", "--distance-km", "30", "--block", "1e4", "--optimise",
+             "--mu", "0.1,0.1,0.1"],
+            "--mu: intensities violate the conditions of lim2014",
+        ),
     ],
 )  # fmt: skip
 def test_rate_usage_errors(args: list[str], problem: str) -> None:

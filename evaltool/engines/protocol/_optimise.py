@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 import numpy as np
+from numpy.typing import NDArray
 from scipy.optimize import minimize
 
 from evaltool.engines.protocol._bounds_common import FiniteKeyBound, FloatArray
@@ -150,6 +151,12 @@ class _Space:
         return mu, p, cols["q_key"]
 
 
+def _feasible(b: FiniteKeyBound, mu: FloatArray, p: FloatArray) -> NDArray[np.bool_]:
+    """Rows whose intensities (in the given order) meet the bound's conditions, with p > 0."""
+    ok: NDArray[np.bool_] = (b.intensity_violation(mu) < 0.0) & np.all(p > 0.0, axis=-1)
+    return ok
+
+
 def _rates(
     b: FiniteKeyBound,
     channel: ChannelModel,
@@ -162,7 +169,7 @@ def _rates(
     eps_cor: float,
 ) -> FloatArray:
     """Continuous key rate per pulse (unfloored ell, 0 where infeasible) of each row."""
-    ok = (b.intensity_violation(mu) < 0.0) & np.all(p > 0.0, axis=-1)
+    ok = _feasible(b, mu, p)
     out = np.zeros(mu.shape[0])
     if np.any(ok):
         out[ok] = model_rate_unchecked(
@@ -229,7 +236,14 @@ def optimise_parameters(
         # so that the simplex is pushed back rather than stalled on a flat plateau.
         return -np.log(r) if r > 0.0 else 1e3 + float(np.sum((u - 0.5) ** 2))
 
-    best_u = cloud[int(np.argmax(rates))]
+    feasible = _feasible(b, *space.from_unit(cloud)[:2])
+    if not feasible.any():
+        raise ValueError(
+            f"no sampled parameter set meets the conditions of {b.name} with the fixed values "
+            f"{dict(space.fixed)}"
+        )
+    # The best rate; among zero rates, the first point that meets the bound's conditions.
+    best_u = cloud[int(np.argmax(np.where(feasible, rates, -1.0)))]
     best_val = objective(best_u)
     if d > 0 and rates.max() > 0.0:
         for idx in np.argsort(-rates, kind="stable")[:n_starts]:

@@ -195,3 +195,16 @@ def test_warm_started_sweep_small_block() -> None:
     assert cold.statistic == 0.0
     assert warm.statistic == pytest.approx(rates[-1], rel=0.02)
     assert isinstance(warm.parameters, DecoyParameters)
+
+
+def test_out_of_reach_gives_zero_rate_with_valid_parameters() -> None:
+    # Far beyond the n_X = 1e4 reach (about 120 km, note §1.7) no parameter set gives key; the
+    # result still honours the fixed mu3 = 2e-4 and the bound's intensity conditions.
+    res = optimise_parameters("lim2014", lim_channel(300), 1e4, kappa=1e-15, n_random=256)
+    assert res.statistic == 0.0 and int(res.rate.ell) == 0
+    mu = res.parameters.intensities
+    assert mu[2] == 2e-4 and mu[0] > mu[1] + mu[2] and mu[1] > mu[2]
+    with pytest.raises(ValueError, match="no sampled parameter set meets the conditions"):
+        optimise_parameters(
+            "lim2014", lim_channel(10), 1e4, kappa=1e-15, fixed={"mu1": 0.1, "mu2": 0.2}
+        )
