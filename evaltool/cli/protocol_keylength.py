@@ -16,12 +16,7 @@ from typing import Any
 import click
 import numpy as np
 
-from evaltool.engines.protocol.channel import (
-    PAPER_FIXED,
-    ChannelModel,
-    key_rate,
-    optimise_parameters,
-)
+from evaltool.engines.protocol.channel import ChannelModel, plan_parameters
 from evaltool.engines.protocol.finite_key import BOUNDS, get_bound
 from evaltool.engines.protocol.finite_key import key_length as compute_key_length
 from evaltool.errors import EvidenceError, UsageError
@@ -310,47 +305,16 @@ def rate(
         if value is not None and not 0.0 < value < 1.0:
             raise UsageError("must lie strictly between 0 and 1", location=name)
 
-    free: tuple[str, ...] = ()
-    if optimise:
-        fixed: dict[str, float] = {}
-        if mu is not None:
-            fixed.update({f"mu{i + 1}": v for i, v in enumerate(sorted(mu, reverse=True))})
-        else:
-            fixed.update(PAPER_FIXED[bound_name])
-        if p is not None:
-            order = np.argsort(-np.asarray(mu)) if mu is not None else range(m)
-            fixed.update({f"p{i + 1}": p[j] for i, j in enumerate(order)})
-        if p_key is not None:
-            fixed["q_key"] = p_key
-        try:
-            opt = optimise_parameters(
-                bound_name,
-                channel,
-                block,
-                eps_sec=eps_sec,
-                kappa=kappa,
-                eps_cor=eps_cor_value,
-                fixed=fixed,
-            )
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        mu_used, p_used = list(opt.parameters.intensities), list(opt.parameters.probabilities)
-        q_used, free = opt.parameters.q_key, opt.free
-    elif mu is not None and p is not None and p_key is not None:
-        mu_used, p_used, q_used = mu, p, p_key
-    else:
+    if not optimise and (mu is None or p is None or p_key is None):
         raise UsageError("give --mu, --p-mu and --p-key, or --optimise")
-    r = key_rate(
-        bound_name,
-        channel,
-        mu_used,
-        p_used,
-        q_used,
-        block,
-        eps_sec=eps_sec,
-        kappa=kappa,
-        eps_cor=eps_cor_value,
-    )
+    try:
+        plan = plan_parameters(
+            bound_name, channel, block, intensities=mu, probabilities=p, q_key=p_key,
+            optimise=optimise, eps_sec=eps_sec, kappa=kappa, eps_cor=eps_cor_value,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    r, q_used, free = plan.rate, plan.parameters.q_key, plan.free
     payload = {
         "key_rate_per_pulse": float(r.key_rate_per_pulse),
         "skr_bps": float(r.skr_bps),

@@ -297,10 +297,69 @@ def optimise_sweep(
     return out
 
 
+def plan_parameters(
+    bound: str | FiniteKeyBound,
+    channel: ChannelModel,
+    block_size: float,
+    *,
+    intensities: Sequence[float] | None = None,
+    probabilities: Sequence[float] | None = None,
+    q_key: float | None = None,
+    optimise: bool = False,
+    eps_sec: float | None = None,
+    kappa: float | None = None,
+    eps_cor: float = 1e-15,
+    seed: int = 0,
+) -> OptimisationResult:
+    """Key rate at the given parameters, optimising those not given when ``optimise`` is set.
+
+    ``probabilities`` are in the order of ``intensities`` (strongest first when intensities are
+    not given). Without ``intensities`` the paper's fixed values apply (:data:`PAPER_FIXED`).
+
+    Raises
+    ------
+    ValueError
+        If a parameter is missing and ``optimise`` is not set, or nothing feasible is found.
+    """
+    b = get_bound(bound)
+    if not optimise:
+        if intensities is None or probabilities is None or q_key is None:
+            raise ValueError("intensities, probabilities and q_key are needed without optimise")
+        rate = key_rate(
+            b, channel, intensities, probabilities, q_key, block_size,
+            eps_sec=eps_sec, kappa=kappa, eps_cor=eps_cor,
+        )  # fmt: skip
+        params = DecoyParameters(
+            intensities=tuple(float(v) for v in rate.intensities),
+            probabilities=tuple(float(v) for v in rate.probabilities),
+            q_key=float(q_key),
+        )
+        return OptimisationResult(parameters=params, rate=rate, free=(), evaluations=1)
+    order = (
+        np.argsort(-np.asarray(intensities), kind="stable")
+        if intensities is not None
+        else np.arange(b.n_intensities)
+    )
+    fixed: dict[str, float] = {}
+    if intensities is None:
+        fixed.update(PAPER_FIXED[b.name])
+    else:
+        fixed.update({f"mu{i + 1}": float(intensities[j]) for i, j in enumerate(order)})
+    if probabilities is not None:
+        fixed.update({f"p{i + 1}": float(probabilities[j]) for i, j in enumerate(order)})
+    if q_key is not None:
+        fixed["q_key"] = float(q_key)
+    return optimise_parameters(
+        b, channel, block_size, eps_sec=eps_sec, kappa=kappa, eps_cor=eps_cor, fixed=fixed,
+        seed=seed,
+    )  # fmt: skip
+
+
 __all__ = [
     "PAPER_FIXED",
     "DecoyParameters",
     "OptimisationResult",
     "optimise_parameters",
     "optimise_sweep",
+    "plan_parameters",
 ]

@@ -1,7 +1,8 @@
 """Channel and detector model, model key rate and parameter optimisation for decoy-state BB84.
 
 Public entry points: :class:`ChannelModel`, :func:`expected_counts`, :func:`key_rate`,
-:func:`optimise_parameters` and :func:`optimise_sweep` (warm-started along a distance sweep).
+:func:`optimise_parameters`, :func:`optimise_sweep` (warm-started along a distance sweep) and
+:func:`plan_parameters` (evaluate given parameters, optimising the missing ones).
 The model is the Sec. IV model of Lim et al. 2014 with the dead time of Rusca et al. 2018
 (protocol reference note §1.5, §1.7, §1.10).
 """
@@ -21,6 +22,7 @@ from evaltool.engines.protocol._optimise import (
     OptimisationResult,
     optimise_parameters,
     optimise_sweep,
+    plan_parameters,
 )
 
 __all__ = [
@@ -34,4 +36,5 @@ __all__ = [
     "key_rate",
     "optimise_parameters",
     "optimise_sweep",
+    "plan_parameters",
 ]

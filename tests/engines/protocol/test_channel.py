@@ -14,6 +14,7 @@ from evaltool.engines.protocol.channel import (
     key_rate,
     optimise_parameters,
     optimise_sweep,
+    plan_parameters,
 )
 
 
@@ -208,3 +209,22 @@ def test_out_of_reach_gives_zero_rate_with_valid_parameters() -> None:
         optimise_parameters(
             "lim2014", lim_channel(10), 1e4, kappa=1e-15, fixed={"mu1": 0.1, "mu2": 0.2}
         )
+
+
+def test_plan_parameters_evaluates_or_optimises_the_missing_ones() -> None:
+    # Fixed: the note §1.10 worked example, intensities given weakest first (order is irrelevant).
+    plan = plan_parameters(
+        "rusca2018", RUSCA_EXAMPLE, 1e7, intensities=[0.1, 0.5], probabilities=[0.5, 0.5],
+        q_key=0.9, eps_sec=1e-9,
+    )  # fmt: skip
+    assert plan.free == () and plan.parameters.intensities == (0.5, 0.1)
+    assert float(plan.rate.skr_bps) == pytest.approx(13_063, rel=1e-3)
+    # Probabilities follow the order of the given intensities: p(0.1) = 0.3, p(0.5) = 0.7.
+    opt = plan_parameters(
+        "rusca2018", RUSCA_EXAMPLE, 1e7, intensities=[0.1, 0.5], probabilities=[0.3, 0.7],
+        optimise=True, eps_sec=1e-9,
+    )  # fmt: skip
+    assert opt.free == ("q_key",)
+    assert opt.parameters.probabilities == (0.7, 0.3)
+    with pytest.raises(ValueError, match="needed without optimise"):
+        plan_parameters("rusca2018", RUSCA_EXAMPLE, 1e7, intensities=[0.5, 0.1], eps_sec=1e-9)
