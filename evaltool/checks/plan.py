@@ -25,7 +25,7 @@ from typing import Any
 
 from evaltool.checks.registry import CheckParams, CheckType, get, parse_params
 from evaltool.errors import ProfileError
-from evaltool.io.profiles import LoadedProfile, LoadedST
+from evaltool.io.profiles import LoadedEvaluation, LoadedProfile, LoadedST
 from evaltool.io.yaml import Located, load_yaml, validate
 from evaltool.model.profile import (
     Activity,
@@ -583,3 +583,41 @@ def automation_ratio(profile: Profile,
             else:
                 manual.append(el.id)
     return AutomationRatio(automated, automated + len(manual), tuple(manual))
+
+
+def check_evaluation(plan: Plan, lev: LoadedEvaluation) -> None:
+    """Check an evaluation input against the plan it will be used with.
+
+    Every attestation names a manual activity of the profile, at most once; every waiver names a
+    requirement (SFR or SAR) of the profile and waiver ids are unique.
+    """
+    ev = lev.evaluation
+    manual = {pa.activity.id for pa in plan.activities if pa.activity.method == "manual"}
+    automated = {pa.activity.id for pa in plan.activities if pa.activity.method == "automated"}
+    seen: set[str] = set()
+    for i, att in enumerate(ev.attestations):
+        where = lev.doc.position(("attestations", i, "activity"))
+        if att.activity in automated:
+            raise ProfileError(f"attestation for {att.activity}, which is an automated activity "
+                               "(its verdict comes from its checks)", path=lev.doc.path,
+                               location=where)
+        if att.activity not in manual:
+            near = difflib.get_close_matches(att.activity, sorted(manual), n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]!r}?)" if near else ""
+            raise ProfileError(f"attestation for unknown activity {att.activity!r} of profile "
+                               f"{plan.profile.id}{hint}", path=lev.doc.path, location=where)
+        if att.activity in seen:
+            raise ProfileError(f"second attestation for {att.activity}", path=lev.doc.path,
+                               location=where)
+        seen.add(att.activity)
+    requirements = {s.id for s in plan.profile.sfrs} | {s.id for s in plan.profile.sars}
+    waiver_ids: set[str] = set()
+    for i, w in enumerate(ev.waivers):
+        if w.id in waiver_ids:
+            raise ProfileError(f"duplicate waiver id {w.id!r}", path=lev.doc.path,
+                               location=lev.doc.position(("waivers", i, "id")))
+        waiver_ids.add(w.id)
+        if w.requirement not in requirements:
+            raise ProfileError(f"waiver {w.id} names unknown requirement {w.requirement!r} of "
+                               f"profile {plan.profile.id}", path=lev.doc.path,
+                               location=lev.doc.position(("waivers", i, "requirement")))

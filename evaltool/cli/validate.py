@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
-from evaltool.checks.plan import build_plan
+from evaltool.checks.plan import Plan, build_plan, check_evaluation, load_library
 from evaltool.cli._common import profile_dirs
 from evaltool.errors import ProfileError
 from evaltool.io.bundle import load_bundle
@@ -17,6 +18,7 @@ from evaltool.io.profiles import (
     load_profile,
     load_security_target,
 )
+from evaltool.io.yaml import load_yaml
 
 
 def _profile_for(st_profile: str, given: dict[str, LoadedProfile]) -> LoadedProfile | None:
@@ -29,35 +31,55 @@ def _profile_for(st_profile: str, given: dict[str, LoadedProfile]) -> LoadedProf
     return None
 
 
+def document_kind(path: Path) -> str:
+    """What ``path`` holds: 'method-library' or one of :func:`detect_document`'s kinds."""
+    if path.is_file() and path.suffix in (".yaml", ".yml") and path.name != "bundle.yaml":
+        data = load_yaml(path, error=ProfileError).data
+        if isinstance(data, Mapping) and "methods" in data and "sfrs" not in data:
+            return "method-library"
+    return detect_document(path)
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
-    """Validate FILES (profiles, security targets, evaluation inputs, bundles) without auditing.
+    """Validate FILES (profiles, security targets, method libraries, evaluation inputs, bundles).
 
     Errors name the file, line and column. A security target is validated against the profile it
-    claims (given on the same command line, or found in ./profiles).
+    claims (given on the same command line, or found in ./profiles). An evaluation input is also
+    checked against the plan when exactly one profile is given: attestations must name manual
+    activities and waivers requirements of that profile.
     """
-    kinds = {f: detect_document(f) for f in files}
+    kinds = {f: document_kind(f) for f in files}
     profiles: dict[str, LoadedProfile] = {}
+    plans: list[Plan] = []
     for f in files:
         if kinds[f] == "profile":
             lp = load_profile(f)
-            build_plan(lp)
+            plans.append(build_plan(lp))
             profiles[lp.profile.id] = lp
             click.echo(f"{f}: valid profile {lp.profile.id} {lp.profile.version}")
     for f in files:
         kind = kinds[f]
         if kind == "security-target":
             lst = load_security_target(f)
-            claimed = _profile_for(lst.st.claims_profile, profiles)
-            if claimed is None:
+            lp = _profile_for(lst.st.claims_profile, profiles)
+            if lp is None:
                 raise ProfileError(f"claimed profile {lst.st.claims_profile!r} not found; give it "
                                    "on the command line", path=f)
-            build_plan(claimed, lst)
-            click.echo(f"{f}: valid security target {lst.st.id} for {claimed.profile.id}")
+            build_plan(lp, lst)
+            click.echo(f"{f}: valid security target {lst.st.id} for {lp.profile.id}")
+        elif kind == "method-library":
+            ll = load_library(f)
+            click.echo(f"{f}: valid method library {ll.library.id} {ll.library.version} "
+                       f"({len(ll.library.methods)} methods)")
         elif kind == "evaluation":
-            load_evaluation_input(f)
-            click.echo(f"{f}: valid evaluation input")
+            lev = load_evaluation_input(f)
+            if len(plans) == 1:
+                check_evaluation(plans[0], lev)
+                click.echo(f"{f}: valid evaluation input for {plans[0].profile.id}")
+            else:
+                click.echo(f"{f}: valid evaluation input")
         elif kind == "bundle":
             b = load_bundle(f)
             click.echo(f"{f}: valid bundle ({len(b.files)} evidence files)")
