@@ -1,14 +1,17 @@
 """Decision rules: registered check kinds turn evidence into verdicts.
 
 Importing this package fills the registry. This file is the one place that lists every built-in
-check module.
+check module. ``declared`` comes first: an implementation imported after it replaces the
+declaration of its kind.
 """
 
 from __future__ import annotations
 
-from evaltool.checks import (
-    declared,  # noqa: F401  (kinds without an implementation yet)
-    telemetry,  # noqa: F401  (registers telemetry.*)
+from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
+    declared,
+    leakage,
+    protocol_bounds,
+    telemetry,
 )
 from evaltool.checks.registry import all_checks, get
 

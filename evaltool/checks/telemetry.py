@@ -333,5 +333,5 @@ def telemetry_completeness(p: CompletenessParams, ctx: CheckContext) -> Outcome:
                             f"(limit {fmt(limit)} s)")
     if problems:
         return Outcome.failed("evidence incomplete: " + "; ".join(problems), ms)
-    return Outcome.passed(f"all {len(slots)} required slots present with their columns, "
-                          "no gaps", ms)
+    what = "the required slot" if len(slots) == 1 else f"all {len(slots)} required slots"
+    return Outcome.passed(f"{what} present with the required columns, no gaps", ms)

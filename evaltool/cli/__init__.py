@@ -33,7 +33,7 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from evaltool.cli import audit, checks, protocol, rng, schema, validate
+    from evaltool.cli import audit, checks, protocol, report, rng, schema, validate
 
     cli.add_command(audit.audit)
     cli.add_command(validate.validate)
@@ -41,6 +41,8 @@ def _register() -> None:
     cli.add_command(schema.schema)
     cli.add_command(rng.rng)
     cli.add_command(protocol.protocol)
+    cli.add_command(report.report)
+    cli.add_command(report.verify)
     try:
         from evaltool.cli.leakage import leakage
     except ImportError:

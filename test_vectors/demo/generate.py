@@ -2,8 +2,8 @@
 
 Deterministic for a given seed (default 2026). The channel follows the usual dedicated-fibre model
 (Lim et al., PRA 89, 022307 (2014), Sec. IV): transmittance eta = eta_det * 10^(-alpha L / 10),
-gain Q_k = 1 - (1 - p_dc)^2 exp(-eta mu_k), error rate from misalignment and dark counts. Key
-lengths per block are set well below the finite-key bound so the honest device passes.
+gain Q_k = 1 - (1 - p_dc)^2 exp(-eta mu_k), error rate from misalignment and dark counts. The
+honest device outputs 98 % of the lim2014 key length computed from each block's own counts.
 
 Usage: python test_vectors/demo/generate.py OUT_DIR [--seed N]
 """
@@ -21,9 +21,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-INTENSITIES = (0.5, 0.1, 0.0002)
-PROBABILITIES = (0.7, 0.2, 0.1)
-P_KEY = 0.9
+from evaltool.engines.protocol.finite_key import allowed_key_length
+
+INTENSITIES = (0.5, 0.15, 0.0002)
+PROBABILITIES = (0.6, 0.3, 0.1)
+P_KEY = 0.8
 REP_RATE_HZ = 1.0e9
 FIBRE_KM = 25.0
 ALPHA_DB_PER_KM = 0.2
@@ -33,6 +35,8 @@ E_MIS = 0.01
 BLOCKS = 20
 BLOCK_SECONDS = 1.0
 TROJAN_ALARM_S = 12.3
+EPS_SEC = 1.0e-9
+EPS_COR = 1.0e-15
 
 
 def _h(x: float) -> float:
@@ -62,8 +66,13 @@ def _block_records(rng: np.random.Generator) -> pd.DataFrame:
         qber = key_err / key_det
         leak = math.ceil(1.16 * key_det * _h(qber))
         aborted = int(b == int(TROJAN_ALARM_S // BLOCK_SECONDS))
-        # Conservative length: a quarter of the asymptotic single-photon estimate.
-        ell = 0 if aborted else int(0.25 * key_det * max(0.0, 1 - 2 * _h(qber)) - leak * 0.25)
+        bound = allowed_key_length(
+            "lim2014", INTENSITIES, PROBABILITIES,
+            *([row[f"{basis}_{what}_{k}"] for k in range(len(INTENSITIES))]
+              for basis in ("key", "test") for what in ("detections", "errors")),
+            ec_leakage_bits=leak, verification_hash_bits=64, eps_sec=EPS_SEC, eps_cor=EPS_COR,
+        )
+        ell = 0 if aborted else int(0.98 * int(bound.ell))
         row.update({
             "ec_leakage_bits": leak,
             "verification_hash_bits": 64,
@@ -162,8 +171,8 @@ def generate(out: Path, seed: int = 2026) -> Path:
         f"  intensities: [{', '.join(str(x) for x in INTENSITIES)}]",
         f"  probabilities: [{', '.join(str(x) for x in PROBABILITIES)}]",
         f"  p_key_basis: {P_KEY}",
-        "  eps_sec: 1.0e-9",
-        "  eps_cor: 1.0e-15",
+        f"  eps_sec: {EPS_SEC}",
+        f"  eps_cor: {EPS_COR}",
         "  eps_auth: 1.0e-20",
         "  block_size: 10000000",
         "  qber_abort_threshold: 0.06",

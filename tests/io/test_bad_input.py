@@ -161,7 +161,7 @@ CASES: dict[str, tuple[Mutator, str, str]] = {
                           "line 2"),
     "format not allowed for kind": (_manifest_sub("format: binary", "format: csv"),
                                     "bundle.yaml", "not allowed for kind"),
-    "probabilities do not sum to 1": (_manifest_sub("probabilities: [0.7,", "probabilities: [0.6,"),
+    "probabilities do not sum to 1": (_manifest_sub("probabilities: [0.6,", "probabilities: [0.5,"),
                                       "bundle.yaml", "sum to"),
     "duplicate slot": (_manifest_sub("- slot: audit_log", "- slot: monitors"), "bundle.yaml",
                        "duplicate evidence slot"),
