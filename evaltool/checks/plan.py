@@ -621,3 +621,41 @@ def check_evaluation(plan: Plan, lev: LoadedEvaluation) -> None:
             raise ProfileError(f"waiver {w.id} names unknown requirement {w.requirement!r} of "
                                f"profile {plan.profile.id}", path=lev.doc.path,
                                location=lev.doc.position(("waivers", i, "requirement")))
+
+
+@dataclass(frozen=True, slots=True)
+class CrosswalkRow:
+    """One requirement of the profile and the library methods its activities use."""
+
+    requirement_id: str
+    title: str
+    kind: str
+    """'SFR' or 'SAR'."""
+    groups: tuple[str, ...]
+    """Requirement groups (ISO/IEC 23837-1) of the methods used, in first-use order."""
+    methods: tuple[str, ...]
+    automated: int
+    manual: int
+    provisional: bool
+
+
+def crosswalk(profile: Profile, library: MethodLibrary) -> list[CrosswalkRow]:
+    """The profile <-> library mapping, derived from the activities' ``test_method`` references.
+
+    Deriving it (rather than keeping a second table) means the crosswalk cannot disagree with what
+    the audit actually does.
+    """
+    by_id = {m.id: m for m in library.methods}
+    rows = []
+    reqs: list[tuple[str, Any, tuple[Activity, ...], bool]] = [
+        ("SFR", s, tuple(a for el in s.elements for a in el.activities), s.provisional)
+        for s in profile.sfrs]
+    reqs += [("SAR", s, s.activities, False) for s in profile.sars]
+    for kind, req, acts, prov in reqs:
+        methods = tuple(dict.fromkeys(a.test_method for a in acts if a.test_method in by_id))
+        groups = tuple(dict.fromkeys(by_id[m].requirement_group.value for m in methods))
+        rows.append(CrosswalkRow(
+            requirement_id=req.id, title=req.title, kind=kind, groups=groups, methods=methods,
+            automated=sum(a.method == "automated" for a in acts),
+            manual=sum(a.method == "manual" for a in acts), provisional=prov))
+    return rows

@@ -1,0 +1,225 @@
+"""``evaltool profile``: read a protection profile: one requirement in full, or the crosswalk."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import click
+
+from evaltool.checks.plan import (
+    Plan,
+    PlannedActivity,
+    automation_ratio,
+    build_plan,
+    crosswalk,
+    render_text,
+)
+from evaltool.cli._common import find_profile
+from evaltool.errors import UsageError
+from evaltool.io.profiles import load_profile, load_security_target
+from evaltool.model.profile import MethodLibrary
+
+DEFAULT_PROFILE = "etsi-gs-qkd-016"
+
+
+def _plan(name: str, st_path: Path | None) -> Plan:
+    lp = load_profile(find_profile(name))
+    lst = load_security_target(st_path) if st_path is not None else None
+    return build_plan(lp, lst)
+
+
+def _wrap(text: str, indent: str, width: int = 96) -> list[str]:
+    words = " ".join(text.split()).split(" ")
+    lines: list[str] = []
+    line = indent
+    for w in words:
+        if len(line) + len(w) + 1 > width and line.strip():
+            lines.append(line.rstrip())
+            line = indent
+        line += w + " "
+    if line.strip():
+        lines.append(line.rstrip())
+    return lines
+
+
+def _params(params: Any) -> str:
+    dumped = params.model_dump(mode="json", exclude_unset=True)
+    return json.dumps(dumped, separators=(", ", ": "), sort_keys=False)
+
+
+def _method_title(library: MethodLibrary | None, method_id: str | None) -> str:
+    if method_id is None:
+        return "-"
+    m = library.method(method_id) if library is not None else None
+    return f"{method_id} ({m.title})" if m is not None else method_id
+
+
+def _activity_lines(pa: PlannedActivity, plan: Plan) -> list[str]:
+    act = pa.activity
+    out = [f"    activity {act.id} [{act.method}] {act.title}",
+           f"      test method: {_method_title(plan.library, act.test_method)}"]
+    if not pa.applicable:
+        out.append(f"      not applicable under the ST: {pa.not_applicable_reason}")
+    out.extend(f"      applies if {cond.selection} in [{', '.join(cond.in_)}]"
+               for cond in act.applies_if)
+    for pc in pa.checks:
+        status = "" if pc.ctype.available else "  [declared, not available: runs inconclusive]"
+        out.append(f"      check {pc.check_id}: {pc.ctype.kind}{status}")
+        out.append(f"        params: {_params(pc.params)}")
+        out.append(f"        ref: {pc.ctype.standard_ref}")
+    if act.evidence:
+        out.append(f"      evidence examined: {', '.join(act.evidence)}")
+    if act.work_units:
+        out.append(f"      work units: {', '.join(act.work_units)}")
+    if act.guidance:
+        out += _wrap(f"guidance: {act.guidance}", "      ")
+    return out
+
+
+def _show_requirement(plan: Plan, req_id: str) -> list[str]:
+    p = plan.profile
+    sfr = p.sfr(req_id)
+    sar = p.sar(req_id) if sfr is None else None
+    if sfr is None and sar is None:
+        ids = [s.id for s in p.sfrs] + [s.id for s in p.sars]
+        near = difflib.get_close_matches(req_id, ids, n=3, cutoff=0.5)
+        hint = f" (did you mean {' or '.join(near)}?)" if near else ""
+        raise UsageError(f"profile {p.id} has no requirement {req_id!r}{hint}")
+    values: Mapping[str, Any] = plan.st_values
+    acts = [pa for pa in plan.activities
+            if pa.requirement_id == (sfr.id if sfr is not None else req_id)]
+    if sfr is not None:
+        flags = [f for f, on in (("extended", sfr.extended), ("provisional id", sfr.provisional))
+                 if on]
+        out = [f"{sfr.id}  {sfr.title}" + (f"  [{', '.join(flags)}]" if flags else "")]
+        if sfr.aliases:
+            out.append(f"  also known as: {', '.join(sfr.aliases)}")
+        if sfr.area is not None:
+            out.append(f"  area: {sfr.area.value}")
+        ecd = next((e for e in p.extended_components if e.id == sfr.id.split("/", 1)[0]), None)
+        if sfr.extended and ecd is not None:
+            out += _wrap(f"extended component {ecd.id} (family {ecd.family}): {ecd.description}",
+                         "  ")
+        out.append(f"  dependencies: {', '.join(sfr.dependencies) or 'none'}")
+        for dep, why in sfr.dependency_rationale.items():
+            out += _wrap(f"{dep} not included: {why}", "    ")
+        objs = [o.id for o in p.objectives if sfr.id in o.sfrs]
+        out.append(f"  meets objectives: {', '.join(objs) or 'none'}")
+        threats = sorted({a for o in p.objectives if sfr.id in o.sfrs for a in o.addresses})
+        out.append(f"  counters / enforces: {', '.join(threats) or 'none'}")
+        for el in sfr.elements:
+            out.append(f"  element {el.id}")
+            out += _wrap(render_text(el.text, values), "    ")
+            out += [line for pa in acts if pa.element_id == el.id
+                    for line in _activity_lines(pa, plan)]
+    else:
+        assert sar is not None
+        out = [f"{sar.id}  {sar.title}" + ("  [augmentation]" if sar.augmented else ""),
+               f"  dependencies: {', '.join(sar.dependencies) or 'none'}"]
+        out += [line for pa in acts for line in _activity_lines(pa, plan)]
+    return out
+
+
+def _summary(plan: Plan) -> list[str]:
+    p = plan.profile
+    ratio = automation_ratio(p)
+    n_el = sum(len(s.elements) for s in p.sfrs)
+    out = [f"{p.id} {p.version}: {p.title}" + ("  [provisional]" if p.provisional else ""),
+           f"  scheme: {p.scheme or '-'}", f"  CC version: {p.cc_version or '-'}",
+           f"  assurance package: {p.assurance_package or '-'}",
+           f"  threats {len(p.threats)}, policies {len(p.policies)}, assumptions "
+           f"{len(p.assumptions)}, objectives {len(p.objectives)}",
+           f"  SFRs {len(p.sfrs)} ({n_el} elements, "
+           f"{sum(s.extended for s in p.sfrs)} extended), SARs {len(p.sars)}",
+           f"  activities {len(plan.activities)} "
+           f"({sum(pa.activity.method == 'automated' for pa in plan.activities)} automated)",
+           f"  automated protocol/optical/RNG/audit elements: {ratio.automated} of {ratio.total}"
+           f" ({100 * ratio.ratio:.0f} %)", "", "  objective -> SFRs"]
+    for o in p.objectives:
+        target = ", ".join(o.sfrs) if o.sfrs else "(environment)"
+        out.append(f"    {o.id} [{', '.join(o.addresses)}] -> {target}")
+    return out
+
+
+@click.group()
+def profile() -> None:
+    """Inspect protection profiles: requirements, activities, checks and the crosswalk."""
+
+
+@profile.command()
+@click.argument("name", default=DEFAULT_PROFILE)
+@click.option("--sfr", "requirement", help="Show one SFR or SAR (e.g. FCS_CKM.1) in full.")
+@click.option("--st", "st_path", type=click.Path(path_type=Path),
+              help="Fill the assignments from this security target.")
+def show(name: str, requirement: str | None, st_path: Path | None) -> None:
+    """Show profile NAME (a file or an id in ./profiles), or one of its requirements.
+
+    An SFR given without its iteration (FCS_CKM.1) shows every iteration (FCS_CKM.1/QKD).
+    """
+    plan = _plan(name, st_path)
+    if requirement is None:
+        click.echo("\n".join(_summary(plan)))
+        return
+    p = plan.profile
+    if p.sfr(requirement) is None and p.sar(requirement) is None:
+        iterations = [s.id for s in p.sfrs if s.id.split("/", 1)[0] == requirement]
+        if iterations:
+            blocks = ["\n".join(_show_requirement(plan, rid)) for rid in iterations]
+            click.echo("\n\n".join(blocks))
+            return
+    click.echo("\n".join(_show_requirement(plan, requirement)))
+
+
+@profile.command("crosswalk")
+@click.argument("name", default=DEFAULT_PROFILE)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def crosswalk_cmd(name: str, as_json: bool) -> None:
+    """Print the mapping between profile NAME and its ISO/IEC 23837-2 method library.
+
+    Rows are the profile's requirements with the 23837-1 requirement group and the 23837-2
+    methods their activities use; then every method with the requirements that use it.
+    """
+    plan = _plan(name, None)
+    if plan.library is None:
+        raise UsageError(f"profile {plan.profile.id} names no test_method_library")
+    lib = plan.library
+    rows = crosswalk(plan.profile, lib)
+    used: dict[str, list[str]] = {m.id: [] for m in lib.methods}
+    for r in rows:
+        for m in r.methods:
+            used[m].append(r.requirement_id)
+    if as_json:
+        click.echo(json.dumps({
+            "profile": plan.profile.id, "library": lib.id,
+            "requirements": [{"id": r.requirement_id, "kind": r.kind, "title": r.title,
+                              "groups": list(r.groups), "methods": list(r.methods),
+                              "automated": r.automated, "manual": r.manual,
+                              "provisional": r.provisional} for r in rows],
+            "methods": [{"id": m.id, "group": m.group.value,
+                         "requirement_group": m.requirement_group.value,
+                         "used_by": used[m.id]} for m in lib.methods],
+        }, indent=2))
+        return
+    click.echo(f"{plan.profile.id} {plan.profile.version} <-> {lib.id} {lib.version}"
+               + ("  (working ids, provisional)" if lib.provisional else ""))
+    click.echo("")
+    w = max(len(r.requirement_id) for r in rows) + 1
+    gw = max(len(", ".join(r.groups)) for r in rows) + 1
+    click.echo(f"{'requirement':<{w}} {'23837-1 group':<{gw}} {'auto/manual':<11} "
+               "23837-2 methods")
+    for r in rows:
+        mark = "*" if r.provisional else " "
+        groups = ", ".join(r.groups) or "-"
+        click.echo(f"{r.requirement_id:<{w}}{mark}{groups:<{gw}} {r.automated:>4}/{r.manual:<6} "
+                   f"{', '.join(r.methods) or '-'}")
+    click.echo("")
+    click.echo("23837-2 method -> GS QKD 016 requirements")
+    mw = max(len(m.id) for m in lib.methods) + 1
+    for m in lib.methods:
+        click.echo(f"{m.id:<{mw}} {m.group.value:<16} {', '.join(used[m.id]) or '(not used)'}")
+    click.echo("")
+    click.echo("* requirement id provisional (working id, not verified against the PP text)")
