@@ -218,8 +218,9 @@ def crosswalk_cmd(name: str, as_json: bool) -> None:
                    f"{', '.join(r.methods) or '-'}")
     click.echo("")
     click.echo("23837-2 method -> GS QKD 016 requirements")
-    mw = max(len(m.id) for m in lib.methods) + 1
-    for m in lib.methods:
-        click.echo(f"{m.id:<{mw}} {m.group.value:<16} {', '.join(used[m.id]) or '(not used)'}")
+    mw = max(len(meth.id) for meth in lib.methods) + 1
+    for meth in lib.methods:
+        click.echo(f"{meth.id:<{mw}} {meth.group.value:<16} "
+                   f"{', '.join(used[meth.id]) or '(not used)'}")
     click.echo("")
     click.echo("* requirement id provisional (working id, not verified against the PP text)")

@@ -63,12 +63,12 @@ def validate(files: tuple[Path, ...]) -> None:
         kind = kinds[f]
         if kind == "security-target":
             lst = load_security_target(f)
-            lp = _profile_for(lst.st.claims_profile, profiles)
-            if lp is None:
+            claimed = _profile_for(lst.st.claims_profile, profiles)
+            if claimed is None:
                 raise ProfileError(f"claimed profile {lst.st.claims_profile!r} not found; give it "
                                    "on the command line", path=f)
-            build_plan(lp, lst)
-            click.echo(f"{f}: valid security target {lst.st.id} for {lp.profile.id}")
+            build_plan(claimed, lst)
+            click.echo(f"{f}: valid security target {lst.st.id} for {claimed.profile.id}")
         elif kind == "method-library":
             ll = load_library(f)
             click.echo(f"{f}: valid method library {ll.library.id} {ll.library.version} "
