@@ -52,8 +52,7 @@ def claimed_bound(claims: ProtocolClaims) -> FiniteKeyBound:
             f"{len(claims.intensities)}",
             location="claims.intensities",
         )
-    mu = np.sort(np.asarray(claims.intensities, dtype=np.float64))[::-1]
-    if float(bound.intensity_violation(mu)) >= 0.0 or min(claims.probabilities) <= 0.0:
+    if not bound.accepts_intensities(claims.intensities) or min(claims.probabilities) <= 0.0:
         raise EvidenceError(
             f"claimed intensities {list(claims.intensities)} with probabilities "
             f"{list(claims.probabilities)} do not meet the conditions of {bound.name} "

@@ -155,6 +155,13 @@ class FiniteKeyBound(ABC):
     def intensity_violation(self, mu: FloatArray) -> FloatArray:
         """How far sorted intensities ``mu`` are from the bound's conditions (<= 0 when valid)."""
 
+    def accepts_intensities(self, intensities: ArrayLike) -> bool:
+        """Whether the intensities, in any order, meet the bound's conditions."""
+        mu = np.sort(np.asarray(intensities, dtype=np.float64), axis=-1)[..., ::-1]
+        return mu.shape[-1] == self.n_intensities and bool(
+            np.all(self.intensity_violation(mu) < 0.0)
+        )
+
     @abstractmethod
     def decoy_bounds(
         self,

@@ -208,6 +208,12 @@ def test_secrecy_factor_and_versions() -> None:
     assert BOUNDS["lim2014"].secrecy_factor == 21
     assert BOUNDS["rusca2018"].secrecy_factor == 19
     assert get_bound(BOUNDS["lim2014"]) is BOUNDS["lim2014"]
+    # Lim 2014 §II: mu1 > mu2 + mu3, mu2 > mu3 >= 0; Rusca 2018: mu1 > mu2 > 0.
+    assert BOUNDS["lim2014"].accepts_intensities([0.0002, 0.411, 0.2198])
+    assert not BOUNDS["lim2014"].accepts_intensities([0.3, 0.2, 0.15])
+    assert not BOUNDS["lim2014"].accepts_intensities([0.5, 0.1])
+    assert BOUNDS["rusca2018"].accepts_intensities([0.1, 0.5])
+    assert not BOUNDS["rusca2018"].accepts_intensities([0.5, 0.0])
     with pytest.raises(ValueError, match="unknown finite-key bound 'gllp'"):
         get_bound("gllp")
 
