@@ -26,7 +26,7 @@ from evaltool.checks.plan import Plan, PlannedActivity, PlannedCheck
 from evaltool.errors import EvidenceError
 from evaltool.io.bundle import Bundle
 from evaltool.io.profiles import LoadedEvaluation
-from evaltool.model.profile import Waiver
+from evaltool.model.profile import Profile, Waiver
 from evaltool.model.results import (
     CheckResult,
     EvaluationResult,
@@ -34,6 +34,7 @@ from evaltool.model.results import (
     Provenance,
     RequirementResult,
     TOESummary,
+    TraceLink,
 )
 from evaltool.model.verdict import Verdict
 
@@ -171,6 +172,26 @@ def _apply_waivers(results: list[CheckResult], waivers: Sequence[Waiver], today:
     return out
 
 
+def trace_links(profile: Profile) -> tuple[TraceLink, ...]:
+    """The profile's rationale as trace links: problem items -> objectives -> SFRs.
+
+    Stored in the result so its ``traceability`` roll-up is computed from the requirement
+    verdicts (CC:2022 Part 3 APE_OBJ.2 / APE_REQ.2 tracing; CEM verdict roll-up).
+    """
+    links: list[TraceLink] = [
+        TraceLink(id=o.id, kind="objective", title=o.title, provisional=o.provisional,
+                  scope=o.scope, traces_to=o.sfrs if o.scope == "toe" else ())
+        for o in profile.objectives
+    ]
+    for kind, items in (("threat", profile.threats), ("policy", profile.policies),
+                        ("assumption", profile.assumptions)):
+        for item in items:
+            addressed = tuple(o.id for o in profile.objectives if item.id in o.addresses)
+            links.append(TraceLink(id=item.id, kind=kind, title=item.title,
+                                   provisional=item.provisional, traces_to=addressed))
+    return tuple(links)
+
+
 def evaluate(
     plan: Plan,
     bundle: Bundle,
@@ -219,4 +240,5 @@ def evaluate(
         started_at=started.isoformat(), finished_at=now_utc().isoformat(),
     )
     return EvaluationResult(title=f"Evaluation of {m.toe.product} against {plan.profile.title}",
-                            toe=toe, provenance=provenance, requirements=requirements)
+                            toe=toe, provenance=provenance, requirements=requirements,
+                            trace=trace_links(plan.profile))

@@ -164,6 +164,37 @@ class TOESummary(StrictModel):
     firmware_version: str
 
 
+TraceKind = Literal["threat", "policy", "assumption", "objective"]
+
+
+class TraceLink(StrictModel):
+    """One item of the profile's rationale: a problem item or an objective and what it traces to.
+
+    A threat, policy or assumption traces to the objectives that address it; a TOE objective to the
+    SFRs that meet it; an objective for the environment to nothing (it is not evaluated on the
+    TOE).
+    """
+
+    id: str
+    kind: TraceKind
+    title: str
+    provisional: bool = False
+    scope: Literal["toe", "environment"] = "toe"
+    traces_to: tuple[str, ...] = ()
+
+
+class TraceResult(StrictModel):
+    """The roll-up of one traced item (computed from the requirement verdicts, never stored)."""
+
+    id: str
+    kind: TraceKind
+    title: str
+    provisional: bool
+    scope: Literal["toe", "environment"]
+    traces_to: tuple[str, ...]
+    verdict: Verdict
+
+
 class EvaluationResult(StrictModel):
     """The complete result of an audit; ``results.json`` is this model."""
 
@@ -174,6 +205,8 @@ class EvaluationResult(StrictModel):
     toe: TOESummary
     provenance: Provenance
     requirements: tuple[RequirementResult, ...]
+    trace: tuple[TraceLink, ...] = Field(
+        (), description="the profile's rationale (threat/OSP -> objectives -> SFRs)")
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -190,6 +223,41 @@ class EvaluationResult(StrictModel):
             for c in r.checks:
                 out[c.verdict.value] += 1
         return out
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def traceability(self) -> tuple[TraceResult, ...]:
+        """Verdicts rolled up per objective (from its SFRs) and per threat, policy or assumption
+        (from its TOE objectives), with the CEM rule of :func:`combine`.
+
+        An objective for the environment, and an item only the environment addresses, is
+        not-applicable: the TOE evaluation does not decide it. An SFR without a result counts as
+        inconclusive.
+        """
+        by_req = {r.requirement_id: r.verdict for r in self.requirements}
+        objectives: dict[str, Verdict] = {}
+        out: list[TraceResult] = []
+
+        def result(link: TraceLink, verdict: Verdict) -> TraceResult:
+            return TraceResult(id=link.id, kind=link.kind, title=link.title,
+                               provisional=link.provisional, scope=link.scope,
+                               traces_to=link.traces_to, verdict=verdict)
+
+        for link in self.trace:
+            if link.kind != "objective":
+                continue
+            if link.scope == "environment":
+                verdict = Verdict.NOT_APPLICABLE
+            else:
+                verdict = combine(by_req.get(r, Verdict.INCONCLUSIVE) for r in link.traces_to)
+            objectives[link.id] = verdict
+            out.append(result(link, verdict))
+        for link in self.trace:
+            if link.kind == "objective":
+                continue
+            parts = [objectives.get(o, Verdict.INCONCLUSIVE) for o in link.traces_to]
+            out.append(result(link, combine(parts)))
+        return tuple(out)
 
     def checks(self) -> list[CheckResult]:
         """Every check result, in profile order."""
