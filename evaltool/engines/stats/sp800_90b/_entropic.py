@@ -31,7 +31,7 @@ def most_common_value(symbols: NDArray[np.uint8]) -> EstimatorResult:
     return EstimatorResult("mcv", neg_log2(p_u), p_hat, p_u, n, {"mode": float(mode)})
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _collision_walk(bits: NDArray[np.uint8]) -> tuple[int, int, int]:
     # §6.3.2 steps 2-3: walk the sequence, each collision time is 2 (s_i = s_{i+1}) or 3.
     n = bits.size
@@ -125,7 +125,7 @@ _COMPRESSION_BLOCK = 6
 _COMPRESSION_DICT = 1000
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _compression_scan(blocks: NDArray[np.int64], d: int) -> tuple[float, float]:
     # §6.3.4 steps 3-5: distances to the previous occurrence of each 6-bit block, compensated sums.
     last = np.zeros(64, dtype=np.int64)
@@ -149,7 +149,7 @@ def _compression_scan(blocks: NDArray[np.int64], d: int) -> tuple[float, float]:
     return s, s2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _compression_g(z: float, d: int, num_blocks: int, log2i: NDArray[np.float64]) -> float:
     # §6.3.4 G(z) = 1/v sum_{t=d+1}^{L} sum_{u=1}^{t} log2(u) F(z, t, u), with the double sum
     # regrouped: terms with u < t appear (number of t > u) times with weight z^2 (1-z)^(u-1),

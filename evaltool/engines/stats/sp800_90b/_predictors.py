@@ -100,7 +100,7 @@ def _result(
 _MCW_WINDOWS = np.array([63, 255, 1023, 4095], dtype=np.int64)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _multi_mcw(s: NDArray[np.uint8], k: int, windows: NDArray[np.int64]) -> tuple[int, int]:
     nw = windows.size
     n = s.size
@@ -176,8 +176,11 @@ def multi_mcw(symbols: NDArray[np.uint8], alphabet_size: int) -> EstimatorResult
 _LAG_D = 128
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _lag(s: NDArray[np.uint8], depth: int) -> tuple[int, int]:
+    # Scores are processed for lags 1..D in increasing order and the last lag whose score reaches
+    # the running maximum wins; that is, among the lags that matched this sample, the largest
+    # one with the highest new score, if that score reaches the previous maximum.
     n = s.size
     score = np.zeros(depth, dtype=np.int64)
     winner = 0
@@ -195,12 +198,19 @@ def _lag(s: NDArray[np.uint8], depth: int) -> tuple[int, int]:
         else:
             run = 0
         lim = depth if i >= depth else i
+        best = high
+        best_d = -1
         for d in range(lim):
-            if s[i - d - 1] == x:
-                score[d] += 1
-                if score[d] >= high:
-                    winner = d
-                    high = score[d]
+            hit = np.int64(s[i - d - 1] == x)
+            sc = score[d] + hit
+            score[d] = sc
+            v = sc * hit + hit - 1  # -1 for lags that did not match
+            if v >= best:
+                best = v
+                best_d = d
+        if best_d >= 0:
+            winner = best_d
+            high = best
     return correct, longest
 
 
@@ -227,7 +237,7 @@ def _mix(h: np.uint64) -> np.uint64:
     return h
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _ctx_find(
     table: NDArray[np.int64],
     ctx_pos: NDArray[np.int64],
@@ -256,7 +266,7 @@ def _ctx_find(
         slot = (slot + 1) & mask
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _post_find(keys: NDArray[np.int64], key: int) -> int:
     mask = keys.size - 1
     slot = np.int64(_mix(np.uint64(key)) & np.uint64(mask))
@@ -273,7 +283,7 @@ _MMC_D = 16
 _MMC_MAX_ENTRIES = 100_000
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _multi_mmc_binary(s: NDArray[np.uint8], depth: int, max_entries: int) -> tuple[int, int]:
     n = s.size
     offsets = np.zeros(depth + 1, dtype=np.int64)
@@ -331,7 +341,7 @@ def _multi_mmc_binary(s: NDArray[np.uint8], depth: int, max_entries: int) -> tup
     return correct, longest
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _multi_mmc_general(
     s: NDArray[np.uint8], depth: int, max_entries: int, ctx_bits: int, post_bits: int
 ) -> tuple[int, int]:
@@ -459,7 +469,7 @@ _LZ_B = 16
 _LZ_MAX_DICT = 65_536
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int, int]:
     n = s.size
     offsets = np.zeros(depth + 1, dtype=np.int64)
@@ -510,7 +520,7 @@ def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int,
     return correct, longest
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _lz78y_general(
     s: NDArray[np.uint8], depth: int, max_dict: int, k: int, ctx_bits: int
 ) -> tuple[int, int]:

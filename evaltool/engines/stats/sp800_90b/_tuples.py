@@ -22,16 +22,39 @@ from evaltool.engines.stats.sp800_90b._common import Z_ALPHA, EstimatorResult, n
 TUPLE_CUTOFF = 35
 
 
+@numba.njit(cache=True, nogil=True)
+def _kasai(text: NDArray[np.uint8], sa: NDArray[np.int64]) -> NDArray[np.int64]:
+    # Kasai et al. (2001): lcp[i] = LCP(suffix sa[i], suffix sa[i+1]), lcp[n-1] = 0.
+    n = text.size
+    rank = np.empty(n, dtype=np.int64)
+    for i in range(n):
+        rank[sa[i]] = i
+    lcp = np.zeros(n, dtype=np.int64)
+    h = 0
+    for i in range(n):
+        r = rank[i]
+        if r + 1 < n:
+            j = sa[r + 1]
+            while i + h < n and j + h < n and text[i + h] == text[j + h]:
+                h += 1
+            lcp[r] = h
+            if h > 0:
+                h -= 1
+        else:
+            h = 0
+    return lcp
+
+
 def _suffix_lcp(text: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    from pydivsufsort import divsufsort, kasai
+    """Suffix array (libdivsufsort through pydivsufsort) and LCP array of a byte string."""
+    from pydivsufsort import divsufsort
 
     buf = np.array(text, dtype=np.uint8, copy=True)
-    sa = divsufsort(buf)
-    lcp = kasai(buf, sa)
-    return sa, np.asarray(lcp, dtype=np.int64)
+    sa = np.asarray(divsufsort(buf), dtype=np.int64)
+    return sa, _kasai(buf, sa)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _interval_tree(lcp: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     # lcp[i] = LCP(suffix sa[i], suffix sa[i+1]); the last entry is ignored.
     n = lcp.size

@@ -13,6 +13,7 @@ SP800-90B_EntropyAssessment tool does.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,25 +95,69 @@ def _optional(fn: Callable[[], EstimatorResult]) -> EstimatorResult | None:
         return None
 
 
+def _tasks(
+    seq: NDArray[np.uint8], k: int, binary_estimates: bool
+) -> list[tuple[str, Callable[[], object]]]:
+    """Estimator jobs for one sequence, heaviest first (the kernels release the GIL)."""
+    jobs: list[tuple[str, Callable[[], object]]] = [
+        ("tuples", lambda: tuple_estimates(seq)),
+        ("multi-mmc", lambda: _optional(lambda: multi_mmc(seq, k))),
+        ("lag", lambda: _optional(lambda: lag(seq, k))),
+        ("lz78y", lambda: _optional(lambda: lz78y(seq, k))),
+        ("multi-mcw", lambda: _optional(lambda: multi_mcw(seq, k))),
+    ]
+    if binary_estimates:
+        jobs += [
+            ("compression", lambda: _optional(lambda: compression(seq))),
+            ("collision", lambda: _optional(lambda: collision(seq))),
+            ("markov", lambda: _optional(lambda: markov(seq))),
+        ]
+    jobs.append(("mcv", lambda: most_common_value(seq)))
+    return jobs
+
+
+def _collect(
+    results: dict[str, object], binary_estimates: bool
+) -> dict[str, EstimatorResult | None]:
+    out: dict[str, EstimatorResult | None] = dict.fromkeys(ESTIMATORS)
+    for name, value in results.items():
+        if name == "tuples":
+            pair: tuple[EstimatorResult | None, EstimatorResult | None] = value  # type: ignore[assignment]
+            out["t-tuple"], out["lrs"] = pair
+        else:
+            out[name] = value  # type: ignore[assignment]
+    if not binary_estimates:
+        out["collision"] = out["markov"] = out["compression"] = None
+    return out
+
+
 def _run_all(
     seq: NDArray[np.uint8], k: int, binary_estimates: bool
 ) -> dict[str, EstimatorResult | None]:
-    out: dict[str, EstimatorResult | None] = {}
-    out["mcv"] = most_common_value(seq)
-    if binary_estimates:
-        out["collision"] = _optional(lambda: collision(seq))
-        out["markov"] = _optional(lambda: markov(seq))
-        out["compression"] = _optional(lambda: compression(seq))
+    results = {name: job() for name, job in _tasks(seq, k, binary_estimates)}
+    return _collect(results, binary_estimates)
+
+
+def _run_tracks(
+    tracks: list[tuple[NDArray[np.uint8], int, bool]], workers: int
+) -> list[dict[str, EstimatorResult | None]]:
+    jobs = [
+        (t, name, job)
+        for t, (seq, k, binary) in enumerate(tracks)
+        for name, job in _tasks(seq, k, binary)
+    ]
+    # heaviest first: the longest sequence's suffix-array and predictor jobs
+    jobs.sort(key=lambda item: -tracks[item[0]][0].size)
+    raw: list[dict[str, object]] = [{} for _ in tracks]
+    if workers <= 1:
+        for t, name, job in jobs:
+            raw[t][name] = job()
     else:
-        out["collision"] = out["markov"] = out["compression"] = None
-    t_res, lrs_res = tuple_estimates(seq)
-    out["t-tuple"] = t_res
-    out["lrs"] = lrs_res
-    out["multi-mcw"] = _optional(lambda: multi_mcw(seq, k))
-    out["lag"] = _optional(lambda: lag(seq, k))
-    out["multi-mmc"] = _optional(lambda: multi_mmc(seq, k))
-    out["lz78y"] = _optional(lambda: lz78y(seq, k))
-    return out
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [(t, name, pool.submit(job)) for t, name, job in jobs]
+            for t, name, fut in futures:
+                raw[t][name] = fut.result()
+    return [_collect(raw[t], tracks[t][2]) for t in range(len(tracks))]
 
 
 def assess_non_iid(
@@ -121,6 +166,7 @@ def assess_non_iid(
     *,
     truncate_bitstring: bool = False,
     min_samples: int = MIN_SAMPLES,
+    workers: int = 2,
 ) -> NonIIDResult:
     """Assess the min-entropy per sample of a noise-source sequence, SP 800-90B §6.3 / §3.1.3.
 
@@ -136,6 +182,8 @@ def assess_non_iid(
     min_samples:
         Fewest samples accepted; §3.1.1 asks for 1,000,000 (the default). Fewer raise
         :class:`~evaltool.errors.InsufficientDataError`.
+    workers:
+        Threads running estimators concurrently (results do not depend on it).
 
     Returns
     -------
@@ -153,7 +201,14 @@ def assess_non_iid(
         empty = dict.fromkeys(ESTIMATORS)
         return NonIIDResult(width, n, k, 0.0, None, 0.0, empty, {})
 
-    original = _run_all(prepared.symbols, k, binary_estimates=(k == 2))
+    tracks = [(prepared.symbols, k, k == 2)]
+    if k > 2:
+        bits = prepared.bits
+        if truncate_bitstring and bits.size > MIN_SAMPLES:
+            bits = bits[:MIN_SAMPLES]
+        tracks.append((np.ascontiguousarray(bits), 2, True))
+    done = _run_tracks(tracks, max(1, int(workers)))
+    original = done[0]
     h_original = float(width)
     for res in original.values():
         if res is not None:
@@ -163,10 +218,7 @@ def assess_non_iid(
     h_bitstring: float | None = None
     h_assessed = min(float(width), h_original)
     if k > 2:
-        bits = prepared.bits
-        if truncate_bitstring and bits.size > MIN_SAMPLES:
-            bits = bits[:MIN_SAMPLES]
-        bit_results = _run_all(np.ascontiguousarray(bits), 2, binary_estimates=True)
+        bit_results = done[1]
         h_bitstring = 1.0
         for res in bit_results.values():
             if res is not None:
