@@ -5,22 +5,28 @@ A Toeplitz matrix ``T`` of shape ``ell x n`` over GF(2) is fixed by ``n + ell - 
 (XOR-universal), which is what the leftover hash lemma needs (Tomamichel, Schaffner, Smith, Renner,
 IEEE TIT 57 (2011) 5524, arXiv:1002.2436; protocol reference note §3.1).
 
-Two implementations are provided:
+Three implementations are provided, all exact:
 
 * :func:`toeplitz_hash_direct`: the defining matrix-vector product, row by row (reference; also
   usable on a subset of rows to spot-check long blocks);
-* :func:`toeplitz_hash`: the fast path. ``y`` is the middle part of an integer correlation of ``t``
-  and ``x`` (protocol reference note §3.2); one cyclic convolution of length ``n + ell - 1`` (no
-  zero padding is needed for the rows of full overlap) computed with real FFTs in float64, then
-  rounded to integers and reduced mod 2. Every convolution value is an integer in ``[0, n]``; the
-  rounding residual is measured on every call and the call fails loudly if it ever exceeds
-  :data:`ROUNDING_MARGIN`, so a result is either exact or not returned.
+* :func:`toeplitz_hash` with ``method="karatsuba"`` (default): bits packed 64 to a word and the
+  product computed by the three-product Toeplitz split down to blocks of at most 2048 bits,
+  multiplied with the processor's carry-less multiply
+  (:mod:`evaltool.engines.protocol._toeplitz_kara`); integer arithmetic only, so exact by
+  construction;
+* :func:`toeplitz_hash` with ``method="fft"``: ``y`` is the middle part of an integer correlation
+  of ``t`` and ``x`` (protocol reference note §3.2); one cyclic convolution of length
+  ``n + ell - 1`` (no zero padding is needed for the rows of full overlap) computed with real
+  FFTs in float64, then rounded to integers and reduced mod 2. Every convolution value is an
+  integer in ``[0, n]``; the rounding residual is measured on every call and the call fails loudly
+  if it ever exceeds :data:`ROUNDING_MARGIN`, so a result is either exact or not returned.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Literal
 
 import numba
 import numpy as np
@@ -28,6 +34,7 @@ import scipy.fft
 from numpy.typing import ArrayLike, NDArray
 
 from evaltool.engines._input import as_bits
+from evaltool.engines.protocol import _toeplitz_kara
 
 __all__ = [
     "ROUNDING_MARGIN",
@@ -71,6 +78,7 @@ class ToeplitzHashResult:
     output_bits: int
     seed_bits: int
     max_rounding_residual: float
+    method: str
 
 
 def toeplitz_seed_length(n: int, ell: int) -> int:
@@ -171,9 +179,14 @@ def _default_workers() -> int:
 
 
 def toeplitz_hash(
-    x: ArrayLike, seed: ArrayLike, ell: int, *, workers: int | None = None
+    x: ArrayLike,
+    seed: ArrayLike,
+    ell: int,
+    *,
+    method: Literal["karatsuba", "fft"] = "karatsuba",
+    workers: int | None = None,
 ) -> ToeplitzHashResult:
-    """Compute the Toeplitz hash ``T x mod 2`` exactly, by FFT convolution.
+    """Compute the Toeplitz hash ``T x mod 2`` exactly (fast path).
 
     Parameters
     ----------
@@ -185,8 +198,11 @@ def toeplitz_hash(
         seed per block (protocol reference note §3.1, seed freshness).
     ell:
         Output length (the final key length from the finite-key bound).
+    method:
+        ``"karatsuba"`` (packed words, carry-less multiply; default) or ``"fft"`` (float64 FFT
+        with a checked rounding margin).
     workers:
-        Threads for the FFT (default: up to 2).
+        Threads (default: up to 2).
 
     Returns
     -------
@@ -195,23 +211,32 @@ def toeplitz_hash(
     Raises
     ------
     ArithmeticError
-        If a convolution value is farther than :data:`ROUNDING_MARGIN` from an integer (never
-        observed
-        up to n = 1e7; the check guarantees that an inexact result is never returned).
+        FFT method only: if a convolution value is farther than :data:`ROUNDING_MARGIN` from an
+        integer (never observed up to n = 1e7; the check guarantees that an inexact result is
+        never returned).
 
     Notes
     -----
-    With ``xr`` the reversed input, ``conv(t, xr)[k] = sum_j t[j + k - n + 1] x_j`` so that
-    ``y_i = conv[n + ell - 2 - i]``. Those indices are ``>= n - 1``; the linear convolution has no
-    term beyond ``n + ell - 2 + n - 1`` and so a cyclic convolution of length ``L >= n + ell - 1``
-    never
-    wraps onto them (protocol reference note §3.2).
+    FFT method: with ``xr`` the reversed input, ``conv(t, xr)[k] = sum_j t[j + k - n + 1] x_j``
+    so that ``y_i = conv[n + ell - 2 - i]``. Those indices are ``>= n - 1``; the linear convolution
+    has no term beyond ``n + ell - 2 + n - 1`` and so a cyclic convolution of length
+    ``L >= n + ell - 1`` never wraps onto them (protocol reference note §3.2).
+
+    Karatsuba method: see :mod:`evaltool.engines.protocol._toeplitz_kara`; the cost grows as
+    ``n ell^0.585`` word operations instead of ``n log n`` floating-point ones, with 64 bits per
+    word, which is faster up to at least 1e7 bits (benchmarks/bench_toeplitz.py).
     """
     xb = as_bits(x)
     t = as_bits(seed)
     _check_shapes(xb, t, ell)
     n = xb.size
     w = _default_workers() if workers is None else int(workers)
+    if method == "karatsuba":
+        out = _toeplitz_kara.toeplitz_product(xb, t, ell, workers=w)
+        return ToeplitzHashResult(output=out, input_bits=n, output_bits=ell, seed_bits=n + ell - 1,
+                                  max_rounding_residual=0.0, method="karatsuba")
+    if method != "fft":
+        raise ValueError(f"method must be 'karatsuba' or 'fft', got {method!r}")
     length = scipy.fft.next_fast_len(n + ell - 1, real=True)
     fx = scipy.fft.rfft(xb[::-1].astype(np.float64), n=length, workers=w)
     ft = scipy.fft.rfft(t.astype(np.float64), n=length, workers=w)
@@ -232,4 +257,5 @@ def toeplitz_hash(
         output_bits=ell,
         seed_bits=n + ell - 1,
         max_rounding_residual=residual,
+        method="fft",
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from evaltool.engines.protocol import _toeplitz_kara
 from evaltool.engines.protocol.toeplitz import (
     toeplitz_hash,
     toeplitz_hash_direct,
@@ -41,6 +42,7 @@ _SEED, _VECTORS = _load(KAT)
 def test_public_512x256_vectors_fast_and_direct(name: str, x: np.ndarray, y: np.ndarray) -> None:
     assert len(_VECTORS) == 5
     assert np.array_equal(toeplitz_hash(x, _SEED, 256).output, y)
+    assert np.array_equal(toeplitz_hash(x, _SEED, 256, method="fft").output, y)
     assert np.array_equal(toeplitz_hash_direct(x, _SEED, 256), y)
 
 
@@ -64,15 +66,18 @@ def test_seed_convention_matches_the_matrix_definition() -> None:
         expected = (mat @ x) % 2
         assert np.array_equal(toeplitz_hash_direct(x, t, ell), expected)
         assert np.array_equal(toeplitz_hash(x, t, ell).output, expected)
+        assert np.array_equal(toeplitz_hash(x, t, ell, method="fft").output, expected)
 
 
 @pytest.mark.parametrize(("n", "ell"), [(1, 1), (2, 1), (1000, 1), (1000, 999), (1000, 1000),
-                                        (4097, 2048), (30_000, 7_777)])
-def test_fast_path_equals_direct_product(n: int, ell: int) -> None:
+                                        (4097, 2048), (30_000, 7_777), (70_000, 2_049)])
+@pytest.mark.parametrize("method", ["karatsuba", "fft"])
+def test_fast_paths_equal_direct_product(n: int, ell: int, method: str) -> None:
     rng = np.random.default_rng(n + ell)
     x = rng.integers(0, 2, n, dtype=np.uint8)
     t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
-    res = toeplitz_hash(x, t, ell)
+    res = toeplitz_hash(x, t, ell, method=method)
+    assert res.method == method
     assert res.max_rounding_residual < 1e-6
     if n * ell <= 5e7:
         assert np.array_equal(res.output, toeplitz_hash_direct(x, t, ell))
@@ -81,9 +86,23 @@ def test_fast_path_equals_direct_product(n: int, ell: int) -> None:
         assert np.array_equal(res.output[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
 
 
-def test_fast_path_on_a_million_bits_against_direct_rows() -> None:
+def test_portable_carry_less_multiply_gives_the_same_bits() -> None:
+    # The shift-and-XOR fallback (processors without PCLMULQDQ) against the default path; sizes
+    # cross the recursion threshold so both the split and the base case run.
+    rng = np.random.default_rng(5)
+    n, ell = 9000, 4500
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+    soft = _toeplitz_kara.toeplitz_product(x, t, ell, hardware=False)
+    assert np.array_equal(soft, toeplitz_hash(x, t, ell, method="fft").output)
+    if _toeplitz_kara.HAS_PCLMUL:
+        assert np.array_equal(soft, _toeplitz_kara.toeplitz_product(x, t, ell, hardware=True))
+
+
+def test_fast_paths_on_a_million_bits_against_direct_rows() -> None:
     # The direct product of all 5e5 rows is 5e11 operations; 256 random rows (and the first and
-    # last row, where the window touches either end of the seed) are checked exactly instead.
+    # last row, where the window touches either end of the seed) are checked exactly instead, and
+    # the two fast paths must agree on every row.
     rng = np.random.default_rng(1)
     n, ell = 1_000_000, 500_000
     x = rng.integers(0, 2, n, dtype=np.uint8)
@@ -91,7 +110,9 @@ def test_fast_path_on_a_million_bits_against_direct_rows() -> None:
     res = toeplitz_hash(x, t, ell)
     rows = np.concatenate([[0, ell - 1], rng.integers(0, ell, 256)])
     assert np.array_equal(res.output[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
-    assert res.max_rounding_residual < 1e-3
+    fft = toeplitz_hash(x, t, ell, method="fft")
+    assert np.array_equal(res.output, fft.output)
+    assert fft.max_rounding_residual < 1e-3
     assert (res.input_bits, res.output_bits, res.seed_bits) == (n, ell, n + ell - 1)
 
 
@@ -111,8 +132,8 @@ def test_adversarial_all_ones_input_stays_exact() -> None:
     n, ell = 200_000, 100_000
     x = np.ones(n, dtype=np.uint8)
     t = np.ones(n + ell - 1, dtype=np.uint8)
-    res = toeplitz_hash(x, t, ell)
-    assert np.all(res.output == n % 2)
+    assert np.all(toeplitz_hash(x, t, ell).output == n % 2)
+    assert np.all(toeplitz_hash(x, t, ell, method="fft").output == n % 2)
 
 
 def test_bad_shapes_raise() -> None:
@@ -122,5 +143,7 @@ def test_bad_shapes_raise() -> None:
         toeplitz_hash(np.ones(10, dtype=np.uint8), np.ones(9, dtype=np.uint8), 0)
     with pytest.raises(ValueError, match="corner"):
         toeplitz_seed_from_row_column([1, 0, 1], [0, 1])
+    with pytest.raises(ValueError, match="method"):
+        toeplitz_hash(np.ones(4, dtype=np.uint8), np.ones(5, dtype=np.uint8), 2, method="ntt")
     with pytest.raises(ValueError, match="rows"):
         toeplitz_hash_direct(np.ones(4, dtype=np.uint8), np.ones(5, dtype=np.uint8), 2, rows=[2])
