@@ -1,0 +1,85 @@
+"""Toeplitz privacy-amplification benchmark: throughput and exactness on 1e5..1e7-bit blocks.
+
+Run on demand (not a test)::
+
+    nice -n 10 .venv/bin/python benchmarks/bench_toeplitz.py [--sizes 1e5,1e6,1e7] [--ratio 0.5]
+        [--repeats 3] [--out results.json]
+
+For each input length ``n`` (output ``ell = ratio * n``) it times the Karatsuba/carry-less path on 1
+and 2 threads and the float64 FFT path (best of ``--repeats``), reports Mbit/s of *input*, checks
+that both paths give identical outputs, and checks 64 random rows plus the first and last against
+the direct product (the issue asks for equality with the direct product up to 1e7 bits). The goal in
+issue 6 is >= 100 Mbit/s on 1e6..1e7-bit blocks on 2 cores; the protocol reference note §3.2 lists
+~5 Mbit/s for a plain numpy FFT on this machine kind and 71 Mbit/s as the published CPU record.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from evaltool.engines.protocol import _toeplitz_kara
+from evaltool.engines.protocol.toeplitz import toeplitz_hash, toeplitz_hash_direct
+
+
+def best_time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
+    """Smallest wall time of ``repeats`` calls."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def main() -> None:
+    """Run the sweep and print one line per size and method."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="1e5,1e6,3e6,1e7")
+    ap.add_argument("--ratio", type=float, default=0.5)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args()
+    print(f"carry-less multiply in hardware: {_toeplitz_kara.HAS_PCLMUL}; "
+          f"cores: {os.cpu_count()}; load average: {os.getloadavg()}", flush=True)
+    rng = np.random.default_rng(20_241_127)
+    toeplitz_hash(np.ones(4096, np.uint8), np.ones(6143, np.uint8), 2048)  # compile / load cache
+    rows_out = []
+    for size in (int(float(s)) for s in args.sizes.split(",")):
+        ell = max(1, int(size * args.ratio))
+        x = rng.integers(0, 2, size, dtype=np.uint8)
+        t = rng.integers(0, 2, size + ell - 1, dtype=np.uint8)
+        results = {}
+        for label, kwargs in [("karatsuba-1", {"method": "karatsuba", "workers": 1}),
+                              ("karatsuba-2", {"method": "karatsuba", "workers": 2}),
+                              ("fft-2", {"method": "fft", "workers": 2})]:
+            holder: dict[str, np.ndarray] = {}
+
+            def run(kw: dict = kwargs, h: dict = holder) -> None:
+                h["y"] = toeplitz_hash(x, t, ell, **kw).output
+
+            dt = best_time(run, args.repeats)
+            results[label] = holder["y"]
+            row = {"n": size, "ell": ell, "method": label, "seconds": dt,
+                   "mbit_per_s": size / dt / 1e6}
+            rows_out.append(row)
+            print(f"n={size:>9d} ell={ell:>9d} {label:12s} {dt:8.3f} s "
+                  f"{row['mbit_per_s']:7.1f} Mbit/s", flush=True)
+        same = all(np.array_equal(results["karatsuba-1"], y) for y in results.values())
+        check_rows = np.concatenate([[0, ell - 1], rng.integers(0, ell, 64)])
+        direct = toeplitz_hash_direct(x, t, ell, rows=check_rows)
+        exact = bool(np.array_equal(results["karatsuba-1"][check_rows], direct))
+        rows_out.append({"n": size, "paths_agree": same, "direct_rows_agree": exact})
+        print(f"n={size:>9d} fast paths agree: {same}; 66 rows equal to the direct product: "
+              f"{exact}", flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(rows_out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
