@@ -1,0 +1,224 @@
+"""NIST SP 800-22 rev. 1a checks on raw RNG output in an evidence slot.
+
+``sp800-22.battery`` runs the selected tests (default: all 15) on m sequences of n bits of a
+binary slot (MSB first), streamed group by group, and decides with the second-level analysis of
+§4.2: every test's proportion of passing sequences must lie in its interval and its p-values must
+be uniform (p >= 0.0001, when there are at least 10 sequences). ``sp800-22.<test>`` does the same
+for one test. Too few bits for a test's recommended minimum length (§2.x.7) is *inconclusive*.
+
+``second_level``: ``document`` (default for checks) uses the real-valued interval of §4.2.1, so a
+single sequence passes only if its p-value is >= alpha; ``reference`` reproduces the NIST
+sts-2.1.2 report, whose bound truncated to an integer count accepts 0 of 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import Field, field_validator
+
+from evaltool.checks.context import CheckContext
+from evaltool.checks.outcome import Outcome, fmt
+from evaltool.checks.registry import CheckParams, check
+from evaltool.engines.stats.sp800_22 import (
+    RECOMMENDED_MIN_BITS,
+    TEST_NAMES,
+    BatteryReport,
+    Sp80022Params,
+    analyse,
+    resolve_tests,
+    run_groups,
+)
+from evaltool.errors import InsufficientDataError, ProfileError
+from evaltool.model.bundle import EvidenceKind
+from evaltool.model.results import Measurement
+
+_REF = "NIST SP 800-22r1a §2, §4.2"
+_GROUP_BITS = 1 << 24
+
+
+class Sp80022CommonParams(CheckParams):
+    """Parameters shared by the SP 800-22 checks."""
+
+    slot: str = Field(description="binary evidence slot holding the RNG output (MSB first)")
+    n: int = Field(1_000_000, gt=0, description="bits per sequence")
+    m: int | Literal["auto"] = Field(
+        "auto", description="number of sequences, or 'auto' for every complete sequence"
+    )
+    alpha: float = Field(0.01, gt=0, lt=1, description="significance level of each test")
+    second_level: Literal["document", "reference"] = Field(
+        "document", description="proportion/uniformity arithmetic: SP 800-22 §4.2 or sts-2.1.2"
+    )
+    variant: Literal["reference", "document"] = Field(
+        "reference",
+        description="first-level variant: sts-2.1.2 (default) or the document's corrections "
+        "(exact overlapping-template probabilities, no random-excursions cycle limit)",
+    )
+
+    @field_validator("m")
+    @classmethod
+    def _positive_m(cls, v: int | str) -> int | str:
+        if isinstance(v, int) and v < 1:
+            raise ValueError("m must be a positive integer or 'auto'")
+        return v
+
+
+class BatteryParams(Sp80022CommonParams):
+    """Parameters of ``sp800-22.battery``."""
+
+    tests: list[str] | None = Field(None, description="tests to run (default: all 15)")
+
+    @field_validator("tests")
+    @classmethod
+    def _known_tests(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None:
+            resolve_tests(v)
+        return v
+
+
+def _groups(
+    chunks: Iterator[NDArray[np.uint8]], n: int, count: int, group: int
+) -> Iterator[NDArray[np.uint8]]:
+    """Regroup bit chunks into ``count`` sequences of ``n`` bits, ``group`` rows at a time."""
+    buf = np.empty((min(group, count), n), dtype=np.uint8)
+    row = col = done = 0
+    for chunk in chunks:
+        pos = 0
+        while pos < chunk.size and done < count:
+            take = min(n - col, chunk.size - pos)
+            buf[row, col : col + take] = chunk[pos : pos + take]
+            pos += take
+            col += take
+            if col == n:
+                col = 0
+                row += 1
+                done += 1
+                if row == buf.shape[0] or done == count:
+                    yield buf[:row].copy()
+                    row = 0
+        if done == count:
+            return
+
+
+def _run(
+    p: Sp80022CommonParams, ctx: CheckContext, tests: tuple[str, ...], params: Sp80022Params
+) -> BatteryReport:
+    short = [t for t in tests if p.n < RECOMMENDED_MIN_BITS[t]]
+    if short:
+        needs = ", ".join(f"{t} needs n >= {RECOMMENDED_MIN_BITS[t]}" for t in short)
+        raise InsufficientDataError(f"sequences of n = {p.n} bits are too short: {needs}")
+    bf = ctx.file(p.slot, kinds=[EvidenceKind.RNG_RAW])
+    total = bf.size_bytes * 8
+    available = total // p.n
+    want = available if p.m == "auto" else p.m
+    if available < 1 or available < want:
+        raise InsufficientDataError(
+            f"slot {p.slot!r} holds {total} bits, fewer than {max(want, 1)} sequence(s) of {p.n}"
+        )
+    group = max(1, _GROUP_BITS // p.n)
+    chunk_bits = max(8, (min(p.n, _GROUP_BITS) // 8) * 8)
+    part = run_groups(
+        _groups(ctx.iter_bits(p.slot, chunk_bits), p.n, want, group), tests=tests, params=params
+    )
+    return analyse(part, alpha=p.alpha, mode=p.second_level)
+
+
+def _engine_params(p: Sp80022CommonParams, **overrides: object) -> Sp80022Params:
+    document = p.variant == "document"
+    base: dict[str, object] = {
+        "overlapping_probabilities": "exact" if document else "reference",
+        "random_excursions_reference_cycle_limit": not document,
+    }
+    base.update(overrides)
+    return Sp80022Params(**base)  # type: ignore[arg-type]
+
+
+def _outcome(report: BatteryReport) -> Outcome:
+    ms: list[Measurement] = [Measurement(name="sequences", value=report.sequences)]
+    failing: list[str] = []
+    for name, s in report.tests.items():
+        rng = s.proportion_range
+        ms.append(
+            Measurement(
+                name=f"{name}.proportion",
+                value=s.proportion,
+                threshold=None if rng is None else rng[0],
+                passes_if=None if rng is None else ">=",
+            )
+        )
+        ms.append(
+            Measurement(
+                name=f"{name}.uniformity_pvalue",
+                value=s.uniformity_pvalue,
+                threshold=None if s.uniformity_pvalue is None else 0.0001,
+                passes_if=None if s.uniformity_pvalue is None else ">=",
+            )
+        )
+        if s.passed is False:
+            bad = [c for c in s.columns if c.passed is False]
+            what = []
+            for c in bad[:3]:
+                label = f" {c.label}" if c.label else ""
+                detail = f"{c.passed_count}/{c.sample_size} passed"
+                if c.uniformity_ok is False:
+                    detail += f", uniformity p = {fmt(c.uniformity_pvalue)}"
+                what.append(f"{name}{label} ({detail})")
+            more = f" and {len(bad) - 3} more columns" if len(bad) > 3 else ""
+            failing.append("; ".join(what) + more)
+    subject = f"SP 800-22 on {report.sequences} sequence(s) of {report.n} bits (α = {report.alpha})"
+    verdict = report.passed
+    if verdict is None:
+        return Outcome.inconclusive(f"{subject}: no test applied to any sequence", ms)
+    if verdict is False:
+        return Outcome.failed(f"{subject}: failed {'; '.join(failing)}", ms)
+    decided = [n for n, s in report.tests.items() if s.passed is not None]
+    return Outcome.passed(f"{subject}: proportion and uniformity pass for {', '.join(decided)}", ms)
+
+
+@check("sp800-22.battery", params=BatteryParams, ref=_REF)
+def battery(p: BatteryParams, ctx: CheckContext) -> Outcome:
+    """SP 800-22 battery on RNG output: every selected test passes the second-level analysis."""
+    tests = resolve_tests(p.tests)
+    return _outcome(_run(p, ctx, tests, _engine_params(p)))
+
+
+class SingleTestParams(Sp80022CommonParams):
+    """Parameters of a single-test ``sp800-22.<test>`` kind."""
+
+    block_length: int | None = Field(
+        None,
+        gt=0,
+        description="the test's block/template length (block-frequency M, templates m, "
+        "approximate-entropy m, serial m, linear-complexity M); default: the suite's",
+    )
+
+
+_BLOCK_PARAM = {
+    "block-frequency": "block_frequency_block_size",
+    "non-overlapping-template": "non_overlapping_template_length",
+    "overlapping-template": "overlapping_template_length",
+    "approximate-entropy": "approximate_entropy_block_length",
+    "serial": "serial_block_length",
+    "linear-complexity": "linear_complexity_block_size",
+}
+
+
+def _register_single(test: str) -> None:
+    def run_one(p: SingleTestParams, ctx: CheckContext) -> Outcome:
+        overrides: dict[str, object] = {}
+        if p.block_length is not None:
+            if test not in _BLOCK_PARAM:
+                raise ProfileError(f"the {test} test takes no block_length parameter")
+            overrides[_BLOCK_PARAM[test]] = p.block_length
+        return _outcome(_run(p, ctx, (test,), _engine_params(p, **overrides)))
+
+    run_one.__name__ = f"sp800_22_{test.replace('-', '_')}"
+    run_one.__doc__ = f"SP 800-22 {test} test on RNG output, decided by the second-level analysis."
+    check(f"sp800-22.{test}", params=SingleTestParams, ref=_REF)(run_one)
+
+
+for _test in TEST_NAMES:
+    _register_single(_test)

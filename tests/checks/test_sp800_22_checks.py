@@ -1,0 +1,121 @@
+"""The SP 800-22 check kinds on small hand-made bundles of RNG output."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import evaltool.checks.sp800_22  # noqa: F401  (registers the sp800-22.* kinds)
+from evaltool.checks import get
+from evaltool.checks.context import CheckContext
+from evaltool.checks.registry import parse_params
+from evaltool.engines.stats import sp800_22 as sts
+from evaltool.errors import InsufficientDataError, ProfileError
+from evaltool.io.bundle import load_bundle
+from evaltool.model.verdict import Verdict
+from tests.support import make_bundle
+
+
+def run(kind: str, params: dict[str, Any], bundle: Path):  # type: ignore[no-untyped-def]
+    ctype = get(kind)
+    assert ctype.run is not None
+    ctx = CheckContext(load_bundle(bundle), {}, seed=1)
+    return ctype.run(parse_params(ctype, params), ctx), ctx
+
+
+def rng_bundle(root: Path, bits: np.ndarray) -> Path:
+    return make_bundle(root, {"rng": ("rng-raw", "binary", "rng.bin", np.packbits(bits).tobytes())})
+
+
+def shake(nbits: int) -> np.ndarray:
+    raw = hashlib.shake_256(b"evaltool checks").digest((nbits + 7) // 8)
+    return np.unpackbits(np.frombuffer(raw, dtype=np.uint8))[:nbits]
+
+
+def test_kinds_are_registered() -> None:
+    kinds = {f"sp800-22.{t}" for t in sts.TEST_NAMES} | {"sp800-22.battery"}
+    assert all(get(k).available for k in kinds)
+
+
+def test_battery_passes_on_cryptographic_output(tmp_path: Path) -> None:
+    bits = shake(20 * 100_000)
+    b = rng_bundle(tmp_path / "b", bits)
+    tests = ["frequency", "runs", "cumulative-sums", "serial"]
+    out, ctx = run("sp800-22.battery", {"slot": "rng", "n": 100_000, "tests": tests}, b)
+    assert out.verdict is Verdict.PASS, out.reason
+    assert "20 sequence(s) of 100000 bits" in out.reason
+    values = {m.name: m.value for m in out.measurements}
+    assert values["sequences"] == 20
+    # the same numbers as the engine on the same bits (document second level)
+    rep = sts.analyse(sts.run_tests(bits.reshape(20, 100_000), tests=tests), mode="document")
+    assert values["serial.uniformity_pvalue"] == pytest.approx(
+        rep.tests["serial"].uniformity_pvalue
+    )
+    assert [e.slot for e in ctx.evidence_used] == ["rng"]
+
+
+def test_biased_output_fails_frequency(tmp_path: Path) -> None:
+    rng = np.random.default_rng(11)
+    bits = (rng.random(20 * 100_000) < 0.505).astype(np.uint8)
+    b = rng_bundle(tmp_path / "b", bits)
+    out, _ = run("sp800-22.frequency", {"slot": "rng", "n": 100_000}, b)
+    assert out.verdict is Verdict.FAIL
+    assert "frequency" in out.reason and "passed" in out.reason
+
+
+def test_single_sequence_decides_on_its_pvalue(tmp_path: Path) -> None:
+    # One sequence of 1000 bits with 560 ones: s_obs = 120/√1000 = 3.79, p = 1.5e-4 < 0.01.
+    bits = np.array([1] * 560 + [0] * 440, dtype=np.uint8)
+    assert sts.frequency(bits).pvalue < 0.01
+    b = rng_bundle(tmp_path / "b", bits)
+    out, _ = run("sp800-22.frequency", {"slot": "rng", "n": 1000}, b)
+    assert out.verdict is Verdict.FAIL
+    # sts-2.1.2's integer bound accepts 0 passing sequences of 1 (documented in the module)
+    ref, _ = run("sp800-22.frequency", {"slot": "rng", "n": 1000, "second_level": "reference"}, b)
+    assert ref.verdict is Verdict.PASS
+
+
+def test_default_battery_on_short_sequences_is_insufficient(tmp_path: Path) -> None:
+    b = rng_bundle(tmp_path / "b", shake(4 * 100_000))
+    with pytest.raises(InsufficientDataError, match="universal needs n >= 387840"):
+        run("sp800-22.battery", {"slot": "rng", "n": 100_000}, b)
+
+
+def test_too_few_sequences_is_insufficient(tmp_path: Path) -> None:
+    b = rng_bundle(tmp_path / "b", shake(3 * 1000))
+    with pytest.raises(InsufficientDataError, match="fewer than 4 sequence"):
+        run("sp800-22.runs", {"slot": "rng", "n": 1000, "m": 4}, b)
+
+
+def test_block_length_parameter(tmp_path: Path) -> None:
+    bits = shake(10 * 10_000)
+    b = rng_bundle(tmp_path / "b", bits)
+    out, _ = run("sp800-22.serial", {"slot": "rng", "n": 10_000, "block_length": 5}, b)
+    rep = sts.analyse(
+        sts.run_tests(
+            bits.reshape(10, 10_000),
+            tests=["serial"],
+            params=sts.Sp80022Params(serial_block_length=5),
+        ),
+        mode="document",
+    )
+    values = {m.name: m.value for m in out.measurements}
+    assert values["serial.uniformity_pvalue"] == pytest.approx(
+        rep.tests["serial"].uniformity_pvalue
+    )
+    with pytest.raises(ProfileError, match="takes no block_length"):
+        run("sp800-22.runs", {"slot": "rng", "n": 10_000, "block_length": 5}, b)
+
+
+def test_bad_parameters_are_profile_errors() -> None:
+    ctype = get("sp800-22.battery")
+    with pytest.raises(ProfileError, match="unknown SP 800-22 test"):
+        parse_params(ctype, {"slot": "rng", "tests": ["spectral"]})
+    with pytest.raises(ProfileError):
+        parse_params(ctype, {"slot": "rng", "m": 0})
+    with pytest.raises(ProfileError):
+        parse_params(ctype, {"slot": "rng", "alpha": 1.5})
