@@ -329,23 +329,25 @@ def linear_complexities(bits: NDArray[np.uint8], block: int, nblocks: int) -> ND
             L = 0
             mm = -1
             for N in range(block):
+                # only the words holding bits 0 … N + 1 can be non-zero at step N
+                active = min(nw, (N + 1) // 64 + 1)
                 # R <<= 1; R |= s_N
                 carry = np.uint64(bits[r, base + N])
-                for w in range(nw):
+                for w in range(active):
                     nxt = R[w] >> np.uint64(63)
                     R[w] = (R[w] << one) | carry
                     carry = nxt
                 acc = np.uint64(0)
-                for w in range(nw):
+                for w in range(active):
                     acc ^= C[w] & R[w]
                 if _parity64(acc) == 1:
-                    for w in range(nw):
+                    for w in range(active):
                         T[w] = C[w]
                     # C ^= B << (N - mm)
                     shift = N - mm
                     ws = shift // 64
                     bs = shift % 64
-                    for w in range(nw - 1, ws - 1, -1):
+                    for w in range(active - 1, ws - 1, -1):
                         v = B[w - ws] << np.uint64(bs)
                         if bs and w - ws - 1 >= 0:
                             v |= B[w - ws - 1] >> np.uint64(64 - bs)
@@ -353,7 +355,7 @@ def linear_complexities(bits: NDArray[np.uint8], block: int, nblocks: int) -> ND
                     if L <= N // 2:
                         L = N + 1 - L
                         mm = N
-                        for w in range(nw):
+                        for w in range(active):
                             B[w] = T[w]
             out[r, blk] = L
     return out
