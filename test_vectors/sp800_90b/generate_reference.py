@@ -2,13 +2,15 @@
 
 Usage::
 
-    python test_vectors/sp800_90b/generate_reference.py TOOL_DIR [COMMIT]
+    python test_vectors/sp800_90b/generate_reference.py TOOL_DIR [COMMIT [CACHE_DIR]]
 
 ``TOOL_DIR`` holds the built ``ea_non_iid`` and ``ea_iid`` binaries (``make non_iid iid`` in the
 tool's ``cpp`` directory, outside this repository). Each source of ``sources.py`` is written to a
 temporary file (one sample per byte) at the sizes below, and the tools are run as
 ``ea_non_iid -v -v FILE B`` and ``ea_iid -v -v FILE B``; their extra-verbose lines
 ("<Label> <Estimator> Estimate: <key> = <value>") are recorded as printed (%.17g or %.22Lg).
+Each finished entry is kept in CACHE_DIR (if given) so that an interrupted run resumes; an
+``ea_iid`` run longer than ``IID_TIMEOUT_S`` is recorded as timed out.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ NAMES = {
 }
 LINE = re.compile(r"^(Literal|Bitstring) (.+?) Estimate: (.+?) = (\S+)$")
 TRACKS = {"Literal": "original", "Bitstring": "bitstring"}
+IID_TIMEOUT_S = 300
 
 
 def _number(text: str) -> float:
@@ -102,11 +105,19 @@ def parse_iid(out: str) -> dict:
 def main() -> None:
     tool = Path(sys.argv[1]).resolve()
     commit = sys.argv[2] if len(sys.argv) > 2 else "unknown"
+    cache = Path(sys.argv[3]) if len(sys.argv) > 3 else None
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
     version = subprocess.run([tool / "ea_non_iid", "--version"], capture_output=True, text=True)
     results: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, (gen, bits) in SOURCES.items():
             for n in SIZES[name]:
+                key = f"{name}@{n}"
+                cached = cache / f"{key}.json" if cache is not None else None
+                if cached is not None and cached.exists():
+                    results[key] = json.loads(cached.read_text())
+                    continue
                 data = gen(n)
                 path = Path(tmp) / f"{name}-{n}.bin"
                 path.write_bytes(data.tobytes())
@@ -120,12 +131,22 @@ def main() -> None:
                 out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, check=True)
                 entry["non_iid_command"] = "ea_non_iid -v -v FILE " + str(bits)
                 entry["non_iid"] = parse_non_iid(out.stdout)
-                if n == 1_000_000:
-                    cmd = [str(tool / "ea_iid"), "-v", "-v", path.name, str(bits)]
-                    out = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
-                    entry["iid_command"] = "ea_iid -v -v FILE " + str(bits)
+                # line-buffered, so that a run stopped by the timeout keeps what it printed
+                cmd = ["stdbuf", "-oL", str(tool / "ea_iid"), "-v", "-v", path.name, str(bits)]
+                entry["iid_command"] = "ea_iid -v -v FILE " + str(bits)
+                try:
+                    out = subprocess.run(
+                        cmd, cwd=tmp, capture_output=True, text=True, timeout=IID_TIMEOUT_S
+                    )
                     entry["iid"] = parse_iid(out.stdout)
-                results[f"{name}@{n}"] = entry
+                except subprocess.TimeoutExpired as exc:
+                    partial = exc.stdout or ""
+                    text = partial.decode() if isinstance(partial, bytes) else partial
+                    entry["iid"] = parse_iid(text)
+                    entry["iid"]["timed_out_after_s"] = IID_TIMEOUT_S
+                results[key] = entry
+                if cached is not None:
+                    cached.write_text(json.dumps(entry))
                 print(name, n, entry["non_iid"].get("h_assessed"), flush=True)
     doc = {
         "provenance": {
@@ -133,7 +154,7 @@ def main() -> None:
             "tool_version": version.stdout.strip().splitlines()[0] if version.stdout else "",
             "commit": commit,
             "build": "make non_iid iid (g++ -std=c++11 -fopenmp -O2 -ffloat-store), Debian 12",
-            "commands": "ea_non_iid -v -v FILE B; ea_iid -v -v FILE B (1,000,000-sample inputs)",
+            "commands": "ea_non_iid -v -v FILE B; ea_iid -v -v FILE B",
             "inputs": "test_vectors/sp800_90b/sources.py (SHAKE-256, see each source's docstring)",
             "generator": "test_vectors/sp800_90b/generate_reference.py",
             "note": "IID permutation counts depend on the tool's random permutations; only the "
