@@ -34,6 +34,7 @@ __all__ = [
     "KeyReuseError",
     "KeySegment",
     "WegmanCarterAuthenticator",
+    "forgery_bound",
     "forgery_probability",
     "polynomial_hash",
     "required_tag_bits",
@@ -96,6 +97,21 @@ def forgery_probability(message_bits: int, bits: int) -> float:
         raise ValueError(f"message length must be non-negative, got {message_bits}")
     n_blocks = max(1, math.ceil(message_bits / bits))
     return n_blocks / 2.0**bits
+
+
+def forgery_bound(message_bits: ArrayLike, tag_bits: ArrayLike) -> NDArray[np.float64]:
+    """Element-wise ``ceil(message_bits / b) / 2^b`` for any tag length ``b >= 1``.
+
+    The Wegman-Carter bound of a polynomial hash over GF(2^b) with a one-time-padded tag
+    (protocol reference note §3.3); at least one block is counted.
+    """
+    m = np.asarray(message_bits, dtype=np.float64)
+    b = np.asarray(tag_bits, dtype=np.float64)
+    if np.any(m < 0) or np.any(b < 1):
+        raise ValueError("need message_bits >= 0 and tag_bits >= 1")
+    blocks = np.maximum(1.0, np.ceil(m / b))
+    out: NDArray[np.float64] = blocks * np.exp2(-b)
+    return out
 
 
 def required_tag_bits(message_bits: int, eps_auth: float) -> int:

@@ -54,6 +54,7 @@ __all__ = [
     "cascade_permutation",
     "cascade_reconcile",
     "cascade_simulate",
+    "leakage_floor_bits",
     "transcript_leakage",
 ]
 
@@ -348,6 +349,25 @@ def cascade_simulate(
         n_errors=int(n_errors),
         block_sizes=sizes,
     )
+
+
+def leakage_floor_bits(n_bits: ArrayLike, qber: ArrayLike, efficiency: float = 1.0
+                       ) -> NDArray[np.float64]:
+    """Return ``efficiency * n * h(qber)`` element-wise: the least leakage a reconciliation of ``n``
+    bits at error rate ``qber`` with efficiency ``f`` discloses.
+
+    ``f = 1`` is the Slepian-Wolf (Shannon) limit; no error-correcting code reveals less on average
+    (Martinez-Mateo et al. 2015, Eq. 1; protocol reference note §2.5).
+    """
+    n = np.asarray(n_bits, dtype=np.float64)
+    q = np.asarray(qber, dtype=np.float64)
+    if np.any(n < 0) or np.any((q < 0) | (q > 1)) or efficiency <= 0:
+        raise ValueError("need n >= 0, 0 <= qber <= 1 and efficiency > 0")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -q * np.log2(q) - (1 - q) * np.log2(1 - q)
+    h = np.where((q == 0) | (q == 1), 0.0, h)
+    out: NDArray[np.float64] = efficiency * n * h
+    return out
 
 
 def cascade_permutation(n: int, seed: int, pass_index: int) -> NDArray[np.int64]:
