@@ -151,7 +151,7 @@ _C_STAMP = 7
 
 @numba.njit(cache=True, inline="always")
 def _created(stamp: NDArray[np.int64], node: int, cur: int) -> bool:
-    return stamp[node] == cur
+    return bool(stamp[node] == cur)
 
 
 @numba.njit(cache=True)
@@ -221,7 +221,7 @@ def _heap_pop(hkey: NDArray[np.int64], hval: NDArray[np.int64], cnt: NDArray[np.
             i = c
         hkey[i] = key
         hval[i] = val
-    return top
+    return int(top)
 
 
 @numba.njit(cache=True)

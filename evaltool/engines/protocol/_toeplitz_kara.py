@@ -204,8 +204,8 @@ def block_words(ell: int) -> int:
     """Words per square block for ``ell`` output bits: ``b * 2^k >= ell / 64``, ``b <= BASE``."""
     w = max(1, math.ceil(ell / 64))
     k = max(0, math.ceil(math.log2(w / BASE_WORDS))) if w > BASE_WORDS else 0
-    b = math.ceil(w / 2**k)
-    return b * 2**k
+    b = math.ceil(w / (1 << k))
+    return b * (1 << k)
 
 
 def _pack(bits: NDArray[np.uint8], words: int) -> NDArray[np.uint64]:
