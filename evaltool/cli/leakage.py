@@ -7,6 +7,7 @@ size), runs the battery of :mod:`evaltool.engines.leakage` and applies the rule 
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from collections.abc import Iterator, Sequence
@@ -49,8 +50,8 @@ def iter_columns(path: Path, columns: Sequence[str], chunk_rows: int) -> Iterato
                 yield pa.Table.from_batches([batch])
             return
         with path.open("r", encoding="utf-8", newline="") as f:
-            header = f.readline(1 << 20).rstrip("\r\n").split(",")
-        _require([h.strip('"') for h in header], columns, display)
+            header = next(csv.reader([f.readline(1 << 20)]), [])
+        _require(header, columns, display)
         reader = pacsv.open_csv(
             path,
             read_options=pacsv.ReadOptions(block_size=8 << 20),

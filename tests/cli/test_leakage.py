@@ -182,3 +182,19 @@ def test_non_numeric_feature_is_bad_input(
     with pytest.raises(SystemExit) as exc:
         main(["leakage", str(f), "--label", "basis", "--feature", "tag_v"])
     assert exc.value.code == 4 and "not numeric" in capsys.readouterr().err
+
+
+def test_a_drifting_feature_is_refused_with_a_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A feature that is steady while the bins are calibrated (first 4096 rows) and then drifts
+    # would need millions of bins of the calibrated width.
+    n = 75_000  # more rows after calibration than the 65,536-bin bound
+    df = _table(n)
+    drift = np.maximum(np.arange(n) - 4096, 0) * 100.0
+    df["emit_time_ps"] = np.random.default_rng(0).normal(0.0, 1.0, n) + drift
+    f = _write(df, tmp_path / "drift.parquet")
+    with pytest.raises(SystemExit) as exc:
+        main(["leakage", str(f), "--label", "basis", "--feature", "emit_time_ps"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 4 and "drifts" in err and "Traceback" not in err

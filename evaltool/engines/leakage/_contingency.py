@@ -33,10 +33,13 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special, stats
 
 from evaltool.engines.leakage._multiple import holm
-from evaltool.errors import InsufficientDataError
+from evaltool.errors import EvidenceError, InsufficientDataError
 
 DEFAULT_SWEEP: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64)
 """Bin-width multiples of the finest width examined by :func:`chi2_sweep`."""
+
+MAX_BINS = 1 << 16
+"""Most distinct fine bins a feature may occupy (a bound on memory for hostile or drifting data)."""
 
 
 def suggest_binning(sample: ArrayLike, /, *, bins_per_iqr: int = 64) -> tuple[float, float]:
@@ -71,7 +74,9 @@ class ContingencyAccumulator:
         Finest bin width and the edge phase (see :func:`suggest_binning`).
     """
 
-    def __init__(self, n_classes: int, *, bin_width: float, origin: float = 0.0) -> None:
+    def __init__(
+        self, n_classes: int, *, bin_width: float, origin: float = 0.0, max_bins: int = MAX_BINS
+    ) -> None:
         if n_classes < 2:
             raise ValueError(f"n_classes must be >= 2, got {n_classes}")
         if not (np.isfinite(bin_width) and bin_width > 0):
@@ -81,6 +86,7 @@ class ContingencyAccumulator:
         self.n_classes = int(n_classes)
         self.bin_width = float(bin_width)
         self.origin = float(origin)
+        self.max_bins = int(max_bins)
         self._counts: dict[int, NDArray[np.int64]] = {}
 
     def update(self, x: ArrayLike, labels: ArrayLike) -> None:
@@ -97,7 +103,12 @@ class ContingencyAccumulator:
             raise ValueError("x contains NaN or infinite values")
         if int(lab.min()) < 0 or int(lab.max()) >= self.n_classes:
             raise ValueError(f"labels must lie in [0, {self.n_classes})")
-        bins = np.floor((arr - self.origin) / self.bin_width).astype(np.int64)
+        scaled = np.floor((arr - self.origin) / self.bin_width)
+        if np.max(np.abs(scaled)) > 2.0**62:
+            raise EvidenceError(
+                f"values lie more than 2^62 bins of width {self.bin_width:g} from the origin"
+            )
+        bins = scaled.astype(np.int64)
         keys = bins * self.n_classes + lab.astype(np.int64)
         uniq, cnt = np.unique(keys, return_counts=True)
         ub = uniq // self.n_classes
@@ -107,6 +118,12 @@ class ContingencyAccumulator:
             if row is None:
                 row = self._counts[b] = np.zeros(self.n_classes, dtype=np.int64)
             row[c] += k
+        if len(self._counts) > self.max_bins:
+            raise EvidenceError(
+                f"the feature occupies more than {self.max_bins} bins of width "
+                f"{self.bin_width:g}: it drifts (e.g. an absolute time stamp) or its spread "
+                "changed after calibration; use a stationary feature such as an offset"
+            )
 
     def merge(self, other: ContingencyAccumulator) -> None:
         """Add the counts of ``other`` (same classes, width and origin)."""

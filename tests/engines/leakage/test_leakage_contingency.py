@@ -138,3 +138,29 @@ def test_mi_bias_correction_shrinks_the_null_estimate() -> None:
     res = mutual_information(tab, n_resamples=300, rng=0)
     assert res.value < res.plugin
     assert res.ci[0] == 0.0
+
+
+def test_mutual_information_interval_covers_the_true_value() -> None:
+    # Equal class priors, p = (0.5, 0.3, 0.2), q = (0.4, 0.3, 0.3): I = H(m) − (H(p) + H(q))/2
+    # with m the mixture (exact value computed here in closed form).
+    p, q = np.array([0.5, 0.3, 0.2]), np.array([0.4, 0.3, 0.3])
+
+    def h(v: np.ndarray) -> float:
+        return float(-(v * np.log2(v)).sum())
+
+    truth = h((p + q) / 2) - (h(p) + h(q)) / 2
+    rng = np.random.default_rng(13)
+    covered = 0
+    for _ in range(40):
+        tab = np.stack([rng.multinomial(3000, p), rng.multinomial(3000, q)])
+        res = mutual_information(tab, n_resamples=400, rng=rng)
+        covered += res.ci[0] <= truth <= res.ci[1]
+    assert covered >= 34
+
+
+def test_too_many_bins_is_an_evidence_error() -> None:
+    from evaltool.errors import EvidenceError
+
+    acc = ContingencyAccumulator(2, bin_width=1.0, max_bins=100)
+    with pytest.raises(EvidenceError, match="more than 100 bins"):
+        acc.update(np.arange(1000.0), np.zeros(1000, dtype=int))
