@@ -152,8 +152,8 @@ def check_references(lp: LoadedProfile) -> None:
         unique(s.id, ("selections", i))
 
     _check_traceability(lp)
-    _check_dependencies(lp)
     _check_extended_cycles(lp)
+    _check_dependencies(lp)
     _check_operations(lp)
 
 
