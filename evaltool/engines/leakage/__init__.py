@@ -14,6 +14,8 @@ Public API (everything else in this package is private):
 - error control: :func:`holm`, :func:`sidak`, :func:`benjamini_hochberg`,
   :func:`sidak_t_threshold`, :func:`tvla_family_alpha`, :func:`confirm_two_datasets`;
 - power: :func:`minimum_detectable_effect`, :func:`rows_for_effect`;
+- monitor statistics: :func:`dark_count_test`, :func:`efficiency_mismatch`,
+  :func:`dead_time_violations`, :func:`afterpulse_excess`, :func:`pattern_effect`;
 - the whole battery on a per-pulse table: :class:`FeatureBatteryAccumulator`
   (:class:`FeatureBatteryResult`).
 """
@@ -47,6 +49,18 @@ from evaltool.engines.leakage._moments import (
     LaggedPairAccumulator,
     MomentAccumulator,
 )
+from evaltool.engines.leakage._monitors import (
+    AfterpulseResult,
+    DarkCountResult,
+    DeadTimeResult,
+    EfficiencyMismatchResult,
+    PatternEffectResult,
+    afterpulse_excess,
+    dark_count_test,
+    dead_time_violations,
+    efficiency_mismatch,
+    pattern_effect,
+)
 from evaltool.engines.leakage._multiple import (
     TVLA_THRESHOLD,
     benjamini_hochberg,
@@ -71,10 +85,14 @@ __all__ = [
     "DEFAULT_LEAF_ROWS",
     "DEFAULT_SWEEP",
     "TVLA_THRESHOLD",
+    "AfterpulseResult",
     "ClassCoMoments",
     "ClassMoments",
     "CoMomentAccumulator",
     "ContingencyAccumulator",
+    "DarkCountResult",
+    "DeadTimeResult",
+    "EfficiencyMismatchResult",
     "FeatureBatteryAccumulator",
     "FeatureBatteryResult",
     "IndependenceTestResult",
@@ -82,19 +100,25 @@ __all__ = [
     "LeakageBoundResult",
     "MDEResult",
     "MomentAccumulator",
+    "PatternEffectResult",
     "SNRResult",
     "SweepResult",
     "WelchANOVAResult",
     "WelchTResult",
+    "afterpulse_excess",
     "benjamini_hochberg",
     "centred_product_t",
     "chi2_sweep",
     "confirm_two_datasets",
+    "dark_count_test",
+    "dead_time_violations",
+    "efficiency_mismatch",
     "holm",
     "independence_test",
     "lagged_centred_product_t",
     "minimum_detectable_effect",
     "mutual_information",
+    "pattern_effect",
     "pool_sparse_bins",
     "preprocessed_class_stats",
     "rows_for_effect",
