@@ -98,7 +98,8 @@ def _base_hw(seed, u, out):  # type: ignore[no-untyped-def]
         j0 = d - (2 * w - 1) if d > 2 * w - 1 else 0
         j1 = min(d, w - 1)
         for j in range(j0, j1 + 1):
-            lo, hi = _pclmul(seed[d - j], u[j])
+            # Unsigned indices: numba then emits no negative-index wraparound code.
+            lo, hi = _pclmul(seed[np.uint64(d - j)], u[np.uint64(j)])
             lo_acc ^= lo
             hi_acc ^= hi
         p = lo_acc ^ prev_hi
@@ -151,7 +152,7 @@ def _make_kernel(clmul):  # type: ignore[no-untyped-def]
             j0 = d - (2 * w - 1) if d > 2 * w - 1 else 0
             j1 = min(d, w - 1)
             for j in range(j0, j1 + 1):
-                lo, hi = clmul(seed[d - j], u[j])
+                lo, hi = clmul(seed[np.uint64(d - j)], u[np.uint64(j)])
                 lo_acc ^= lo
                 hi_acc ^= hi
             p = lo_acc ^ prev_hi
