@@ -197,6 +197,9 @@ def sp800_22(
     )
     source = BitFile(file, format="ascii" if fmt == "ascii" else "binary")
     group = max(1, _GROUP_BITS // n)
+    if jobs > 1:  # enough groups to keep every worker busy
+        count = m if m is not None else source.count_bits() // n
+        group = max(1, min(group, -(-count // (2 * jobs))))
     part = run_groups(
         source.sequences(n, m=m, group=group), tests=tests, params=params, workers=jobs
     )
