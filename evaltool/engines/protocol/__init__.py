@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib as _importlib
 from typing import Any as _Any
 
-# --- post-processing: Cascade, verification, Toeplitz privacy amplification, authentication ----
+# --- post-processing: sifting, Cascade, verification, Toeplitz privacy amplification, authentication ----
 # Imported on first use so that importing the package does not load the compiled kernels.
 
 _POSTPROCESSING_EXPORTS: dict[str, str] = {
@@ -37,6 +37,8 @@ _POSTPROCESSING_EXPORTS: dict[str, str] = {
     "polynomial_hash": "auth",
     "required_tag_bits": "auth",
     "wegman_carter_tag": "auth",
+    "SiftingResult": "sifting",
+    "sift": "sifting",
 }
 
 
