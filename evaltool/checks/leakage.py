@@ -20,8 +20,9 @@ The rule (shared by the ``leakage.tvla`` check kind and the ``evaltool leakage``
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -169,6 +170,31 @@ def decide(
     return LeakageDecision(outcome, m, alpha, a, critical, mde.mde, mde.standardised)
 
 
+def run_battery(
+    label_chunks: Iterable[NDArray[Any]],
+    table_chunks: Iterable[tuple[NDArray[Any], NDArray[np.float64]]],
+    features: Sequence[str],
+    *,
+    orders: Sequence[int],
+    lag: int = 0,
+    seed: int = 0,
+) -> FeatureBatteryResult:
+    """The battery over a table read twice in chunks: once for the label's distinct values
+    (``label_chunks``), then as ``(labels, features)`` chunks. Label values are coded in sorted
+    order, so with two values the t statistics are "second minus first"."""
+    seen: set[Any] = set()
+    for values in label_chunks:
+        seen.update(label_codes(values))
+        label_codes(np.array(sorted(seen, key=repr)))
+    if len(seen) < 2:
+        raise InsufficientDataError(f"the label takes {len(seen)} value(s); leakage tests need 2")
+    ordered = np.array(label_codes(np.array(list(seen))))
+    acc = FeatureBatteryAccumulator(features, len(ordered), orders=orders, lag=lag, seed=seed)
+    for labels, x in table_chunks:
+        acc.update(x, np.searchsorted(ordered, labels))
+    return acc.result()
+
+
 def label_codes(values: Sequence[object] | NDArray[np.generic]) -> tuple[object, ...]:
     """Sorted distinct label values (numeric order for numbers, text order otherwise)."""
     uniq = np.unique(np.asarray(values))
@@ -215,22 +241,20 @@ class TVLAParams(CheckParams):
 )
 def tvla(p: TVLAParams, ctx: CheckContext) -> Outcome:
     """Per-pulse features do not depend on the label (t orders 1-3, χ² sweep, family-wise α)."""
-    labels: set[object] = set()
-    for chunk in ctx.iter_table(p.slot, [p.label]):
-        labels.update(label_codes(chunk[p.label].to_numpy()))
-        if len(labels) > MAX_LABEL_VALUES:
-            label_codes(np.array(sorted(labels, key=str)))
-    if len(labels) < 2:
-        raise InsufficientDataError(f"label column {p.label!r} takes {len(labels)} value(s)")
-    ordered = np.array(label_codes(np.array(list(labels))))
-    acc = FeatureBatteryAccumulator(
-        p.features, len(ordered), orders=p.orders, lag=p.condition_previous, seed=ctx.seed
+    label_chunks = (c[p.label].to_numpy() for c in ctx.iter_table(p.slot, [p.label]))
+    table_chunks = (
+        (c[p.label].to_numpy(), c[p.features].to_numpy(dtype=np.float64))
+        for c in ctx.iter_table(p.slot, [p.label, *p.features])
     )
-    for chunk in ctx.iter_table(p.slot, [p.label, *p.features]):
-        codes = np.searchsorted(ordered, chunk[p.label].to_numpy())
-        acc.update(chunk[p.features].to_numpy(dtype=np.float64), codes)
+    try:
+        result = run_battery(
+            label_chunks, table_chunks, p.features, orders=p.orders, lag=p.condition_previous,
+            seed=ctx.seed,
+        )
+    except InsufficientDataError as exc:
+        raise InsufficientDataError(f"label column {p.label!r}: {exc.message}") from None
     decision = decide(
-        acc.result(),
+        result,
         family_alpha=p.family_alpha,
         power=p.power,
         mde_tolerance_sd=p.mde_tolerance_sd,

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
@@ -21,10 +21,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from evaltool.checks.leakage import LeakageDecision, decide, label_codes
-from evaltool.engines.leakage import FeatureBatteryAccumulator, FeatureBatteryResult
+from evaltool.checks.leakage import LeakageDecision, decide, run_battery
 from evaltool.errors import EvidenceError, ExitCode, InsufficientDataError, UsageError
 from evaltool.model.verdict import Verdict
+
+if TYPE_CHECKING:
+    from evaltool.engines.leakage import FeatureBatteryResult
 
 _EXIT = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAIL,
          Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE}
@@ -106,25 +108,22 @@ def _features(table: pa.Table, names: Sequence[str], display: str) -> NDArray[np
     return np.stack(cols, axis=1)
 
 
-def run_battery(
+def battery(
     path: Path, label: str, features: Sequence[str], *, orders: Sequence[int], lag: int,
     chunk_rows: int,
 ) -> FeatureBatteryResult:
-    """Two chunked passes over the file: the label's values, then the battery."""
+    """Two chunked passes over the file: the label's values, then label and features."""
     display = str(path)
-    seen: set[Any] = set()
-    for table in iter_columns(path, [label], chunk_rows):
-        seen.update(label_codes(_column(table, label, display)))
-        label_codes(np.array(sorted(seen, key=repr)))
-    if len(seen) < 2:
-        raise InsufficientDataError(f"label column {label!r} takes {len(seen)} value(s); "
-                                    "leakage tests need 2", path=display)
-    ordered = np.array(label_codes(np.array(list(seen))))
-    acc = FeatureBatteryAccumulator(features, len(ordered), orders=orders, lag=lag)
-    for table in iter_columns(path, [label, *features], chunk_rows):
-        codes = np.searchsorted(ordered, _column(table, label, display))
-        acc.update(_features(table, features, display), codes)
-    return acc.result()
+    label_chunks = (_column(t, label, display) for t in iter_columns(path, [label], chunk_rows))
+    table_chunks = (
+        (_column(t, label, display), _features(t, features, display))
+        for t in iter_columns(path, [label, *features], chunk_rows)
+    )
+    try:
+        return run_battery(label_chunks, table_chunks, features, orders=orders, lag=lag)
+    except InsufficientDataError as exc:
+        raise InsufficientDataError(f"label column {label!r}: {exc.message}", path=display
+                                    ) from None
 
 
 def _num(x: float) -> float | None:
@@ -224,8 +223,8 @@ def leakage(ctx: click.Context, file: Path, label: str, features: tuple[str, ...
         raise UsageError("a feature column is given twice")
     orders = _orders(order)
     try:
-        result = run_battery(file, label, features, orders=orders,
-                             lag=condition_previous or 0, chunk_rows=chunk_rows)
+        result = battery(file, label, features, orders=orders, lag=condition_previous or 0,
+                         chunk_rows=chunk_rows)
     except InsufficientDataError as exc:
         # Too little data is an evaluation outcome (inconclusive), not a malformed input.
         if as_json:
