@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib as _importlib
 from typing import Any as _Any
 
-# --- post-processing: sifting, Cascade, verification, Toeplitz privacy amplification, authentication ----
+# --- post-processing: sifting, Cascade, verification, privacy amplification, authentication ---
 # Imported on first use so that importing the package does not load the compiled kernels.
 
 _POSTPROCESSING_EXPORTS: dict[str, str] = {
