@@ -168,3 +168,37 @@ def test_option4_efficiency_is_near_the_papers_option_4() -> None:
         sim = cascade_simulate(algorithm="option4", qber=qber, frame=10_000, runs=60, seed=1)
         assert abs(sim.efficiency_mean - paper) <= 0.03
         assert sim.frame_errors == 0
+
+
+def test_shuffle_prng_is_the_reference_splitmix64() -> None:
+    # Rosetta Code, "Pseudo-random numbers/Splitmix64": seed 1234567 gives 6457827717110365317,
+    # 3203168211198807973, 9817491932198370423; Vigna's splitmix64.c with state 0 starts
+    # 0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F.
+    from evaltool.engines.protocol._cascade_kernel import splitmix64_stream
+
+    assert splitmix64_stream(np.uint64(1234567), 3).tolist() == [
+        6457827717110365317, 3203168211198807973, 9817491932198370423]
+    assert splitmix64_stream(np.uint64(0), 3).tolist() == [
+        0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4, 0x06C45D188009454F]
+
+
+def test_pass_permutation_follows_the_published_shuffle_specification() -> None:
+    # Independent re-implementation of the specification in _cascade_kernel's docstring:
+    # state = seed XOR (pass * 0x9E3779B97F4A7C15); for j = n-1 .. 1 swap j with next() % (j + 1).
+    mask = (1 << 64) - 1
+
+    def spec(n: int, seed: int, pass_index: int) -> list[int]:
+        state = seed ^ ((pass_index * 0x9E3779B97F4A7C15) & mask)
+        perm = list(range(n))
+        for j in range(n - 1, 0, -1):
+            state = (state + 0x9E3779B97F4A7C15) & mask
+            z = state
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+            z ^= z >> 31
+            k = z % (j + 1)
+            perm[j], perm[k] = perm[k], perm[j]
+        return perm
+
+    for seed, p in [(0, 1), (12345, 3), (2**63 + 5, 15)]:
+        assert cascade_permutation(257, seed, p).tolist() == spec(257, seed, p)
