@@ -82,6 +82,19 @@ def leaf_moments(
                     cs[0, c, j] += d2
                     cs[1, c, j] += d2 * d
                     cs[2, c, j] += d2 * d2
+        elif max_moment == 6:
+            for r in range(r0, r1):
+                c = labels[r]
+                for j in range(n_feat):
+                    d = (np.float64(x[r, j]) - ref[j]) - mean[c, j]
+                    d2 = d * d
+                    d3 = d2 * d
+                    dsum[c, j] += d
+                    cs[0, c, j] += d2
+                    cs[1, c, j] += d3
+                    cs[2, c, j] += d2 * d2
+                    cs[3, c, j] += d2 * d3
+                    cs[4, c, j] += d3 * d3
         else:
             for r in range(r0, r1):
                 c = labels[r]
