@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DEMO_OUT := reports/demo
 
-.PHONY: demo test lint typecheck bench clean-venv
+.PHONY: demo test test-slow typecheck bench clean-venv
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
@@ -37,6 +37,9 @@ test: $(STAMP)
 	$(BIN)/ruff check evaltool tests benchmarks test_vectors
 	$(BIN)/lint-imports
 	$(BIN)/pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/pytest -q -m slow
 
 typecheck: $(STAMP)
 	$(BIN)/mypy evaltool
