@@ -1,10 +1,11 @@
 """NIST SP 800-22 rev. 1a checks on raw RNG output in an evidence slot.
 
 ``sp800-22.battery`` runs the selected tests (default: all 15) on m sequences of n bits of a
-binary slot (MSB first), streamed group by group, and decides with the second-level analysis of
-§4.2: every test's proportion of passing sequences must lie in its interval and its p-values must
-be uniform (p >= 0.0001, when there are at least 10 sequences). ``sp800-22.<test>`` does the same
-for one test. Too few bits for a test's recommended minimum length (§2.x.7) is *inconclusive*.
+binary slot (MSB first) or of a 0/1 column of a table slot, streamed group by group, and
+decides with the second-level analysis of §4.2: every test's proportion of passing sequences must
+lie in its interval and its p-values must be uniform (p >= 0.0001, when there are at least 10
+sequences). ``sp800-22.<test>`` does the same for one test. Too few bits for a test's recommended
+minimum length (§2.x.7) is *inconclusive*.
 
 ``second_level``: ``document`` (default for checks) uses the real-valued interval of §4.2.1, so a
 single sequence passes only if its p-value is >= alpha; ``reference`` reproduces the NIST
@@ -32,7 +33,7 @@ from evaltool.engines.stats.sp800_22 import (
     resolve_tests,
     run_groups,
 )
-from evaltool.errors import InsufficientDataError, ProfileError
+from evaltool.errors import EvidenceError, InsufficientDataError, ProfileError
 from evaltool.model.bundle import EvidenceKind
 from evaltool.model.results import Measurement
 
@@ -43,7 +44,12 @@ _GROUP_BITS = 1 << 24
 class Sp80022CommonParams(CheckParams):
     """Parameters shared by the SP 800-22 checks."""
 
-    slot: str = Field(description="binary evidence slot holding the RNG output (MSB first)")
+    slot: str = Field(
+        description="evidence slot: raw RNG output (binary, MSB first) or a table (with column)"
+    )
+    column: str | None = Field(
+        None, description="for a table slot: the column of 0/1 values to test, in row order"
+    )
     n: int = Field(1_000_000, gt=0, description="bits per sequence")
     m: int | Literal["auto"] = Field(
         "auto", description="number of sequences, or 'auto' for every complete sequence"
@@ -103,6 +109,22 @@ def _groups(
             return
 
 
+def _column_bits(ctx: CheckContext, slot: str, column: str) -> Iterator[NDArray[np.uint8]]:
+    """The 0/1 values of a table column, chunk by chunk; any other value is bad evidence."""
+    row = 0
+    for chunk in ctx.iter_table(slot, [column]):
+        values = chunk[column].to_numpy()
+        if values.size and not np.isin(values, (0, 1)).all():
+            bad = int(np.flatnonzero(~np.isin(values, (0, 1)))[0])
+            value = values[bad].item()
+            raise EvidenceError(
+                f"column {column!r} of slot {slot!r} holds {value!r} at row {row + bad + 1}; "
+                "only 0 and 1 are bits"
+            )
+        row += values.size
+        yield values.astype(np.uint8)
+
+
 def _run(
     p: Sp80022CommonParams, ctx: CheckContext, tests: tuple[str, ...], params: Sp80022Params
 ) -> BatteryReport:
@@ -110,19 +132,25 @@ def _run(
     if short:
         needs = ", ".join(f"{t} needs n >= {RECOMMENDED_MIN_BITS[t]}" for t in short)
         raise InsufficientDataError(f"sequences of n = {p.n} bits are too short: {needs}")
-    bf = ctx.file(p.slot, kinds=[EvidenceKind.RNG_RAW])
-    total = bf.size_bytes * 8
+    if p.column is None:
+        bf = ctx.file(p.slot, kinds=[EvidenceKind.RNG_RAW])
+        total = bf.size_bytes * 8
+    else:
+        total = sum(c.size for c in _column_bits(ctx, p.slot, p.column))
     available = total // p.n
     want = available if p.m == "auto" else p.m
     if available < 1 or available < want:
+        where = f"slot {p.slot!r}" + ("" if p.column is None else f" column {p.column!r}")
         raise InsufficientDataError(
-            f"slot {p.slot!r} holds {total} bits, fewer than {max(want, 1)} sequence(s) of {p.n}"
+            f"{where} holds {total} bits, fewer than {max(want, 1)} sequence(s) of {p.n}"
         )
     group = max(1, _GROUP_BITS // p.n)
-    chunk_bits = max(8, (min(p.n, _GROUP_BITS) // 8) * 8)
-    part = run_groups(
-        _groups(ctx.iter_bits(p.slot, chunk_bits), p.n, want, group), tests=tests, params=params
-    )
+    if p.column is None:
+        chunk_bits = max(8, (min(p.n, _GROUP_BITS) // 8) * 8)
+        chunks = ctx.iter_bits(p.slot, chunk_bits)
+    else:
+        chunks = _column_bits(ctx, p.slot, p.column)
+    part = run_groups(_groups(chunks, p.n, want, group), tests=tests, params=params)
     return analyse(part, alpha=p.alpha, mode=p.second_level)
 
 

@@ -14,7 +14,7 @@ from evaltool.checks import get
 from evaltool.checks.context import CheckContext
 from evaltool.checks.registry import parse_params
 from evaltool.engines.stats import sp800_22 as sts
-from evaltool.errors import InsufficientDataError, ProfileError
+from evaltool.errors import EvidenceError, InsufficientDataError, ProfileError
 from evaltool.io.bundle import load_bundle
 from evaltool.model.verdict import Verdict
 from tests.support import make_bundle
@@ -119,3 +119,26 @@ def test_bad_parameters_are_profile_errors() -> None:
         parse_params(ctype, {"slot": "rng", "m": 0})
     with pytest.raises(ProfileError):
         parse_params(ctype, {"slot": "rng", "alpha": 1.5})
+
+
+def test_table_column_of_basis_choices(tmp_path: Path) -> None:
+    # Issue 4 input 3: a column of a bundle table (the transmitter's basis choices, 0/1)
+    bits = shake(5 * 2000)
+    rows = "\n".join(f"{i},{b}" for i, b in enumerate(bits))
+    content = ("pulse_index,basis\n" + rows + "\n").encode()
+    b = make_bundle(tmp_path / "b", {"pulses": ("pulse-events", "csv", "pulses.csv", content)})
+    params = {"slot": "pulses", "column": "basis", "n": 2000}
+    out, _ = run("sp800-22.frequency", params, b)
+    rep = sts.analyse(sts.run_tests(bits.reshape(5, 2000), tests=["frequency"]), mode="document")
+    assert out.verdict is (Verdict.PASS if rep.passed else Verdict.FAIL)
+    values = {m.name: m.value for m in out.measurements}
+    assert values["sequences"] == 5
+    assert values["frequency.proportion"] == rep.tests["frequency"].proportion
+
+
+def test_table_column_with_non_bits_is_bad_evidence(tmp_path: Path) -> None:
+    rows = "".join(f"{i},{2 if i == 150 else i % 2}\n" for i in range(400))
+    content = ("pulse_index,basis\n" + rows).encode()
+    b = make_bundle(tmp_path / "b", {"pulses": ("pulse-events", "csv", "pulses.csv", content)})
+    with pytest.raises(EvidenceError, match="holds 2 at row 151"):
+        run("sp800-22.frequency", {"slot": "pulses", "column": "basis", "n": 100}, b)
