@@ -14,7 +14,9 @@ The machine-readable results travel inside the PDF as PDF/A-3 associated files (
 
 from __future__ import annotations
 
+import gc
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -130,9 +132,15 @@ def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ..
         for a in attachments
     ]
     try:
-        document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render()
-        data: bytes = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=pdf_attachments,
-                                         pdf_identifier=None)
+        with warnings.catch_warnings():
+            # WeasyPrint 70 leaves the PDF/A output-intent ICC profile file open; it is
+            # collected here, inside the render, instead of warning at a random later point.
+            warnings.simplefilter("ignore", ResourceWarning)
+            document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render()
+            data: bytes = document.write_pdf(pdf_variant=PDF_VARIANT,
+                                             attachments=pdf_attachments, pdf_identifier=None)
+            del document
+            gc.collect()
     except FatalURLFetchingError as exc:
         raise ReportError(f"PDF rendering refused a resource ({exc})") from None
     except ReportError:
