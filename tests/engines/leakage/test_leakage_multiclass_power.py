@@ -145,3 +145,34 @@ def test_rows_for_effect_inverts_the_mde() -> None:
     se = np.sqrt(1 / (n / 2) + 1 / (n / 2))
     assert minimum_detectable_effect(se, critical=4.5).mde[0] <= 0.05
     assert n == pytest.approx(4 * ((4.5 + stats.norm.ppf(0.8)) / 0.05) ** 2, rel=1e-4)
+
+
+def _binomial_99_upper(n: int, p: float) -> int:
+    return int(stats.binom.ppf(0.995, n, p))
+
+
+def test_t_false_positive_rate_under_h0_is_nominal() -> None:
+    # 4000 null features: the share with p < 0.05 must lie in the binomial 99 % interval.
+    rng = np.random.default_rng(30)
+    x = rng.normal(size=(600, 4000)) * 3.0 + 1e6
+    lab = rng.integers(0, 2, 600)
+    for order in (1, 2):
+        hits = int((welch_t(x, lab, order=order).pvalue < 0.05).sum())
+        lo, hi = stats.binom.ppf([0.005, 0.995], 4000, 0.05)
+        assert lo <= hits <= hi, (order, hits)
+
+
+def test_chi2_sweep_false_positive_rate_over_200_null_seeds() -> None:
+    # Holm across the widths keeps the sweep at or below its nominal α (200 seeds, α = 0.05).
+    from evaltool.engines.leakage import ContingencyAccumulator, chi2_sweep, suggest_binning
+
+    hits = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=2000)
+        lab = rng.integers(0, 2, 2000)
+        origin, width = suggest_binning(x[:1024])
+        acc = ContingencyAccumulator(2, bin_width=width, origin=origin)
+        acc.update(x, lab)
+        hits += chi2_sweep(acc).pvalue < 0.05
+    assert hits <= _binomial_99_upper(200, 0.05)
