@@ -195,7 +195,7 @@ def _orders(value: str) -> list[int]:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--label", required=True, help="Column holding the setting (basis, bit, class).")
 @click.option("--feature", "features", required=True, multiple=True,
-              help="Numeric per-pulse feature column (repeat for several).")
+              help="Numeric per-pulse feature column (repeat, or separate with commas).")
 @click.option("--order", "order", default="1", show_default=True,
               help="Comma-separated univariate t-test orders (1, 2, 3).")
 @click.option("--condition-previous", "condition_previous", type=click.IntRange(min=1),

@@ -198,3 +198,10 @@ def test_a_drifting_feature_is_refused_with_a_reason(
         main(["leakage", str(f), "--label", "basis", "--feature", "emit_time_ps"])
     err = capsys.readouterr().err
     assert exc.value.code == 4 and "drifts" in err and "Traceback" not in err
+
+
+def test_features_may_be_repeated_or_comma_separated(tmp_path: Path) -> None:
+    f = _write(_table(3000, shift_ps=0.5), tmp_path / "p.parquet")
+    a = _run([str(f), "--label", "basis", "--feature", "time_ps", "--feature", "amp_v"])
+    b = _run([str(f), "--label", "basis", "--feature", "time_ps,amp_v"])
+    assert a == b and list(a[1]["features"]) == ["time_ps", "amp_v"]
