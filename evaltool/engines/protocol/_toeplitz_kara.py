@@ -201,6 +201,9 @@ def _soft_kernel():  # type: ignore[no-untyped-def]
     return _SOFT_KERNEL[0]
 
 
+_PARALLEL_MIN_BITS = 1 << 18
+
+
 def block_words(ell: int) -> int:
     """Words per square block for ``ell`` output bits: ``b * 2^k >= ell / 64``, ``b <= BASE``."""
     w = max(1, math.ceil(ell / 64))
@@ -248,7 +251,9 @@ def toeplitz_product(
         kernel(seed[c * w : c * w + 2 * w], u, out, scratch)
         return out
 
-    if workers > 1 and n_blocks > 1:
+    # Threads pay off only for blocks that take milliseconds (measured: a 1e5-bit input is faster
+    # on one thread, benchmarks/bench_toeplitz.py).
+    if workers > 1 and n_blocks > 1 and m >= _PARALLEL_MIN_BITS:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(one, range(n_blocks)))
     else:
