@@ -83,3 +83,32 @@ SOURCES = {
     "markov-4bit": (markov_4bit, 4),
     "sticky-8bit": (sticky_8bit, 8),
 }
+
+
+def restart_8bit() -> NDArray[np.uint8]:
+    """Restart matrix, 1000 restarts x 1000 8-bit samples (row-major):
+    SHAKE-256(b"evaltool-90b-restart8")."""
+    return shake(b"evaltool-90b-restart8", 1_000_000)
+
+
+def restart_1bit() -> NDArray[np.uint8]:
+    """Restart matrix of 1-bit samples: SHAKE-256(b"evaltool-90b-restart1") unpacked MSB first."""
+    return np.unpackbits(shake(b"evaltool-90b-restart1", 125_000)).copy()
+
+
+def restart_stuck_1bit() -> NDArray[np.uint8]:
+    """Restart matrix whose restarts repeat their first bit 9 times in 10 (fails the sanity
+    check): bit (i, j) = r[i] when SHAKE byte (i, j) < 230, else the fresh bit of
+    SHAKE-256(b"evaltool-90b-restart-stuck")."""
+    raw = shake(b"evaltool-90b-restart-stuck", 2_000_000).reshape(1000, 1000, 2)
+    first = raw[:, 0, 1] & 1
+    out = np.where(raw[:, :, 0] < 230, first[:, None], raw[:, :, 1] & 1)
+    return out.astype(np.uint8).ravel()
+
+
+#: name -> (generator, bits per sample, H_I values) for the restart tests
+RESTART_SOURCES = {
+    "restart-8bit": (restart_8bit, 8, (7.0, 7.9)),
+    "restart-1bit": (restart_1bit, 1, (0.8, 1.0)),
+    "restart-stuck-1bit": (restart_stuck_1bit, 1, (0.5,)),
+}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bz2
 import math
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numba
@@ -144,7 +145,7 @@ class IIDResult:
 # --------------------------------------------------------------------------- helpers
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _accumulated_proportions(counts: NDArray[np.int64], n: int) -> NDArray[np.float64]:
     # Proportions as the reference tool forms them: 1/n added once per occurrence.
     step = 1.0 / n
@@ -283,7 +284,7 @@ def lrs_test(symbols: NDArray[np.uint8], alphabet_size: int) -> LRSTestResult:
 # --------------------------------------------------------------------------- permutation tests
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _conversion1(s: NDArray[np.uint8]) -> NDArray[np.int64]:
     # §5.1 conversion I: number of ones in each 8-bit block (the last block may be short).
     m = (s.size + 7) // 8
@@ -293,7 +294,7 @@ def _conversion1(s: NDArray[np.uint8]) -> NDArray[np.int64]:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _conversion2(s: NDArray[np.uint8]) -> NDArray[np.int64]:
     # §5.1 conversion II: each 8-bit block read as an integer, most significant bit first.
     m = (s.size + 7) // 8
@@ -303,7 +304,7 @@ def _conversion2(s: NDArray[np.uint8]) -> NDArray[np.int64]:
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _run_stats(signs: NDArray[np.int8]) -> tuple[int, int, int]:
     # number of runs, longest run, count of +1
     m = signs.size
@@ -328,7 +329,7 @@ def _run_stats(signs: NDArray[np.int8]) -> tuple[int, int, int]:
     return runs, longest, plus
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _numeric_stats(
     sym: NDArray[np.uint8],
     raw: NDArray[np.uint8],
@@ -426,7 +427,7 @@ def _rotl(x: np.uint64, k: int) -> np.uint64:
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _next(state: NDArray[np.uint64]) -> np.uint64:
     # xoshiro256** (Blackman and Vigna), one 64-bit output.
     result = _rotl(state[1] * np.uint64(5), 7) * np.uint64(9)
@@ -440,7 +441,7 @@ def _next(state: NDArray[np.uint64]) -> np.uint64:
     return result
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _shuffle(sym: NDArray[np.uint8], raw: NDArray[np.uint8], state: NDArray[np.uint64]) -> None:
     # Fisher-Yates shuffle of both views of the sequence with one uniform permutation; the
     # index below i+1 is drawn without bias by rejection on the top 32 bits.
@@ -508,6 +509,7 @@ def permutation_tests(
     *,
     n_permutations: int = PERMUTATIONS,
     seed: int = 0,
+    workers: int = 2,
 ) -> PermutationTestResult:
     """Permutation testing procedure of SP 800-90B §5.1 with its 19 statistics.
 
@@ -523,6 +525,8 @@ def permutation_tests(
         Number of permutations (10,000 in §5.1).
     seed:
         Seed of the permutation generator (results are reproducible for a given seed).
+    workers:
+        Threads compressing permuted sequences in parallel (results do not depend on it).
     """
     n = int(symbols.size)
     require_min_length(n, 64, test="SP 800-90B permutation tests", unit="samples")
@@ -538,25 +542,43 @@ def permutation_tests(
     sym = symbols.copy()
     rw = raw.copy()
     state = _initial_state(seed)
-    permuted = np.full(_N_STATS, -1.0)
     done = 0
-    for _ in range(int(n_permutations)):
-        if not active.any():
-            break
-        _shuffle(sym, rw, state)
-        _numeric_stats(sym, rw, binary, k, rawmean, median, active, permuted)
-        if active[_COMPRESSION]:
-            permuted[_COMPRESSION] = compression_statistic(rw)
-        done += 1
-        for j in np.flatnonzero(active):
-            if permuted[j] > original[j]:
-                counts[j, 0] += 1
-            elif permuted[j] == original[j]:
-                counts[j, 1] += 1
-            else:
-                counts[j, 2] += 1
-            if counts[j, 0] + counts[j, 1] > 5 and counts[j, 1] + counts[j, 2] > 5:
-                active[j] = False
+    total = int(n_permutations)
+    pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    try:
+        while done < total and active.any():
+            # While the (slow) compression statistic is undecided, draw up to `workers`
+            # permutations at once and compress them in parallel; they are still counted one
+            # by one, in order, so the result does not depend on the batching.
+            size = max(1, workers) if active[_COMPRESSION] else 1
+            batch: list[tuple[NDArray[np.float64], Future[int] | int | None]] = []
+            for _ in range(min(size, total - done)):
+                _shuffle(sym, rw, state)
+                permuted = np.full(_N_STATS, -1.0)
+                _numeric_stats(sym, rw, binary, k, rawmean, median, active, permuted)
+                comp: Future[int] | int | None = None
+                if active[_COMPRESSION]:
+                    if pool is not None:
+                        comp = pool.submit(compression_statistic, rw.copy())
+                    else:
+                        comp = compression_statistic(rw)
+                batch.append((permuted, comp))
+            for permuted, comp in batch:
+                if comp is not None:
+                    permuted[_COMPRESSION] = comp if isinstance(comp, int) else comp.result()
+                done += 1
+                for j in np.flatnonzero(active):
+                    if permuted[j] > original[j]:
+                        counts[j, 0] += 1
+                    elif permuted[j] == original[j]:
+                        counts[j, 1] += 1
+                    else:
+                        counts[j, 2] += 1
+                    if counts[j, 0] + counts[j, 1] > 5 and counts[j, 1] + counts[j, 2] > 5:
+                        active[j] = False
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     passed = bool(np.all((counts[:, 0] + counts[:, 1] > 5) & (counts[:, 1] + counts[:, 2] > 5)))
     return PermutationTestResult(
         passed=passed,
