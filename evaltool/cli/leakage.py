@@ -216,7 +216,9 @@ def leakage(ctx: click.Context, file: Path, label: str, features: tuple[str, ...
     threshold raised for the number of tests (Sidak, family-wise alpha 6.8e-6) or any p-value is
     below the matching level; inconclusive if no test fails but the minimum detectable effect
     exceeds 0.05 pooled standard deviations at power 0.8; pass otherwise.
+    Exit status: 0 pass, 1 fail, 3 inconclusive, 4 unreadable input.
     """
+    features = tuple(f.strip() for value in features for f in value.split(",") if f.strip())
     if label in features:
         raise UsageError(f"column {label!r} is both the label and a feature")
     if len(set(features)) != len(features):
