@@ -212,9 +212,9 @@ def crosswalk_cmd(name: str, as_json: bool) -> None:
     click.echo(f"{'requirement':<{w}} {'23837-1 group':<{gw}} {'auto/manual':<11} "
                "23837-2 methods")
     for r in rows:
-        mark = "*" if r.provisional else " "
+        rid = r.requirement_id + ("*" if r.provisional else "")
         groups = ", ".join(r.groups) or "-"
-        click.echo(f"{r.requirement_id:<{w}}{mark}{groups:<{gw}} {r.automated:>4}/{r.manual:<6} "
+        click.echo(f"{rid:<{w}} {groups:<{gw}} {r.automated:>4}/{r.manual:<6} "
                    f"{', '.join(r.methods) or '-'}")
     click.echo("")
     click.echo("23837-2 method -> GS QKD 016 requirements")
