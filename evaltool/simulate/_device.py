@@ -1,0 +1,273 @@
+"""The simulated device, its link, and the scenarios (one deviation each from the honest device).
+
+The honest device is a three-intensity decoy-state BB84 pair over a dedicated fibre, modelled as in
+Lim et al., PRA 89, 022307 (2014), Sec. IV (protocol reference note §1.5), with the common dead time
+of Rusca et al., APL 112, 171104 (2018) (note §1.10). Every scenario changes one behaviour of that
+device; ``docs/scenarios.md`` names the requirement each deviation violates and the statistic that
+catches it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+GENERATOR_VERSION = "1"
+"""Version of the generation procedure: bump it whenever any output byte changes for a seed."""
+
+DEFAULT_SEED = 2026
+DEFAULT_BLOCKS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """Protocol claims and the physical link of the honest device.
+
+    Attributes mirror ``claims`` of the bundle manifest (``docs/bundle-format.md``) and the
+    parameters of :class:`evaltool.engines.protocol.channel.ChannelModel`.
+    """
+
+    intensities: tuple[float, float, float] = (0.5, 0.15, 0.0002)
+    probabilities: tuple[float, float, float] = (0.6, 0.3, 0.1)
+    p_key_basis: float = 0.8
+    eps_sec: float = 1.0e-9
+    eps_cor: float = 1.0e-15
+    eps_auth: float = 1.0e-20
+    block_size: int = 3_000_000
+    qber_abort_threshold: float = 0.025
+    rep_rate_hz: float = 1.25e9
+    fibre_km: float = 50.0
+    fibre_loss_db_per_km: float = 0.2
+    detector_efficiency: float = 0.1
+    dark_count: float = 6.0e-7
+    afterpulse: float = 0.005
+    misalignment: float = 0.01
+    dead_time_s: float = 50e-9
+    gate_centre_ps: float = 225.0
+    gate_jitter_ps: float = 40.0
+    gate_width_ps: float = 450.0
+    verification_hash_bits: int = 64
+    auth_tag_bits: int = 128
+    auth_messages_per_block: int = 40
+    ec_efficiency: tuple[float, float] = (1.08, 1.16)
+    """Range of the error-correction efficiency f (uniform per block; Cascade-like values)."""
+    ingress_power_dbm: float = -72.0
+    ingress_alarm_dbm: float = -38.0
+    photocurrent_ua: float = 1.8
+    photocurrent_blinded_ua: float = 6.0
+    laser_power_mw: float = 1.0
+    detector_temperature_c: float = -40.0
+    emission_jitter_ps: float = 2.0
+    intensity_noise_rel: float = 0.01
+    amplitude_signal_mv: float = 400.0
+    amplitude_noise_mv: float = 2.0
+    monitor_rate_hz: float = 10.0
+    detection_window_s: float = 0.025
+    pulse_window: int = 200_000
+
+    @property
+    def attenuation_db(self) -> float:
+        """Channel loss in dB."""
+        return self.fibre_km * self.fibre_loss_db_per_km
+
+
+@dataclass(frozen=True, slots=True)
+class Deviation:
+    """What a faulty device does differently from the honest one (all off for ``honest``).
+
+    Attributes
+    ----------
+    key_length_factor:
+        Output key = factor x the lim2014 bound, in the blocks listed by ``overclaim_every``.
+    overclaim_every:
+        Every n-th block (0: none) outputs ``key_length_factor`` times its bound.
+    ec_efficiency_reported:
+        Reports lambda_EC = f n h(Q) with this f (< 1: below the Shannon limit) instead of the
+        leakage actually disclosed.
+    asymptotic_key_length:
+        Key length from the asymptotic decoy formula, without the finite-size terms.
+    rng_p_one:
+        Probability of a one in the raw RNG output.
+    blinding_from_block:
+        From this block on (None: never) the detectors are blinded: no dark counts, photocurrent
+        above the ceiling, no abort.
+    gate_shift_ps:
+        Centre shift of the arrival-time distribution of detectors of bit 0 (−) and bit 1 (+).
+    trojan_without_abort:
+        The ingress alarm is not answered by an abort.
+    pns_transmittance:
+        Effective transmittance factor per intensity class (PNS: photon-number dependent).
+    pattern_effect_rel:
+        Relative intensity change of a pulse when the previous one was a signal pulse.
+    basis_timing_ps:
+        Emission time offset of the X-basis pulses.
+    auth_tag_bits:
+        Tag length used (None: the honest length).
+    high_qber_blocks:
+        Blocks whose misalignment rises to ``high_qber_misalignment`` and still output key.
+    high_qber_misalignment:
+        Optical error rate in the ``high_qber_blocks``.
+    """
+
+    key_length_factor: float = 1.0
+    overclaim_every: int = 0
+    ec_efficiency_reported: float | None = None
+    asymptotic_key_length: bool = False
+    rng_p_one: float = 0.5
+    blinding_from_block: int | None = None
+    gate_shift_ps: float = 0.0
+    trojan_without_abort: bool = False
+    pns_transmittance: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    pattern_effect_rel: float = 0.0
+    basis_timing_ps: float = 0.0
+    auth_tag_bits: int | None = None
+    high_qber_blocks: tuple[int, ...] = ()
+    high_qber_misalignment: float = 0.025
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A named test vector: the honest device with one deviation.
+
+    Attributes
+    ----------
+    name:
+        Scenario id used on the command line.
+    summary:
+        One line describing the deviation.
+    catchers:
+        Requirement id of ``profiles/etsi-gs-qkd-016.yaml`` the deviation violates -> the check
+        kinds of that requirement that catch it.
+    statistic:
+        The statistic that catches it.
+    deviation:
+        What changes.
+    """
+
+    name: str
+    summary: str
+    catchers: Mapping[str, tuple[str, ...]]
+    statistic: str
+    deviation: Deviation = field(default_factory=Deviation)
+
+    @property
+    def violates(self) -> tuple[str, ...]:
+        """Requirement ids the deviation violates, sorted."""
+        return tuple(sorted(self.catchers))
+
+
+_KEY_LENGTH = {"FCS_CKM.1/QKD": ("protocol.key-length-bound",)}
+
+
+def _scenarios(blocks: int) -> tuple[Scenario, ...]:
+    high = tuple(sorted({b for b in (blocks // 3, (2 * blocks) // 3) if 0 < b < blocks}))
+    return (
+        Scenario("honest", "the honest device: every block within its bound, alarms answered",
+                 {}, "every automated check passes", Deviation()),
+        Scenario("overclaim-key-length",
+                 "every 4th block outputs 5 % more key than the lim2014 bound allows",
+                 _KEY_LENGTH,
+                 "per-block recomputation of the lim2014 key length from the logged counts",
+                 Deviation(key_length_factor=1.05, overclaim_every=4)),
+        Scenario("underreported-leakage",
+                 "EC leakage reported as 0.9 n h(Q), below the Shannon limit n h(Q)",
+                 {"FCS_QKD.1": ("protocol.ec-leakage",)},
+                 "reported leakage against n h(Q) f_min (f_min = 1)",
+                 Deviation(ec_efficiency_reported=0.9)),
+        Scenario("asymptotic-pa-length",
+                 "key length from the asymptotic decoy formula, without finite-size terms",
+                 _KEY_LENGTH,
+                 "per-block recomputation of the lim2014 key length from the logged counts",
+                 Deviation(asymptotic_key_length=True)),
+        Scenario("biased-rng", "raw RNG output with P(1) = 0.52",
+                 {"FCS_RNG.1/TX": ("sp800-90b.min-entropy", "sp800-22.battery")},
+                 "SP 800-90B most-common-value min-entropy (0.943 < 0.95 claimed); SP 800-22 "
+                 "frequency test",
+                 Deviation(rng_p_one=0.52)),
+        Scenario("detector-blinding",
+                 "detectors blinded from a quarter of the capture on: no dark counts, "
+                 "photocurrent above the ceiling, QBER normal, no abort",
+                 {"FPT_ODC.1": ("telemetry.range", "telemetry.threshold-events",
+                                "monitor.detector-blinding"),
+                  "FAU_SAA.1": ("monitor.detector-blinding",)},
+                 "lower-tail binomial test of vacuum-class errors against the dark-count floor "
+                 "n p_dc; photocurrent ceiling and the abort that must follow",
+                 Deviation(blinding_from_block=max(blocks // 4, 1))),
+        Scenario("efficiency-mismatch",
+                 "arrival-time distributions of the bit-0 and bit-1 detectors shifted by "
+                 "-/+30 ps within the gate",
+                 {"FPT_ODC.1": ("monitor.efficiency-mismatch",)},
+                 "per-detector click probability in gate time bins (chi-squared), mismatch "
+                 "1 - min(eta_a/eta_b) against the ST bound",
+                 Deviation(gate_shift_ps=30.0)),
+        Scenario("trojan-horse",
+                 "ingress power above the threshold, no alarm logged and no abort",
+                 {"FPT_FLS.1": ("telemetry.threshold-events",),
+                  "FPT_OPI.1": ("telemetry.threshold-events", "monitor.trojan-horse"),
+                  "FAU_GEN.1": ("telemetry.threshold-events",),
+                  "FAU_ARP.1": ("telemetry.threshold-events",)},
+                 "ingress power against the ST threshold and the abort that must follow",
+                 Deviation(trojan_without_abort=True)),
+        Scenario("pns-no-decoy",
+                 "photon-number splitting: effective transmittance 1.0, 0.9, 0.9 times the "
+                 "linear-loss value for the signal, decoy and vacuum classes",
+                 {"FCS_QKD.1": ("monitor.decoy-consistency",)},
+                 "chi-squared fit of the per-class gains to one linear-loss transmittance",
+                 Deviation(pns_transmittance=(1.0, 0.9, 0.9))),
+        Scenario("pattern-effect",
+                 "pulse intensity 3 % higher when the previous pulse was a signal pulse",
+                 {"FPT_OSC.1": ("leakage.tvla", "monitor.pattern-effect")},
+                 "intensity conditioned on the previous setting (ANOVA / t-test, relative "
+                 "deviation against the ST bound)",
+                 Deviation(pattern_effect_rel=0.03)),
+        Scenario("basis-timing-leak",
+                 "X-basis pulses emitted 0.4 ps later than Z-basis pulses",
+                 {"FPT_OSC.1": ("leakage.tvla",)},
+                 "Welch t-test of emission_offset_ps between the bases (TVLA)",
+                 Deviation(basis_timing_ps=0.4)),
+        Scenario("short-auth-tag",
+                 "48-bit authentication tags, below log2(1/eps_auth) and the ST's 128 bits",
+                 {"FCS_COP.1/AUTH": ("telemetry.range", "protocol.auth")},
+                 "tag length against the ST and log2(1/eps_auth)",
+                 Deviation(auth_tag_bits=48)),
+        Scenario("no-abort-on-high-qber",
+                 "two blocks with QBER about 2.75 %, above the 2.5 % threshold, still output key",
+                 {"FCS_QKD.1": ("protocol.abort-rule", "telemetry.threshold-events")},
+                 "QBER of each block against the abort threshold; key from a block over it",
+                 Deviation(high_qber_blocks=high)),
+    )
+
+
+SCENARIO_NAMES: tuple[str, ...] = tuple(s.name for s in _scenarios(DEFAULT_BLOCKS))
+"""Every scenario, honest first."""
+
+
+def scenario(name: str, blocks: int = DEFAULT_BLOCKS) -> Scenario:
+    """The scenario called ``name`` for a capture of ``blocks`` blocks.
+
+    Raises
+    ------
+    ValueError
+        If there is no such scenario.
+    """
+    for s in _scenarios(blocks):
+        if s.name == name:
+            return s
+    raise ValueError(f"unknown scenario {name!r} (known: {', '.join(SCENARIO_NAMES)})")
+
+
+SCENARIOS = MappingProxyType({s.name: s for s in _scenarios(DEFAULT_BLOCKS)})
+"""Scenarios at the default capture length, by name."""
+
+__all__ = [
+    "DEFAULT_BLOCKS",
+    "DEFAULT_SEED",
+    "GENERATOR_VERSION",
+    "SCENARIOS",
+    "SCENARIO_NAMES",
+    "Deviation",
+    "Link",
+    "Scenario",
+    "scenario",
+]

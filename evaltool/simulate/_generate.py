@@ -1,0 +1,459 @@
+"""Pure generation of an evidence bundle's contents from seeded NumPy generators.
+
+Every file of the bundle draws from its own generator, seeded by the bundle seed and the file's
+name, so that a scenario changes only the files its deviation touches (the other files are
+byte-identical to the honest bundle's).
+
+Channel and detector model (protocol reference note §1.5, Lim et al. PRA 89 022307 (2014) Sec. IV,
+with eta_sys in the misalignment term, and the dead-time factor of Rusca et al. APL 112 171104
+(2018), note §1.10), per pulse of intensity class k:
+
+* signal click s_k = 1 - exp(-eta_k mu_k), eta_k = eta_sys x (PNS factor of class k);
+* D_k = 1 - (1 - 2 p_dc) exp(-eta_k mu_k), R_k = D_k (1 + p_ap);
+* e_k = p_dc + e_mis s_k + p_ap D_k / 2;
+* c_dt = 1 / (1 + R_rep t_dead sum_k p_k R_k);
+* sifted detections n_{B,k} ~ Binomial(n_k, q_B R_k c_dt) with q_K = q^2, q_T = (1 - q)^2, and
+  errors m_{B,k} ~ Binomial(n_{B,k}, e_k / R_k).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from evaltool.engines.protocol.channel import ChannelModel, expected_counts
+from evaltool.engines.protocol.finite_key import allowed_key_length, binary_entropy
+from evaltool.simulate._device import Deviation, Link
+
+FloatArray = NDArray[np.float64]
+
+RNG_BYTES = 1 << 20
+"""Raw RNG output: 2^23 bits."""
+
+
+def stream(seed: int, name: str) -> np.random.Generator:
+    """The generator of one output file: seeded by the bundle seed and the file's name."""
+    tag = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big")
+    return np.random.default_rng(np.random.SeedSequence([seed, tag]))
+
+
+def channel(link: Link) -> ChannelModel:
+    """The honest link as the engine's channel model."""
+    return ChannelModel.fibre(
+        link.fibre_km,
+        link.fibre_loss_db_per_km,
+        detector_efficiency=link.detector_efficiency,
+        dark_count=link.dark_count,
+        afterpulse=link.afterpulse,
+        misalignment=link.misalignment,
+        rep_rate_hz=link.rep_rate_hz,
+        dead_time_s=link.dead_time_s,
+    )
+
+
+def pulses_per_block(link: Link) -> int:
+    """Pulses sent per block: the expected number for ``block_size`` key-basis detections."""
+    c = expected_counts(
+        channel(link), link.intensities, link.probabilities, link.p_key_basis, link.block_size
+    )
+    return round(float(c.pulses))
+
+
+@dataclass(frozen=True, slots=True)
+class ClassRates:
+    """Per-pulse probabilities of each intensity class (module docstring formulas).
+
+    Attributes
+    ----------
+    signal:
+        s_k, click from the signal alone.
+    detect:
+        D_k, a click in the gate of the pulse (signal or dark count).
+    click:
+        R_k c_dt, any click including afterpulses, after the dead-time loss.
+    error:
+        e_k c_dt, a wrong-bit click (same basis).
+    dead_time_factor:
+        c_dt.
+    """
+
+    signal: FloatArray
+    detect: FloatArray
+    click: FloatArray
+    error: FloatArray
+    dead_time_factor: float
+
+
+def class_rates(
+    link: Link,
+    *,
+    dark_count: float | None = None,
+    misalignment: float | None = None,
+    transmittance: tuple[float, ...] = (1.0, 1.0, 1.0),
+) -> ClassRates:
+    """Click and error probabilities per intensity class (Lim 2014 Sec. IV; note §1.5, §1.10)."""
+    p_dc = link.dark_count if dark_count is None else dark_count
+    e_mis = link.misalignment if misalignment is None else misalignment
+    mu = np.asarray(link.intensities, dtype=np.float64)
+    p = np.asarray(link.probabilities, dtype=np.float64)
+    eta = channel(link).eta_system * np.asarray(transmittance, dtype=np.float64)
+    signal = -np.expm1(-eta * mu)
+    detect = signal + 2.0 * p_dc * np.exp(-eta * mu)
+    click = detect * (1.0 + link.afterpulse)
+    error = p_dc + e_mis * signal + link.afterpulse * detect / 2.0
+    c_dt = 1.0 / (1.0 + link.rep_rate_hz * link.dead_time_s * float(np.sum(p * click)))
+    return ClassRates(signal, detect, click * c_dt, error * c_dt, c_dt)
+
+
+def _decoy_asymptotic(
+    mu: FloatArray, p: FloatArray, n: FloatArray, m: FloatArray | None = None
+) -> tuple[float, float, float]:
+    """Asymptotic decoy estimates s0, s1 (and v1 from errors ``m``) of one basis.
+
+    Lim 2014 Eq. (2)-(4) with the Hoeffding terms set to zero, i.e. n* = e^{mu_k} n_k / p_k
+    (the asymptotic forms (A4)-(A6), note §1.4).
+    """
+    mu1, mu2, mu3 = (float(x) for x in mu)
+    star = np.exp(mu) * n / p
+    tau0 = float(np.sum(p * np.exp(-mu)))
+    tau1 = float(np.sum(p * np.exp(-mu) * mu))
+    s0 = max(tau0 * (mu2 * star[2] - mu3 * star[1]) / (mu2 - mu3), 0.0)
+    s1 = (
+        tau1 * mu1 * (star[1] - star[2] - (mu2**2 - mu3**2) / mu1**2 * (star[0] - s0 / tau0))
+        / (mu1 * (mu2 - mu3) - mu2**2 + mu3**2)
+    )
+    v1 = 0.0
+    if m is not None:
+        mstar = np.exp(mu) * m / p
+        v1 = tau1 * (mstar[1] - mstar[2]) / (mu2 - mu3)
+    return float(s0), float(s1), float(v1)
+
+
+def asymptotic_key_length(
+    link: Link, counts: dict[str, FloatArray], ec_leakage_bits: float
+) -> int:
+    """Key length of the asymptotic decoy formula: s0 + s1 (1 - h(v1/s1_T)) - lambda_EC.
+
+    No Hoeffding deviations, no sampling term gamma and none of the 6 log2(21/eps_sec) +
+    log2(2/eps_cor) of Lim 2014 Eq. (1): the finite-size terms a device must not drop.
+    """
+    mu = np.asarray(link.intensities, dtype=np.float64)
+    p = np.asarray(link.probabilities, dtype=np.float64)
+    s0, s1, _ = _decoy_asymptotic(mu, p, counts["key_detections"])
+    _, s1t, v1t = _decoy_asymptotic(mu, p, counts["test_detections"], counts["test_errors"])
+    if s1 <= 0 or s1t <= 0:
+        return 0
+    phi = min(max(v1t / s1t, 0.0), 0.5)
+    return max(math.floor(s0 + s1 * (1.0 - float(binary_entropy(phi))) - ec_leakage_bits), 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Times of the capture shared by every file.
+
+    Attributes
+    ----------
+    block_s:
+        Duration of one block.
+    blocks:
+        Number of blocks.
+    alarm_block:
+        Block during which the ingress (Trojan-horse) alarm occurs.
+    alarm_sample_s:
+        Time of the first monitor sample above the ingress threshold.
+    alarm_log_s:
+        Time the device logs the alarm (its own monitor fires before the 10 Hz sample).
+    """
+
+    block_s: float
+    blocks: int
+    alarm_block: int
+    alarm_sample_s: float
+    alarm_log_s: float
+
+    @property
+    def duration_s(self) -> float:
+        """End of the last block."""
+        return self.blocks * self.block_s
+
+    def block_end(self, b: int) -> float:
+        """End time of block ``b``."""
+        return (b + 1) * self.block_s
+
+
+def timeline(link: Link, blocks: int) -> Timeline:
+    """The capture's timeline: blocks back to back, the ingress alarm half-way."""
+    block_s = pulses_per_block(link) / link.rep_rate_hz
+    alarm_block = blocks // 2
+    period = 1.0 / link.monitor_rate_hz
+    target = (alarm_block + 1) * block_s - 0.5  # half a second before the block ends
+    index = math.ceil(target / period - 0.5)
+    sample = round((index + 0.5) * period, 6)
+    return Timeline(block_s, blocks, alarm_block, sample, round(sample - 0.02, 6))
+
+
+def _h(x: float) -> float:
+    return float(binary_entropy(x))
+
+
+def block_records(
+    link: Link, dev: Deviation, tl: Timeline, seed: int
+) -> pd.DataFrame:
+    """Per-block records (every column of the block-records schema)."""
+    rng = stream(seed, "blocks.csv")
+    seeds = stream(seed, "pa-seeds")
+    n_pulses = pulses_per_block(link)
+    k = len(link.intensities)
+    q = link.p_key_basis
+    tag_bits = link.auth_tag_bits if dev.auth_tag_bits is None else dev.auth_tag_bits
+    rows: list[dict[str, object]] = []
+    for b in range(tl.blocks):
+        blinded = dev.blinding_from_block is not None and b >= dev.blinding_from_block
+        high = b in dev.high_qber_blocks
+        rates = class_rates(
+            link,
+            dark_count=0.0 if blinded else None,
+            misalignment=dev.high_qber_misalignment if high else None,
+            transmittance=dev.pns_transmittance,
+        )
+        sent = rng.multinomial(n_pulses, link.probabilities)
+        row: dict[str, object] = {"block_id": b, "time_s": round(tl.block_end(b), 6)}
+        for i in range(k):
+            row[f"n_sent_{i}"] = int(sent[i])
+        counts: dict[str, FloatArray] = {}
+        for basis, q_b in (("key", q * q), ("test", (1.0 - q) ** 2)):
+            det = rng.binomial(sent, q_b * rates.click)
+            err = rng.binomial(det, rates.error / rates.click)
+            counts[f"{basis}_detections"] = det.astype(np.float64)
+            counts[f"{basis}_errors"] = err.astype(np.float64)
+            for i in range(k):
+                row[f"{basis}_detections_{i}"] = int(det[i])
+        for basis in ("key", "test"):
+            for i in range(k):
+                row[f"{basis}_errors_{i}"] = int(counts[f"{basis}_errors"][i])
+        n_key = float(counts["key_detections"].sum())
+        qber = float(counts["key_errors"].sum()) / n_key
+        f_ec = float(rng.uniform(*link.ec_efficiency))
+        f_reported = f_ec if dev.ec_efficiency_reported is None else dev.ec_efficiency_reported
+        leak = math.ceil(f_reported * n_key * _h(qber))
+        res = allowed_key_length(
+            "lim2014", link.intensities, link.probabilities,
+            counts["key_detections"], counts["key_errors"],
+            counts["test_detections"], counts["test_errors"],
+            ec_leakage_bits=leak, verification_hash_bits=link.verification_hash_bits,
+            eps_sec=link.eps_sec, eps_cor=link.eps_cor,
+        )  # fmt: skip
+        bound = int(res.ell)
+        phi = float(res.phi)
+        if dev.asymptotic_key_length:
+            ell = asymptotic_key_length(link, counts, leak)
+        elif dev.overclaim_every and b % dev.overclaim_every == dev.overclaim_every - 1:
+            ell = math.ceil(bound * dev.key_length_factor)
+        else:
+            ell = bound
+        alarm = b == tl.alarm_block and not dev.trojan_without_abort
+        over = qber > link.qber_abort_threshold and not high
+        aborted = alarm or over or ell <= 0
+        seed_bytes = seeds.bytes(32)
+        row.update({
+            "ec_leakage_bits": leak,
+            "verification_hash_bits": link.verification_hash_bits,
+            "pa_input_bits": int(n_key),
+            "pa_output_bits": 0 if aborted else ell,
+            "aborted": int(aborted),
+            "qber_key": round(qber, 6),
+            "phase_error_bound": round(phi, 6) if math.isfinite(phi) else 0.5,
+            "key_id": "" if aborted else f"k{seed:x}-{b:05d}",
+            "pa_seed_sha256": "" if aborted else hashlib.sha256(seed_bytes).hexdigest(),
+            "auth_tag_bits": tag_bits,
+            "auth_key_bits_consumed": tag_bits * link.auth_messages_per_block,
+        })
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _trim(x: FloatArray, drop_bits: int = 14) -> NDArray[np.float32]:
+    """float32 with the lowest mantissa bits cleared (relative resolution 2^-9), for compression."""
+    mask = np.uint32(0xFFFFFFFF ^ ((1 << drop_bits) - 1))
+    bits = np.asarray(x, dtype=np.float32).view(np.uint32) & mask
+    return bits.view(np.float32)
+
+
+def _parquet(table: pa.Table) -> bytes:
+    """Parquet bytes: small integers dictionary-coded (bit-packed), wide integers delta-coded,
+    floats byte-stream-split, all zstd-compressed."""
+    small = [n for n in table.column_names if pa.types.is_int8(table.schema.field(n).type)]
+    encoding = {
+        n: "BYTE_STREAM_SPLIT" if pa.types.is_floating(table.schema.field(n).type)
+        else "DELTA_BINARY_PACKED"
+        for n in table.column_names if n not in small
+    }
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="zstd", compression_level=9, use_dictionary=small,
+                   column_encoding=encoding)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _grid(x: FloatArray, step: float) -> NDArray[np.float32]:
+    """``x`` rounded to a power-of-two ``step`` (exact in float32, so it compresses)."""
+    return (np.round(np.asarray(x) / step) * step).astype(np.float32)
+
+
+def detection_window(link: Link, dev: Deviation, tl: Timeline, seed: int) -> bytes:
+    """Receiver detections in a sample window at the start of the last block (Parquet).
+
+    Every pulse of the window is simulated: class choice, the click of the model (dark counts
+    included, so vacuum-class detections occur at the dark-count rate), afterpulses with a 20 ns
+    mean delay on the clicking detector, and the common dead time after any click. Detectors are
+    2 basis + bit (passive basis choice with the key-basis probability q).
+    """
+    rng = stream(seed, "detections.parquet")
+    b = tl.blocks - 1
+    blinded = dev.blinding_from_block is not None and b >= dev.blinding_from_block
+    rates = class_rates(link, dark_count=0.0 if blinded else None,
+                        transmittance=dev.pns_transmittance)
+    p_dc = 0.0 if blinded else link.dark_count
+    period_ps = round(1e12 / link.rep_rate_hz)
+    n_window = int(link.detection_window_s * link.rep_rate_hz)
+    start_pulse = b * pulses_per_block(link)
+    p_max = float(rates.detect.max())
+    draws = int(n_window * p_max + 8 * math.sqrt(n_window * p_max) + 100)
+    pos = np.cumsum(rng.geometric(p_max, size=draws)) - 1
+    pos = pos[pos < n_window]
+    cls = rng.choice(len(link.intensities), size=pos.size, p=link.probabilities)
+    keep = rng.random(pos.size) < rates.detect[cls] / p_max
+    pos, cls = pos[keep], cls[keep]
+    q = link.p_key_basis
+    a_basis = (rng.random(pos.size) >= q).astype(np.int64)
+    a_bit = rng.integers(0, 2, size=pos.size)
+    b_basis = (rng.random(pos.size) >= q).astype(np.int64)
+    err_given_click = (p_dc + link.misalignment * rates.signal[cls]) / rates.detect[cls]
+    flip = rng.random(pos.size) < err_given_click
+    b_bit = np.where(a_basis == b_basis, a_bit ^ flip, rng.integers(0, 2, size=pos.size))
+    detector = 2 * b_basis + b_bit
+    # Afterpulses: same detector, after the dead time, exponential delay of 20 ns mean.
+    dead = math.ceil(link.dead_time_s * link.rep_rate_hz)
+    ap = rng.random(pos.size) < link.afterpulse
+    ap_pos = pos[ap] + dead + rng.geometric(1.0 / (20e-9 * link.rep_rate_hz), size=int(ap.sum()))
+    ap_cls = rng.choice(len(link.intensities), size=ap_pos.size, p=link.probabilities)
+    all_pos = np.concatenate([pos, ap_pos])
+    all_cls = np.concatenate([cls, ap_cls])
+    all_det = np.concatenate([detector, detector[ap]])
+    order = np.argsort(all_pos, kind="stable")
+    all_pos, all_cls, all_det = all_pos[order], all_cls[order], all_det[order]
+    accepted = np.zeros(all_pos.size, dtype=bool)
+    last = -(10**12)
+    for i, t in enumerate(all_pos.tolist()):
+        if t < n_window and t - last >= dead:
+            accepted[i] = True
+            last = t
+    pos, cls, det = all_pos[accepted], all_cls[accepted], all_det[accepted]
+    shift = np.where(det % 2 == 0, -dev.gate_shift_ps, dev.gate_shift_ps)
+    gate = rng.normal(link.gate_centre_ps, link.gate_jitter_ps, size=pos.size) + shift
+    gate = np.clip(np.round(gate * 4.0) / 4.0, 0.0, link.gate_width_ps)
+    pulse_index = start_pulse + pos
+    time_ps = pulse_index * period_ps + np.floor(gate).astype(np.int64)
+    table = pa.table({
+        "time_ps": pa.array(time_ps.astype(np.int64)),
+        "detector": pa.array(det.astype(np.int8)),
+        "basis": pa.array((det // 2).astype(np.int8)),
+        "bit": pa.array((det % 2).astype(np.int8)),
+        "intensity": pa.array(cls.astype(np.int8)),
+        "pulse_index": pa.array(pulse_index.astype(np.int64)),
+        "gate_offset_ps": pa.array(gate.astype(np.float32)),
+    })
+    return _parquet(table)
+
+
+def pulse_window(link: Link, dev: Deviation, seed: int) -> bytes:
+    """Transmitter per-pulse records in a sample window at the start of block 1 (Parquet).
+
+    Settings (basis 0 = Z, the key basis, with probability q; bit; intensity class) and the
+    measured emission features: ``emission_offset_ps`` (emission time relative to the nominal
+    slot, Gaussian jitter), ``mu_measured_photons`` (the intensity monitor's mean photon number,
+    relative noise 1 %) and ``amplitude_mv`` (the monitor photodiode's peak amplitude).
+    """
+    rng = stream(seed, "pulses.parquet")
+    n = link.pulse_window
+    start = pulses_per_block(link)
+    period_ps = round(1e12 / link.rep_rate_hz)
+    mu = np.asarray(link.intensities, dtype=np.float64)
+    cls_prev = rng.choice(len(mu), size=n + 1, p=link.probabilities)
+    cls, prev = cls_prev[1:], cls_prev[:-1]
+    basis = (rng.random(n) >= link.p_key_basis).astype(np.int8)
+    bit = rng.integers(0, 2, size=n).astype(np.int8)
+    pattern = 1.0 + dev.pattern_effect_rel * (prev == 0)
+    mu_meas = mu[cls] * pattern * (1.0 + link.intensity_noise_rel * rng.standard_normal(n))
+    offset = link.emission_jitter_ps * rng.standard_normal(n) + dev.basis_timing_ps * basis
+    amplitude = (
+        link.amplitude_signal_mv * mu_meas / mu[0]
+        + link.amplitude_noise_mv * rng.standard_normal(n)
+    )
+    index = start + np.arange(n, dtype=np.int64)
+    table = pa.table({
+        "pulse_index": pa.array(index),
+        "basis": pa.array(basis),
+        "bit": pa.array(bit),
+        "intensity": pa.array(cls.astype(np.int8)),
+        "time_ps": pa.array(index * period_ps),
+        "emission_offset_ps": pa.array(_grid(offset, 1 / 32)),
+        "mu_measured_photons": pa.array(_trim(mu_meas)),
+        "amplitude_mv": pa.array(_grid(amplitude, 1 / 2)),
+    })
+    return _parquet(table)
+
+
+def monitors(link: Link, dev: Deviation, tl: Timeline, seed: int) -> pd.DataFrame:
+    """Monitor channels at ``monitor_rate_hz`` over the capture."""
+    rng = stream(seed, "monitors.csv")
+    period = 1.0 / link.monitor_rate_hz
+    n = math.ceil(tl.duration_s / period - 0.5)
+    t = np.round((np.arange(n) + 0.5) * period, 6)
+    ingress = rng.normal(link.ingress_power_dbm, 0.8, size=n)
+    spike = (t >= tl.alarm_sample_s - 1e-9) & (t < tl.alarm_sample_s + 0.3 - 1e-9)
+    ingress[spike] = link.ingress_alarm_dbm + rng.normal(0.0, 0.3, size=int(spike.sum()))
+    photocurrent = rng.normal(link.photocurrent_ua, 0.05, size=n)
+    if dev.blinding_from_block is not None:
+        on = t >= dev.blinding_from_block * tl.block_s
+        photocurrent[on] = rng.normal(link.photocurrent_blinded_ua, 0.1, size=int(on.sum()))
+    return pd.DataFrame({
+        "time_s": t,
+        "tx_ingress_power_dbm": np.round(ingress, 3),
+        "rx_photocurrent_ua": np.round(photocurrent, 4),
+        "tx_laser_power_mw": np.round(rng.normal(link.laser_power_mw, 0.004, size=n), 5),
+        "rx_temperature_c": np.round(rng.normal(link.detector_temperature_c, 0.02, size=n), 4),
+    })
+
+
+def rng_output(dev: Deviation, seed: int) -> bytes:
+    """Raw RNG output, 2^23 bits; each bit is 1 with probability ``dev.rng_p_one``."""
+    rng = stream(seed, "rng.bin")
+    if dev.rng_p_one == 0.5:
+        return bytes(rng.bytes(RNG_BYTES))
+    level = round(dev.rng_p_one * 65536)
+    bits = rng.integers(0, 65536, size=8 * RNG_BYTES, dtype=np.uint32) < level
+    return bytes(np.packbits(bits).tobytes())
+
+
+__all__ = [
+    "ClassRates",
+    "Timeline",
+    "asymptotic_key_length",
+    "block_records",
+    "channel",
+    "class_rates",
+    "detection_window",
+    "monitors",
+    "pulse_window",
+    "pulses_per_block",
+    "rng_output",
+    "stream",
+    "timeline",
+]
