@@ -108,38 +108,38 @@ def _series_summary(s: Series) -> dict[str, Any]:
 
 
 def _traceability(result: EvaluationResult) -> dict[str, Any] | None:
-    """A traceability roll-up, if the results carry one, as a generic table."""
-    raw = getattr(result, "traceability", None)
-    if raw is None:
-        return None
-    data = raw.model_dump(mode="json") if hasattr(raw, "model_dump") else raw
-    if isinstance(data, dict):
-        for key in ("rows", "links", "entries", "chains"):
-            if isinstance(data.get(key), list):
-                data = data[key]
-                break
-    if not isinstance(data, list | tuple):
-        return None
-    rows = [d.model_dump(mode="json") if hasattr(d, "model_dump") else d for d in data]
-    rows = [r for r in rows if isinstance(r, dict)]
-    if not rows:
-        return None
-    columns: list[str] = []
-    for r in rows:
-        columns.extend(k for k in r if k not in columns)
+    """The traceability chain of the results, if they carry the profile's rationale.
 
-    def cell(v: Any) -> str:
-        if v is None:
-            return ""
-        if isinstance(v, list | tuple):
-            return ", ".join(cell(x) for x in v)
-        if isinstance(v, dict):
-            return ", ".join(f"{k}: {cell(x)}" for k, x in v.items())
-        return str(v)
-
-    return {"columns": columns,
-            "rows": [[cell(r.get(c)) for c in columns] for r in rows],
-            "verdict_col": next((i for i, c in enumerate(columns) if c == "verdict"), None)}
+    Two tables: threats, policies and assumptions -> objectives (with the objectives' verdicts),
+    and objectives -> requirements -> activities (with the requirements' verdicts). The verdicts
+    are the model's roll-ups; nothing is recomputed here.
+    """
+    items = tuple(getattr(result, "traceability", ()) or ())
+    if not items:
+        return None
+    by_req = {r.requirement_id: r for r in result.requirements}
+    anchors = {r.requirement_id: f"req-{i}" for i, r in enumerate(result.requirements, 1)}
+    objective_verdict = {t.id: t.verdict.value for t in items if t.kind == "objective"}
+    problems = []
+    objectives = []
+    for t in items:
+        if t.kind == "objective":
+            reqs = []
+            for rid in t.traces_to:
+                r = by_req.get(rid)
+                reqs.append({"id": rid, "anchor": anchors.get(rid, ""),
+                             "verdict": r.verdict.value if r else Verdict.INCONCLUSIVE.value,
+                             "activities": sorted({c.activity_id for c in r.checks}) if r
+                             else []})
+            objectives.append({"id": t.id, "title": t.title, "scope": t.scope,
+                               "provisional": t.provisional, "verdict": t.verdict.value,
+                               "requirements": reqs})
+        else:
+            problems.append({"id": t.id, "kind": t.kind, "title": t.title,
+                             "provisional": t.provisional, "verdict": t.verdict.value,
+                             "objectives": [{"id": o, "verdict": objective_verdict.get(
+                                 o, Verdict.INCONCLUSIVE.value)} for o in t.traces_to]})
+    return {"problems": problems, "objectives": objectives}
 
 
 def build_context(result: EvaluationResult, *, results_sha256: str,

@@ -4,8 +4,8 @@ The schema (OSCAL 1.0.6, see ``evaltool/report/schemas/SOURCE.md``) writes its t
 the Unicode property classes ``\\p{L}`` (letters) and ``\\p{N}`` (numbers), which Python's ``re``
 does not know. The validator below translates them before matching: ``\\p{L}`` becomes
 ``[^\\W\\d_]`` (word characters that are neither digits nor the underscore: the letters) and
-``\\p{N}`` becomes ``\\d`` (decimal digits; ``\\p{N}`` also admits letter-like and other numerals, so
-the translation is stricter, never looser).
+``\\p{N}`` becomes ``\\d`` (decimal digits; ``\\p{N}`` also admits letter-like and other
+numerals, so the translation is stricter, never looser).
 """
 
 from __future__ import annotations

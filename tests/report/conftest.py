@@ -18,6 +18,7 @@ from evaltool.model.results import (
     RequirementResult,
     Series,
     TOESummary,
+    TraceLink,
 )
 from evaltool.model.verdict import Verdict
 from evaltool.report.outputs import OutputFormat, write_outputs
@@ -92,8 +93,15 @@ def make_result(*, vendor: str = "Example Vendor", product: str = "QKD-1",
     toe = TOESummary(vendor=vendor, product=product, transmitter_serial="T1",
                      receiver_serial="R1", hardware_version="Tx 1 / Rx 1",
                      firmware_version="Tx 2 / Rx 2")
+    trace = (
+        TraceLink(id="T.INTERCEPT", kind="threat", title="Interception of the key",
+                  traces_to=("O.ABORT", "OE.FIBRE")),
+        TraceLink(id="O.ABORT", kind="objective", title="Abort on attack",
+                  traces_to=("FPT_FLS.1", "FCS_RNG.1")),
+        TraceLink(id="OE.FIBRE", kind="objective", title="Protected fibre", scope="environment"),
+    )
     return EvaluationResult(title=f"Evaluation of {product}", lab="Lab", evaluator="E. Valuator",
-                            toe=toe, provenance=prov, requirements=reqs)
+                            toe=toe, provenance=prov, requirements=reqs, trace=trace)
 
 
 @pytest.fixture

@@ -96,9 +96,9 @@ def test_synthetic_report_orders_failures_first_and_shows_waivers(synthetic: Eva
 
 
 def test_long_strings_are_clipped_in_the_report(tmp_path: Path) -> None:
-    from tests.report.conftest import make_check, make_result
     from evaltool.model.results import RequirementResult
     from evaltool.model.verdict import Verdict
+    from tests.report.conftest import make_check, make_result
 
     reason = "x" * (MAX_TEXT * 3)
     result = make_result(requirements=(RequirementResult(
@@ -107,3 +107,18 @@ def test_long_strings_are_clipped_in_the_report(tmp_path: Path) -> None:
     html = render_html(result, results_sha256="0" * 64)
     assert "x" * MAX_TEXT in html and "x" * (MAX_TEXT + 1) not in html
     assert f"[{MAX_TEXT * 2} more characters not shown" in html
+
+
+def test_traceability_chain_is_rendered_with_rolled_up_verdicts(
+        synthetic: EvaluationResult) -> None:
+    html = render_html(synthetic, results_sha256="0" * 64)
+    trace = html.split('<h2 id="trace">', 1)[1].split("</section>", 1)[0]
+    # T.INTERCEPT -> O.ABORT (fail: FPT_FLS.1 fails) and OE.FIBRE (environment: not-applicable);
+    # CEM roll-up: the fail dominates.
+    row = trace.split("T.INTERCEPT", 1)[1].split("</tr>", 1)[0]
+    assert 'O.ABORT <span class="badge v-fail">fail</span>' in row
+    assert 'OE.FIBRE <span class="badge v-not-applicable">not-applicable</span>' in row
+    assert row.rstrip().endswith('<span class="badge v-fail">fail</span></td>')
+    objective = trace.split("<td>O.ABORT</td>", 1)[1].split("</tr>", 1)[0]
+    assert '>FPT_FLS.1</a> <span class="badge v-fail">fail</span>' in objective
+    assert "FCS_RNG.1.1-A1" in objective and "FCS_RNG.1.1-A2" in objective
