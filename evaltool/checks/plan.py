@@ -523,6 +523,12 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
             if undefined:
                 raise _err(lp, (*cloc, "params"),
                            f"parameter refers to undefined assignment 'st.{undefined[0]}'")
+            unset = sorted(set(_REF.findall(repr(spec.params))) & {
+                k for k in defined if values.get(k) is None})
+            if unset:
+                raise _err(lp, (*cloc, "params"),
+                           f"parameter refers to 'st.{unset[0]}', which has no default: a "
+                           "security target must fill it")
             try:
                 parsed = parse_params(ctype, params)
             except ProfileError as exc:
