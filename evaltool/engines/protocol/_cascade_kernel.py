@@ -27,10 +27,14 @@ to 1) swaps with ``r mod (j + 1)`` for the next 64-bit output ``r`` (modulo bias
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
+
+IntArray = NDArray[np.integer[Any]]
+"""Integer arrays of any width (node arrays use int32/int8 to save memory)."""
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -60,7 +64,7 @@ def splitmix64_stream(seed: np.uint64, count: int) -> NDArray[np.uint64]:
 
 @numba.njit(cache=True)
 def shuffle_permutation(
-    n: int, frame_seed: np.uint64, pass_index: int, out: NDArray[np.int64]
+    n: int, frame_seed: np.uint64, pass_index: int, out: IntArray
 ) -> None:
     """Fill ``out`` with the permutation of pass ``pass_index`` (identity for pass 0)."""
     for i in range(n):
@@ -100,7 +104,7 @@ class Workspace:
     holds the interpreter lock, so sharing it between threads is safe.
     """
 
-    def __init__(self, n: int, block_sizes: tuple[int, ...]) -> None:
+    def __init__(self, n: int, block_sizes: tuple[int, ...], *, full_queues: bool = False) -> None:
         n_pass = len(block_sizes)
         ks = np.asarray(block_sizes, dtype=np.int64)
         tree = np.empty(n_pass, dtype=np.int64)
@@ -115,20 +119,26 @@ class Workspace:
         self.ks = ks
         self.tree = tree
         self.off = off
-        self.perm = np.empty((n_pass, n), dtype=np.int64)
-        self.pos = np.empty((n_pass, n), dtype=np.int64)
+        # 15 bytes per tree node: frames of 1e5 bits need ~25 MB, 1e6 bits ~250 MB (yanetal).
+        self.perm = np.empty((n_pass, n), dtype=np.int32)
+        self.pos = np.empty((n_pass, n), dtype=np.int32)
         self.errp = np.empty((n_pass, n), dtype=np.uint8)
-        self.stamp = np.zeros(nodes, dtype=np.int64)
+        self.stamp = np.zeros(nodes, dtype=np.int32)
         self.flags = np.zeros(nodes, dtype=np.uint8)
         self.errpar = np.zeros(nodes, dtype=np.uint8)
-        self.ns = np.zeros(nodes, dtype=np.int64)
-        self.ne = np.zeros(nodes, dtype=np.int64)
-        self.npass = np.zeros(nodes, dtype=np.int64)
-        cap = 2 * nodes + 16
+        self.ns = np.zeros(nodes, dtype=np.int32)
+        self.ne = np.zeros(nodes, dtype=np.int32)
+        self.npass = np.zeros(nodes, dtype=np.int8)
+        # Every (node, continuation) pair is queued at most once at a time, so 2 * nodes entries
+        # always suffice; far fewer are used in practice. The default capacity is a generous
+        # multiple of the frame; a frame that would overflow it is detected and run again with
+        # ``full_queues`` (same seed, same result).
+        top_blocks = int(sum(-(-n // k) for k in block_sizes))
+        cap = 2 * nodes + 16 if full_queues else min(2 * nodes + 16, 8 * n + 4 * top_blocks + 1024)
         self.hkey = np.zeros(cap, dtype=np.int64)
         self.hval = np.zeros(cap, dtype=np.int64)
         self.ask = np.zeros(cap, dtype=np.int64)
-        self.counters = np.zeros(8, dtype=np.int64)
+        self.counters = np.zeros(9, dtype=np.int64)
 
 
 # flags bits
@@ -147,10 +157,11 @@ _C_USES = 4
 _C_INFER = 5
 _C_TR = 6
 _C_STAMP = 7
+_C_OVERFLOW = 8
 
 
 @numba.njit(cache=True, inline="always")
-def _created(stamp: NDArray[np.int64], node: int, cur: int) -> bool:
+def _created(stamp: IntArray, node: int, cur: int) -> bool:
     return bool(stamp[node] == cur)
 
 
@@ -161,12 +172,12 @@ def _create(
     s: int,
     e: int,
     cur: int,
-    stamp: NDArray[np.int64],
+    stamp: IntArray,
     flags: NDArray[np.uint8],
     errpar: NDArray[np.uint8],
-    ns: NDArray[np.int64],
-    ne: NDArray[np.int64],
-    npass: NDArray[np.int64],
+    ns: IntArray,
+    ne: IntArray,
+    npass: IntArray,
     errp: NDArray[np.uint8],
 ) -> None:
     stamp[node] = cur
@@ -185,6 +196,9 @@ def _heap_push(
     hkey: NDArray[np.int64], hval: NDArray[np.int64], cnt: NDArray[np.int64], size: int, val: int
 ) -> None:
     i = cnt[_C_HEAP]
+    if i >= hkey.size:
+        cnt[_C_OVERFLOW] = 1
+        return
     cnt[_C_HEAP] = i + 1
     key = (size << 32) | (cnt[_C_SEQ] & 0xFFFFFFFF)
     cnt[_C_SEQ] += 1
@@ -229,8 +243,8 @@ def _schedule_try(
     node: int,
     crs: int,
     flags: NDArray[np.uint8],
-    ns: NDArray[np.int64],
-    ne: NDArray[np.int64],
+    ns: IntArray,
+    ne: IntArray,
     hkey: NDArray[np.int64],
     hval: NDArray[np.int64],
     cnt: NDArray[np.int64],
@@ -254,23 +268,24 @@ def _frame(
     ks: NDArray[np.int64],
     tree: NDArray[np.int64],
     off: NDArray[np.int64],
-    perm: NDArray[np.int64],
-    pos: NDArray[np.int64],
+    perm: IntArray,
+    pos: IntArray,
     errp: NDArray[np.uint8],
-    stamp: NDArray[np.int64],
+    stamp: IntArray,
     flags: NDArray[np.uint8],
     errpar: NDArray[np.uint8],
-    ns: NDArray[np.int64],
-    ne: NDArray[np.int64],
-    npass: NDArray[np.int64],
+    ns: IntArray,
+    ne: IntArray,
+    npass: IntArray,
     hkey: NDArray[np.int64],
     hval: NDArray[np.int64],
     ask: NDArray[np.int64],
     cnt: NDArray[np.int64],
-) -> tuple[int, int, int, int]:
+) -> tuple[int, int, int, int, int]:
     """Reconcile one frame in place: ``err`` ends as the residual error pattern.
 
-    Returns ``(leaked parities, channel uses, inferred parities, transcript rows)``.
+    Returns ``(leaked parities, channel uses, inferred parities, transcript rows, overflow)``; when
+    ``overflow`` is 1 a queue or the transcript was too small and the other values are invalid.
     """
     n = err.size
     n_pass = ks.size
@@ -283,6 +298,7 @@ def _frame(
     cnt[_C_USES] = 0
     cnt[_C_INFER] = 0
     cnt[_C_TR] = 0
+    cnt[_C_OVERFLOW] = 0
     for p in range(n_pass):
         shuffle_permutation(n, frame_seed, p, perm[p])
         for j in range(n):
@@ -305,6 +321,9 @@ def _frame(
                 deferred = node
                 continue
             flags[node] |= _A_FALSE
+            if cnt[_C_ASK] >= ask.size:
+                cnt[_C_OVERFLOW] = 1
+                continue
             ask[cnt[_C_ASK]] = node * 2
             cnt[_C_ASK] += 1
         # Service loop (Martinez-Mateo et al. 2015, §3): correct locally as far as possible, then
@@ -336,8 +355,11 @@ def _frame(
                             abit = _A_TRUE if crs else _A_FALSE
                             if not (flags[node] & abit):
                                 flags[node] |= abit
-                                ask[cnt[_C_ASK]] = node * 2 + crs
-                                cnt[_C_ASK] += 1
+                                if cnt[_C_ASK] < ask.size:
+                                    ask[cnt[_C_ASK]] = node * 2 + crs
+                                    cnt[_C_ASK] += 1
+                                else:
+                                    cnt[_C_OVERFLOW] = 1
                             break
                     if errpar[node] == 0:
                         if crs and h > 1:
@@ -408,7 +430,9 @@ def _frame(
                     if not (flags[node] & _KNOWN):
                         flags[node] |= _KNOWN
                         cnt[_C_LEAK] += 1
-                        if record:
+                        if record and cnt[_C_TR] >= transcript.shape[0]:
+                            cnt[_C_OVERFLOW] = 1
+                        elif record:
                             t = cnt[_C_TR]
                             q = npass[node]
                             par_a = 0
@@ -425,7 +449,7 @@ def _frame(
                 # Bob can use the inferred parity only once the other parities have arrived.
                 _schedule_try(deferred, 0, flags, ns, ne, hkey, hval, cnt)
                 deferred = -1
-    return cnt[_C_LEAK], cnt[_C_USES], cnt[_C_INFER], cnt[_C_TR]
+    return cnt[_C_LEAK], cnt[_C_USES], cnt[_C_INFER], cnt[_C_TR], cnt[_C_OVERFLOW]
 
 
 @numba.njit(cache=True)
@@ -438,22 +462,27 @@ def simulate_runs(
     ks: NDArray[np.int64],
     tree: NDArray[np.int64],
     off: NDArray[np.int64],
-    perm: NDArray[np.int64],
-    pos: NDArray[np.int64],
+    perm: IntArray,
+    pos: IntArray,
     errp: NDArray[np.uint8],
-    stamp: NDArray[np.int64],
+    stamp: IntArray,
     flags: NDArray[np.uint8],
     errpar: NDArray[np.uint8],
-    ns: NDArray[np.int64],
-    ne: NDArray[np.int64],
-    npass: NDArray[np.int64],
+    ns: IntArray,
+    ne: IntArray,
+    npass: IntArray,
     hkey: NDArray[np.int64],
     hval: NDArray[np.int64],
     ask: NDArray[np.int64],
     cnt: NDArray[np.int64],
-) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
-    """Run independent frames with exactly ``n_errors`` errors each; return leak, uses, residual."""
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+    """Run independent frames with exactly ``n_errors`` errors each.
+
+    Returns leak, uses, residual errors and an overflow flag per run (runs flagged 1 must be
+    repeated with a full-size workspace).
+    """
     runs = run_seeds.size
+    overflow = np.zeros(runs, dtype=np.int64)
     leak = np.empty(runs, dtype=np.int64)
     uses = np.empty(runs, dtype=np.int64)
     resid = np.empty(runs, dtype=np.int64)
@@ -462,7 +491,7 @@ def simulate_runs(
     dummy_tr = np.zeros((0, 4), dtype=np.int64)
     for r in range(runs):
         exact_error_pattern(n, n_errors, run_seeds[r], err)
-        _frame(
+        res = _frame(
             err,
             dummy_alice,
             False,
@@ -487,13 +516,14 @@ def simulate_runs(
             ask,
             cnt,
         )
-        leak[r] = cnt[_C_LEAK]
-        uses[r] = cnt[_C_USES]
+        leak[r] = res[0]
+        uses[r] = res[1]
+        overflow[r] = res[4]
         acc = 0
         for j in range(n):
             acc += err[j]
         resid[r] = acc
-    return leak, uses, resid
+    return leak, uses, resid, overflow
 
 
 def run_frame(
@@ -503,40 +533,50 @@ def run_frame(
     frame_seed: int,
     sub_block_reuse: bool,
     frame_parity_inference: bool,
-    ws: Workspace,
+    block_sizes: tuple[int, ...],
 ) -> tuple[int, int, int, NDArray[np.int64]]:
-    """Reconcile one frame (``err`` modified in place); return leak, uses, inferred, transcript."""
-    n_nodes = ws.stamp.size
-    transcript = np.zeros((n_nodes if record else 0, 4), dtype=np.int64)
-    leak, uses, inferred, n_tr = _frame(
-        err,
-        alice,
-        record,
-        transcript,
-        np.uint64(frame_seed),
-        sub_block_reuse,
-        frame_parity_inference,
-        ws.ks,
-        ws.tree,
-        ws.off,
-        ws.perm,
-        ws.pos,
-        ws.errp,
-        ws.stamp,
-        ws.flags,
-        ws.errpar,
-        ws.ns,
-        ws.ne,
-        ws.npass,
-        ws.hkey,
-        ws.hval,
-        ws.ask,
-        ws.counters,
-    )
-    return int(leak), int(uses), int(inferred), transcript[: int(n_tr)]
+    """Reconcile one frame (``err`` modified in place); return leak, uses, inferred, transcript.
+
+    Runs with the cached default workspace and, if a queue overflows, once more with full-size
+    queues (the result is a deterministic function of the inputs, so the rerun is the answer).
+    """
+    original = err.copy()
+    for full in (False, True):
+        ws = workspace(err.size, block_sizes, full)
+        rows = ws.hkey.size if record else 0
+        transcript = np.zeros((rows, 4), dtype=np.int64)
+        leak, uses, inferred, n_tr, overflow = _frame(
+            err,
+            alice,
+            record,
+            transcript,
+            np.uint64(frame_seed),
+            sub_block_reuse,
+            frame_parity_inference,
+            ws.ks,
+            ws.tree,
+            ws.off,
+            ws.perm,
+            ws.pos,
+            ws.errp,
+            ws.stamp,
+            ws.flags,
+            ws.errpar,
+            ws.ns,
+            ws.ne,
+            ws.npass,
+            ws.hkey,
+            ws.hval,
+            ws.ask,
+            ws.counters,
+        )
+        if not overflow:
+            return int(leak), int(uses), int(inferred), transcript[: int(n_tr)]
+        err[:] = original
+    raise RuntimeError("Cascade queues overflowed with full-size workspaces")
 
 
 @functools.lru_cache(maxsize=8)
-def workspace(n: int, block_sizes: tuple[int, ...]) -> Workspace:
+def workspace(n: int, block_sizes: tuple[int, ...], full_queues: bool = False) -> Workspace:
     """Return a (cached) workspace for frames of ``n`` bits with these block sizes."""
-    return Workspace(n, block_sizes)
+    return Workspace(n, block_sizes, full_queues=full_queues)

@@ -256,10 +256,9 @@ def cascade_reconcile(
     sizes = cascade_block_sizes(algo, qber, a.size)
     err = np.bitwise_xor(a, b)
     initial = int(err.sum())
-    ws = _k.workspace(a.size, sizes)
     leak, uses, inferred, transcript = _k.run_frame(
         err, a, record_transcript, int(_seed64(seed)), _SUB_BLOCK_REUSE[algo],
-        _SUB_BLOCK_REUSE[algo], ws
+        _SUB_BLOCK_REUSE[algo], sizes,
     )
     corrected = np.bitwise_xor(a, err)
     h = binary_entropy(initial / a.size)
@@ -310,7 +309,7 @@ def cascade_simulate(
         )
     ws = _k.workspace(frame, sizes)
     run_seeds = _k.splitmix64_stream(_seed64(seed), runs)
-    leak, uses, resid = _k.simulate_runs(
+    leak, uses, resid, overflow = _k.simulate_runs(
         frame,
         n_errors,
         run_seeds,
@@ -333,6 +332,15 @@ def cascade_simulate(
         ws.ask,
         ws.counters,
     )
+    # Frames whose queues outgrew the default workspace are repeated with full-size queues.
+    for r in np.flatnonzero(overflow):
+        err = np.zeros(frame, dtype=np.uint8)
+        _k.exact_error_pattern(frame, n_errors, run_seeds[r], err)
+        leak[r], uses[r], _, _ = _k.run_frame(
+            err, err[:0], False, int(run_seeds[r]), _SUB_BLOCK_REUSE[algo],
+            _SUB_BLOCK_REUSE[algo], sizes,
+        )
+        resid[r] = int(err.sum())
     h = binary_entropy(n_errors / frame)
     eff = leak.astype(np.float64) / (frame * h)
     return CascadeSimulation(

@@ -202,3 +202,32 @@ def test_pass_permutation_follows_the_published_shuffle_specification() -> None:
 
     for seed, p in [(0, 1), (12345, 3), (2**63 + 5, 15)]:
         assert cascade_permutation(257, seed, p).tolist() == spec(257, seed, p)
+
+
+def test_queue_overflow_is_detected_and_the_frame_rerun(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Give the default workspace queues of 8 entries: every frame overflows, is detected, and is
+    # repeated with full-size queues; the answer must equal the normal run's.
+    from evaltool.engines.protocol import _cascade_kernel as kernel
+
+    alice, bob = _keys(3000, list(range(5, 3000, 37)))
+    expected = cascade_reconcile(alice, bob, qber=0.03, algorithm="option4", seed=8,
+                                 record_transcript=True)
+    real = kernel.workspace
+
+    def tiny(n: int, sizes: tuple[int, ...], full_queues: bool = False) -> kernel.Workspace:
+        if full_queues:
+            return real(n, sizes, True)
+        ws = kernel.Workspace(n, sizes)
+        ws.hkey, ws.hval, ws.ask = ws.hkey[:8].copy(), ws.hval[:8].copy(), ws.ask[:8].copy()
+        return ws
+
+    monkeypatch.setattr(kernel, "workspace", tiny)
+    got = cascade_reconcile(alice, bob, qber=0.03, algorithm="option4", seed=8,
+                            record_transcript=True)
+    assert (got.leaked_bits, got.channel_uses) == (expected.leaked_bits, expected.channel_uses)
+    assert np.array_equal(got.transcript, expected.transcript)
+    assert np.array_equal(got.corrected, expected.corrected)
+    sim = cascade_simulate(algorithm="original", qber=0.02, frame=2000, runs=3, seed=4)
+    monkeypatch.setattr(kernel, "workspace", real)
+    ref = cascade_simulate(algorithm="original", qber=0.02, frame=2000, runs=3, seed=4)
+    assert np.array_equal(sim.leaked_bits, ref.leaked_bits)
