@@ -23,13 +23,14 @@ TUPLE_CUTOFF = 35
 
 
 @numba.njit(cache=True, nogil=True)
-def _kasai(text: NDArray[np.uint8], sa: NDArray[np.int64]) -> NDArray[np.int64]:
+def _kasai(text: NDArray[np.uint8], sa: NDArray[np.int32]) -> NDArray[np.int32]:
     # Kasai et al. (2001): lcp[i] = LCP(suffix sa[i], suffix sa[i+1]), lcp[n-1] = 0.
+    # 32-bit arrays (n < 2**31) halve the memory traffic of the random accesses.
     n = text.size
-    rank = np.empty(n, dtype=np.int64)
+    rank = np.empty(n, dtype=np.int32)
     for i in range(n):
         rank[sa[i]] = i
-    lcp = np.zeros(n, dtype=np.int64)
+    lcp = np.zeros(n, dtype=np.int32)
     h = 0
     for i in range(n):
         r = rank[i]
@@ -45,17 +46,19 @@ def _kasai(text: NDArray[np.uint8], sa: NDArray[np.int64]) -> NDArray[np.int64]:
     return lcp
 
 
-def _suffix_lcp(text: NDArray[np.uint8]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _suffix_lcp(text: NDArray[np.uint8]) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
     """Suffix array (libdivsufsort through pydivsufsort) and LCP array of a byte string."""
     from pydivsufsort import divsufsort
 
+    if text.size >= 2**31 - 1:
+        raise ValueError("sequences of 2**31 symbols or more are not supported")
     buf = np.array(text, dtype=np.uint8, copy=True)
-    sa = np.asarray(divsufsort(buf), dtype=np.int64)
+    sa = np.asarray(divsufsort(buf), dtype=np.int32)
     return sa, _kasai(buf, sa)
 
 
 @numba.njit(cache=True, nogil=True)
-def _interval_tree(lcp: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+def _interval_tree(lcp: NDArray[np.int32]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     # lcp[i] = LCP(suffix sa[i], suffix sa[i+1]); the last entry is ignored.
     n = lcp.size
     v = 0
