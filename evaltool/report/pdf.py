@@ -17,8 +17,10 @@ from __future__ import annotations
 import gc
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -93,6 +95,27 @@ def _fetcher_class() -> type[Any]:
     return ConfinedFetcher
 
 
+@contextmanager
+def _source_date_epoch(stamp: datetime) -> Iterator[None]:
+    """Set ``SOURCE_DATE_EPOCH`` to ``stamp`` while rendering, then restore it.
+
+    fontTools stamps the ``head`` table of every subset font with the current time unless
+    ``SOURCE_DATE_EPOCH`` is set (reproducible-builds.org convention; leakage-and-reporting note
+    §B6, "Determinism"). Using the evaluation's own time makes the PDF bytes a function of the
+    results alone, so ``evaltool report`` re-creates the audit's PDF exactly.
+    """
+    old = os.environ.get("SOURCE_DATE_EPOCH")
+    ts = stamp.timestamp() if stamp.tzinfo else stamp.replace(tzinfo=UTC).timestamp()
+    os.environ["SOURCE_DATE_EPOCH"] = str(max(0, int(ts)))
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = old
+
+
 def confined_fetcher(root: Path) -> Any:
     """A WeasyPrint URL fetcher confined to ``data:`` URLs and files under ``root``."""
     return _fetcher_class()(root)
@@ -124,7 +147,7 @@ def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ..
     if fetcher is None:
         fetcher = confined_fetcher(out_dir)
     base = Path(os.path.realpath(out_dir)).as_uri() + "/"
-    stamp = created or datetime(1980, 1, 1)
+    stamp = created or datetime(1980, 1, 1, tzinfo=UTC)
     pdf_attachments = [
         weasyprint.Attachment(string=a.data, base_url=base, url_fetcher=fetcher, name=a.name,
                               description=a.description, created=stamp, modified=stamp,
@@ -132,7 +155,7 @@ def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ..
         for a in attachments
     ]
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _source_date_epoch(stamp):
             # WeasyPrint 70 leaves the PDF/A output-intent ICC profile file open; it is
             # collected here, inside the render, instead of warning at a random later point.
             warnings.simplefilter("ignore", ResourceWarning)
