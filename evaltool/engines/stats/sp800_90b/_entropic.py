@@ -7,6 +7,7 @@ import math
 import numba
 import numpy as np
 from numpy.typing import NDArray
+from scipy import optimize
 
 from evaltool.engines._input import require_min_length
 from evaltool.engines.stats.sp800_90b._common import (
@@ -190,15 +191,17 @@ def compression(bits: NDArray[np.uint8]) -> EstimatorResult:
     """Compression (Maurer-statistic) estimate for a bit string, SP 800-90B §6.3.4.
 
     6-bit blocks, a 1000-block dictionary, ``sigma_hat = 0.5907 sqrt(...)``; ``p`` solves
-    ``G(p) + 63 G((1-p)/63) = X'`` by bisection on ``[1/64, 1]``; the estimate is
+    ``G(p) + 63 G((1-p)/63) = X'`` on ``[1/64, 1]`` (Brent's method to 1e-15); the estimate is
     ``-log2(p) / 6``, or one bit when no ``p > 1/64`` solves it.
     """
     n = int(bits.size)
     b, d = _COMPRESSION_BLOCK, _COMPRESSION_DICT
     require_min_length(n, b * (d + 1), test="compression estimate")
     num_blocks = n // b
-    weights = (1 << np.arange(b - 1, -1, -1)).astype(np.int64)
-    blocks = bits[: num_blocks * b].reshape(num_blocks, b).astype(np.int64) @ weights
+    cols = bits[: num_blocks * b].reshape(num_blocks, b).astype(np.int64)
+    blocks = np.zeros(num_blocks, dtype=np.int64)
+    for j in range(b):
+        blocks |= cols[:, j] << (b - 1 - j)
     v = num_blocks - d
     s, s2 = _compression_scan(np.ascontiguousarray(blocks), d)
     x_bar = s / v
@@ -210,20 +213,17 @@ def compression(bits: NDArray[np.uint8]) -> EstimatorResult:
     params = {"X_bar": x_bar, "sigma_hat": sigma, "X_bar_lower": x_low}
     if _compression_expectation(lo, d, num_blocks, log2i) <= x_low:
         return EstimatorResult("compression", 1.0, lo, lo, n, params)
-    # The expectation decreases in p; bisect to the last representable interval.
-    for _ in range(200):
-        mid = 0.5 * (lo + hi)
-        if not lo < mid < hi:
-            break
-        val = _compression_expectation(mid, d, num_blocks, log2i)
-        if val == x_low:
-            lo = hi = mid
-            break
-        if val > x_low:
-            lo = mid
-        else:
-            hi = mid
-    p = hi
+    # The expectation decreases in p from G(1/64)+63 G(1/64) > X' to 0 at p = 1: one root.
+    p = float(
+        optimize.brentq(
+            lambda z: _compression_expectation(z, d, num_blocks, log2i) - x_low,
+            lo,
+            hi,
+            xtol=1e-15,
+            rtol=4.0 * np.finfo(float).eps,
+            maxiter=200,
+        )
+    )
     if p <= 1.0 / 64.0:
         return EstimatorResult("compression", 1.0, 1.0 / 64.0, 1.0 / 64.0, n, params)
     return EstimatorResult("compression", -math.log2(p) / b, p, p, n, params)
