@@ -60,8 +60,9 @@ def main() -> None:
                               ("fft-2", {"method": "fft", "workers": 2})]:
             holder: dict[str, np.ndarray] = {}
 
-            def run(kw: dict = kwargs, h: dict = holder) -> None:
-                h["y"] = toeplitz_hash(x, t, ell, **kw).output
+            def run(kw: dict = kwargs, h: dict = holder, xx: np.ndarray = x,
+                    tt: np.ndarray = t, ll: int = ell) -> None:
+                h["y"] = toeplitz_hash(xx, tt, ll, **kw).output
 
             dt = best_time(run, args.repeats)
             results[label] = holder["y"]
