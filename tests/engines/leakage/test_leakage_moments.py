@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
+from fractions import Fraction
 
 import mpmath
 import numpy as np
@@ -145,11 +147,16 @@ def _exact_welch_t(tags: np.ndarray, labels: np.ndarray) -> mpmath.mpf:
         return (m1 - m0) / mpmath.sqrt(v1 / n1 + v0 / n0)
 
 
+@functools.cache
+def _acceptance_case() -> tuple[np.ndarray, np.ndarray, float]:
+    tags, labels = _time_tags(60_000, seed=3)
+    return tags, labels, float(_exact_welch_t(tags, labels))
+
+
 def test_t_on_picosecond_tags_with_1e12_offset_matches_exact_arithmetic() -> None:
     # Acceptance of issue 7: offset 1e12 ps, true difference 0.2 ps, t equal to an exact
     # two-pass computation to 1e-9 relative, for any chunk size.
-    tags, labels = _time_tags(60_000, seed=3)
-    exact = float(_exact_welch_t(tags, labels))
+    tags, labels, exact = _acceptance_case()
     assert abs(exact) > 1.0  # the planted 0.2 ps difference is visible at this n
     results = []
     for chunk in (60_000, 4096, 1000, 333):
@@ -164,8 +171,7 @@ def test_t_on_picosecond_tags_with_1e12_offset_matches_exact_arithmetic() -> Non
 
 def test_naive_power_sums_fail_where_the_accumulator_does_not() -> None:
     # The failure mode measured on lascar (leakage-and-reporting.md, A2): raw Σx, Σx² in float64.
-    tags, labels = _time_tags(60_000, seed=3)
-    exact = float(_exact_welch_t(tags, labels))
+    tags, labels, exact = _acceptance_case()
     naive = []
     for c in (0, 1):
         v = tags[labels == c]
@@ -212,3 +218,28 @@ def test_comoments_are_chunk_invariant_and_match_numpy() -> None:
             np.testing.assert_allclose(
                 m1.sums[p, q, c], (da**p * db**q).sum(0), rtol=1e-9, atol=1e-9
             )
+
+
+def test_t_on_a_million_time_tags_matches_exact_integer_arithmetic() -> None:
+    # Same acceptance at 10^6 pulses: every tag is a multiple of 2^-13 ps (the float64 spacing
+    # near 1e12), so tag · 2^13 is an exact integer and the two-pass moments are exact rationals.
+    tags, labels = _time_tags(1_000_000, seed=8)
+    scale = 2**13
+    ints = (tags * scale).astype(np.int64)
+    assert np.array_equal(ints.astype(np.float64) / scale, tags)
+    parts = []
+    for c in (0, 1):
+        v = [int(i) for i in ints[labels == c]]
+        n, s1, s2 = len(v), sum(v), sum(i * i for i in v)
+        mean = Fraction(s1, n * scale)
+        var = Fraction(n * s2 - s1 * s1, n * (n - 1) * scale * scale)
+        parts.append((mean, var, n))
+    (m0, v0, n0), (m1, v1, n1) = parts
+    diff, se2 = m1 - m0, v1 / n1 + v0 / n0
+    with mpmath.workdps(40):
+        num = mpmath.mpf(diff.numerator) / diff.denominator
+        exact = float(num / mpmath.sqrt(mpmath.mpf(se2.numerator) / se2.denominator))
+    acc = MomentAccumulator(1, 2)
+    for i in range(0, len(tags), 100_000):
+        acc.update(tags[i : i + 100_000], labels[i : i + 100_000])
+    assert welch_t_from_moments(acc.moments()).statistic[0] == pytest.approx(exact, rel=1e-9)
