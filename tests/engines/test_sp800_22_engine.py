@@ -292,7 +292,6 @@ def test_second_level_reference_mode_reproduces_final_analysis_report(test: str)
         assert res.uniformity_ok is not row["uniformity_flag"]
 
 
-@pytest.mark.slow
 def test_second_level_on_our_pvalues_matches_report() -> None:
     # Our own first-level p-values for the same 100 sequences (G-SHA1, 10^7 bits) give the same
     # report rows: frequency and cumulative sums (second_level_gsha1_100x1e5.json)

@@ -10,8 +10,9 @@ compression function, with the suite's fixed seed).
 from __future__ import annotations
 
 import math
-import struct
+from collections.abc import Callable
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -140,10 +141,10 @@ def pi_expansion(nbits: int = 1_000_000) -> NDArray[np.uint8]:
     return _int_to_bits(_exact_floor(_pi_scaled, nbits - 2), nbits)
 
 
-def _exact_floor(scaled: object, frac_bits: int) -> int:
+def _exact_floor(scaled: Callable[[int], int], frac_bits: int) -> int:
     """⌊x·2^frac_bits⌋ from an approximation with 32 extra bits (error far below one unit)."""
     extra = 32
-    approx = scaled(frac_bits + extra)  # type: ignore[operator]
+    approx = scaled(frac_bits + extra)
     # the approximation is within a few units of 2^-(frac_bits+32); the floor is safe unless the
     # 32 discarded bits are all ones or all zeros, which does not happen for e and π here
     low = approx & ((1 << extra) - 1)
@@ -168,37 +169,70 @@ def sqrt3_expansion(nbits: int = 1_000_000) -> NDArray[np.uint8]:
 G_SHA1_SEED = "ec822a619d6ed5d9492218a7a4c5b15d57c61601"
 """The 160-bit seed XKEY of the reference suite's G-SHA1 generator (sts-2.1.2)."""
 
-_SHA1_IV = (0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0)
-_MASK32 = 0xFFFFFFFF
+_SHA1_IV = np.array([0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0], dtype=np.uint64)
 
 
-def _sha1_compress(block: bytes) -> bytes:
-    """The SHA-1 compression function (FIPS 180) on one 64-byte block from the standard IV.
+@numba.njit(cache=True, nogil=True)
+def _g_sha1_blocks(xkey: NDArray[np.uint64], nblocks: int) -> NDArray[np.uint64]:
+    """``nblocks`` outputs G of the G-SHA1 generator as 32-bit words (most significant first).
 
-    No padding or length is appended: this is the function G of FIPS 186-2 Appendix 3.3.
+    G = SHA-1 compression (FIPS 180-4 §6.1.2, standard IV, no padding) of XKEY ‖ 0^352, then
+    XKEY ← (XKEY + G + 1) mod 2^160 (FIPS 186-2 Appendix 3.1 with the suite's fixed seed).
+    Words are held in uint64 and masked to 32 bits.
     """
-    w = list(struct.unpack(">16I", block))
-    for t in range(16, 80):
-        v = w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]
-        w.append(((v << 1) | (v >> 31)) & _MASK32)
-    a, b, c, d, e = _SHA1_IV
-    for t in range(80):
-        if t < 20:
-            f = (b & c) | (~b & d)
-            k = 0x5A827999
-        elif t < 40:
-            f = b ^ c ^ d
-            k = 0x6ED9EBA1
-        elif t < 60:
-            f = (b & c) | (b & d) | (c & d)
-            k = 0x8F1BBCDC
-        else:
-            f = b ^ c ^ d
-            k = 0xCA62C1D6
-        tmp = (((a << 5) | (a >> 27)) + f + e + k + w[t]) & _MASK32
-        e, d, c, b, a = d, c, ((b << 30) | (b >> 2)) & _MASK32, a, tmp
-    out = [(x + y) & _MASK32 for x, y in zip((a, b, c, d, e), _SHA1_IV, strict=True)]
-    return struct.pack(">5I", *out)
+    mask = np.uint64(0xFFFFFFFF)
+    out = np.empty((nblocks, 5), dtype=np.uint64)
+    x = xkey.copy()
+    w = np.zeros(80, dtype=np.uint64)
+    for blk in range(nblocks):
+        for t in range(5):
+            w[t] = x[t]
+        for t in range(5, 16):
+            w[t] = 0
+        for t in range(16, 80):
+            v = w[t - 3] ^ w[t - 8] ^ w[t - 14] ^ w[t - 16]
+            w[t] = ((v << np.uint64(1)) | (v >> np.uint64(31))) & mask
+        a = _SHA1_IV[0]
+        b = _SHA1_IV[1]
+        c = _SHA1_IV[2]
+        d = _SHA1_IV[3]
+        e = _SHA1_IV[4]
+        for t in range(80):
+            if t < 20:
+                f = (b & c) | ((~b & mask) & d)
+                k = np.uint64(0x5A827999)
+            elif t < 40:
+                f = b ^ c ^ d
+                k = np.uint64(0x6ED9EBA1)
+            elif t < 60:
+                f = (b & c) | (b & d) | (c & d)
+                k = np.uint64(0x8F1BBCDC)
+            else:
+                f = b ^ c ^ d
+                k = np.uint64(0xCA62C1D6)
+            rot_a = ((a << np.uint64(5)) | (a >> np.uint64(27))) & mask
+            tmp = (rot_a + f + e + k + w[t]) & mask
+            e = d
+            d = c
+            c = ((b << np.uint64(30)) | (b >> np.uint64(2))) & mask
+            b = a
+            a = tmp
+        g0 = (a + _SHA1_IV[0]) & mask
+        g1 = (b + _SHA1_IV[1]) & mask
+        g2 = (c + _SHA1_IV[2]) & mask
+        g3 = (d + _SHA1_IV[3]) & mask
+        g4 = (e + _SHA1_IV[4]) & mask
+        out[blk, 0] = g0
+        out[blk, 1] = g1
+        out[blk, 2] = g2
+        out[blk, 3] = g3
+        out[blk, 4] = g4
+        carry = np.uint64(1)
+        for i in range(4, -1, -1):
+            total = x[i] + out[blk, i] + carry
+            x[i] = total & mask
+            carry = total >> np.uint64(32)
+    return out
 
 
 def g_sha1(nbits: int = 1_000_000, seed: str = G_SHA1_SEED) -> NDArray[np.uint8]:
@@ -209,15 +243,13 @@ def g_sha1(nbits: int = 1_000_000, seed: str = G_SHA1_SEED) -> NDArray[np.uint8]
     """
     if nbits < 0:
         raise ValueError(f"nbits must be non-negative, got {nbits}")
-    xkey = int(seed, 16)
-    if not 0 <= xkey < (1 << 160) or len(seed) != 40:
+    if len(seed) != 40:
         raise ValueError("seed must be 40 hexadecimal digits")
-    chunks = []
-    produced = 0
-    while produced < nbits:
-        g = _sha1_compress(xkey.to_bytes(20, "big") + bytes(44))
-        chunks.append(g)
-        produced += 160
-        xkey = (xkey + int.from_bytes(g, "big") + 1) & ((1 << 160) - 1)
-    raw = np.frombuffer(b"".join(chunks), dtype=np.uint8)
-    return np.unpackbits(raw)[:nbits].copy()
+    try:
+        xkey = int(seed, 16)
+    except ValueError:
+        raise ValueError("seed must be 40 hexadecimal digits") from None
+    words = np.array([(xkey >> (32 * (4 - i))) & 0xFFFFFFFF for i in range(5)], dtype=np.uint64)
+    blocks = _g_sha1_blocks(words, (nbits + 159) // 160)
+    raw = blocks.astype(">u4").tobytes()
+    return np.unpackbits(np.frombuffer(raw, dtype=np.uint8))[:nbits].copy()
