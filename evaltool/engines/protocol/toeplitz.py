@@ -10,7 +10,7 @@ Three implementations are provided, all exact:
 * :func:`toeplitz_hash_direct`: the defining matrix-vector product, row by row (reference; also
   usable on a subset of rows to spot-check long blocks);
 * :func:`toeplitz_hash` with ``method="karatsuba"`` (default): bits packed 64 to a word and the
-  product computed by the three-product Toeplitz split down to blocks of at most 2048 bits,
+  product computed by the three-product Toeplitz split down to blocks of at most 4096 bits,
   multiplied with the processor's carry-less multiply
   (:mod:`evaltool.engines.protocol._toeplitz_kara`); integer arithmetic only, so exact by
   construction;
