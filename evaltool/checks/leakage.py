@@ -13,7 +13,7 @@ The rule (shared by the ``leakage.tvla`` check kind and the ``evaltool leakage``
 3. otherwise **inconclusive** if any statistic is not finite, or if the data are underpowered: the
    first-order minimum detectable effect at that threshold and the required power (default 0.8),
    in units of the pooled standard deviation, exceeds the tolerance (default 0.05 σ) — the MDE is
-   named in the reason (REASSURE tutorial, part 3; Whitnall & Oswald 2019, §5);
+   named in the reason (REASSURE tutorial, part 3; Whitnall & Oswald 2019);
 4. otherwise **pass**.
 """
 
@@ -237,7 +237,7 @@ class TVLAParams(CheckParams):
 @check(
     "leakage.tvla",
     params=TVLAParams,
-    ref="Schneider & Moradi, CHES 2015, §4-5; Moradi et al., TCHES 2018(1); ISO/IEC 17825",
+    ref="Schneider & Moradi, CHES 2015; Moradi et al., TCHES 2018(1); ISO/IEC 17825",
 )
 def tvla(p: TVLAParams, ctx: CheckContext) -> Outcome:
     """Per-pulse features do not depend on the label (t orders 1-3, χ² sweep, family-wise α)."""

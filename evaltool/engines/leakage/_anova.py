@@ -3,7 +3,7 @@
 Both weight classes by their own counts, so imbalanced classes (decoy-state intensity classes,
 e.g. 70/20/10) are handled correctly — the defect lascar fixed in 2022 for its SNR/NICV.
 
-- SNR (Mangard, Oswald & Popp, Power Analysis Attacks, 2007, §4.3.2):
+- SNR (Mangard, Oswald & Popp, Power Analysis Attacks, 2007, ch. 4, SNR):
   ``Var_c(μ_c) / E_c(σ²_c)`` with class probabilities ``n_c / N`` as weights.
 - Welch's ANOVA (Welch, "On the comparison of several mean values", Biometrika 38, 1951):
   ``w_c = n_c / s²_c``, ``W = Σ w_c``, ``μ_w = Σ w_c μ_c / W``,
@@ -72,7 +72,7 @@ def snr(moments: ClassMoments, /) -> SNRResult:
 
     References
     ----------
-    Mangard, Oswald & Popp, Power Analysis Attacks, Springer 2007, §4.3.2.
+    Mangard, Oswald & Popp, Power Analysis Attacks, Springer 2007, ch. 4 (SNR).
     """
     present = np.flatnonzero(moments.n > 0)
     if present.size < 2:
@@ -92,11 +92,12 @@ def welch_anova(moments: ClassMoments, /, *, order: int = 1) -> WelchANOVAResult
     """Welch's ANOVA F-test of equal class means without assuming equal variances.
 
     With ``order`` > 1 the test is applied to the preprocessed values of the order-``order``
-    t-test (Schneider & Moradi 2015, §4), the multi-class counterpart of that test.
+    t-test (Schneider & Moradi 2015, higher-order univariate test): the multi-class
+    counterpart of that test.
 
     References
     ----------
-    B. L. Welch, Biometrika 38 (1951), pp. 330–336, eqs. (7)–(9).
+    B. L. Welch, Biometrika 38 (1951), pp. 330–336.
     """
     present = np.flatnonzero(moments.n > 0)
     if present.size < 2:

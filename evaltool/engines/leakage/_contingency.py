@@ -9,19 +9,19 @@ timing features need (Pahalı, Tefek & Durak, arXiv:2203.03250: leakage through 
 monotonic in the bin width).
 
 The r×c test of independence follows Moradi, Richter, Schneider & Standaert, "Leakage detection
-with the χ²-test", TCHES 2018(1), §3: ``E_ij = R_i C_j / N``, ``x² = Σ (F_ij − E_ij)² / E_ij``,
+with the χ²-test", TCHES 2018(1): ``E_ij = R_i C_j / N``, ``x² = Σ (F_ij − E_ij)² / E_ij``,
 ``ν = (r − 1)(c − 1)``; the G statistic is ``2 Σ F_ij ln(F_ij / E_ij)`` (Sokal & Rohlf, Biometry,
-§17.2). Adjacent sparse bins are pooled first so that every expected count is at least 5
+ch. 17). Adjacent sparse bins are pooled first so that every expected count is at least 5
 (Cochran 1954's rule for the χ² approximation).
 
 Mutual information is the plug-in estimate with the Miller–Madow bias correction
-(Miller 1955; Paninski, Neural Computation 15, 2003, §3.1):
+(Miller 1955; Paninski, Neural Computation 15, 2003):
 ``Î_MM = Î_plugin + (m_X + m_Y − m_XY − 1) / (2N)`` nats, with ``m`` the non-empty cells of each
 marginal and of the joint table. Total-variation distance between two class-conditional
 distributions is ``½ Σ_j |p_1j − p_0j|`` (for more classes, the largest pairwise value); its
 upward small-sample bias is removed with the bootstrap bias estimate. Confidence intervals are the
 percentile spread of a class-stratified multinomial bootstrap placed around the bias-corrected
-estimate (Efron & Tibshirani, An Introduction to the Bootstrap, 1993, §10.6, §13.3).
+estimate (Efron & Tibshirani, An Introduction to the Bootstrap, 1993, ch. 10 and 13).
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ class IndependenceTestResult:
 
     @property
     def log10_pvalue(self) -> float:
-        """``log10`` of the p-value, finite even when the p-value underflows (TCHES 2018 §3)."""
+        """``log10`` of the p-value, finite even when the p-value underflows (TCHES 2018(1))."""
         if self.dof == 0:
             return 0.0
         return float(stats.chi2.logsf(self.statistic, self.dof) / np.log(10.0))
@@ -239,7 +239,7 @@ def independence_test(
 
     References
     ----------
-    Moradi et al., TCHES 2018(1), §3 (χ² leakage detection); Sokal & Rohlf, Biometry, §17.2 (G).
+    Moradi et al., TCHES 2018(1) (χ² leakage detection); Sokal & Rohlf, Biometry, ch. 17 (G).
     """
     if method not in ("chi2", "g"):
         raise ValueError(f"method must be 'chi2' or 'g', got {method!r}")
@@ -409,7 +409,7 @@ def _shifted_interval(
     Both estimators are biased upwards by an amount of the order of their spread on sparse tables,
     where the BC percentile interval degenerates (its bias constant z₀ runs off to ±∞). Centring
     the bootstrap distribution on its own mean and moving it to the bias-corrected estimate keeps
-    the interval's width and shape (Efron & Tibshirani 1993, §10.6 and §13.3).
+    the interval's width and shape (Efron & Tibshirani 1993, ch. 10 and 13).
     """
     half = (1.0 - confidence_level) / 2.0
     lo, hi = np.quantile(boot, [half, 1.0 - half])
@@ -441,7 +441,7 @@ def mutual_information(
     References
     ----------
     G. A. Miller, "Note on the bias of information estimates", 1955; L. Paninski, "Estimation of
-    entropy and mutual information", Neural Computation 15, 2003, §3.1.
+    entropy and mutual information", Neural Computation 15, 2003.
     """
     tab = _prepare(table)
     gen, seed = _generator(rng)
@@ -473,14 +473,14 @@ def total_variation_distance(
 
     References
     ----------
-    Efron & Tibshirani, An Introduction to the Bootstrap, 1993, §10.6 (bias correction) and
-    §13.3 (percentile interval).
+    Efron & Tibshirani, An Introduction to the Bootstrap, 1993, ch. 10 (bias correction) and
+    ch. 13 (percentile interval).
     """
     tab = _prepare(table)
     gen, seed = _generator(rng)
     plugin = float(_tvd(tab.astype(np.float64)))
     boot = _tvd(_bootstrap(tab, n_resamples, gen))
-    # Bootstrap bias correction (Efron & Tibshirani 1993, §10.6): 2θ̂ − mean(θ*).
+    # Bootstrap bias correction (Efron & Tibshirani 1993, ch. 10): 2θ̂ − mean(θ*).
     value = 2.0 * plugin - float(boot.mean())
     lo, hi = _shifted_interval(value, boot, confidence_level)
     return LeakageBoundResult(

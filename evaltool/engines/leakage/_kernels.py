@@ -5,7 +5,7 @@ each leaf and each feature the kernels subtract a reference value taken from the
 (``x - K`` is exact by Sterbenz's lemma when ``K/2 <= x <= 2K``, which holds for time tags that
 share a large offset), compute per-class means of the shifted values, then the central sums of
 the deviations from those means (a two-pass computation inside the leaf, as SCALib and
-Schneider & Moradi 2015, §4, recommend). The mean is kept as ``shift + residual`` so that a large
+Schneider & Moradi 2015 recommend). The mean is kept as ``shift + residual`` so that a large
 common offset never rounds away a small class difference.
 
 The loops run over rows in their stored order and vectorise across features only, so no

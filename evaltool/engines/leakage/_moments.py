@@ -8,13 +8,13 @@ mean are ``δ_A = −n_B Δ / n`` and ``δ_B = n_A Δ / n`` and
 
     CS_p(X) = Σ_{k=0..p} C(p, k) [CS_k(A) δ_A^{p−k} + CS_k(B) δ_B^{p−k}],   CS_0 = n, CS_1 = 0,
 
-which is Pébay 2008, eq. (3.1) (the arbitrary-order update Schneider & Moradi 2015, §4.1, use)
+which is Pébay 2008's arbitrary-order pairwise update (the one Schneider & Moradi 2015 use)
 after the terms with ``CS_1 = 0`` are dropped. The bivariate version expands both factors:
 
     M_pq(X) = Σ_{i≤p, j≤q} C(p, i) C(q, j) [M_ij(A) δ_{A,a}^{p−i} δ_{A,b}^{q−j} + (same for B)],
 
-Pébay 2008, §5 (co-moments), as used for the one-pass centred-product test of
-Schneider & Moradi 2015, §5.
+Pébay 2008's co-moment update, as used for the one-pass centred-product test of
+Schneider & Moradi 2015 (multivariate test).
 
 References
 ----------
@@ -44,7 +44,7 @@ _UniNode = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], ND
 _CoNode = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
 
 # Mixed moments kept by the bivariate accumulator: enough for the centred product's mean (1, 1)
-# and variance (2, 2) (Schneider & Moradi 2015, §5).
+# and variance (2, 2) (Schneider & Moradi 2015, multivariate test).
 _CO_ORDERS: tuple[tuple[int, int], ...] = ((2, 0), (0, 2), (1, 1), (2, 1), (1, 2), (2, 2))
 
 
@@ -179,7 +179,7 @@ def _merge_uni(left: _UniNode, right: _UniNode, max_moment: int) -> _UniNode:
     fb = (nB / safe)[:, None]
     delta = (sB - sA) + (rB - rA)
     resid = rA + delta * fb
-    dA = -fb * delta  # μ_A − μ (Pébay 2008, eq. (3.1) notation: −n_B Δ / n)
+    dA = -fb * delta  # μ_A − μ (Pébay 2008 notation: −n_B Δ / n)
     dB = fa * delta  # μ_B − μ (n_A Δ / n)
     powA = [np.ones_like(delta), dA]
     powB = [np.ones_like(delta), dB]

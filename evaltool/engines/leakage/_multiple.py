@@ -1,7 +1,7 @@
 """Family-wise and false-discovery error control over many leakage tests.
 
 TVLA's fixed |t| > 4.5 is a per-test rule: with 10⁴ independent points the chance of at least one
-false alarm under H0 is already about 7 % (Whitnall & Oswald, ASIACRYPT 2019, §4). These functions
+false alarm under H0 is already about 7 % (Whitnall & Oswald, ASIACRYPT 2019). These functions
 turn per-test p-values into adjusted p-values (compare them with the family α) and give the
 matching |t| threshold.
 
@@ -95,7 +95,7 @@ def confirm_two_datasets(
     same_sign: bool = True,
 ) -> NDArray[np.bool_]:
     """TVLA confirmation rule: leakage at an index only if |t| exceeds ``threshold`` there in
-    two independently acquired data sets (Goodwill et al. 2011, §3), by default with the same
+    two independently acquired data sets (Goodwill et al. 2011), by default with the same
     sign."""
     a = np.asarray(t_first, dtype=np.float64)
     b = np.asarray(t_second, dtype=np.float64)

@@ -4,7 +4,7 @@ For a two-sided test that rejects when |t| > t_crit, a true difference δ of the
 class means is detected with probability ``1 − β`` when ``δ ≥ (t_crit + z_{1−β}) · SE`` (normal
 approximation, the far tail ignored), where ``SE = sqrt(v_0/n_0 + v_1/n_1)`` is the test's standard
 error. This is the planning formula of the REASSURE leakage-detection tutorial (part 3, "minimum
-detectable effect") and of Whitnall & Oswald, ASIACRYPT 2019, §5. When the MDE exceeds the
+detectable effect") and of Whitnall & Oswald, ASIACRYPT 2019. When the MDE exceeds the
 tolerance a requirement allows, a pass would be meaningless: the check is inconclusive.
 """
 

@@ -2,7 +2,8 @@
 
 The d-th order univariate test applies Welch's t to the preprocessed values
 ``y = x`` (d = 1), ``y = (x − μ)²`` (d = 2) and ``y = ((x − μ)/σ)^d`` (d ≥ 3), whose class means
-and variances follow from the central moments (Schneider & Moradi 2015, §4, eqs. (3)–(6)):
+and variances follow from the central moments (Schneider & Moradi 2015, higher-order
+univariate test):
 
 - d = 1: mean μ, variance ``CS_2 / (n − 1)`` (the unbiased sample variance, as in
   ``scipy.stats.ttest_ind(equal_var=False)``);
@@ -10,10 +11,10 @@ and variances follow from the central moments (Schneider & Moradi 2015, §4, eqs
 - d ≥ 3: mean ``CM_d / CM_2^{d/2}``, variance ``(CM_2d − CM_d²) / CM_2^d``.
 
 The bivariate test uses ``y = (a − μ_a)(b − μ_b)``: mean ``M_11 / n``, variance
-``M_22 / n − (M_11 / n)²`` (Schneider & Moradi 2015, §5).
+``M_22 / n − (M_11 / n)²`` (Schneider & Moradi 2015, multivariate test).
 
 Welch's statistic is ``t = (ȳ_1 − ȳ_0) / sqrt(v_1/n_1 + v_0/n_0)`` with Welch–Satterthwaite degrees
-of freedom and a two-sided p-value (Welch 1947; ISO/IEC 17825:2016, §A.2 for its use in TVLA).
+of freedom and a two-sided p-value (Welch 1947; ISO/IEC 17825:2016 for its use in TVLA).
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def _welch(
         se2 = q0 + q1
         se = np.sqrt(se2)
         t = diff / se
-        # Welch–Satterthwaite (Welch 1947, eq. (9)).
+        # Welch–Satterthwaite degrees of freedom (Welch 1947).
         df = se2 * se2 / (q0 * q0 / (n0 - 1) + q1 * q1 / (n1 - 1))
         pvalue = 2.0 * special.stdtr(df, -np.abs(t))
     return t, pvalue, df, se
@@ -102,7 +103,7 @@ def preprocessed_class_stats(
 
     For order 1 the means are relative to class ``reference`` (so a large common offset cancels
     exactly) and the variance is the unbiased ``CS_2 / (n − 1)``; for higher orders they follow
-    Schneider & Moradi 2015, §4, eqs. (3)–(6) (population moments).
+    Schneider & Moradi 2015, higher-order univariate test (population moments).
     """
     if order < 1:
         raise ValueError(f"order must be >= 1, got {order}")
@@ -142,7 +143,7 @@ def welch_t_from_moments(
 
     References
     ----------
-    Schneider & Moradi 2015, §4 (eqs. (3)–(6)); Welch 1947.
+    Schneider & Moradi 2015 (higher-order univariate test); Welch 1947.
     """
     n0, n1 = _require_two(moments.n, classes, f"order-{order} Welch t-test")
     c0, c1 = classes
@@ -160,7 +161,7 @@ def centred_product_t(
 
     References
     ----------
-    Schneider & Moradi 2015, §5 (multivariate higher-order test, centred product).
+    Schneider & Moradi 2015 (multivariate higher-order test, centred product).
     """
     n0, n1 = _require_two(comoments.n, classes, "centred-product t-test")
     c0, c1 = classes
