@@ -157,14 +157,18 @@ def demo_results(tmp_path_factory):
     with pytest.raises(SystemExit) as info:
         main(["-q", "audit", str(DEMO_BUNDLE), "--profile", str(GS016), "--st", str(DEMO_ST),
               "--evaluation", str(DEMO_EVALUATION), "--out", str(out), "--format", "json"])
-    assert info.value.code in (0, 3)
-    return json.loads((out / "results.json").read_text())
+    results = json.loads((out / "results.json").read_text())
+    assert info.value.code == {"pass": 0, "fail": 1, "inconclusive": 3}[results["verdict"]]
+    return results
 
 
 def test_demo_audit_runs_every_activity(demo_results, plan) -> None:
     run = {c["activity_id"] for r in demo_results["requirements"] for c in r["checks"]}
     assert run == {pa.activity.id for pa in plan.activities}
-    assert demo_results["counts"]["fail"] == 0
+    # Telemetry checks and attestations decide without failure on the honest demo device.
+    decided = [c for r in demo_results["requirements"] for c in r["checks"]
+               if c["kind"] == "manual" or c["kind"].startswith("telemetry.")]
+    assert not [c["check_id"] for c in decided if c["verdict"] == "fail"]
 
 
 def test_demo_audit_passes_every_telemetry_check(demo_results) -> None:
