@@ -85,6 +85,12 @@ def _err(lp: LoadedProfile, loc: tuple[int | str, ...], message: str) -> Profile
     return ProfileError(message, path=lp.doc.path, location=lp.doc.position(loc))
 
 
+def _near(name: str, known: set[str]) -> str:
+    """`` (did you mean 'X'?)`` for the closest known id, or nothing."""
+    near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
 def _alternatives(dep: str) -> tuple[str, ...]:
     """A dependency written ``A or B`` (CC notation ``[A or B]``) is met by either."""
     return tuple(part.strip() for part in dep.strip("[] ").split(" or ") if part.strip())
@@ -172,7 +178,8 @@ def _check_traceability(lp: LoadedProfile) -> None:
         for j, ref in enumerate(obj.addresses):
             if ref not in problem_ids:
                 raise _err(lp, ("objectives", i, "addresses", j),
-                           f"objective {obj.id} addresses unknown item {ref!r}")
+                           f"objective {obj.id} addresses unknown item {ref!r}"
+                           f"{_near(ref, problem_ids)}")
             if obj.scope == "toe" and ref in assumption_ids:
                 raise _err(lp, ("objectives", i, "addresses", j),
                            f"TOE objective {obj.id} addresses assumption {ref}; assumptions are "
@@ -180,7 +187,7 @@ def _check_traceability(lp: LoadedProfile) -> None:
         for j, ref in enumerate(obj.sfrs):
             if ref not in sfr_ids:
                 raise _err(lp, ("objectives", i, "sfrs", j),
-                           f"objective {obj.id} names unknown SFR {ref!r}")
+                           f"objective {obj.id} names unknown SFR {ref!r}{_near(ref, sfr_ids)}")
         if obj.scope == "toe" and not obj.sfrs:
             raise _err(lp, ("objectives", i), f"TOE objective {obj.id} traces to no SFR")
         if obj.scope == "environment" and obj.sfrs:
