@@ -42,12 +42,12 @@ from evaltool.engines.leakage._features import (
     FeatureBatteryResult,
 )
 from evaltool.engines.leakage._moments import (
-    DEFAULT_LEAF_ROWS,
     ClassCoMoments,
     ClassMoments,
     CoMomentAccumulator,
     LaggedPairAccumulator,
     MomentAccumulator,
+    default_leaf_rows,
 )
 from evaltool.engines.leakage._monitors import (
     AfterpulseResult,
@@ -82,7 +82,6 @@ from evaltool.engines.leakage._ttest import (
 
 __all__ = [
     "DEFAULT_CALIBRATION_ROWS",
-    "DEFAULT_LEAF_ROWS",
     "DEFAULT_SWEEP",
     "TVLA_THRESHOLD",
     "AfterpulseResult",
@@ -112,6 +111,7 @@ __all__ = [
     "confirm_two_datasets",
     "dark_count_test",
     "dead_time_violations",
+    "default_leaf_rows",
     "efficiency_mismatch",
     "holm",
     "independence_test",

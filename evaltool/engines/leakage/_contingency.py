@@ -484,8 +484,13 @@ def total_variation_distance(
     value = 2.0 * plugin - float(boot.mean())
     lo, hi = _shifted_interval(value, boot, confidence_level)
     return LeakageBoundResult(
-        max(value, 0.0), plugin, (max(lo, 0.0), max(hi, 0.0)), confidence_level, "",
-        n_resamples, seed,
+        max(value, 0.0),
+        plugin,
+        (max(lo, 0.0), max(hi, 0.0)),
+        confidence_level,
+        "",
+        n_resamples,
+        seed,
     )
 
 

@@ -37,7 +37,6 @@ from evaltool.engines.leakage._contingency import (
     total_variation_distance,
 )
 from evaltool.engines.leakage._moments import (
-    DEFAULT_LEAF_ROWS,
     LaggedPairAccumulator,
     MomentAccumulator,
 )
@@ -118,7 +117,7 @@ class FeatureBatteryAccumulator:
         orders: Sequence[int] = (1,),
         lag: int = 0,
         calibration_rows: int = DEFAULT_CALIBRATION_ROWS,
-        leaf_rows: int = DEFAULT_LEAF_ROWS,
+        leaf_rows: int | None = None,
         sweep: tuple[int, ...] = DEFAULT_SWEEP,
         n_resamples: int = 1000,
         seed: int = 0,

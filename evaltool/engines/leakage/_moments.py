@@ -37,8 +37,19 @@ from numpy.typing import ArrayLike, NDArray
 from evaltool.engines.leakage._kernels import leaf_comoments, leaf_moments
 from evaltool.engines.leakage._tree import Arrays, CanonicalTree
 
-DEFAULT_LEAF_ROWS = 1024
-"""Rows per leaf of the canonical merge tree (fixed so that results never depend on chunking)."""
+
+def default_leaf_rows(n_features: int) -> int:
+    """Rows per leaf of the canonical merge tree for ``n_features`` features.
+
+    About 2^19 values per leaf (a power of two between 1024 and 65536 rows): large enough that
+    merges cost little next to the leaf pass, small enough that a leaf of float32 traces stays in
+    cache. It depends only on the feature count, so results never depend on chunking.
+    """
+    if n_features < 1:
+        raise ValueError("n_features must be >= 1")
+    rows = 1 << max(0, (2**19 // n_features).bit_length() - 1)
+    return min(max(rows, 1024), 65536)
+
 
 _UniNode = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
 _CoNode = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
@@ -255,7 +266,7 @@ class MomentAccumulator(CanonicalTree[_UniNode]):
     max_moment:
         Highest central sum kept (``2·d`` for a d-th order t-test; 2 to 8).
     leaf_rows:
-        Rows per leaf of the canonical merge tree.
+        Rows per leaf of the canonical merge tree (default: :func:`default_leaf_rows`).
     start_row:
         Global index of the first row (for accumulators built on separate parts of one data set).
 
@@ -272,12 +283,13 @@ class MomentAccumulator(CanonicalTree[_UniNode]):
         n_classes: int = 2,
         *,
         max_moment: int = 2,
-        leaf_rows: int = DEFAULT_LEAF_ROWS,
+        leaf_rows: int | None = None,
         start_row: int = 0,
     ) -> None:
-        super().__init__(leaf_rows=leaf_rows, start_row=start_row)
         if n_features < 1 or n_classes < 1:
             raise ValueError("n_features and n_classes must be >= 1")
+        leaf = default_leaf_rows(n_features) if leaf_rows is None else leaf_rows
+        super().__init__(leaf_rows=leaf, start_row=start_row)
         if not 2 <= max_moment <= 8:
             raise ValueError(f"max_moment must be in 2..8, got {max_moment}")
         self.n_features = int(n_features)
@@ -340,12 +352,13 @@ class CoMomentAccumulator(CanonicalTree[_CoNode]):
         n_features: int,
         n_classes: int = 2,
         *,
-        leaf_rows: int = DEFAULT_LEAF_ROWS,
+        leaf_rows: int | None = None,
         start_row: int = 0,
     ) -> None:
-        super().__init__(leaf_rows=leaf_rows, start_row=start_row)
         if n_features < 1 or n_classes < 1:
             raise ValueError("n_features and n_classes must be >= 1")
+        leaf = default_leaf_rows(n_features) if leaf_rows is None else leaf_rows
+        super().__init__(leaf_rows=leaf, start_row=start_row)
         self.n_features = int(n_features)
         self.n_classes = int(n_classes)
 
@@ -415,7 +428,7 @@ class LaggedPairAccumulator:
         n_classes: int = 2,
         *,
         lag: int = 1,
-        leaf_rows: int = DEFAULT_LEAF_ROWS,
+        leaf_rows: int | None = None,
     ) -> None:
         if lag < 1:
             raise ValueError(f"lag must be >= 1, got {lag}")

@@ -26,7 +26,6 @@ from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
 from evaltool.engines.leakage._moments import (
-    DEFAULT_LEAF_ROWS,
     ClassCoMoments,
     ClassMoments,
     LaggedPairAccumulator,
@@ -180,7 +179,7 @@ def welch_t(
     *,
     order: int = 1,
     classes: tuple[int, int] = (0, 1),
-    leaf_rows: int = DEFAULT_LEAF_ROWS,
+    leaf_rows: int | None = None,
 ) -> WelchTResult:
     """One-shot Welch's t-test of ``order`` on in-memory rows (rows × features or 1-D).
 
@@ -207,7 +206,7 @@ def lagged_centred_product_t(
     *,
     lag: int = 1,
     classes: tuple[int, int] = (0, 1),
-    leaf_rows: int = DEFAULT_LEAF_ROWS,
+    leaf_rows: int | None = None,
 ) -> WelchTResult:
     """One-shot centred-product test between pulse ``n`` and pulse ``n − lag``.
 
