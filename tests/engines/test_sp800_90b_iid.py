@@ -105,6 +105,7 @@ def _verdict(key: str) -> None:
 IID_SOURCES = [k for k in FAST if "markov" not in k and "sticky" not in k]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", IID_SOURCES)
 def test_permutation_verdict_on_iid_sources_100k(key: str) -> None:
     """IID sources pass the permutation tests, as with ea_iid."""
