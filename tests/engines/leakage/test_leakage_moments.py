@@ -243,3 +243,17 @@ def test_t_on_a_million_time_tags_matches_exact_integer_arithmetic() -> None:
     for i in range(0, len(tags), 100_000):
         acc.update(tags[i : i + 100_000], labels[i : i + 100_000])
     assert welch_t_from_moments(acc.moments()).statistic[0] == pytest.approx(exact, rel=1e-9)
+
+
+def test_default_leaf_size_depends_only_on_the_feature_count() -> None:
+    from evaltool.engines.leakage import default_leaf_rows
+
+    # About 2^19 values per leaf, as a power of two clamped to [1024, 65536] rows.
+    assert [default_leaf_rows(f) for f in (1, 8, 100, 500, 5000)] == [
+        65536,
+        65536,
+        4096,
+        1024,
+        1024,
+    ]
+    assert MomentAccumulator(100).leaf_rows == 4096
