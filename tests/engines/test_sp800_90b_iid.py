@@ -132,3 +132,14 @@ def test_permutation_generator_is_reproducible() -> None:
     a = permutation_tests(data, data, 256, n_permutations=30, seed=7)
     b = permutation_tests(data, data, 256, n_permutations=30, seed=7)
     assert a.counts == b.counts and a.permutations_run == b.permutations_run
+
+
+def test_dependent_source_fails_the_permutation_test() -> None:
+    """markov-4bit repeats the previous sample with probability 1/4, so P(s_i = s_i+1) is about
+    0.30 against 1/16 after shuffling: periodicity(1) exceeds every permuted value."""
+    data = SOURCES.markov_4bit(10_000)
+    res = permutation_tests(data, data, 16, n_permutations=100, seed=1)
+    assert not res.passed
+    greater, equal, _ = res.counts["periodicity(1)"]
+    assert greater + equal == 0
+    assert res.permutations_run == 100
