@@ -119,10 +119,11 @@ def security_target(link: Link) -> str:
         ("abort_response_s", "1.0"),
         ("detector_temperature_max_c", "-35"),
         ("rng_class", "AIS31-PTG.3"),
-        ("rng_min_entropy_per_bit", "0.95"),
+        ("rng_min_entropy_per_bit", "0.9"),
         ("auth_tag_bits", str(link.auth_tag_bits)),
         ("verification_hash_bits", str(link.verification_hash_bits)),
-        ("ec_efficiency_max", "1.25"),
+        ("ec_efficiency_min", "1.05"),
+        ("auth_tags_per_block", str(link.auth_messages_per_block)),
         ("audit_max_gap_s", "0.5"),
         ("auth_failure_limit", "3"),
     ]  # fmt: skip
