@@ -11,6 +11,9 @@ from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
     declared,
     leakage,
     protocol_bounds,
+    protocol_postprocessing,
+    sp800_22,
+    sp800_90b,
     telemetry,
 )
 from evaltool.checks.registry import all_checks, get

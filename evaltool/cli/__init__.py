@@ -33,7 +33,18 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
 
 
 def _register() -> None:
-    from evaltool.cli import audit, checks, protocol, report, rng, schema, validate
+    from evaltool.cli import (
+        audit,
+        checks,
+        leakage,
+        profile,
+        protocol,
+        report,
+        rng,
+        schema,
+        simulate,
+        validate,
+    )
 
     cli.add_command(audit.audit)
     cli.add_command(validate.validate)
@@ -43,11 +54,9 @@ def _register() -> None:
     cli.add_command(protocol.protocol)
     cli.add_command(report.report)
     cli.add_command(report.verify)
-    try:
-        from evaltool.cli.leakage import leakage
-    except ImportError:
-        return
-    cli.add_command(leakage)
+    cli.add_command(profile.profile)
+    cli.add_command(simulate.simulate)
+    cli.add_command(leakage.leakage)
 
 
 _register()
