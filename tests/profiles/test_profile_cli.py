@@ -89,3 +89,13 @@ def test_crosswalk_json_matches_the_profile(profile_cli) -> None:
     # Every library method is used by at least one requirement of the shipped profile, except
     # those listed here (characterisations no GS QKD 016 element names yet).
     assert sorted(m for m, users in used.items() if not users) == ["SRC.SEEDING"]
+
+
+def test_crosswalk_needs_a_library(profile_cli, tmp_path: Path) -> None:
+    from tests.support import MINI_PROFILE
+
+    mini = tmp_path / "mini.yaml"
+    mini.write_text(MINI_PROFILE)
+    r = profile_cli("profile", "crosswalk", mini)
+    assert r.exit_code == 2
+    assert "profile mini-profile names no test_method_library" in r.stderr
