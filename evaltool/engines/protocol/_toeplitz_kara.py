@@ -249,6 +249,18 @@ def _soft_kernel():  # type: ignore[no-untyped-def]
 _PARALLEL_MIN_BITS = 1 << 18
 
 
+@numba.njit(nogil=True, cache=True)
+def _blocks_hw(seed, urev, w, n_blocks, c0, c1, acc):  # type: ignore[no-untyped-def]
+    """XOR into ``acc`` the middle products of column blocks ``c0 .. c1 - 1``."""
+    out = np.empty(w, dtype=np.uint64)
+    scratch = np.empty(8 * w + 64, dtype=np.uint64)
+    for c in range(c0, c1):
+        u = urev[(n_blocks - 1 - c) * w : (n_blocks - c) * w]
+        _middle_hw(seed[c * w : c * w + 2 * w], u, out, scratch)
+        for k in range(w):
+            acc[k] ^= out[k]
+
+
 def block_words(ell: int) -> int:
     """Words per square block for ``ell`` output bits: ``b * 2^k >= ell / 64``, ``b <= BASE``."""
     w = max(1, math.ceil(ell / 64))
@@ -288,22 +300,31 @@ def toeplitz_product(
     seed = _pack(seed_bits, (seed_bits.size + 63) // 64)
     xpad = np.zeros(n_blocks * m, dtype=np.uint8)
     xpad[:n] = x
+    # Column block c of x, reversed, is the segment (n_blocks - 1 - c) of reversed x: pack once.
+    urev = _pack(xpad[::-1], n_blocks * w)
 
-    def one(c: int) -> NDArray[np.uint64]:
-        u = _pack(xpad[c * m : (c + 1) * m][::-1], w)
+    def run(c0: int, c1: int) -> NDArray[np.uint64]:
+        acc = np.zeros(w, dtype=np.uint64)
+        if use_hw:
+            _blocks_hw(seed, urev, w, n_blocks, c0, c1, acc)
+            return acc
         out = np.empty(w, dtype=np.uint64)
         scratch = np.empty(8 * w + 64, dtype=np.uint64)
-        kernel(seed[c * w : c * w + 2 * w], u, out, scratch)
-        return out
+        for c in range(c0, c1):
+            u = urev[(n_blocks - 1 - c) * w : (n_blocks - c) * w]
+            kernel(seed[c * w : c * w + 2 * w], u, out, scratch)
+            acc ^= out
+        return acc
 
     # Threads pay off only for blocks that take milliseconds (measured: a 1e5-bit input is faster
     # on one thread, benchmarks/bench_toeplitz.py).
     if workers > 1 and n_blocks > 1 and m >= _PARALLEL_MIN_BITS:
+        bounds = np.linspace(0, n_blocks, min(workers, n_blocks) + 1).round().astype(int)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(one, range(n_blocks)))
+            parts = list(pool.map(run, bounds[:-1].tolist(), bounds[1:].tolist()))
     else:
-        parts = [one(c) for c in range(n_blocks)]
-    z = parts[0].copy()
+        parts = [run(0, n_blocks)]
+    z = parts[0]
     for p in parts[1:]:
         z ^= p
     zbits = np.unpackbits(z.view(np.uint8), bitorder="little")
