@@ -70,7 +70,8 @@ def test_seed_convention_matches_the_matrix_definition() -> None:
 
 
 @pytest.mark.parametrize(("n", "ell"), [(1, 1), (2, 1), (1000, 1), (1000, 999), (1000, 1000),
-                                        (4097, 2048), (30_000, 7_777), (70_000, 2_049)])
+                                        (4097, 2048), (30_000, 7_777), (70_000, 2_049),
+                                        (200_000, 64)])
 @pytest.mark.parametrize("method", ["karatsuba", "fft"])
 def test_fast_paths_equal_direct_product(n: int, ell: int, method: str) -> None:
     rng = np.random.default_rng(n + ell)
