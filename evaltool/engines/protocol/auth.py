@@ -3,9 +3,10 @@
 Construction (Wegman and Carter, JCSS 22 (1981) 265; protocol reference note §3.3): the message is
 split into ``L`` blocks of ``b`` bits (big-endian, the last block zero-padded); with the hash key
 ``k`` in GF(2^b) the evaluation hash is ``H_k(m) = sum_i m_i k^(L - i + 1)``, computed in Horner
-form ``t <- (t + m_i) k``. The family is ``L / 2^b``-almost XOR-universal; the tag ``H_k(m) XOR
-r`` with a fresh one-time pad ``r`` of ``b`` bits makes it ``L / 2^b``-almost strongly universal,
-so a forgery or substitution succeeds with probability at most ``L / 2^b`` per message.
+form ``t <- (t + m_i) k``. The family is ``L / 2^b``-almost XOR-universal; the tag
+``H_k(m) XOR r`` with a fresh one-time pad ``r`` of ``b`` bits makes it ``L / 2^b``-almost
+strongly universal, so a forgery or substitution succeeds with probability at most ``L / 2^b`` per
+message.
 
 Key consumption: every tag consumes ``b`` fresh pad bits. The hash key either stays fixed for the
 session (it may be recycled because the tags are one-time padded: Portmann, IEEE TIT 60 (2014)
