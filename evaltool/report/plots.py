@@ -2,8 +2,9 @@
 
 Each plot is an SVG document returned as a ``data:`` URI, so the report never loads a file it did
 not write. Determinism: ``svg.hashsalt`` is fixed (the ids matplotlib gives clip paths and
-glyphs), the ``Date`` metadata is dropped, and text is drawn as paths (no dependence on
-installed fonts).
+glyphs) and the ``Date`` metadata is dropped. Text stays text (``svg.fonttype: none``) and is
+set by the PDF renderer in the report's own fonts: drawing glyphs as paths made every plot cost
+~2x more to render in WeasyPrint (benchmarks/bench_report.py).
 Series and mark counts are capped so that a hostile or huge series cannot blow up a report.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from evaltool.model.results import Series
 
-MAX_POINTS = 2000
+MAX_POINTS = 1000
 """Points drawn per series; longer series are reduced by taking every k-th point (stated below
 the plot). The full series stays in results.json."""
 MAX_MARKS = 200
@@ -25,8 +26,9 @@ MAX_MARKS = 200
 
 _RC: dict[Any, Any] = {
     "svg.hashsalt": "evaltool",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "font.size": 8.0,
+    "font.family": "DejaVu Sans",
     "axes.titlesize": 9.0,
     "figure.dpi": 72.0,
     "path.simplify": True,
@@ -63,6 +65,7 @@ def plot_series(series: Series) -> tuple[str, str]:
     with matplotlib.rc_context(_RC):
         from matplotlib.backends.backend_svg import FigureCanvasSVG
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         fig = Figure(figsize=(6.4, 2.6))
         FigureCanvasSVG(fig)
@@ -108,8 +111,11 @@ def plot_series(series: Series) -> tuple[str, str]:
             caption.append(f"first {MAX_MARKS} of {len(series.marks)} marks drawn")
         if series.threshold is not None or marks:
             ax.legend(loc="best", fontsize=7, frameon=False)
-        ax.grid(True, linewidth=0.3, color="#cccccc")
-        fig.tight_layout()
+        ax.grid(True, axis="y", linewidth=0.3, color="#cccccc")
+        ax.xaxis.set_major_locator(MaxNLocator(6))
+        ax.yaxis.set_major_locator(MaxNLocator(5))
+        # Fixed margins instead of tight_layout, which draws the figure twice.
+        fig.subplots_adjust(left=0.11, right=0.98, top=0.95, bottom=0.17)
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", metadata={"Date": None})
     uri = "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
