@@ -84,6 +84,9 @@ def _check_digest(results_path: Path, data: bytes) -> str | None:
 def report(results_path: Path, out_dir: Path, formats: str) -> None:
     """Re-render every output from RESULTS.json without recomputing anything."""
     wanted = _formats(formats)
+    if out_dir.resolve() == results_path.resolve().parent:
+        raise UsageError("--out must be another folder than the one holding RESULTS.json "
+                         "(re-rendering replaces the outputs it finds in --out)")
     result, data = read_results(results_path)
     problem = _check_digest(results_path, data)
     if problem is not None:

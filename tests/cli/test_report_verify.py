@@ -156,6 +156,17 @@ def test_report_refuses_results_that_do_not_match_their_digest(
     assert not (tmp_path / "re" / "report.html").exists()
 
 
+def test_report_refuses_to_overwrite_the_folder_it_reads(audited: tuple[Path, Path, Path]
+                                                          ) -> None:
+    from evaltool.errors import UsageError
+
+    _, _, out = audited
+    before = (out / "results.json").read_bytes()
+    res = CliRunner().invoke(report, [str(out / "results.json"), "--out", str(out)])
+    assert isinstance(res.exception, UsageError)
+    assert (out / "results.json").read_bytes() == before
+
+
 def test_diff_names_paths_and_ignores_volatile_fields() -> None:
     a = {"provenance": {"started_at": "x", "seed": 1}, "requirements": [{"v": 1}, {"v": 2}]}
     b = {"provenance": {"started_at": "y", "seed": 1}, "requirements": [{"v": 1}, {"v": 3}]}
