@@ -15,7 +15,12 @@ Public API (everything else in this package is private):
   :func:`sidak_t_threshold`, :func:`tvla_family_alpha`, :func:`confirm_two_datasets`;
 - power: :func:`minimum_detectable_effect`, :func:`rows_for_effect`;
 - monitor statistics: :func:`dark_count_test`, :func:`efficiency_mismatch`,
-  :func:`dead_time_violations`, :func:`afterpulse_excess`, :func:`pattern_effect`;
+  :func:`dead_time_violations`, :func:`afterpulse_excess`, :func:`pattern_effect`,
+  :func:`mismatch_interval_test`, :func:`afterpulse_from_counts`;
+- decoy consistency: :func:`decoy_consistency` (:class:`DecoyConsistencyResult`),
+  :func:`decoy_noncentrality`;
+- streaming pattern effect: :class:`PatternEffectAccumulator` (:class:`PatternCellsResult`),
+  :func:`pattern_cells`, :func:`interval_excess_z`;
 - the whole battery on a per-pulse table: :class:`FeatureBatteryAccumulator`
   (:class:`FeatureBatteryResult`).
 """
@@ -36,6 +41,11 @@ from evaltool.engines.leakage._contingency import (
     suggest_binning,
     total_variation_distance,
 )
+from evaltool.engines.leakage._decoy import (
+    DecoyConsistencyResult,
+    decoy_consistency,
+    decoy_noncentrality,
+)
 from evaltool.engines.leakage._features import (
     DEFAULT_CALIBRATION_ROWS,
     FeatureBatteryAccumulator,
@@ -54,11 +64,14 @@ from evaltool.engines.leakage._monitors import (
     DarkCountResult,
     DeadTimeResult,
     EfficiencyMismatchResult,
+    MismatchIntervalResult,
     PatternEffectResult,
     afterpulse_excess,
+    afterpulse_from_counts,
     dark_count_test,
     dead_time_violations,
     efficiency_mismatch,
+    mismatch_interval_test,
     pattern_effect,
 )
 from evaltool.engines.leakage._multiple import (
@@ -69,6 +82,12 @@ from evaltool.engines.leakage._multiple import (
     sidak,
     sidak_t_threshold,
     tvla_family_alpha,
+)
+from evaltool.engines.leakage._pattern import (
+    PatternCellsResult,
+    PatternEffectAccumulator,
+    interval_excess_z,
+    pattern_cells,
 )
 from evaltool.engines.leakage._power import MDEResult, minimum_detectable_effect, rows_for_effect
 from evaltool.engines.leakage._ttest import (
@@ -91,6 +110,7 @@ __all__ = [
     "ContingencyAccumulator",
     "DarkCountResult",
     "DeadTimeResult",
+    "DecoyConsistencyResult",
     "EfficiencyMismatchResult",
     "FeatureBatteryAccumulator",
     "FeatureBatteryResult",
@@ -98,26 +118,35 @@ __all__ = [
     "LaggedPairAccumulator",
     "LeakageBoundResult",
     "MDEResult",
+    "MismatchIntervalResult",
     "MomentAccumulator",
+    "PatternCellsResult",
+    "PatternEffectAccumulator",
     "PatternEffectResult",
     "SNRResult",
     "SweepResult",
     "WelchANOVAResult",
     "WelchTResult",
     "afterpulse_excess",
+    "afterpulse_from_counts",
     "benjamini_hochberg",
     "centred_product_t",
     "chi2_sweep",
     "confirm_two_datasets",
     "dark_count_test",
     "dead_time_violations",
+    "decoy_consistency",
+    "decoy_noncentrality",
     "default_leaf_rows",
     "efficiency_mismatch",
     "holm",
     "independence_test",
+    "interval_excess_z",
     "lagged_centred_product_t",
     "minimum_detectable_effect",
+    "mismatch_interval_test",
     "mutual_information",
+    "pattern_cells",
     "pattern_effect",
     "pool_sparse_bins",
     "preprocessed_class_stats",

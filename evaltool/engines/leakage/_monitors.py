@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
+from scipy import special, stats
 
 from evaltool.engines._input import require_min_length
 from evaltool.engines.leakage._anova import WelchANOVAResult, welch_anova
@@ -306,3 +306,145 @@ def _subset(m: ClassMoments, keep: NDArray[np.intp]) -> ClassMoments:
     return ClassMoments(
         m.n[keep], m.shift[keep], m.resid[keep], m.central_sums[:, keep], m.max_moment
     )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class MismatchIntervalResult:
+    """Per-bin test that two detector groups' efficiency ratio stays within a mismatch bound.
+
+    With equal flux into both groups up to a known design share ``s_0`` (0.5 for the two
+    detectors of a basis; the key-basis probability for a passive basis splitter), the share
+    ``s = c_a / (c_a + c_b)`` of group ``a`` in a time bin estimates the efficiency ratio
+    ``r = (s / (1 − s)) / (s_0 / (1 − s_0))``, and the mismatch ``δ = 1 − min(r, 1/r)``.
+    ``δ <= δ_max`` is the share interval ``[s_lo, s_hi]``; the p-value of that composite null
+    is ``min(1, 2 min(P(X >= c_a | s_hi), P(X <= c_a | s_lo)))`` for ``X ~ Binomial(c_a + c_b,
+    ·)`` (each side one-sided at the boundary, Bonferroni over the two sides).
+
+    Attributes
+    ----------
+    share, mismatch:
+        Observed share and mismatch ``δ̂`` per bin (NaN for empty bins).
+    statistic:
+        Largest ``δ̂`` over the non-empty bins.
+    pvalue:
+        p-value of ``δ <= max_mismatch`` per bin (1 for empty bins).
+    mde:
+        Mismatch detectable with the requested power at level ``alpha`` per bin (normal
+        approximation; 1 where nothing is detectable).
+    clicks_a, clicks_b, expected_share, max_mismatch:
+        The inputs.
+    """
+
+    share: NDArray[np.float64]
+    mismatch: NDArray[np.float64]
+    statistic: float
+    pvalue: NDArray[np.float64]
+    mde: NDArray[np.float64]
+    clicks_a: NDArray[np.int64]
+    clicks_b: NDArray[np.int64]
+    expected_share: float
+    max_mismatch: float
+
+
+def _share_of_ratio(r: float | NDArray[np.float64], odds0: float) -> NDArray[np.float64]:
+    o = np.asarray(r, dtype=np.float64) * odds0
+    return np.asarray(o / (1.0 + o), dtype=np.float64)
+
+
+def mismatch_interval_test(
+    clicks_a: ArrayLike,
+    clicks_b: ArrayLike,
+    /,
+    *,
+    max_mismatch: float,
+    expected_share: float = 0.5,
+    alpha: float = 0.001,
+    power: float = 0.8,
+) -> MismatchIntervalResult:
+    """Test, per time bin, that the efficiency mismatch of two detector groups is at most
+    ``max_mismatch``; see :class:`MismatchIntervalResult` for the rule.
+
+    References
+    ----------
+    V. Makarov, A. Anisimov, J. Skaar, PRA 74, 022313 (2006) (mismatch ``δ = 1 −
+    min(η_a/η_b, η_b/η_a)``); B. Qi et al., QIC 7, 73 (2007) and Y. Zhao et al., PRA 78, 042333
+    (2008) (time-shift: the mismatch over the gate); standards-and-attacks.md §4.
+    """
+    a = np.asarray(clicks_a, dtype=np.int64).ravel()
+    b = np.asarray(clicks_b, dtype=np.int64).ravel()
+    if a.shape != b.shape:
+        raise ValueError("clicks_a and clicks_b must have the same length")
+    if np.any(a < 0) or np.any(b < 0):
+        raise ValueError("clicks must be non-negative")
+    if not 0 <= max_mismatch < 1:
+        raise ValueError("max_mismatch must lie in [0, 1)")
+    if not 0 < expected_share < 1 or not 0 < alpha < 1 or not 0 < power < 1:
+        raise ValueError("expected_share, alpha and power must lie in (0, 1)")
+    n = a + b
+    if not np.any(n > 0):
+        raise InsufficientDataError("no clicks in any time bin")
+    odds0 = expected_share / (1.0 - expected_share)
+    s_lo = float(_share_of_ratio(1.0 - max_mismatch, odds0))
+    s_hi = float(_share_of_ratio(1.0 / (1.0 - max_mismatch), odds0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(n > 0, a / n, np.nan)
+        ratio = share / (1.0 - share) / odds0
+        mismatch = np.where(n > 0, 1.0 - np.minimum(ratio, 1.0 / ratio), np.nan)
+    upper = stats.binom.sf(a - 1, n, s_hi)
+    lower = stats.binom.cdf(a, n, s_lo)
+    pvalue = np.where(n > 0, np.minimum(1.0, 2.0 * np.minimum(upper, lower)), 1.0)
+    z = float(-special.ndtri(alpha / 2.0)) + float(special.ndtri(power))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nf = np.maximum(n, 1).astype(np.float64)
+        s_up = s_hi + z * np.sqrt(s_hi * (1.0 - s_hi) / nf)
+        s_dn = s_lo - z * np.sqrt(s_lo * (1.0 - s_lo) / nf)
+        r_up = s_up / (1.0 - s_up) / odds0
+        r_dn = s_dn / (1.0 - s_dn) / odds0
+        mde_up = np.where(s_up < 1.0, 1.0 - 1.0 / r_up, 1.0)
+        mde_dn = np.where(s_dn > 0.0, 1.0 - r_dn, 1.0)
+    mde = np.where(n > 0, np.maximum(mde_up, mde_dn), 1.0)
+    valid = np.isfinite(mismatch)
+    return MismatchIntervalResult(
+        share, mismatch, float(np.max(mismatch[valid])), pvalue, mde, a, b,
+        float(expected_share), float(max_mismatch),
+    )
+
+
+def afterpulse_from_counts(
+    gaps: ArrayLike, short: ArrayLike, live_ps: ArrayLike, *, window_ps: float
+) -> AfterpulseResult:
+    """Afterpulse excess from per-detector summaries of the inter-arrival times.
+
+    Parameters
+    ----------
+    gaps:
+        Inter-arrival gaps counted per detector (clicks − 1 of each detector).
+    short:
+        Gaps in ``[dead_time, dead_time + window)`` per detector.
+    live_ps:
+        Sum of ``max(gap − dead_time, 0)`` per detector (its live time).
+    window_ps:
+        Width of the afterpulse window.
+
+    Notes
+    -----
+    The Poisson expectation of short gaps is ``Σ_d g_d (1 − e^{−λ_d w})`` with ``λ_d = g_d /
+    live_d``; the estimate is the pooled excess over all gaps, as :func:`afterpulse_excess`
+    computes for one detector from its click times (which is the streaming form of it).
+    """
+    g = np.asarray(gaps, dtype=np.float64).ravel()
+    s = np.asarray(short, dtype=np.int64).ravel()
+    live = np.asarray(live_ps, dtype=np.float64).ravel()
+    if not g.shape == s.shape == live.shape:
+        raise ValueError("gaps, short and live_ps must have the same length")
+    if not window_ps > 0:
+        raise ValueError("window_ps must be positive")
+    use = (g > 0) & (live > 0)
+    total = float(g[use].sum())
+    if total < 2:
+        raise InsufficientDataError("fewer than 2 inter-arrival gaps with live time")
+    rate = g[use] / live[use]
+    expected = float(np.sum(g[use] * -np.expm1(-rate * window_ps)))
+    k = int(s[use].sum())
+    pvalue = float(stats.poisson.sf(k - 1, expected))
+    return AfterpulseResult(k, expected, (k - expected) / total, pvalue)
