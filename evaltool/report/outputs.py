@@ -22,7 +22,7 @@ from evaltool.report.canonical import DIGEST_NAME, digest_line, results_json, sh
 from evaltool.report.html import render_html
 from evaltool.report.junit import render_junit
 from evaltool.report.oscal import render_oscal
-from evaltool.report.pdf import PdfAttachment, render_pdf
+from evaltool.report.pdf import PdfAttachment, RenderLimits, render_pdf, render_pdf_isolated
 
 __all__ = ["OUTPUT_NAMES", "OutputFormat", "remove_outputs", "results_json", "write_outputs"]
 
@@ -96,9 +96,14 @@ def _plot(series: object) -> tuple[str, str]:
 
 
 def write_outputs(
-    result: EvaluationResult, out_dir: Path, formats: Iterable[OutputFormat]
+    result: EvaluationResult, out_dir: Path, formats: Iterable[OutputFormat], *,
+    isolate: bool = True, limits: RenderLimits | None = None,
 ) -> dict[OutputFormat, Path]:
-    """Render and write every requested format; on failure remove what this call wrote."""
+    """Render and write every requested format; on failure remove what this call wrote.
+
+    With ``isolate`` (the default) the PDF is rendered in a child process under ``limits``
+    (memory, CPU and wall-clock; :func:`evaltool.report.pdf.render_pdf_isolated`).
+    """
     wanted = list(dict.fromkeys(formats))
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -131,8 +136,10 @@ def write_outputs(
             if fmt is OutputFormat.HTML:
                 write_atomic(dest, html.encode())
             elif fmt is OutputFormat.PDF:
-                write_atomic(dest, render_pdf(html, out_dir, attachments=attachments,
-                                              created=_evaluation_time(result)))
+                render = render_pdf_isolated if isolate else render_pdf
+                extra = {"limits": limits} if isolate else {}
+                write_atomic(dest, render(html, out_dir, attachments=attachments,
+                                          created=_evaluation_time(result), **extra))
             elif fmt is OutputFormat.JUNIT:
                 write_atomic(dest, junit)
             elif fmt is OutputFormat.OSCAL:

@@ -174,3 +174,53 @@ def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ..
         raise ReportError(f"the report tried to load {len(fetcher.refused)} resource(s) that are "
                           f"not allowed (first: {fetcher.refused[0]!r})")
     return data
+
+
+@dataclass(frozen=True, slots=True)
+class RenderLimits:
+    """Resource limits of an isolated PDF render."""
+
+    memory_bytes: int = 4 << 30
+    """Address-space limit of the rendering process (RLIMIT_AS)."""
+    cpu_seconds: int = 600
+    """CPU-time limit (RLIMIT_CPU)."""
+    wall_seconds: float = 1200.0
+    """Wall-clock limit; the process is killed after it."""
+
+
+def render_pdf_isolated(html: str, out_dir: Path, *,
+                        attachments: tuple[PdfAttachment, ...] = (),
+                        created: datetime | None = None,
+                        limits: RenderLimits | None = None) -> bytes:
+    """:func:`render_pdf` in a child process with memory, CPU and wall-clock limits.
+
+    A render that exceeds a limit, crashes or refuses a resource raises :class:`ReportError`
+    (exit 5); the parent's memory and time are never at the mercy of the document.
+    """
+    import pickle
+    import resource
+    import subprocess
+    import sys
+
+    lim = limits or RenderLimits()
+
+    def _limit() -> None:  # runs in the child before exec
+        resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes, lim.memory_bytes))
+        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds))
+
+    payload = pickle.dumps((html, str(out_dir), attachments, created))
+    try:
+        proc = subprocess.run(  # our own interpreter and module, no shell
+            [sys.executable, "-m", "evaltool.report._worker"], input=payload,
+            capture_output=True, timeout=lim.wall_seconds, preexec_fn=_limit, check=False)
+    except subprocess.TimeoutExpired:
+        raise ReportError(f"PDF rendering exceeded {lim.wall_seconds:g} s and was "
+                          "stopped") from None
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = message[-1] if message else f"exit status {proc.returncode}"
+        if proc.returncode < 0 or "MemoryError" in detail:
+            detail = (f"the rendering process was stopped ({detail}); limits: "
+                      f"{lim.memory_bytes >> 20} MiB, {lim.cpu_seconds} s CPU")
+        raise ReportError(f"PDF rendering failed: {detail[:300]}")
+    return proc.stdout

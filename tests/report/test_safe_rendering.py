@@ -180,3 +180,17 @@ def test_fetcher_allows_only_regular_files_inside_the_folder(tmp_path: Path,
     assert allowed_file(out, f"file://{out}/sub/plot.svg?x=1") is None
     assert allowed_file(out, f"file://otherhost{inside}") is None
     assert allowed_file(out, "http://127.0.0.1/x.svg") is None
+
+
+def test_isolated_render_matches_and_limits_stop_a_runaway(synthetic: EvaluationResult,
+                                                           tmp_path: Path) -> None:
+    from evaltool.report.pdf import RenderLimits, render_pdf_isolated
+
+    out = tmp_path / "out"
+    out.mkdir()
+    html = render_html(synthetic, results_sha256="0" * 64)
+    assert render_pdf_isolated(html, out) == render_pdf(html, out)
+    # 64 MiB of address space cannot even hold the renderer: the child dies, the parent reports.
+    with pytest.raises(ReportError) as info:
+        render_pdf_isolated(html, out, limits=RenderLimits(memory_bytes=64 << 20))
+    assert info.value.exit_code == ExitCode.REPORT
