@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Version of the generation procedure: bump it whenever any output byte changes for a seed."""
 
 DEFAULT_SEED = 2026
@@ -62,6 +62,8 @@ class Link:
     intensity_noise_rel: float = 0.01
     amplitude_signal_mv: float = 400.0
     amplitude_noise_mv: float = 2.0
+    rng_min_entropy: float = 0.9
+    """Claimed min-entropy per raw RNG bit; the device's health tests use it (SP 800-90B §4.4)."""
     monitor_rate_hz: float = 10.0
     detection_window_s: float = 0.025
     pulse_window: int = 200_000

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
+from scipy import stats
 
 from evaltool.engines.protocol.channel import ChannelModel, expected_counts
 from evaltool.engines.protocol.finite_key import allowed_key_length, binary_entropy
@@ -442,6 +443,39 @@ def rng_output(dev: Deviation, seed: int) -> bytes:
     return bytes(np.packbits(bits).tobytes())
 
 
+def health_test_alarms(
+    data: bytes, min_entropy: float, alpha: float = 2.0**-20
+) -> list[dict[str, object]]:
+    """The device's continuous health tests on its raw bits: SP 800-90B §4.4.1 and §4.4.2.
+
+    Repetition count: cutoff C = 1 + ceil(-log2(alpha) / H); one alarm per run of C or more equal
+    bits, at the bit completing C. Adaptive proportion: binary windows of W = 1024 bits, cutoff
+    C = 1 + CRITBINOM(W, 2^-H, 1 - alpha); an alarm when the first bit of a window recurs C or more
+    times in it. Returns one log record per alarm (``time_s`` is filled in by the caller).
+    """
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+    rct_cutoff = 1 + math.ceil(-math.log2(alpha) / min_entropy)
+    edges = np.flatnonzero(np.diff(bits) != 0) + 1
+    starts = np.concatenate([[0], edges])
+    lengths = np.diff(np.concatenate([starts, [bits.size]]))
+    alarms: list[dict[str, object]] = [
+        {"event": "health-test-alarm", "test": "repetition-count",
+         "sample_index": int(start + rct_cutoff - 1), "cutoff": rct_cutoff}
+        for start in starts[lengths >= rct_cutoff].tolist()
+    ]  # fmt: skip
+    window = 1024
+    apt_cutoff = 1 + int(stats.binom.ppf(1.0 - alpha, window, 2.0**-min_entropy))
+    full = bits[: bits.size // window * window].reshape(-1, window)
+    same = (full == full[:, :1]).sum(axis=1)
+    alarms.extend(
+        {"event": "health-test-alarm", "test": "adaptive-proportion",
+         "sample_index": int(w * window + window - 1), "cutoff": apt_cutoff}
+        for w in np.flatnonzero(same >= apt_cutoff).tolist()
+    )  # fmt: skip
+    alarms.sort(key=lambda r: int(r["sample_index"]))  # type: ignore[call-overload]
+    return alarms
+
+
 __all__ = [
     "ClassRates",
     "Timeline",
@@ -450,6 +484,7 @@ __all__ = [
     "channel",
     "class_rates",
     "detection_window",
+    "health_test_alarms",
     "monitors",
     "pulse_window",
     "pulses_per_block",

@@ -26,7 +26,7 @@ from evaltool.simulate import (
     pulses_per_block,
     scenario,
 )
-from evaltool.simulate._generate import channel
+from evaltool.simulate._generate import channel, health_test_alarms
 
 ROOT = Path(__file__).resolve().parents[2]
 VECTORS = ROOT / "test_vectors" / "scenarios"
@@ -42,7 +42,7 @@ CHANGED = {
     "overclaim-key-length": {"blocks.csv", "key-delivery.csv"},
     "underreported-leakage": {"blocks.csv", "key-delivery.csv"},
     "asymptotic-pa-length": {"blocks.csv", "key-delivery.csv"},
-    "biased-rng": {"rng.bin"},
+    "biased-rng": {"rng.bin", "rng-health.jsonl"},
     "detector-blinding": {"blocks.csv", "detections.parquet", "monitors.csv", "key-delivery.csv"},
     "efficiency-mismatch": {"detections.parquet"},
     "trojan-horse": {"blocks.csv", "audit.jsonl", "key-delivery.csv"},
@@ -316,3 +316,23 @@ def test_bad_arguments() -> None:
         generate("honest", blocks=1)
     with pytest.raises(ValueError, match="seed"):
         generate("honest", seed=-1)
+
+
+def test_device_health_tests_agree_with_the_engine(bundles: dict[str, dict[str, bytes]]) -> None:
+    # The simulated device's own SP 800-90B §4.4 tests (binary adaptive-proportion window 1024)
+    # against evaltool's engine run with the same window: same alarms, on the scenario outputs
+    # and on a strongly biased stream that trips the adaptive-proportion test.
+    from evaltool.engines.stats.sp800_90b.health import health_tests
+
+    rng = np.random.default_rng(3)
+    streams = [bundles["honest"]["rng.bin"], bundles["biased-rng"]["rng.bin"],
+               np.packbits(rng.random(1 << 20) < 0.65).tobytes()]  # fmt: skip
+    for data in streams:
+        ours = health_test_alarms(data, 0.9)
+        bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+        ref = health_tests(bits, 1, 0.9, window=1024)
+        assert sum(a["test"] == "repetition-count" for a in ours) == ref.rct_alarms
+        assert sum(a["test"] == "adaptive-proportion" for a in ours) == ref.apt_alarms
+    assert ref.apt_alarms > 100
+    log = bundles["honest"]["rng-health.jsonl"].decode()
+    assert log.count('"health-test-alarm"') == 2
