@@ -119,7 +119,13 @@ def render_table(report: BatteryReport, source: str, sha256: str | None) -> str:
     "excursions cycle limit, integer second-level arithmetic); document: SP 800-22 rev. 1a as "
     "written (exact overlapping probabilities, no cycle limit, real-valued bounds).",
 )
-@click.option("--block-frequency-m", type=click.IntRange(min=1), default=128, show_default=True)
+@click.option(
+    "--block-frequency-m",
+    type=click.IntRange(min=1),
+    default=128,
+    show_default=True,
+    help="Block frequency block length M.",
+)
 @click.option(
     "--template-m",
     type=click.IntRange(2, 21),
@@ -182,7 +188,11 @@ def sp800_22(
     jobs: int,
     as_json: bool,
 ) -> None:
-    """Run the NIST SP 800-22 rev. 1a battery on FILE split into sequences of N bits."""
+    """Run the NIST SP 800-22 rev. 1a battery on FILE split into sequences of N bits.
+
+    Exit status: 0 when every test passes the second-level analysis, 1 when one fails, 3 when
+    no test could decide.
+    """
     tests = _parse_tests(tests_text)
     document = variant == "document"
     params = Sp80022Params(
