@@ -381,14 +381,14 @@ def test_biased_generator_fails_frequency() -> None:
 @pytest.mark.slow
 def test_calibration_cryptographic_generator_full() -> None:
     # Issue 4: 1,000 sequences × 10^6 bits from a cryptographic generator pass the proportion
-    # and uniformity checks (every test aggregate except the multi-column ones may see a rare
-    # column failure: at most 1 % of columns)
+    # and uniformity checks. Each of the ~190 p-value columns fails by chance with probability
+    # ≈ 0.3 % (proportion outside ±3σ) + 0.01 % (uniformity): allow 3 such columns.
     parts = []
     for g in range(50):
         x = shake_bits(20, 1_000_000, seed=b"evaltool calibration %d" % g)
         parts.append(sts.run_tests(x))
     rep = sts.analyse(sts.merge_battery(parts))
     cols = [c for t in rep.tests.values() for c in t.columns if c.passed is not None]
-    assert sum(not c.passed for c in cols) <= 0.01 * len(cols)
+    assert sum(not c.passed for c in cols) <= 3
     for name in ("frequency", "block-frequency", "runs", "rank", "dft", "universal", "serial"):
         assert rep.tests[name].passed is True, name
