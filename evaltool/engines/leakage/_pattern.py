@@ -56,8 +56,9 @@ def _accumulate(
                 counts[lag - 1, k, j] += 1
                 sums[lag - 1, k, j] += d
                 squares[lag - 1, k, j] += dd
-    # New history: history[l-1] is the setting l pulses before the next row.
-    for lag in range(1, lags + 1):
+    # New history: history[l-1] is the setting l pulses before the next row (longest lag
+    # first, so that the entries it reads are not yet overwritten).
+    for lag in range(lags, 0, -1):
         if n >= lag:
             history[lag - 1] = s[n - lag]
         else:
