@@ -241,4 +241,7 @@ def evaluate(
     )
     return EvaluationResult(title=f"Evaluation of {m.toe.product} against {plan.profile.title}",
                             toe=toe, provenance=provenance, requirements=requirements,
-                            trace=trace_links(plan.profile))
+                            trace=trace_links(plan.profile),
+                            lab=evaluation.evaluation.lab if evaluation is not None else None,
+                            evaluator=(evaluation.evaluation.evaluator
+                                       if evaluation is not None else None))

@@ -8,7 +8,7 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from evaltool.checks.plan import build_plan
+from evaltool.checks.plan import build_plan, check_evaluation
 from evaltool.cli._common import argv, find_profile, quiet
 from evaltool.errors import EvaltoolError, ExitCode, UsageError
 from evaltool.evaluate import AuditInputs, evaluate
@@ -64,6 +64,8 @@ def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | N
         lst = load_security_target(st_path) if st_path is not None else None
         lev = load_evaluation_input(evaluation_path) if evaluation_path is not None else None
         plan = build_plan(lp, lst)
+        if lev is not None:
+            check_evaluation(plan, lev)
         loaded = load_bundle(bundle)
     except EvaltoolError:
         # A failed run must not leave an earlier report that could be taken for its result.

@@ -8,7 +8,7 @@ import click
 
 from evaltool.model.base import StrictModel
 from evaltool.model.bundle import BundleManifest
-from evaltool.model.profile import EvaluationInput, Profile, SecurityTarget
+from evaltool.model.profile import EvaluationInput, MethodLibrary, Profile, SecurityTarget
 from evaltool.model.results import EvaluationResult
 
 SCHEMAS: dict[str, type[StrictModel]] = {
@@ -17,6 +17,7 @@ SCHEMAS: dict[str, type[StrictModel]] = {
     "bundle": BundleManifest,
     "results": EvaluationResult,
     "evaluation": EvaluationInput,
+    "method-library": MethodLibrary,
 }
 
 

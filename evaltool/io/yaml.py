@@ -132,8 +132,10 @@ def _check_expansion(data: Any, path: Path, error: type[EvaltoolError]) -> None:
         for child in children:
             total += size(child, depth + 1)
             if total > MAX_EXPANDED_NODES:
+                where = _start(node)
                 raise error(
-                    f"YAML expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)", path=path
+                    f"YAML expands to more than {MAX_EXPANDED_NODES} nodes (alias bomb?)",
+                    path=path, location=f"{where[0] + 1}:{where[1] + 1}" if where else None,
                 )
         active.discard(key)
         sizes[key] = total
