@@ -65,6 +65,14 @@ def test_pdf_is_pdfa3b_and_carries_the_machine_readable_results(demo_outputs: Pa
     for name in ("results.json", "results.junit.xml", "results.oscal.json"):
         assert attachments[name] == [(demo_outputs / name).read_bytes()], name
     assert {"measurements.csv", "inputs.csv"} <= set(attachments)
+    # PDF/A-3 associated files (ISO 19005-3 §6.8): the catalog lists them in /AF and each file
+    # specification states its relationship to the document.
+    root = reader.trailer["/Root"]
+    assert "/AF" in root
+    names = root["/Names"]["/EmbeddedFiles"]["/Names"]
+    specs = {names[i]: names[i + 1].get_object() for i in range(0, len(names), 2)}
+    assert specs["results.json"]["/AFRelationship"] == "/Data"
+    assert specs["inputs.csv"]["/AFRelationship"] == "/Source"
 
 
 def test_pdf_has_bookmarks_toc_and_page_numbers(demo_outputs: Path) -> None:
