@@ -164,9 +164,13 @@ def test_expected_sets_today() -> None:
     # generic test above keeps holding as further checks are registered.
     today = {
         "overclaim-key-length": {"FCS_CKM.1/QKD"},
+        "underreported-leakage": {"FCS_QKD.1"},
         "asymptotic-pa-length": {"FCS_CKM.1/QKD"},
+        "biased-rng": {"FCS_RNG.1/TX"},
         "detector-blinding": {"FPT_ODC.1"},
         "trojan-horse": {"FPT_FLS.1", "FPT_OPI.1", "FAU_GEN.1", "FAU_ARP.1"},
+        "pattern-effect": {"FPT_OSC.1"},
+        "basis-timing-leak": {"FPT_OSC.1"},
         "short-auth-tag": {"FCS_COP.1/AUTH"},
         "no-abort-on-high-qber": {"FCS_QKD.1"},
     }
