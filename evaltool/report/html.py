@@ -201,6 +201,12 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
         sections.append({"id": r.requirement_id, "anchor": anchors[r.requirement_id],
                          "title": r.title, "verdict": r.verdict.value,
                          "provisional": r.provisional, "checks": checks})
+    method_counts: dict[tuple[str, str], int] = {}
+    for c in result.checks():
+        key = (c.kind, c.standard_ref)
+        method_counts[key] = method_counts.get(key, 0) + 1
+    methods = [{"kind": k, "standard_ref": ref, "checks": n}
+               for (k, ref), n in sorted(method_counts.items())]
     waived = [{"requirement_id": c.requirement_id, "check_id": c.check_id,
                "waived_by": c.waived_by, "notes": list(c.notes)}
               for c in result.checks() if c.waived_by]
@@ -232,6 +238,7 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
         "expired": expired,
         "attestations": attestations,
         "appendix": appendix,
+        "methods": methods,
         "n_measurements": n_measurements,
         "series_rows": series_rows,
         "attachments": list(attachments),

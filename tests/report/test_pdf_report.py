@@ -101,6 +101,10 @@ def test_synthetic_report_orders_failures_first_and_shows_waivers(synthetic: Eva
     # two series on one check -> two embedded SVG plots, nothing else embedded
     assert html.count('src="data:image/svg+xml;base64,') == 2
     assert "matrix" in html and "rng" in html and "manual" in html
+    methods = html.split('<table class="methods">', 1)[1].split("</table>", 1)[0]
+    # five checks: telemetry.range x2, rng.sp800-22, rng.sp800-90b, manual (one row each)
+    assert methods.count("<tr><td><code>") == 4
+    assert "<code>telemetry.range</code></td><td>ETSI GS QKD 016 (test)</td><td>2</td>" in methods
 
 
 def test_long_strings_are_clipped_in_the_report(tmp_path: Path) -> None:
