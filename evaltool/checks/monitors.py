@@ -48,6 +48,8 @@ DEFAULT_ALPHA = 0.001
 DEFAULT_POWER = 0.8
 QUANTILE_ROWS = 1_000_000
 """Rows of the first chunk that fix the equal-count time bins of the mismatch test."""
+PULSE_CHUNK_ROWS = 1 << 20
+"""Rows per chunk of per-pulse tables (two narrow columns: about 13 MB per chunk)."""
 
 
 def sidak(alpha: float, m: int) -> float:
@@ -632,9 +634,9 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
     if K < 2:
         raise EvidenceError("the number of settings is not known: give n_settings")
     acc = PatternEffectAccumulator(K, p.lags)
-    for chunk in ctx.iter_table(p.slot, [p.label, feature]):
+    for chunk in ctx.iter_table(p.slot, [p.label, feature], chunk_rows=PULSE_CHUNK_ROWS):
         try:
-            acc.update(chunk[feature].to_numpy(dtype=np.float64), chunk[p.label].to_numpy())
+            acc.update(chunk[feature].to_numpy(), chunk[p.label].to_numpy())
         except (ValueError, TypeError) as exc:
             raise EvidenceError(f"slot {p.slot!r}: {exc}") from None
     res = acc.result()

@@ -32,11 +32,25 @@ FloatArray = NDArray[np.float64]
 
 
 @numba.njit(cache=True, nogil=True)
+def _first_invalid(x: NDArray[np.floating], s: NDArray[np.integer], n_settings: int
+                   ) -> tuple[int, int]:  # pragma: no cover - compiled
+    """First row with a setting outside [0, n_settings) (kind 1) or a non-finite x (kind 2)."""
+    for i in range(x.shape[0]):
+        k = s[i]
+        if k < 0 or k >= n_settings:
+            return i, 1
+        if not np.isfinite(x[i]):
+            return i, 2
+    return -1, 0
+
+
+@numba.njit(cache=True, nogil=True)
 def _accumulate(
-    x: NDArray[np.float64],
-    s: NDArray[np.int64],
+    x: NDArray[np.floating],
+    s: NDArray[np.integer],
     history: NDArray[np.int64],
     shift: NDArray[np.float64],
+    shift_set: NDArray[np.bool_],
     counts: NDArray[np.int64],
     sums: NDArray[np.float64],
     squares: NDArray[np.float64],
@@ -45,11 +59,14 @@ def _accumulate(
     n = x.shape[0]
     for i in range(n):
         k = s[i]
-        d = x[i] - shift[k]
+        if not shift_set[k]:
+            shift[k] = x[i]
+            shift_set[k] = True
+        d = np.float64(x[i]) - shift[k]
         dd = d * d
         for lag in range(1, lags + 1):
             if i >= lag:
-                j = s[i - lag]
+                j = np.int64(s[i - lag])
             else:
                 j = history[lag - i - 1]
             if j >= 0:
@@ -117,7 +134,8 @@ class PatternEffectAccumulator:
         self.n_settings = int(n_settings)
         self.lags = int(lags)
         self._history = np.full(self.lags, -1, dtype=np.int64)
-        self._shift = np.full(self.n_settings, np.nan)
+        self._shift = np.zeros(self.n_settings)
+        self._shift_set = np.zeros(self.n_settings, dtype=np.bool_)
         shape = (self.lags, self.n_settings, self.n_settings)
         self._counts = np.zeros(shape, dtype=np.int64)
         self._sums = np.zeros(shape)
@@ -126,7 +144,10 @@ class PatternEffectAccumulator:
 
     def update(self, x: ArrayLike, settings: ArrayLike) -> None:
         """Add consecutive pulses: feature values ``x`` and their settings."""
-        v = np.ascontiguousarray(np.asarray(x, dtype=np.float64).ravel())
+        v = np.asarray(x)
+        if v.dtype not in (np.float32, np.float64):
+            v = v.astype(np.float64)
+        v = np.ascontiguousarray(v.ravel())
         s = np.ascontiguousarray(np.asarray(settings).ravel())
         if v.shape != s.shape:
             raise ValueError("x and settings must have the same length")
@@ -134,17 +155,14 @@ class PatternEffectAccumulator:
             return
         if not np.issubdtype(s.dtype, np.integer):
             raise TypeError(f"settings must be integer codes, got dtype {s.dtype}")
-        s = s.astype(np.int64, copy=False)
-        if int(s.min()) < 0 or int(s.max()) >= self.n_settings:
-            raise ValueError(f"settings must lie in [0, {self.n_settings})")
-        if not np.all(np.isfinite(v)):
-            raise ValueError("x contains NaN or infinite values")
-        for k in np.flatnonzero(np.isnan(self._shift)).tolist():
-            at = np.flatnonzero(s == k)
-            if at.size:
-                self._shift[k] = v[int(at[0])]
-        shift = np.where(np.isnan(self._shift), 0.0, self._shift)
-        _accumulate(v, s, self._history, shift, self._counts, self._sums, self._squares)
+        row, kind = _first_invalid(v, s, self.n_settings)
+        if kind == 1:
+            raise ValueError(f"settings must lie in [0, {self.n_settings}), found {s[row]} at "
+                             f"row {self.rows + row}")
+        if kind == 2:
+            raise ValueError(f"x contains NaN or infinite values (row {self.rows + row})")
+        _accumulate(v, s, self._history, self._shift, self._shift_set, self._counts,
+                    self._sums, self._squares)
         self.rows += int(v.size)
 
     def result(self) -> PatternCellsResult:
@@ -155,7 +173,7 @@ class PatternEffectAccumulator:
                 f"got {self.rows}"
             )
         n = self._counts
-        shift = np.where(np.isnan(self._shift), 0.0, self._shift)[None, :, None]
+        shift = self._shift[None, :, None]
         nf = n.astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean_resid = np.where(n > 0, self._sums / nf, np.nan)
