@@ -394,16 +394,25 @@ def _episodes(p: TrojanHorseParams, ctx: CheckContext
             gap = max(gap, float(d.max()))
         peak = max(peak, float(v.max()))
         above = v > p.threshold_dbm
-        for i in range(t.size):
-            if above[i]:
-                if current is None:
-                    current = [float(t[i]), float(t[i]), float(v[i])]
+        if above.any():
+            # Runs of consecutive samples above the threshold; a run open at the end of the
+            # previous chunk continues into this one.
+            edges = np.diff(np.concatenate(([0], above.astype(np.int8), [0])))
+            starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+            for a, b in zip(starts.tolist(), stops.tolist(), strict=True):
+                top = float(v[a:b].max())
+                if a == 0 and current is not None:
+                    current = [current[0], float(t[b - 1]), max(current[2], top)]
                 else:
-                    current[1] = float(t[i])
-                    current[2] = max(current[2], float(v[i]))
-            elif current is not None:
-                episodes.append((current[0], current[1], current[2]))
-                current = None
+                    if current is not None:
+                        episodes.append((current[0], current[1], current[2]))
+                    current = [float(t[a]), float(t[b - 1]), top]
+                if b < t.size:
+                    episodes.append((current[0], current[1], current[2]))
+                    current = None
+        elif current is not None:
+            episodes.append((current[0], current[1], current[2]))
+            current = None
         prev_t = float(t[-1])
         n += int(t.size)
     if current is not None:
@@ -568,13 +577,14 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
     label = f"class {weak[0]}/class {strongest}" if weak else "classes"
     if pooled_p < a or per_block[worst] < a:
         bad = np.flatnonzero(per_block < a)
-        where = (f"{bad.size} of {B} blocks (block {_blocks_named(df, np.array([worst]))}: "
-                 f"p = {fmt(float(per_block[worst]))})" if bad.size else "pooled over blocks")
+        where = (f"{bad.size} of {B} blocks (smallest p = {fmt(float(per_block[worst]))} in "
+                 f"block {_blocks_named(df, np.array([worst]))})" if bad.size else
+                 "the blocks pooled")
         return Outcome.failed(
-            f"per-class gains inconsistent with one linear-loss channel in {where}, pooled "
-            f"p = {fmt(pooled_p)} < {fmt(a)} or a block below it (family-wise α "
-            f"{fmt(p.alpha)}); effective transmittance ratio {label} {fmt(dev)}: photon-number "
-            "dependent loss (PNS signature)", ms)
+            f"per-class gains inconsistent with one linear-loss channel in {where}; pooled "
+            f"p = {fmt(pooled_p)}, level {fmt(a)} (family-wise α {fmt(p.alpha)}); effective "
+            f"transmittance ratio {label} {fmt(dev)}: photon-number dependent loss (PNS "
+            "signature)", ms)
     if not mde <= p.detectable_deviation:
         return Outcome.inconclusive(
             f"gains consistent with one channel, but the data are underpowered: the smallest "

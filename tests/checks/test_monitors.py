@@ -390,3 +390,17 @@ def test_sidak_level() -> None:
     assert sidak(0.001, 20) == pytest.approx(5.002377e-05, rel=1e-6)
     assert sidak(0.001, 1) == pytest.approx(0.001)
     assert math.isclose(1 - (1 - sidak(0.05, 7)) ** 7, 0.05)
+
+
+def test_trojan_horse_counts_separate_episodes(tmp_path: Path) -> None:
+    """A second probe at 3.0-3.2 s (block 2, which yields key): two episodes, one unanswered."""
+    b = _copy(tmp_path)
+    df = pd.read_csv(b / "monitors.csv")
+    df.loc[(df["time_s"] > 3.0) & (df["time_s"] < 3.2), "tx_ingress_power_dbm"] = -45.0
+    (b / "monitors.csv").write_text(df.to_csv(index=False))
+    rehash_manifest(b)
+    o = run_monitor("trojan-horse", b)
+    m = {x.name: x.value for x in o.measurements}
+    assert o.verdict is Verdict.FAIL
+    assert m["alarm_episodes"] == 2 and m["unanswered_episodes"] == 1
+    assert "-45 dBm at t = 3.05 s" in o.reason
