@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 """Version of the generation procedure: bump it whenever any output byte changes for a seed."""
 
 DEFAULT_SEED = 2026
@@ -83,7 +83,8 @@ class Deviation:
     key_length_factor:
         Output key = factor x the lim2014 bound, in the blocks listed by ``overclaim_every``.
     overclaim_every:
-        Every n-th block (0: none) outputs ``key_length_factor`` times its bound.
+        Blocks whose id is a multiple of this (0: none) output ``key_length_factor`` times their
+        bound.
     ec_efficiency_reported:
         Reports lambda_EC = f n h(Q) with this f (< 1: below the Shannon limit) instead of the
         leakage actually disclosed.
@@ -163,12 +164,14 @@ _KEY_LENGTH = {"FCS_CKM.1/QKD": ("protocol.key-length-bound",)}
 
 
 def _scenarios(blocks: int) -> tuple[Scenario, ...]:
-    high = tuple(sorted({b for b in (blocks // 3, (2 * blocks) // 3) if 0 < b < blocks}))
+    # Blocks of the high-QBER scenario: a third and two thirds in, never the ingress-alarm block
+    # (blocks // 2), which the honest device aborts anyway.
+    high = tuple(sorted({b for b in (blocks // 3, (2 * blocks) // 3) if b != blocks // 2})) or (0,)
     return (
         Scenario("honest", "the honest device: every block within its bound, alarms answered",
                  {}, "every automated check passes", Deviation()),
         Scenario("overclaim-key-length",
-                 "every 4th block outputs 5 % more key than the lim2014 bound allows",
+                 "blocks 0, 4, 8, ... output 5 % more key than the lim2014 bound allows",
                  _KEY_LENGTH,
                  "per-block recomputation of the lim2014 key length from the logged counts",
                  Deviation(key_length_factor=1.05, overclaim_every=4)),

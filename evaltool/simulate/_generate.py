@@ -255,7 +255,7 @@ def block_records(
         phi = float(res.phi)
         if dev.asymptotic_key_length:
             ell = asymptotic_key_length(link, counts, leak)
-        elif dev.overclaim_every and b % dev.overclaim_every == dev.overclaim_every - 1:
+        elif dev.overclaim_every and b % dev.overclaim_every == 0:
             ell = math.ceil(bound * dev.key_length_factor)
         else:
             ell = bound

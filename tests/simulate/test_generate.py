@@ -173,7 +173,7 @@ def test_overclaim_and_asymptotic_exceed_the_bound(bundles: dict[str, dict[str, 
     honest = _blocks(bundles["honest"])
     over = _blocks(bundles["overclaim-key-length"])
     ratio = over["pa_output_bits"] / honest["pa_output_bits"].where(honest["pa_output_bits"] > 0)
-    expected = [1.05 if b % 4 == 3 and b != 10 else 1.0 for b in range(20)]
+    expected = [1.05 if b % 4 == 0 and b != 10 else 1.0 for b in range(20)]
     np.testing.assert_allclose(ratio.fillna(1.0), expected, atol=1e-5)
     asym = _blocks(bundles["asymptotic-pa-length"])
     keyed = honest["aborted"] == 0
@@ -336,3 +336,16 @@ def test_device_health_tests_agree_with_the_engine(bundles: dict[str, dict[str, 
     assert ref.apt_alarms > 100
     log = bundles["honest"]["rng-health.jsonl"].decode()
     assert log.count('"health-test-alarm"') == 2
+
+
+def test_short_captures_keep_the_deviation() -> None:
+    # With 2 blocks the ingress alarm falls in block 1 (aborted by the honest device); the
+    # deviating block of each scenario must be another one, or the alarm block itself.
+    honest = _blocks(generate("honest", blocks=2))
+    assert honest["aborted"].tolist() == [0, 1]
+    over = _blocks(generate("overclaim-key-length", blocks=2))
+    assert over["pa_output_bits"][0] == math.ceil(1.05 * honest["pa_output_bits"][0])
+    high = _blocks(generate("no-abort-on-high-qber", blocks=2))
+    assert high["qber_key"][0] > 0.025 and high["pa_output_bits"][0] > 0
+    trojan = _blocks(generate("trojan-horse", blocks=2))
+    assert trojan["aborted"].tolist() == [0, 0]
