@@ -455,7 +455,7 @@ def health_test_alarms(
     """
     bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
     rct_cutoff = 1 + math.ceil(-math.log2(alpha) / min_entropy)
-    edges = np.flatnonzero(np.diff(bits) != 0) + 1
+    edges = np.flatnonzero(bits[1:] != bits[:-1]) + 1
     starts = np.concatenate([[0], edges])
     lengths = np.diff(np.concatenate([starts, [bits.size]]))
     alarms: list[dict[str, object]] = [
