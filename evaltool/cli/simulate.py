@@ -10,7 +10,7 @@ import click
 from evaltool import simulate as sim
 
 
-@click.command()
+@click.command(epilog="Scenarios: " + ", ".join(sim.SCENARIO_NAMES) + ".")
 @click.argument("scenario_name", metavar="SCENARIO", type=click.Choice(sim.SCENARIO_NAMES))
 @click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path),
               help="Bundle folder to create (must not exist or be empty, unless --force).")
