@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
-from pydantic import Field
+from pydantic import Field, model_validator
 from scipy import special, stats
 
 from evaltool.checks.context import CheckContext
@@ -39,6 +39,7 @@ from evaltool.engines.leakage import (
     decoy_noncentrality,
     interval_excess_z,
     mismatch_interval_test,
+    mutual_information,
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.bundle import EvidenceFormat, EvidenceKind
@@ -152,6 +153,40 @@ class DetectorBlindingParams(CheckParams):
     detectable_suppression: float = Field(0.9, gt=0, le=1, description="relative dark-count "
                                           "suppression each block's test must detect")
     power: float = Field(DEFAULT_POWER, gt=0, lt=1, description="power for that detection")
+    photocurrent_slot: str | None = Field(None, description="monitor table with the detector "
+                                          "photocurrent (optional second rule)")
+    photocurrent_column: str = Field("rx_photocurrent_ua", description="photocurrent column")
+    photocurrent_max_ua: float | None = Field(None, gt=0, description="photocurrent ceiling "
+                                              "(ST); required with photocurrent_slot")
+
+    @model_validator(mode="after")
+    def _photocurrent(self) -> DetectorBlindingParams:
+        if (self.photocurrent_slot is None) != (self.photocurrent_max_ua is None):
+            raise ValueError("give photocurrent_slot and photocurrent_max_ua together")
+        return self
+
+
+def _photocurrent_excess(p: DetectorBlindingParams, ctx: CheckContext
+                         ) -> tuple[int, int, float, float | None]:
+    """Samples, samples above the ceiling, the highest value and the first time above it."""
+    assert p.photocurrent_slot is not None and p.photocurrent_max_ua is not None
+    tcol, per_s = time_column(ctx.columns(p.photocurrent_slot))
+    n = above = 0
+    top = -math.inf
+    first: float | None = None
+    for chunk in ctx.iter_table(p.photocurrent_slot, [tcol, p.photocurrent_column]):
+        v = chunk[p.photocurrent_column].to_numpy(dtype=np.float64)
+        if not v.size:
+            continue
+        bad = ~(v <= p.photocurrent_max_ua)  # NaN counts as above: a silent monitor is no pass
+        if first is None and bad.any():
+            first = float(chunk[tcol].to_numpy(dtype=np.float64)[np.flatnonzero(bad)[0]]) / per_s
+        above += int(bad.sum())
+        top = max(top, float(np.nanmax(v)) if np.isfinite(v).any() else top)
+        n += int(v.size)
+    if n == 0:
+        raise InsufficientDataError(f"slot {p.photocurrent_slot!r} has no photocurrent samples")
+    return n, above, top, first
 
 
 def _suppression_mde(gates: float, p: float, a: float, power: float) -> float:
@@ -183,8 +218,9 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     fraction of gates the common dead time leaves open, from the block's click rate); the honest
     rate is at or above the floor (misalignment and afterpulse errors add to it), so the
     lower-tail p-value is conservative. Fail if any block's p-value is below the Šidák level over
-    the blocks; inconclusive if a block's floor is too low to detect a suppression of
-    ``detectable_suppression`` with ``power``.
+    the blocks, or (when a photocurrent slot is given) any photocurrent sample is above the
+    ceiling (rule (a) of the attack table); inconclusive if a block's floor is too low to detect
+    a suppression of ``detectable_suppression`` with ``power``.
     """
     df, classes, c = _block_counts(ctx, p.blocks_slot)
     v = p.vacuum_class
@@ -213,14 +249,27 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
         Measurement(name="max_suppression_mde", value=float(mde.max()),
                     threshold=p.detectable_suppression, passes_if="<="),
     ]
+    bright = ""
+    if p.photocurrent_slot is not None:
+        n_pc, above, top, first = _photocurrent_excess(p, ctx)
+        ms += [Measurement(name="photocurrent_max", value=top, unit="µA",
+                           threshold=p.photocurrent_max_ua, passes_if="<="),
+               Measurement(name="photocurrent_samples_above", value=above, threshold=0,
+                           passes_if="<=")]
+        if above:
+            bright = (f"photocurrent above {fmt(p.photocurrent_max_ua)} µA in {above} of {n_pc} "
+                      f"samples (first at t = {fmt(first)} s, highest {fmt(top)} µA)")
     low = np.flatnonzero(pvalues < a)
     if low.size:
+        also = f"; {bright}" if bright else ""
         return Outcome.failed(
             f"vacuum-class errors below the dark-count floor in {low.size} of {B} blocks "
             f"(blocks {_blocks_named(df, low)}; block {_blocks_named(df, np.array([worst]))}: "
             f"{int(errors[worst])} errors against {fmt(float(gates[worst] * floor[worst]))} "
             f"expected, p = {fmt(float(pvalues[worst]))} < {fmt(a)}, family-wise α "
-            f"{fmt(p.alpha)}): the detectors may be blinded", ms)
+            f"{fmt(p.alpha)}){also}: the detectors may be blinded", ms)
+    if bright:
+        return Outcome.failed(f"{bright}: the detectors may be blinded", ms)
     weak = np.flatnonzero(mde > p.detectable_suppression)
     if weak.size:
         j = int(weak[0])
@@ -334,6 +383,14 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
         Measurement(name="max_mde", value=worst_mde, threshold=p.detectable_mismatch,
                     passes_if="<="),
     ]
+    if p.by == "detector":
+        # Time-shift leakage: I(bit; time bin) per detection, bias-corrected, both bases
+        # pooled (standards-and-attacks.md §4, time-shift row).
+        table = counts.sum(axis=0)
+        if np.count_nonzero(table.sum(axis=0)) >= 2 and np.all(table.sum(axis=1) > 0):
+            mi = mutual_information(table, rng=ctx.seed, n_resamples=200)
+            ms += [Measurement(name="bit_time_mi", value=mi.value, unit="bit"),
+                   Measurement(name="bit_time_mi_upper", value=mi.ci[1], unit="bit")]
     hits = [(float(r.pvalue[j]), name, j, r) for name, r in results
             for j in np.flatnonzero(r.pvalue < a).tolist()]
     if hits:

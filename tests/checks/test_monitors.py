@@ -404,3 +404,29 @@ def test_trojan_horse_counts_separate_episodes(tmp_path: Path) -> None:
     assert o.verdict is Verdict.FAIL
     assert m["alarm_episodes"] == 2 and m["unanswered_episodes"] == 1
     assert "-45 dBm at t = 3.05 s" in o.reason
+
+
+def test_blinding_photocurrent_rule() -> None:
+    """Optional rule (a): photocurrent above the ST's 2.2 µA ceiling. The blinded detectors
+    draw 6 µA from block 5 on, the honest ones 1.8 µA (evaltool/simulate/_device.py, Link)."""
+    _need_vectors()
+    kind, params = monitor_params(st())["detector-blinding"]
+    params = {**params, "photocurrent_slot": "monitors",
+              "photocurrent_max_ua": st()["photocurrent_max_ua"]}
+    o = run(kind, params, SCENARIOS / "detector-blinding")
+    assert o.verdict is Verdict.FAIL and "photocurrent above 2.2 µA" in o.reason
+    m = {x.name: x.value for x in o.measurements}
+    assert m["photocurrent_max"] == pytest.approx(6.0, abs=0.6)
+    assert run(kind, params, SCENARIOS / "honest").verdict is Verdict.PASS
+    with pytest.raises(ProfileError, match="together"):
+        parse_params(get(kind), {**params, "photocurrent_max_ua": None})
+
+
+def test_mismatch_reports_bit_time_information() -> None:
+    """The ±30 ps shift makes the time bin reveal the bit: I(bit; bin) well above honest."""
+    _need_vectors()
+    shifted = {x.name: x.value for x in verdicts("efficiency-mismatch")["efficiency-mismatch"]
+               .measurements}
+    honest = {x.name: x.value for x in verdicts("honest")["efficiency-mismatch"].measurements}
+    assert shifted["bit_time_mi"] > 0.05
+    assert honest["bit_time_mi_upper"] < 0.001
