@@ -275,12 +275,16 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
         j = int(weak[0])
         z = _z(a) + _z(1.0 - p.power) * math.sqrt(1.0 - p.detectable_suppression)
         need = (z / p.detectable_suppression) ** 2 / float(floor[j])
+        detectable = (f"even a total suppression is not detectable at level {fmt(a)}"
+                      if math.isinf(mde[j]) else
+                      f"the smallest detectable suppression is {fmt(float(mde[j]))} > "
+                      f"{fmt(p.detectable_suppression)}")
         return Outcome.inconclusive(
             f"no block shows suppressed dark counts, but {weak.size} of {B} blocks are "
             f"underpowered: block {_blocks_named(df, np.array([j]))} expects "
-            f"{fmt(float(gates[j] * floor[j]))} dark-count errors, so the smallest detectable "
-            f"suppression is {fmt(float(mde[j]))} > {fmt(p.detectable_suppression)} "
-            f"(about {fmt(float(math.ceil(need)))} vacuum-class pulses per block needed)", ms)
+            f"{fmt(float(gates[j] * floor[j]))} dark-count errors, so {detectable} (about "
+            f"{fmt(float(math.ceil(need)))} vacuum-class pulses per block needed to detect a "
+            f"suppression of {fmt(p.detectable_suppression)})", ms)
     return Outcome.passed(
         f"vacuum-class errors at the dark-count floor in all {B} blocks (smallest p-value "
         f"{fmt(float(pvalues[worst]))} >= {fmt(a)}; a suppression of "

@@ -314,10 +314,22 @@ def test_blinding_underpowered_gives_the_pulses_needed(tmp_path: Path) -> None:
     _scaled_blocks(b, 20)
     o = run_monitor("detector-blinding", b)
     assert o.verdict is Verdict.INCONCLUSIVE
-    assert "smallest detectable suppression is inf" in o.reason
+    assert "even a total suppression is not detectable at level 5.00238e-05" in o.reason
     needed = int(re.search(r"about (\d+) vacuum-class pulses", o.reason).group(1))
     # ((z_a + z_0.8 sqrt(0.1)) / 0.9)^2 / p_floor with p_floor = 6e-7 x 0.68 x 0.82.
     assert 5e7 < needed < 1e8
+
+
+def test_blinding_partly_underpowered_names_the_mde(tmp_path: Path) -> None:
+    """With 1/4 of the pulses (floor about 14 errors) a total suppression is detectable, a
+    90 % one only with power below 0.8: the reason gives the smallest detectable suppression."""
+    b = _copy(tmp_path)
+    _scaled_blocks(b, 4)
+    o = run_monitor("detector-blinding", b)
+    assert o.verdict is Verdict.INCONCLUSIVE
+    mde = float(re.search(r"smallest detectable suppression is ([0-9.]+) > 0.9", o.reason)
+                .group(1))
+    assert 0.9 < mde < 1.0
 
 
 def test_decoy_consistency_underpowered_names_the_mde(tmp_path: Path) -> None:
