@@ -442,3 +442,20 @@ def test_mismatch_reports_bit_time_information() -> None:
     honest = {x.name: x.value for x in verdicts("honest")["efficiency-mismatch"].measurements}
     assert shifted["bit_time_mi"] > 0.05
     assert honest["bit_time_mi_upper"] < 0.001
+
+
+def test_basis_split_depending_on_arrival_time_fails(tmp_path: Path) -> None:
+    """A wavelength/time-dependent passive splitter: drop 30 % of the X-basis detections that
+    arrive before 200 ps. The key-basis share there rises from 0.8 to 0.85, a ratio mismatch of
+    1 - (0.8/0.2)/(0.85/0.15) = 0.29 against the 0.03 bound."""
+    b = _copy(tmp_path)
+    t = pq.read_table(b / "detections.parquet").to_pandas()
+    rng = np.random.default_rng(4)
+    drop = (t["basis"] == 1) & (t["gate_offset_ps"] < 200) & (rng.random(len(t)) < 0.3)
+    _rewrite_parquet(b, "detections.parquet",
+                     pa.Table.from_pandas(t[~drop], preserve_index=False))
+    o = run_monitor("efficiency-mismatch/basis", b)
+    assert o.verdict is Verdict.FAIL, o.reason
+    assert "bases" in o.reason
+    # The per-detector comparison (bit 0 against bit 1 within each basis) is unaffected.
+    assert run_monitor("efficiency-mismatch", b).verdict is Verdict.PASS

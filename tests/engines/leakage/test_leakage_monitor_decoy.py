@@ -106,3 +106,17 @@ def test_bad_inputs_are_programming_errors() -> None:
         decoy_consistency([11, 1, 1], [10, 10, 10], [0.5, 0.2, 0.1])
     with pytest.raises(ValueError, match="scale"):
         decoy_consistency([1, 1, 1], [10, 10, 10], [0.5, 0.2, 0.1], scale=0.0)
+
+
+def test_four_classes_have_two_degrees_of_freedom() -> None:
+    """Model counts for four intensities fit exactly; a 5 % drop of one class's transmittance
+    gives a χ² with 2 degrees of freedom and no signed statistic."""
+    mu = np.array([0.6, 0.3, 0.1, 0.001])
+    n = np.array([1e9, 5e8, 3e8, 1e8])
+    exact = n * 0.5 * (2e-6 - np.expm1(-0.01 * mu))
+    r = decoy_consistency(exact, n, mu, scale=0.5)
+    assert r.dof == 2 and math.isnan(r.z) and r.statistic < 1e-8
+    bent = n * 0.5 * (2e-6 - np.expm1(-0.01 * mu * np.array([1, 0.95, 1, 1])))
+    r = decoy_consistency(np.round(bent), n, mu, scale=0.5)
+    assert r.pvalue == pytest.approx(stats.chi2.sf(r.statistic, 2))
+    assert r.statistic > 100
