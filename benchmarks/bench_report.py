@@ -12,7 +12,7 @@ threat -> objective -> requirement rationale.
 
 Usage::
 
-    nice -n 10 .venv/bin/python benchmarks/bench_report.py [--requirements 45] [--out DIR]
+    nice -n 10 .venv/bin/python benchmarks/bench_report.py [--requirements 62] [--out DIR]
 """
 
 from __future__ import annotations
@@ -106,7 +106,7 @@ def build_result(n_requirements: int) -> EvaluationResult:
 def main() -> None:
     """Render the benchmark report and print time, pages and peak RSS."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requirements", type=int, default=45)
+    parser.add_argument("--requirements", type=int, default=62)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     import pypdf
