@@ -194,3 +194,18 @@ def test_isolated_render_matches_and_limits_stop_a_runaway(synthetic: Evaluation
     with pytest.raises(ReportError) as info:
         render_pdf_isolated(html, out, limits=RenderLimits(memory_bytes=64 << 20))
     assert info.value.exit_code == ExitCode.REPORT
+
+
+def test_isolated_render_reports_a_refused_resource(tmp_path: Path,
+                                                    secret: tuple[Path, bytes]) -> None:
+    from evaltool.report.pdf import render_pdf_isolated
+
+    secret_path, marker = secret
+    out = tmp_path / "out"
+    out.mkdir()
+    html = f'<html><body><img src="{secret_path.as_uri()}"></body></html>'
+    with pytest.raises(ReportError) as info:
+        render_pdf_isolated(html, out)
+    assert "not allowed" in str(info.value) and secret_path.name in str(info.value)
+    assert marker not in str(info.value).encode()
+    assert list(out.iterdir()) == []
