@@ -11,6 +11,9 @@ statistic); the statistics are in :mod:`evaltool.engines.leakage`. Every rule
 - is **inconclusive**, never pass, when the data cannot detect the deviation the requirement
   cares about (the minimum detectable effect, or the count needed, is in the reason).
 
+The dead-time and Trojan-horse rules are deterministic counts (a detection inside the dead time,
+an alarm without its abort); the others are statistical tests.
+
 Kinds: ``monitor.detector-blinding``, ``monitor.efficiency-mismatch``, ``monitor.trojan-horse``,
 ``monitor.decoy-consistency``, ``monitor.pattern-effect``, ``monitor.dead-time``,
 ``monitor.afterpulsing``.
