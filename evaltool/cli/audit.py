@@ -47,7 +47,7 @@ def _formats(text: str) -> list[OutputFormat]:
               help="Output folder.")
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
               help="Seed of every randomised procedure.")
-@click.option("--format", "formats", default="html,pdf,json,junit", show_default=True,
+@click.option("--format", "formats", default="html,pdf,json,junit,oscal", show_default=True,
               help="Comma-separated output formats.")
 @click.pass_context
 def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | None,
