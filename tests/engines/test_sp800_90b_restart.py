@@ -60,8 +60,14 @@ def test_sanity_cutoff_is_the_quantile() -> None:
     assert 1 - max_count_cdf(c, 0.5) <= alpha < 1 - max_count_cdf(c - 1, 0.5)
 
 
-@pytest.mark.parametrize("key", sorted(REFERENCE))
+def _slow_if_wide(key: str) -> Any:
+    wide = REFERENCE[key]["bits_per_sample"] > 1
+    return pytest.param(key, marks=pytest.mark.slow) if wide else key
+
+
+@pytest.mark.parametrize("key", [_slow_if_wide(k) for k in sorted(REFERENCE)])
 def test_matches_reference_tool(key: str) -> None:
+    """ea_restart: cutoff (within one count of its simulation), X_max, H_r, H_c and outcome."""
     ref = REFERENCE[key]
     gen, bits, _ = SOURCES.RESTART_SOURCES[ref["source"]]
     data = gen()
