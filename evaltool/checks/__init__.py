@@ -10,6 +10,7 @@ from __future__ import annotations
 from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
     declared,
     leakage,
+    monitors,
     protocol_bounds,
     protocol_postprocessing,
     sp800_22,
