@@ -231,6 +231,9 @@ class HealthTestParams(CheckParams):
     claimed_min_entropy: float = Field(gt=0, description="claimed min-entropy per sample (bits)")
     bits_per_symbol: int = Field(1, ge=1, le=8, description="bits per sample (1-8)")
     alpha: float = Field(DEFAULT_ALPHA, gt=0, lt=1, description="false-positive probability")
+    apt_window: int | None = Field(
+        None, ge=16, description="adaptive proportion window (default: 512 binary, 1024 else)"
+    )
 
 
 _RCT = re.compile(r"repetition|\brct\b|rct[-_ ]", re.IGNORECASE)
@@ -238,9 +241,11 @@ _APT = re.compile(r"adaptive|\bapt\b|apt[-_ ]", re.IGNORECASE)
 _ALARM = re.compile(r"alarm|fail", re.IGNORECASE)
 
 
-def _device_alarms(records: list[dict[str, Any]]) -> tuple[int, int, int]:
-    """Alarms in the device log: (repetition count, adaptive proportion, unattributed)."""
+def _device_alarms(records: list[dict[str, Any]]) -> tuple[int, int, int, list[int] | None]:
+    """Alarms in the device log: counts (repetition count, adaptive proportion, unattributed)
+    and their ``sample_index`` values when every alarm record carries one."""
     rct = apt = other = 0
+    where: list[int] | None = []
     for rec in records:
         text = " ".join(str(rec.get(k, "")) for k in ("event", "test", "type", "name"))
         if not _ALARM.search(text):
@@ -251,21 +256,64 @@ def _device_alarms(records: list[dict[str, Any]]) -> tuple[int, int, int]:
             apt += 1
         else:
             other += 1
-    return rct, apt, other
+        idx = rec.get("sample_index")
+        if where is not None and isinstance(idx, int) and not isinstance(idx, bool):
+            where.append(idx)
+        else:
+            where = None
+    return rct, apt, other, where
+
+
+def _missed(
+    samples: NDArray[np.uint8],
+    rct_idx: NDArray[np.int64],
+    apt_idx: NDArray[np.int64],
+    window: int,
+    device: list[int],
+) -> int:
+    """evaltool alarms with no device alarm inside the same run (RCT) or window (APT)."""
+    logged = np.sort(np.asarray(device, dtype=np.int64))
+    change = np.flatnonzero(samples[1:] != samples[:-1]) + 1
+    missed = 0
+    for j in rct_idx.tolist():
+        k = int(np.searchsorted(change, j, side="right"))
+        start = int(change[k - 1]) if k > 0 else 0
+        end = int(change[k]) if k < change.size else int(samples.size)
+        if not np.any((logged >= start) & (logged < end)):
+            missed += 1
+    for w in apt_idx.tolist():
+        if not np.any((logged >= w) & (logged < w + window)):
+            missed += 1
+    return missed
 
 
 @check("sp800-90b.health-tests", params=HealthTestParams, ref="NIST SP 800-90B §4.4")
 def health(p: HealthTestParams, ctx: CheckContext) -> Outcome:
-    """Health tests re-run on the raw output find no alarm the device's own log lacks."""
+    """Health tests re-run on the raw output find no alarm the device's own log lacks.
+
+    When the device's alarm records carry ``sample_index``, each alarm evaltool finds must have
+    a logged alarm inside the same run of equal samples (repetition count) or the same window
+    (adaptive proportion); otherwise any evaltool alarm requires at least one logged alarm.
+    """
     if p.claimed_min_entropy > p.bits_per_symbol:
         raise EvidenceError(
             f"claimed min-entropy {fmt(p.claimed_min_entropy)} exceeds the "
             f"{p.bits_per_symbol}-bit sample width"
         )
     samples = _samples(ctx, p.slot, p.bits_per_symbol, None)
-    res = health_tests(samples, p.bits_per_symbol, p.claimed_min_entropy, alpha=p.alpha)
+    res = health_tests(
+        samples, p.bits_per_symbol, p.claimed_min_entropy, alpha=p.alpha, window=p.apt_window
+    )
     records = list(ctx.jsonl(p.health_slot))
-    d_rct, d_apt, d_other = _device_alarms(records)
+    d_rct, d_apt, d_other, where = _device_alarms(records)
+    ours = res.rct_alarms + res.apt_alarms
+    theirs = d_rct + d_apt + d_other
+    if where is not None and theirs > 0:
+        missed = _missed(
+            samples, res.rct_alarm_indices, res.apt_alarm_indices, res.apt_window, where
+        )
+    else:
+        missed = ours if theirs == 0 else 0
     ms = [
         Measurement(name="samples", value=res.n_samples),
         Measurement(name="rct_cutoff", value=res.rct_cutoff),
@@ -276,18 +324,17 @@ def health(p: HealthTestParams, ctx: CheckContext) -> Outcome:
         Measurement(name="device_rct_alarms", value=d_rct),
         Measurement(name="device_apt_alarms", value=d_apt),
         Measurement(name="device_other_alarms", value=d_other),
+        Measurement(name="alarms_missing_from_log", value=missed, threshold=0, passes_if="<="),
     ]
-    ours = res.rct_alarms + res.apt_alarms
-    theirs = d_rct + d_apt + d_other
     found = (
         f"{res.rct_alarms} repetition-count and {res.apt_alarms} adaptive-proportion alarms "
         f"at H = {fmt(p.claimed_min_entropy)} bits/sample (cutoffs {res.rct_cutoff} and "
         f"{res.apt_cutoff}/{res.apt_window}, alpha = {p.alpha:.3g})"
     )
-    if ours > 0 and theirs == 0:
+    if missed > 0:
         return Outcome.failed(
-            f"evaltool finds {found} in {res.n_samples} samples, but the device's log reports "
-            "no health-test alarm",
+            f"evaltool finds {found} in {res.n_samples} samples; {missed} of them have no "
+            f"matching alarm in the device's log ({theirs} logged)",
             ms,
         )
     if ours == 0:
@@ -297,7 +344,7 @@ def health(p: HealthTestParams, ctx: CheckContext) -> Outcome:
             ms,
         )
     return Outcome.passed(
-        f"evaltool finds {found}; the device's log reports {theirs} alarm(s) "
-        f"({d_rct} repetition count, {d_apt} adaptive proportion)",
+        f"evaltool finds {found}; the device's log reports each of them ({d_rct} repetition "
+        f"count, {d_apt} adaptive proportion alarm(s) logged)",
         ms,
     )

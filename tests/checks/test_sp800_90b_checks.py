@@ -117,6 +117,23 @@ class TestHealthTests:
                   {"slot": "rng", "health_slot": "health", "claimed_min_entropy": 1.0}, b)
         assert out.verdict is Verdict.PASS
 
+    def test_alarms_are_matched_by_sample_index(self, tmp_path: Path) -> None:
+        """Device records in the simulator's format: an alarm inside the stuck run covers it; an
+        alarm logged elsewhere does not."""
+        bits = SOURCES.uniform_1bit(64_000)
+        bits[10_000:10_100] = 1
+        rec = {"event": "health-test-alarm", "test": "repetition-count", "cutoff": 21}
+        for index, verdict in ((10_020, Verdict.PASS), (30_000, Verdict.FAIL)):
+            b = make_bundle(tmp_path / f"b{index}", {
+                "rng": rng_file(bits),
+                "health": health_log([{"time_s": 0.0, "event": "health-tests-enabled",
+                                       "tests": ["repetition-count", "adaptive-proportion"]},
+                                      {**rec, "sample_index": index, "time_s": 0.5}]),
+            })
+            out = run("sp800-90b.health-tests",
+                      {"slot": "rng", "health_slot": "health", "claimed_min_entropy": 1.0}, b)
+            assert out.verdict is verdict, out.reason
+
     def test_healthy_output_passes(self, tmp_path: Path) -> None:
         b = make_bundle(tmp_path / "b", {
             "rng": rng_file(SOURCES.uniform_1bit(64_000)),
