@@ -31,6 +31,7 @@ from evaltool.simulate._generate import (
     Timeline,
     block_records,
     detection_window,
+    em_capture,
     health_test_alarms,
     monitors,
     pulse_window,
@@ -53,6 +54,8 @@ EVIDENCE: tuple[tuple[str, str, str, str, str], ...] = (
     ("audit_log", "audit-log", "jsonl", "audit.jsonl", "security audit log"),
     ("rng_health", "health-test-log", "jsonl", "rng-health.jsonl", "RNG health-test log"),
     ("key_delivery", "key-delivery-log", "csv", "key-delivery.csv", "keys delivered"),
+    ("traces", "pulse-events", "parquet", "em-capture.parquet",
+     "lab near-field EM capture of the modulator driver, features per pulse window"),
 )  # fmt: skip
 
 
@@ -204,7 +207,7 @@ def manifest(
     for slot, kind, fmt, name, desc in EVIDENCE:
         lines += [f"  - slot: {slot}", f"    kind: {kind}", f"    format: {fmt}",
                   f"    path: {name}", f"    sha256: {digests[name]}",
-                  f"    description: {desc}"]  # fmt: skip
+                  f"    description: {json.dumps(desc)}"]  # fmt: skip
     return "\n".join(lines) + "\n"
 
 
@@ -276,6 +279,7 @@ def generate(
         "audit.jsonl": _jsonl(_audit(dev, tl, blocks_df)),
         "rng-health.jsonl": _jsonl(_rng_health(link, tl, rng_bits)),
         "key-delivery.csv": _csv(_key_delivery(blocks_df)),
+        "em-capture.parquet": em_capture(link, seed),
     }  # fmt: skip
     digests = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
     files["bundle.yaml"] = manifest(sc, link, tl, seed, digests).encode()

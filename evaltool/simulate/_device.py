@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 """Version of the generation procedure: bump it whenever any output byte changes for a seed."""
 
 DEFAULT_SEED = 2026
@@ -67,6 +67,10 @@ class Link:
     monitor_rate_hz: float = 10.0
     detection_window_s: float = 0.025
     pulse_window: int = 200_000
+    em_windows: int = 100_000
+    """Pulses in the lab's near-field EM capture of the modulator driver (FPT_EMS.1)."""
+    em_peak_mv: float = 35.0
+    em_noise_mv: float = 1.5
 
     @property
     def attenuation_db(self) -> float:

@@ -411,6 +411,33 @@ def pulse_window(link: Link, dev: Deviation, seed: int) -> bytes:
     return _parquet(table)
 
 
+def em_capture(link: Link, seed: int) -> bytes:
+    """Features of a lab near-field EM capture of the modulator driver, one window per pulse.
+
+    ``em_peak_mv`` (peak of the probe voltage in the pulse window) and ``em_rms_mv`` (its RMS) with
+    the pulse's settings, for the leakage assessment of FPT_EMS.1. The simulated driver's emission
+    depends on the intensity class (it drives the intensity modulator) but not on the bit or the
+    basis.
+    """
+    rng = stream(seed, "em-capture.parquet")
+    n = link.em_windows
+    cls = rng.choice(len(link.intensities), size=n, p=link.probabilities)
+    basis = (rng.random(n) >= link.p_key_basis).astype(np.int8)
+    bit = rng.integers(0, 2, size=n).astype(np.int8)
+    level = np.asarray([1.0, 0.6, 0.05])[np.minimum(cls, 2)]
+    peak = link.em_peak_mv * level + link.em_noise_mv * rng.standard_normal(n)
+    rms = 0.4 * link.em_peak_mv * level + 0.5 * link.em_noise_mv * rng.standard_normal(n)
+    table = pa.table({
+        "pulse_index": pa.array(np.arange(n, dtype=np.int64)),
+        "basis": pa.array(basis),
+        "bit": pa.array(bit),
+        "intensity": pa.array(cls.astype(np.int8)),
+        "em_peak_mv": pa.array(_grid(peak, 1 / 16)),
+        "em_rms_mv": pa.array(_grid(rms, 1 / 16)),
+    })
+    return _parquet(table)
+
+
 def monitors(link: Link, dev: Deviation, tl: Timeline, seed: int) -> pd.DataFrame:
     """Monitor channels at ``monitor_rate_hz`` over the capture."""
     rng = stream(seed, "monitors.csv")
@@ -484,6 +511,7 @@ __all__ = [
     "channel",
     "class_rates",
     "detection_window",
+    "em_capture",
     "health_test_alarms",
     "monitors",
     "pulse_window",
