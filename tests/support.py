@@ -9,6 +9,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DEMO_BUNDLE = REPO / "test_vectors" / "demo" / "bundle"
 PROFILE = REPO / "profiles" / "etsi-gs-qkd-016.yaml"
+HONEST = REPO / "test_vectors" / "scenarios" / "honest"
+"""The bundle ``make demo`` audits (``evaltool simulate honest``)."""
+DEMO_EVALUATION = REPO / "test_vectors" / "demo" / "evaluation.yaml"
 
 
 def tree_digest(root: Path) -> dict[str, str]:

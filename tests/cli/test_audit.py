@@ -8,7 +8,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.support import DEMO_BUNDLE, PROFILE, rehash_manifest, tree_digest
+from tests.support import (
+    DEMO_BUNDLE,
+    DEMO_EVALUATION,
+    HONEST,
+    PROFILE,
+    rehash_manifest,
+    tree_digest,
+)
 
 
 def test_demo_bundle_passes_the_mini_profile(run_cli, mini_profile: Path, tmp_path: Path) -> None:
@@ -63,15 +70,18 @@ def test_missing_evidence_is_inconclusive_exit_3(run_cli, demo_bundle: Path, min
     assert data["verdict"] == "inconclusive"
 
 
-def test_shipped_profile_on_demo_bundle_completes(run_cli, tmp_path: Path) -> None:
-    before = tree_digest(DEMO_BUNDLE)
+def test_make_demo_audit_passes_with_exit_0(run_cli, tmp_path: Path) -> None:
+    # The audit `make demo` runs: the honest simulated bundle, its ST and the demo attestations.
+    before = tree_digest(HONEST)
     out = tmp_path / "out"
-    r = run_cli("-q", "audit", DEMO_BUNDLE, "--profile", PROFILE, "--out", out, "--format",
-                "json")
-    assert r.exit_code in (0, 3), r.stderr
+    r = run_cli("-q", "audit", HONEST, "--profile", PROFILE, "--st", HONEST / "st.yaml",
+                "--evaluation", DEMO_EVALUATION, "--seed", "1", "--out", out, "--format", "json")
+    assert r.exit_code == 0, r.stderr
     data = json.loads((out / "results.json").read_text())
-    assert data["counts"]["fail"] == 0
-    assert tree_digest(DEMO_BUNDLE) == before
+    assert data["verdict"] == "pass"
+    assert data["counts"]["fail"] == 0 and data["counts"]["inconclusive"] == 0
+    assert data["counts"]["pass"] > 100
+    assert tree_digest(HONEST) == before
 
 
 def test_results_validate_against_exported_schema(run_cli, mini_profile: Path,
