@@ -149,4 +149,8 @@ def test_restart_section(tmp_path: Path) -> None:
     doc = json.loads(result.output)
     rs = doc["restart"]
     assert rs["sanity"]["passed"] and rs["validation"]["passed"] and rs["passed"]
-    assert rs["h_final"] == pytest.approx(doc["h_assessed"])
+    # §3.1.4.3: the validated entropy is min(H_I, H_r, H_c), H_I being FILE's assessment
+    validation = rs["validation"]
+    assert rs["h_initial"] == doc["h_assessed"]
+    assert rs["h_final"] == min(doc["h_assessed"], validation["h_row"], validation["h_column"])
+    assert min(validation["h_row"], validation["h_column"]) >= doc["h_assessed"] / 2
