@@ -8,6 +8,7 @@ declaration of its kind.
 from __future__ import annotations
 
 from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
+    claims,
     declared,
     leakage,
     monitors,
