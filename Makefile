@@ -37,6 +37,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check evaltool tests benchmarks test_vectors
 	$(BIN)/lint-imports
+	$(BIN)/mypy evaltool
 	$(BIN)/pytest -q
 
 test-slow: $(STAMP)
