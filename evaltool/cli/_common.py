@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from evaltool.errors import ProfileError
+from evaltool.errors import ProfileError, UsageError
+from evaltool.report.outputs import OutputFormat
 
 PROFILE_PATH_ENV = "EVALTOOL_PROFILE_PATH"
 
@@ -42,3 +43,17 @@ def argv(ctx: click.Context) -> list[str]:
     """The command line as given to ``main`` (recorded in provenance)."""
     root = ctx.find_root()
     return list(root.obj.get("argv", [])) if root.obj else []
+
+
+def parse_formats(text: str) -> list[OutputFormat]:
+    """The output formats of a comma-separated ``--format`` value."""
+    out = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        try:
+            out.append(OutputFormat(item))
+        except ValueError:
+            names = ", ".join(f.value for f in OutputFormat)
+            raise UsageError(f"unknown format {item!r} (choose from {names})") from None
+    if not out:
+        raise UsageError("--format lists no format")
+    return out

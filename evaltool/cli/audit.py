@@ -9,30 +9,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from evaltool.checks.plan import build_plan, check_evaluation
-from evaltool.cli._common import argv, find_profile, quiet
+from evaltool.cli._common import argv, find_profile, parse_formats, quiet
 from evaltool.errors import EvaltoolError, ExitCode, UsageError
 from evaltool.evaluate import AuditInputs, evaluate
 from evaltool.io.bundle import load_bundle, manifest_path_of
 from evaltool.io.profiles import load_evaluation_input, load_profile, load_security_target
 from evaltool.model.verdict import Verdict
-from evaltool.report.outputs import OutputFormat, remove_outputs, write_outputs
+from evaltool.report.outputs import remove_outputs, write_outputs
 
 _EXIT = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAIL,
          Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
          Verdict.NOT_APPLICABLE: ExitCode.INCONCLUSIVE}
-
-
-def _formats(text: str) -> list[OutputFormat]:
-    out = []
-    for item in (t.strip() for t in text.split(",") if t.strip()):
-        try:
-            out.append(OutputFormat(item))
-        except ValueError:
-            names = ", ".join(f.value for f in OutputFormat)
-            raise UsageError(f"unknown format {item!r} (choose from {names})") from None
-    if not out:
-        raise UsageError("--format lists no format")
-    return out
 
 
 @click.command()
@@ -53,7 +40,7 @@ def _formats(text: str) -> list[OutputFormat]:
 def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | None,
           evaluation_path: Path | None, out_dir: Path, seed: int, formats: str) -> None:
     """Audit an evidence BUNDLE against a protection profile and write the reports."""
-    wanted = _formats(formats)
+    wanted = parse_formats(formats)
     bundle_root = manifest_path_of(bundle).parent.resolve()
     out_real = out_dir.resolve()
     if out_real == bundle_root or bundle_root in out_real.parents:

@@ -24,7 +24,7 @@ from typing import Any
 import click
 
 from evaltool.checks.plan import build_plan
-from evaltool.cli._common import find_profile
+from evaltool.cli._common import find_profile, parse_formats
 from evaltool.errors import EvaltoolError, ExitCode, UsageError
 from evaltool.evaluate import AuditInputs, evaluate
 from evaltool.io.bundle import load_bundle, manifest_path_of
@@ -38,26 +38,13 @@ from evaltool.report.canonical import (
     results_json,
     sha256_hex,
 )
-from evaltool.report.outputs import OutputFormat, write_outputs
+from evaltool.report.outputs import write_outputs
 
 _VOLATILE = {("provenance", "started_at"), ("provenance", "finished_at"),
              ("provenance", "command_line")}
 """Fields that legitimately differ between the original run and its recomputation."""
 _MAX_DIFFS = 50
 _SHOWN = 80
-
-
-def _formats(text: str) -> list[OutputFormat]:
-    out = []
-    for item in (t.strip() for t in text.split(",") if t.strip()):
-        try:
-            out.append(OutputFormat(item))
-        except ValueError:
-            names = ", ".join(f.value for f in OutputFormat)
-            raise UsageError(f"unknown format {item!r} (choose from {names})") from None
-    if not out:
-        raise UsageError("--format lists no format")
-    return out
 
 
 def _check_digest(results_path: Path, data: bytes) -> str | None:
@@ -83,7 +70,7 @@ def _check_digest(results_path: Path, data: bytes) -> str | None:
               help="Comma-separated output formats.")
 def report(results_path: Path, out_dir: Path, formats: str) -> None:
     """Re-render every output from RESULTS.json without recomputing anything."""
-    wanted = _formats(formats)
+    wanted = parse_formats(formats)
     if out_dir.resolve() == results_path.resolve().parent:
         raise UsageError("--out must be another folder than the one holding RESULTS.json "
                          "(re-rendering replaces the outputs it finds in --out)")
