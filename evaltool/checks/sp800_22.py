@@ -45,6 +45,7 @@ from evaltool.engines.stats.sp800_22 import (
     run_groups,
 )
 from evaltool.errors import EvidenceError, InsufficientDataError, ProfileError
+from evaltool.io.bits import regroup
 from evaltool.model.bundle import EvidenceKind
 from evaltool.model.results import Measurement
 
@@ -104,30 +105,6 @@ class BatteryParams(Sp80022CommonParams):
         return v
 
 
-def _groups(
-    chunks: Iterator[NDArray[np.uint8]], n: int, count: int, group: int
-) -> Iterator[NDArray[np.uint8]]:
-    """Regroup bit chunks into ``count`` sequences of ``n`` bits, ``group`` rows at a time."""
-    buf = np.empty((min(group, count), n), dtype=np.uint8)
-    row = col = done = 0
-    for chunk in chunks:
-        pos = 0
-        while pos < chunk.size and done < count:
-            take = min(n - col, chunk.size - pos)
-            buf[row, col : col + take] = chunk[pos : pos + take]
-            pos += take
-            col += take
-            if col == n:
-                col = 0
-                row += 1
-                done += 1
-                if row == buf.shape[0] or done == count:
-                    yield buf[:row].copy()
-                    row = 0
-        if done == count:
-            return
-
-
 def _column_bits(ctx: CheckContext, slot: str, column: str) -> Iterator[NDArray[np.uint8]]:
     """The 0/1 values of a table column, chunk by chunk; any other value is bad evidence."""
     row = 0
@@ -169,7 +146,7 @@ def _run(
         chunks = ctx.iter_bits(p.slot, chunk_bits)
     else:
         chunks = _column_bits(ctx, p.slot, p.column)
-    part = run_groups(_groups(chunks, p.n, want, group), tests=tests, params=params)
+    part = run_groups(regroup(chunks, p.n, want, group), tests=tests, params=params)
     return analyse(part, alpha=p.alpha, mode=p.second_level)
 
 

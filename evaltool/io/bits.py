@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -164,39 +164,57 @@ class BitFile:
     def _sequences(self, n: int, count: int, group: int) -> Iterator[NDArray[np.uint8]]:
         digest = hashlib.sha256()
         offset = 0
-        done = 0
-        g = min(group, count)
-        buf = np.empty((g, n), dtype=np.uint8)
-        row = 0
-        col = 0
-        try:
-            with self.path.open("rb") as fh:
-                while done < count and (raw := fh.read(self.chunk_bytes)):
-                    digest.update(raw)
-                    if self.format == "binary":
-                        bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8))
-                    else:
-                        bits = _ascii_bits(raw, self.path, offset)
-                    offset += len(raw)
-                    pos = 0
-                    while pos < bits.size and done < count:
-                        take = min(n - col, bits.size - pos)
-                        buf[row, col : col + take] = bits[pos : pos + take]
-                        pos += take
-                        col += take
-                        if col == n:
-                            col = 0
-                            row += 1
-                            done += 1
-                            if row == buf.shape[0] or done == count:
-                                yield buf[:row].copy()
-                                row = 0
-                                rest = count - done
-                                if 0 < rest < buf.shape[0]:
-                                    buf = np.empty((rest, n), dtype=np.uint8)
-        except OSError as exc:
-            raise EvidenceError(f"cannot read bit file: {exc.strerror}", path=self.path) from exc
+
+        def chunks() -> Iterator[NDArray[np.uint8]]:
+            nonlocal offset
+            try:
+                with self.path.open("rb") as fh:
+                    while raw := fh.read(self.chunk_bytes):
+                        digest.update(raw)
+                        if self.format == "binary":
+                            bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8))
+                        else:
+                            bits = _ascii_bits(raw, self.path, offset)
+                        offset += len(raw)
+                        yield bits
+            except OSError as exc:
+                raise EvidenceError(f"cannot read bit file: {exc.strerror}", path=self.path
+                                    ) from exc
+
+        yield from regroup(chunks(), n, count, group)
+        # The rest of the file, which no sequence uses, still counts towards the file's hash.
         self._finish_hash(offset, digest)
+
+
+def regroup(
+    chunks: Iterable[NDArray[np.uint8]], n: int, count: int, group: int
+) -> Iterator[NDArray[np.uint8]]:
+    """Regroup a stream of bit chunks into ``count`` sequences of ``n`` bits.
+
+    Yields ``(g, n)`` arrays of at most ``group`` rows; stops reading ``chunks`` once ``count``
+    sequences are complete. Memory is bounded by ``group * n`` bits plus one chunk.
+    """
+    buf = np.empty((min(group, count), n), dtype=np.uint8)
+    row = col = done = 0
+    for bits in chunks:
+        pos = 0
+        while pos < bits.size and done < count:
+            take = min(n - col, bits.size - pos)
+            buf[row, col : col + take] = bits[pos : pos + take]
+            pos += take
+            col += take
+            if col == n:
+                col = 0
+                row += 1
+                done += 1
+                if row == buf.shape[0] or done == count:
+                    yield buf[:row].copy()
+                    row = 0
+                    rest = count - done
+                    if 0 < rest < buf.shape[0]:
+                        buf = np.empty((rest, n), dtype=np.uint8)
+        if done == count:
+            return
 
 
 def read_bits(
