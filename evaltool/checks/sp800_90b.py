@@ -232,7 +232,7 @@ class HealthTestParams(CheckParams):
     bits_per_symbol: int = Field(1, ge=1, le=8, description="bits per sample (1-8)")
     alpha: float = Field(DEFAULT_ALPHA, gt=0, lt=1, description="false-positive probability")
     apt_window: int | None = Field(
-        None, ge=16, description="adaptive proportion window (default: 512 binary, 1024 else)"
+        None, ge=16, description="adaptive proportion window (default: 1024 binary, 512 else)"
     )
 
 

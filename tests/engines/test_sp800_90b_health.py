@@ -10,6 +10,7 @@ import pytest
 
 from evaltool.engines.stats.sp800_90b import (
     adaptive_proportion_cutoff,
+    adaptive_proportion_window,
     health_tests,
     repetition_count_cutoff,
 )
@@ -64,6 +65,15 @@ def test_adaptive_proportion_cutoff_table_values() -> None:
     assert adaptive_proportion_cutoff(1.0, 1024) == 589
 
 
+def test_default_window_is_1024_for_binary_and_512_otherwise() -> None:
+    """SP 800-90B §4.4.2: W = 1024 for a binary noise source, 512 for a non-binary one."""
+    assert adaptive_proportion_window(1) == 1024
+    assert adaptive_proportion_window(4) == 512
+    assert adaptive_proportion_window(8) == 512
+    res = health_tests((np.arange(4096) % 2).astype(np.uint8), 1, 1.0)
+    assert res.apt_window == 1024 and res.apt_cutoff == 589 and res.apt_windows == 4
+
+
 def test_cutoff_input_checks() -> None:
     with pytest.raises(ValueError):
         repetition_count_cutoff(0.0)
@@ -80,7 +90,7 @@ def test_alarm_counting_on_a_constructed_stream() -> None:
     data[1025] = 0
     data[2048 : 2048 + 512] = 0
     data[2048 + 100 : 2048 + 512 : 3] = 1
-    res = health_tests(data, 1, 1.0)
+    res = health_tests(data, 1, 1.0, window=512)
     assert res.rct_cutoff == 21 and res.apt_cutoff == 311 and res.apt_window == 512
     assert res.rct_alarm_indices.tolist() == [999 + 20, 2048 + 20]
     assert res.apt_alarm_indices.tolist() == [2048]
@@ -92,12 +102,12 @@ def test_no_alarms_on_uniform_data_at_true_entropy() -> None:
     data = np.random.default_rng(3).integers(0, 256, 1 << 16, dtype=np.uint8)
     res = health_tests(data, 8, 7.0)
     assert res.rct_alarms == 0 and res.apt_alarms == 0
-    assert res.apt_windows == 64
+    assert res.apt_windows == 128  # 2^16 samples in windows of 512 (non-binary source)
 
 
 def test_stuck_source_fires_every_window() -> None:
     res = health_tests(np.full(4096, 5, dtype=np.uint8), 4, 3.0)
-    assert res.apt_alarms == 4
+    assert res.apt_alarms == 8  # 4096 samples in windows of 512
     assert res.rct_alarms == 1
     assert res.rct_alarm_indices.tolist() == [res.rct_cutoff - 1]
     assert math.isclose(res.alpha, 2.0**-20)

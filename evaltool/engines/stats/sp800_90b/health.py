@@ -2,8 +2,8 @@
 
 The repetition count test (§4.4.1) raises an alarm when one value repeats ``C`` times in a row,
 ``C = 1 + ceil(-log2(alpha) / H)``. The adaptive proportion test (§4.4.2) looks at consecutive
-non-overlapping windows of ``W`` samples (1024, or 512 for binary sources) and raises an alarm
-when the window's first value occurs ``C`` or more times in the window,
+non-overlapping windows of ``W`` samples (1024 for binary sources, 512 otherwise) and raises an
+alarm when the window's first value occurs ``C`` or more times in the window,
 ``C = 1 + CRITBINOM(W, 2^-H, 1 - alpha)``: the smallest ``C`` with
 ``P[Binomial(W-1, 2^-H) >= C-1] <= alpha`` taken, as in the standard's formula, over all ``W``
 samples, i.e. the smallest ``C`` with ``P[Binomial(W, 2^-H) >= C] <= alpha``.
@@ -42,8 +42,9 @@ def repetition_count_cutoff(h: float, *, alpha: float = DEFAULT_ALPHA) -> int:
 
 
 def adaptive_proportion_window(bits_per_sample: int) -> int:
-    """Window size of §4.4.2: 512 for binary sources, 1024 otherwise."""
-    return 512 if int(bits_per_sample) == 1 else 1024
+    """Window size of §4.4.2: 1024 for binary sources, 512 otherwise (SP 800-90B Table 2 lists
+    the cutoffs of both windows)."""
+    return 1024 if int(bits_per_sample) == 1 else 512
 
 
 def adaptive_proportion_cutoff(h: float, window: int, *, alpha: float = DEFAULT_ALPHA) -> int:
@@ -153,7 +154,7 @@ def health_tests(
     alpha:
         False-positive probability (default ``2**-20``).
     window:
-        Adaptive proportion window; default 512 for 1-bit samples, else 1024.
+        Adaptive proportion window; default 1024 for 1-bit samples, else 512.
     """
     arr = as_samples(samples, bits_per_sample)
     w = adaptive_proportion_window(bits_per_sample) if window is None else int(window)
