@@ -126,7 +126,8 @@ def _run_check(pc: PlannedCheck, pa: PlannedActivity, bundle: Bundle, plan: Plan
                                evidence=ctx.evidence_used, notes=notes)
     notes = tuple(dict.fromkeys(str(w.message) for w in caught))
     return CheckResult(**base, verdict=outcome.verdict, reason=outcome.reason,
-                       measurements=outcome.measurements, evidence=ctx.evidence_used, notes=notes)
+                       measurements=outcome.measurements, evidence=ctx.evidence_used, notes=notes,
+                       series=outcome.series)
 
 
 def _manual(pa: PlannedActivity, evaluation: LoadedEvaluation | None) -> CheckResult:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from evaltool.model.results import Comparison, Measurement
+from evaltool.model.results import Comparison, Measurement, Series
 from evaltool.model.verdict import Verdict
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -36,10 +37,16 @@ class Outcome:
     verdict: Verdict
     reason: str
     measurements: tuple[Measurement, ...] = ()
+    series: tuple[Series, ...] = ()
+    """Data series for the report's plots (presentation only; they never decide)."""
 
     def __post_init__(self) -> None:
         if not self.reason.strip():
             raise ValueError("every outcome needs a reason")
+
+    def with_series(self, *series: Series) -> Outcome:
+        """A copy of this outcome carrying ``series`` for the report."""
+        return dataclasses.replace(self, series=(*self.series, *series))
 
     @classmethod
     def passed(cls, reason: str, measurements: Iterable[Measurement] = ()) -> Outcome:

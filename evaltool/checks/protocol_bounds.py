@@ -30,7 +30,7 @@ from evaltool.engines.protocol.finite_key import (
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.bundle import ProtocolClaims
-from evaltool.model.results import Measurement
+from evaltool.model.results import Measurement, Series
 
 _COUNT_KINDS = ("key_detections", "key_errors", "test_detections", "test_errors")
 
@@ -143,6 +143,17 @@ def _ids(block_ids: Sequence[int], limit: int = 5) -> str:
     return shown + (f" and {len(block_ids) - limit} more" if len(block_ids) > limit else "")
 
 
+def _excess_series(
+    out: Outcome, table: BlockTable, excess: NDArray[np.float64], tolerance: int
+) -> Outcome:
+    """Attach the per-block excess of output over the bound (<= tolerance passes) for the plot."""
+    return out.with_series(Series(
+        name="key length output minus allowed", values=tuple(excess.tolist()), unit="bit",
+        x=tuple(float(b) for b in table.block_id), x_name="block_id",
+        threshold=float(tolerance), passes_if="<=", style="step",
+    ))
+
+
 # --- protocol.key-length-bound ----------------------------------------------------------------
 
 
@@ -185,13 +196,13 @@ def key_length_bound(p: KeyLengthBoundParams, ctx: CheckContext) -> Outcome:
     label = f"{bound.name} v{bound.version}"
     if violating.any():
         ids = table.block_id[violating].tolist()
-        return Outcome.failed(
+        return _excess_series(Outcome.failed(
             f"{int(violating.sum())} of {n} blocks output more key than the {label} bound allows "
             f"(blocks {_ids(ids)}); worst: block {int(table.block_id[worst])} output "
             f"{fmt(float(table.pa_output_bits[worst]))} bits, allowed "
             f"{fmt(float(allowed[worst]))}, excess {fmt(float(excess[worst]))} bits",
             ms,
-        )
+        ), table, excess, p.tolerance_bits)
     producing = table.pa_output_bits > 0
     if producing.any():
         margin = np.where(producing, allowed - table.pa_output_bits, np.inf)
@@ -202,7 +213,8 @@ def key_length_bound(p: KeyLengthBoundParams, ctx: CheckContext) -> Outcome:
         )
     else:
         detail = "; no block produced key"
-    return Outcome.passed(f"all {n} blocks are within the {label} bound{detail}", ms)
+    passed = Outcome.passed(f"all {n} blocks are within the {label} bound{detail}", ms)
+    return _excess_series(passed, table, excess, p.tolerance_bits)
 
 
 # --- protocol.verification-hash ---------------------------------------------------------------
@@ -298,6 +310,13 @@ def abort_rule(p: AbortRuleParams, ctx: CheckContext) -> Outcome:
     limits = (
         f"QBER {fmt(claims.qber_abort_threshold)} or phase error {fmt(phi_limit)} ({bound.name})"
     )
+    plot = Series(
+        name="QBER (key basis)", values=tuple(qber.tolist()),
+        x=tuple(float(b) for b in table.block_id), x_name="block_id",
+        threshold=claims.qber_abort_threshold, passes_if="<=",
+        marks=tuple(float(b) for b in table.block_id[table.aborted]), marks_label="aborted",
+        style="points",
+    )
     if leaked.any():
         ids = table.block_id[leaked].tolist()
         first = int(np.flatnonzero(leaked)[0])
@@ -311,12 +330,14 @@ def abort_rule(p: AbortRuleParams, ctx: CheckContext) -> Outcome:
             f"produced key (blocks {_ids(ids)}; block {int(table.block_id[first])}: {why}, "
             f"{fmt(float(table.pa_output_bits[first]))} bits)",
             ms,
-        )
+        ).with_series(plot)
     if must_abort.any():
         return Outcome.passed(
             f"all {int(must_abort.sum())} of {n} blocks over the {limits} produced no key", ms
-        )
-    return Outcome.passed(f"no block of {n} exceeded the {limits}; none had to abort", ms)
+        ).with_series(plot)
+    return Outcome.passed(
+        f"no block of {n} exceeded the {limits}; none had to abort", ms
+    ).with_series(plot)
 
 
 __all__ = [
