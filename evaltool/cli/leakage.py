@@ -1,8 +1,14 @@
-"""``evaltool leakage``: the leakage battery on a per-pulse Parquet or CSV table.
+"""``evaltool leakage``: the leakage battery on a per-pulse table or on lab trace arrays.
 
 Reads the label and feature columns in chunks (bounded memory; results do not depend on the chunk
 size), runs the battery of :mod:`evaltool.engines.leakage` and applies the rule of
 :mod:`evaltool.checks.leakage`. Exit code 0 pass, 1 fail, 3 inconclusive, 4 bad input.
+
+Inputs: a Parquet or CSV table (label and features are columns), or lab side-channel captures as
+NumPy arrays: an ``.npz`` archive whose arrays are named by ``--label`` (1-D, one value per trace)
+and ``--feature`` (a 1-D array, a 2-D traces array for all its samples, ``NAME[j]`` for sample j or
+``NAME[a:b]`` for a range), or a 2-D ``.npy`` traces array (memory-mapped, named ``traces``) with
+``--label`` naming a 1-D ``.npy`` file of labels beside it.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
+import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,11 +116,95 @@ def _features(table: pa.Table, names: Sequence[str], display: str) -> NDArray[np
     return np.stack(cols, axis=1)
 
 
+_SELECT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<a>\d+)(?::(?P<b>\d+))?\])?$")
+
+
+def _load_arrays(path: Path, label: str) -> dict[str, NDArray[Any]]:
+    """The arrays of an ``.npz`` archive, or of a ``.npy`` traces file and its label file."""
+    display = str(path)
+    try:
+        if path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as archive:
+                return {name: archive[name] for name in archive.files}
+        traces = np.load(path, mmap_mode="r", allow_pickle=False)
+        label_path = Path(label) if Path(label).is_absolute() else path.parent / label
+        if not label_path.is_file():
+            raise EvidenceError(f"label file {label!r} not found beside the traces", path=display)
+        labels = np.load(label_path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise EvidenceError(f"unreadable NumPy file ({text})", path=display) from None
+    return {"traces": traces, label: labels}
+
+
+def _select(arrays: dict[str, NDArray[Any]], spec: str, n: int, display: str
+            ) -> list[tuple[str, NDArray[Any], int | None]]:
+    """(feature name, array, column or None) for one ``--feature`` of an array input."""
+    m = _SELECT.match(spec)
+    if m is None or m.group("name") not in arrays:
+        raise EvidenceError(f"no array for feature {spec!r} (arrays: {', '.join(arrays)})",
+                            path=display)
+    arr = arrays[m.group("name")]
+    if arr.shape[:1] != (n,) or arr.ndim not in (1, 2):
+        raise EvidenceError(f"array {m.group('name')!r} has shape {arr.shape}, expected ({n},) or "
+                            f"({n}, samples)", path=display)
+    if not np.issubdtype(arr.dtype, np.number):
+        raise EvidenceError(f"array {m.group('name')!r} is not numeric", path=display)
+    if arr.ndim == 1:
+        if m.group("a") is not None:
+            raise EvidenceError(f"array {m.group('name')!r} is 1-D; drop the index", path=display)
+        return [(spec, arr, None)]
+    width = arr.shape[1]
+    a = 0 if m.group("a") is None else int(m.group("a"))
+    b = (width if m.group("a") is None else a + 1) if m.group("b") is None else int(m.group("b"))
+    if not 0 <= a < b <= width:
+        raise EvidenceError(f"samples {a}:{b} outside 0:{width} of {m.group('name')!r}",
+                            path=display)
+    return [(f"{m.group('name')}[{j}]", arr, j) for j in range(a, b)]
+
+
+def array_battery(
+    path: Path, label: str, features: Sequence[str], *, orders: Sequence[int], lag: int,
+    chunk_rows: int,
+) -> FeatureBatteryResult:
+    """The battery on NumPy trace arrays, read in chunks of ``chunk_rows`` traces."""
+    display = str(path)
+    arrays = _load_arrays(path, label)
+    if label not in arrays or arrays[label].ndim != 1:
+        raise EvidenceError(f"no 1-D label array {label!r}", path=display)
+    labels = arrays[label]
+    n = labels.shape[0]
+    cols = [c for spec in features for c in _select(arrays, spec, n, display)]
+    names = [c[0] for c in cols]
+    if len(set(names)) != len(names):
+        raise UsageError("a feature is selected twice")
+
+    def chunks() -> Iterator[tuple[NDArray[Any], NDArray[np.float64]]]:
+        for start in range(0, n, chunk_rows):
+            stop = min(n, start + chunk_rows)
+            x = np.empty((stop - start, len(cols)), dtype=np.float64)
+            for k, (_, arr, j) in enumerate(cols):
+                x[:, k] = arr[start:stop] if j is None else arr[start:stop, j]
+            if not np.all(np.isfinite(x)):
+                bad = int(np.flatnonzero(~np.all(np.isfinite(x), axis=1))[0]) + start
+                raise EvidenceError("NaN or infinite sample", path=display,
+                                    location=f"trace {bad}")
+            yield np.asarray(labels[start:stop]), x
+
+    label_chunks = (np.asarray(labels[s:s + chunk_rows]) for s in range(0, n, chunk_rows))
+    try:
+        return run_battery(label_chunks, chunks(), names, orders=orders, lag=lag)
+    except InsufficientDataError as exc:
+        raise InsufficientDataError(f"label {label!r}: {exc.message}", path=display) from None
+
+
 def battery(
     path: Path, label: str, features: Sequence[str], *, orders: Sequence[int], lag: int,
     chunk_rows: int,
 ) -> FeatureBatteryResult:
     """Two chunked passes over the file: the label's values, then label and features."""
+    if path.suffix.lower() in (".npy", ".npz"):
+        return array_battery(path, label, features, orders=orders, lag=lag, chunk_rows=chunk_rows)
     display = str(path)
     label_chunks = (_column(t, label, display) for t in iter_columns(path, [label], chunk_rows))
     table_chunks = (
@@ -208,7 +300,8 @@ def _orders(value: str) -> list[int]:
 @click.pass_context
 def leakage(ctx: click.Context, file: Path, label: str, features: tuple[str, ...], order: str,
             condition_previous: int | None, chunk_rows: int, as_json: bool) -> None:
-    """Test whether per-pulse features in FILE (Parquet or CSV) depend on a label.
+    """Test whether per-pulse features in FILE (Parquet, CSV, or .npz/.npy traces) depend on a
+    label.
 
     Runs Welch t-tests of the given orders (or Welch's ANOVA for more than two label values),
     a chi-squared bin-width sweep, mutual information and total-variation distance with bootstrap
