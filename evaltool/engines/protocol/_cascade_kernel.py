@@ -140,6 +140,12 @@ class Workspace:
         self.ask = np.zeros(cap, dtype=np.int64)
         self.counters = np.zeros(9, dtype=np.int64)
 
+    def arrays(self) -> tuple[NDArray[Any], ...]:
+        """The arrays in the order the compiled kernels take them."""
+        return (self.ks, self.tree, self.off, self.perm, self.pos, self.errp, self.stamp,
+                self.flags, self.errpar, self.ns, self.ne, self.npass, self.hkey, self.hval,
+                self.ask, self.counters)
+
 
 # flags bits
 _KNOWN = 1
@@ -553,22 +559,7 @@ def run_frame(
             np.uint64(frame_seed),
             sub_block_reuse,
             frame_parity_inference,
-            ws.ks,
-            ws.tree,
-            ws.off,
-            ws.perm,
-            ws.pos,
-            ws.errp,
-            ws.stamp,
-            ws.flags,
-            ws.errpar,
-            ws.ns,
-            ws.ne,
-            ws.npass,
-            ws.hkey,
-            ws.hval,
-            ws.ask,
-            ws.counters,
+            *ws.arrays(),
         )
         if not overflow:
             return int(leak), int(uses), int(inferred), transcript[: int(n_tr)]

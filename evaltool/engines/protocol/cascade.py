@@ -315,22 +315,7 @@ def cascade_simulate(
         run_seeds,
         _SUB_BLOCK_REUSE[algo],
         _SUB_BLOCK_REUSE[algo],
-        ws.ks,
-        ws.tree,
-        ws.off,
-        ws.perm,
-        ws.pos,
-        ws.errp,
-        ws.stamp,
-        ws.flags,
-        ws.errpar,
-        ws.ns,
-        ws.ne,
-        ws.npass,
-        ws.hkey,
-        ws.hval,
-        ws.ask,
-        ws.counters,
+        *ws.arrays(),
     )
     # Frames whose queues outgrew the default workspace are repeated with full-size queues.
     for r in np.flatnonzero(overflow):
