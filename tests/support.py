@@ -93,10 +93,19 @@ evidence:
 """
 
 
-def make_bundle(root: Path, files: dict[str, tuple[str, str, str, bytes]]) -> Path:
-    """Write a bundle with ``files``: slot -> (kind, format, file name, content)."""
+def make_bundle(root: Path, files: dict[str, tuple[str, str, str, bytes]],
+                claims: dict[str, object] | None = None) -> Path:
+    """Write a bundle with ``files``: slot -> (kind, format, file name, content).
+
+    ``claims`` replaces the default protocol claims (None values are left out).
+    """
     root.mkdir(parents=True, exist_ok=True)
-    lines = [_MANIFEST_HEAD.rstrip("\n")]
+    head = _MANIFEST_HEAD
+    if claims is not None:
+        start, end = head.index("claims:\n"), head.index("capture:\n")
+        body = "".join(f"  {k}: {v}\n" for k, v in claims.items() if v is not None)
+        head = head[:start] + "claims:\n" + body + head[end:]
+    lines = [head.rstrip("\n")]
     for slot, (kind, fmt, name, content) in files.items():
         (root / name).write_bytes(content)
         lines += [f"  - slot: {slot}", f"    kind: {kind}", f"    format: {fmt}",

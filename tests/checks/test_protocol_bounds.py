@@ -19,6 +19,7 @@ from evaltool.checks.registry import parse_params
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.io.bundle import load_bundle
 from evaltool.model.verdict import Verdict
+from tests.support import make_bundle
 
 ELL = 2_600_927  # note §1.8 vector, reference.json
 LAMBDA = 1_911_180
@@ -66,23 +67,9 @@ def block(
 
 def make(tmp_path: Path, rows: list[list[Any]], claims: dict[str, Any] | None = None,
          columns: list[str] = COLUMNS) -> Path:  # fmt: skip
-    root = tmp_path / "bundle"
-    root.mkdir(parents=True)
     body = "\n".join(",".join(str(v) for v in r) for r in [columns, *rows]) + "\n"
-    (root / "blocks.csv").write_text(body)
-    c = CLAIMS | (claims or {})
-    claim_lines = "\n".join(f"  {k}: {v}" for k, v in c.items() if v is not None)
-    (root / "bundle.yaml").write_text(
-        "schema_version: 1\n"
-        "toe:\n  vendor: V\n  product: P\n"
-        '  transmitter: {serial: T1, hardware_version: "1", firmware_version: "1"}\n'
-        '  receiver: {serial: R1, hardware_version: "1", firmware_version: "1"}\n'
-        f"claims:\n{claim_lines}\n"
-        "capture:\n  start: 2026-01-01T00:00:00Z\n  end: 2026-01-01T01:00:00Z\n  lab: L\n"
-        "evidence:\n  - slot: blocks\n    kind: block-records\n    format: csv\n"
-        "    path: blocks.csv\n"
-    )
-    return root
+    files = {"blocks": ("block-records", "csv", "blocks.csv", body.encode())}
+    return make_bundle(tmp_path / "bundle", files, CLAIMS | (claims or {}))
 
 
 def run(kind: str, bundle: Path, **params: Any):

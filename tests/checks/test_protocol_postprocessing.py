@@ -17,6 +17,7 @@ from evaltool.engines.protocol.cascade import cascade_reconcile
 from evaltool.errors import InsufficientDataError
 from evaltool.io.bundle import load_bundle
 from evaltool.model.verdict import Verdict
+from tests.support import make_bundle
 
 CLAIMS = {
     "protocol": "bb84-decoy-3",
@@ -48,28 +49,13 @@ def make(tmp_path: Path, rows: list[list[Any]], *, claims: dict[str, Any] | None
          columns: list[str] = COLUMNS, transcript: list[list[Any]] | None = None,
          transcript_columns: tuple[str, ...] = ("block_id", "pass_index_count", "start_bits",
                                                 "end_bits", "parity_bits")) -> Path:
-    root = tmp_path / "bundle"
-    root.mkdir(parents=True)
     body = "\n".join(",".join(str(v) for v in r) for r in [columns, *rows]) + "\n"
-    (root / "blocks.csv").write_text(body)
-    evidence = "  - slot: blocks\n    kind: block-records\n    format: csv\n    path: blocks.csv\n"
+    files = {"blocks": ("block-records", "csv", "blocks.csv", body.encode())}
     if transcript is not None:
         lines = [",".join(transcript_columns)] + [",".join(map(str, r)) for r in transcript]
-        (root / "parities.csv").write_text("\n".join(lines) + "\n")
-        evidence += ("  - slot: parities\n    kind: parity-transcript\n    format: csv\n"
-                     "    path: parities.csv\n")
-    c = CLAIMS | (claims or {})
-    claim_lines = "\n".join(f"  {k}: {v}" for k, v in c.items() if v is not None)
-    (root / "bundle.yaml").write_text(
-        "schema_version: 1\n"
-        "toe:\n  vendor: V\n  product: P\n"
-        '  transmitter: {serial: T1, hardware_version: "1", firmware_version: "1"}\n'
-        '  receiver: {serial: R1, hardware_version: "1", firmware_version: "1"}\n'
-        f"claims:\n{claim_lines}\n"
-        "capture:\n  start: 2026-01-01T00:00:00Z\n  end: 2026-01-01T01:00:00Z\n  lab: L\n"
-        f"evidence:\n{evidence}"
-    )
-    return root
+        files["parities"] = ("parity-transcript", "csv", "parities.csv",
+                             ("\n".join(lines) + "\n").encode())
+    return make_bundle(tmp_path / "bundle", files, CLAIMS | (claims or {}))
 
 
 def run(kind: str, bundle: Path, **params: Any):
