@@ -41,6 +41,20 @@ def test_checks_lists_parameters_as_json(run_cli) -> None:
     assert rng["available"] is True
     assert rng["params"]["slot"]["required"] is True
     assert rng["params"]["max_violations"]["default"] == 0
+    # Optional parameters show the type they take, with bounds, not "any".
+    tvla = kinds["leakage.tvla"]["params"]
+    assert tvla["family_alpha"]["type"] == "number > 0 and < 1, or null"
+    assert tvla["orders"]["type"] == "list of integer (at least 1)"
+
+
+def test_check_catalogue_in_docs_is_current(run_cli) -> None:
+    r = run_cli("checks", "--markdown")
+    assert r.exit_code == 0
+    shipped = (REPO / "docs" / "checks.md").read_text(encoding="utf-8")
+    assert r.stdout == shipped, (
+        "docs/checks.md is stale: regenerate with `evaltool checks --markdown > docs/checks.md`")
+    assert "## `sp800-90b.min-entropy`" in shipped
+    assert "| `slot` | string | *required* |" in shipped
 
 
 def test_bundle_schema_export_matches_docs(run_cli) -> None:
