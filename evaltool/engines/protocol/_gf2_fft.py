@@ -1,0 +1,602 @@
+"""Exact multiplication of long GF(2)[x] polynomials by an additive FFT over GF(2^64).
+
+Field
+    GF(2^64) = GF(2)[z] / (z^64 + z^4 + z^3 + z + 1) (the 64-bit polynomial of
+    :mod:`evaltool.engines.protocol._gf2`). A product is one 64 x 64 -> 128-bit carry-less multiply
+    and a reduction by the sparse modulus: two more carry-less multiplies by ``0x1B`` fold the high
+    half back (Gueron and Kounavis, Intel white paper 323640, 2010, §"reduction"). Processors
+    without ``PCLMULQDQ`` use a shift-and-XOR multiply with the same results.
+
+Packing (Kronecker substitution)
+    A binary polynomial ``a(x)`` is cut into 32-bit pieces, ``a(x) = sum_i A_i(x) x^(32 i)``, and
+    each piece is read as a field element. Products of two pieces have degree <= 62 < 64, so the
+    product ``C(y) = A(y) B(y)`` over GF(2^64) (with ``y = x^32``) involves no reduction in its
+    coefficients and ``c(x) = sum_k C_k(x) x^(32 k)`` (overlapping pieces XORed) is the exact
+    GF(2)[x] product. This is the packing of Chen, Cheng, Kuo, Li and Yang, "Faster multiplication
+    for long binary polynomials", arXiv:1708.09746 (2017), §3 (they also exploit the Frobenius
+    map to halve the work, which is not done here).
+
+Transform
+    The additive FFT of Lin, Chung and Han, "Novel polynomial basis and its application to
+    Reed-Solomon erasure codes", FOCS 2014, §III: with a basis ``v_0, v_1, ...`` of GF(2^64) over
+    GF(2), ``W_j = span(v_0 .. v_{j-1})``, the subspace polynomials ``s_j(y) = prod_{w in W_j}
+    (y - w)`` and the novel basis ``X_i = prod_j (s_j / s_j(v_j))^{i_j}`` (``i_j`` the bits of
+    ``i``), a polynomial ``D = D_0 + (s_j / s_j(v_j)) D_1`` is evaluated on a coset ``beta + W_{j+1}``
+    by the butterfly ``Q_0 = D_0 + c D_1``, ``Q_1 = Q_0 + D_1`` with ``c = s_j(beta) / s_j(v_j)``,
+    followed by the two half-size transforms on ``beta + W_j`` and ``beta + v_j + W_j``.
+
+    The basis is Cantor's (D. G. Cantor, "On arithmetical algorithms over finite fields", J. Comb.
+    Theory A 50 (1989) 285, §2): ``v_0 = 1`` and ``v_i^2 + v_i = v_{i-1}``. Then ``s_1(y) = y^2 + y``,
+    ``s_j = s_1 o ... o s_1`` (``j`` times), ``s_j(v_j) = 1`` and ``s_j(v_m) = v_{m-j}``, so the
+    twiddle of block ``b`` at every level is the same ``tw[b] = sum_i b_i v_{i+1}``, and ``s_j(y) =
+    sum_{e : (e & j) = e} y^(2^e)`` (Lucas' theorem) has 0/1 coefficients (Gao and Mateer,
+    "Additive fast Fourier transforms over finite fields", IEEE TIT 56 (2010) 6265, §IV).
+
+Basis conversion
+    Monomial -> novel coefficients: divide each block of ``2^(j+1)`` coefficients by ``s_j`` (level
+    ``j`` from the top down); the quotient is the upper half. Because ``s_j`` has 0/1 coefficients
+    the division is XORs only, and it is the same GF(2)-linear map on every block, so it commutes
+    with the butterflies of the higher levels; the inverse multiplies by ``s_j`` from the bottom up.
+
+Product
+    ``A`` and ``B`` of degree < ``N/2`` are evaluated at the ``N = 2^k`` points of ``W_k``, multiplied
+    pointwise and interpolated back (inverse butterflies, then novel -> monomial conversion). The
+    cost is ``3 (N/2) k`` field products plus ``O(N k^1.6)`` XORs, against ``O(N^1.585)`` for
+    Karatsuba.
+"""
+
+from __future__ import annotations
+
+import math
+import types as pytypes
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numpy.typing import NDArray
+
+from evaltool.engines.protocol._toeplitz_kara import HAS_PCLMUL, _soft_clmul
+
+MODULUS = (1 << 64) | 0x1B
+"""The field modulus z^64 + z^4 + z^3 + z + 1 as an integer (bit ``i`` = coefficient of z^i)."""
+
+PIECE_BITS = 32
+"""Input bits per field element (products of two pieces must stay below degree 64)."""
+
+MAX_LOG = 40
+"""Largest supported transform size is ``2^MAX_LOG`` points (Cantor basis elements needed)."""
+
+LOCAL_LOG = 14
+"""Levels below this are run block by block on ``2^LOCAL_LOG``-element pieces (128 KiB, in cache)."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Reference arithmetic (pure Python, slow) and the Cantor basis
+# ----------------------------------------------------------------------------------------------
+
+
+def clmul_reference(a: int, b: int) -> int:
+    """Carry-less product of two non-negative integers (GF(2)[z] multiplication), bit by bit."""
+    out = 0
+    while b:
+        if b & 1:
+            out ^= a
+        a <<= 1
+        b >>= 1
+    return out
+
+
+def gf64_mul_reference(a: int, b: int) -> int:
+    """Product in GF(2^64) by schoolbook carry-less multiply and long division by the modulus."""
+    p = clmul_reference(a, b)
+    for bit in range(p.bit_length() - 1, 63, -1):
+        if (p >> bit) & 1:
+            p ^= MODULUS << (bit - 64)
+    return p
+
+
+def _solve_trace_equation(c: int) -> int:
+    """Return ``v`` with ``v^2 + v = c`` in GF(2^64) (a GF(2)-linear system, solved by elimination)."""
+    pivots: dict[int, tuple[int, int]] = {}  # leading bit -> (image, combination of unit vectors)
+    for bit in range(64):
+        image = gf64_mul_reference(1 << bit, 1 << bit) ^ (1 << bit)
+        comb = 1 << bit
+        while image:
+            lead = image.bit_length() - 1
+            if lead not in pivots:
+                pivots[lead] = (image, comb)
+                break
+            image ^= pivots[lead][0]
+            comb ^= pivots[lead][1]
+    rest, sol = c, 0
+    while rest:
+        lead = rest.bit_length() - 1
+        if lead not in pivots:
+            raise ArithmeticError("y^2 + y = c has no solution (trace of c is 1)")
+        rest ^= pivots[lead][0]
+        sol ^= pivots[lead][1]
+    return sol
+
+
+def _cantor_basis(count: int) -> list[int]:
+    basis = [1]
+    while len(basis) < count:
+        basis.append(_solve_trace_equation(basis[-1]))
+    return basis
+
+
+CANTOR_BASIS: tuple[int, ...] = tuple(_cantor_basis(MAX_LOG + 1))
+"""``v_0 = 1``, ``v_i^2 + v_i = v_{i-1}`` (Cantor 1989); ``v_i`` as integers."""
+
+
+def evaluation_point(u: int) -> int:
+    """The ``u``-th evaluation point ``omega_u = sum_i u_i v_i`` (``u_i`` the bits of ``u``)."""
+    out = 0
+    i = 0
+    while u:
+        if u & 1:
+            out ^= CANTOR_BASIS[i]
+        u >>= 1
+        i += 1
+    return out
+
+
+_TWIDDLES: list[NDArray[np.uint64]] = [np.zeros(1, dtype=np.uint64)]
+
+
+def twiddles(count: int) -> NDArray[np.uint64]:
+    """``tw[b] = sum_i b_i v_{i+1}`` for ``b < count`` (a prefix of one growing table)."""
+    table = _TWIDDLES[0]
+    if table.size < count:
+        i = int(math.log2(table.size))
+        while table.size < count:
+            table = np.concatenate([table, table ^ np.uint64(CANTOR_BASIS[i + 1])])
+            i += 1
+        _TWIDDLES[0] = table
+    return table[: max(count, 1)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Field multiplication kernels
+# ----------------------------------------------------------------------------------------------
+
+
+@intrinsic
+def _gfmul_hw(typingctx, a, b):  # type: ignore[no-untyped-def]
+    """GF(2^64) product with three ``PCLMULQDQ``: ``a b``, then twice ``high half * 0x1B``."""
+    sig = types.uint64(types.uint64, types.uint64)
+
+    def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+        i8 = ir.IntType(8)
+        i32 = ir.IntType(32)
+        i64 = ir.IntType(64)
+        vec = ir.VectorType(i64, 2)
+        undef = ir.Constant(vec, ir.Undefined)
+        zero = ir.Constant(i32, 0)
+        va = builder.insert_element(undef, args[0], zero)
+        vb = builder.insert_element(undef, args[1], zero)
+        fnty = ir.FunctionType(vec, [vec, vec, i8])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.pclmulqdq")
+        poly = ir.Constant(vec, [ir.Constant(i64, 0x1B), ir.Constant(i64, 0)])
+        p = builder.call(fn, [va, vb, ir.Constant(i8, 0x00)])
+        q = builder.call(fn, [p, poly, ir.Constant(i8, 0x01)])  # high(p) * 0x1B, <= 68 bits
+        r = builder.call(fn, [q, poly, ir.Constant(i8, 0x01)])  # high(q) * 0x1B, <= 8 bits
+        s = builder.xor(builder.xor(p, q), r)
+        return builder.extract_element(s, zero)
+
+    return sig, codegen
+
+
+@numba.njit(cache=True, inline="always")
+def _gfmul_soft(a: np.uint64, b: np.uint64) -> np.uint64:
+    lo, hi = _soft_clmul(a, b)
+    # hi * (z^4 + z^3 + z + 1): 68 bits; fold the 4 overflow bits once more.
+    over = (hi >> np.uint64(63)) ^ (hi >> np.uint64(61)) ^ (hi >> np.uint64(60))
+    fold = hi ^ (hi << np.uint64(1)) ^ (hi << np.uint64(3)) ^ (hi << np.uint64(4))
+    fold ^= over ^ (over << np.uint64(1)) ^ (over << np.uint64(3)) ^ (over << np.uint64(4))
+    return lo ^ fold
+
+
+_gfmul = _gfmul_hw  # the kernels below name this; the portable copies rebind it (see _portable)
+
+
+# ----------------------------------------------------------------------------------------------
+# Kernels. Every kernel works in place on a uint64 array ``f`` and only on the index range it is
+# given, so that disjoint ranges can run on different threads (all kernels release the GIL).
+# ----------------------------------------------------------------------------------------------
+
+
+@numba.njit(nogil=True, cache=True)
+def _pointwise(a, b, i0, i1):  # type: ignore[no-untyped-def]
+    for i in range(i0, i1):
+        a[i] = _gfmul(a[i], b[i])
+
+
+@numba.njit(nogil=True, cache=True)
+def _mul_arrays(a, b, out):  # type: ignore[no-untyped-def]
+    for i in range(a.size):
+        out[i] = _gfmul(a[i], b[i])
+
+
+@numba.njit(nogil=True, cache=True)
+def _div_block(f, lo, j):  # type: ignore[no-untyped-def]
+    # f[lo : lo + 2h] <- (remainder, quotient) of its division by s_j(y) = y^h + sum y^(2^e).
+    h = 1 << j
+    e_max = -1
+    for e in range(j):
+        if (e & j) == e:
+            e_max = e
+    if e_max < 0:
+        return
+    step = h - (1 << e_max)  # smallest shift: sources of a chunk this long are all final
+    hi = 2 * h
+    while hi > h:
+        c0 = max(h, hi - step)
+        for e in range(j):
+            if (e & j) != e:
+                continue
+            shift = h - (1 << e)
+            for d in range(lo + c0, lo + hi):
+                f[d - shift] ^= f[d]
+        hi = c0
+
+
+@numba.njit(nogil=True, cache=True)
+def _undiv_block(f, lo, j):  # type: ignore[no-untyped-def]
+    # Inverse of _div_block: f[lo : lo + 2h] <- remainder + quotient * s_j(y).
+    h = 1 << j
+    e_max = -1
+    for e in range(j):
+        if (e & j) == e:
+            e_max = e
+    if e_max < 0:
+        return
+    step = h - (1 << e_max)
+    c0 = h
+    while c0 < 2 * h:
+        c1 = min(2 * h, c0 + step)
+        for e in range(j):
+            if (e & j) != e:
+                continue
+            shift = h - (1 << e)
+            for d in range(lo + c0, lo + c1):
+                f[d - shift] ^= f[d]
+        c0 = c1
+
+
+@numba.njit(nogil=True, cache=True)
+def _div_level(f, j, b0, b1):  # type: ignore[no-untyped-def]
+    for b in range(b0, b1):
+        _div_block(f, b << (j + 1), j)
+
+
+@numba.njit(nogil=True, cache=True)
+def _undiv_level(f, j, b0, b1):  # type: ignore[no-untyped-def]
+    for b in range(b0, b1):
+        _undiv_block(f, b << (j + 1), j)
+
+
+@numba.njit(nogil=True, cache=True)
+def _butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
+    # Forward butterflies g0 .. g1 - 1 of level j (butterfly g: block g >> j, offset g & (h - 1)).
+    h = 1 << j
+    g = g0
+    while g < g1:
+        b = g >> j
+        lo = b << (j + 1)
+        i0 = g & (h - 1)
+        i1 = min(h, i0 + (g1 - g))
+        c = tw[b]
+        if c == 0:
+            for i in range(lo + i0, lo + i1):
+                f[i + h] ^= f[i]
+        else:
+            for i in range(lo + i0, lo + i1):
+                a0 = f[i] ^ _gfmul(c, f[i + h])
+                f[i] = a0
+                f[i + h] ^= a0
+        g += i1 - i0
+
+
+@numba.njit(nogil=True, cache=True)
+def _inverse_butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
+    h = 1 << j
+    g = g0
+    while g < g1:
+        b = g >> j
+        lo = b << (j + 1)
+        i0 = g & (h - 1)
+        i1 = min(h, i0 + (g1 - g))
+        c = tw[b]
+        if c == 0:
+            for i in range(lo + i0, lo + i1):
+                f[i + h] ^= f[i]
+        else:
+            for i in range(lo + i0, lo + i1):
+                a1 = f[i + h] ^ f[i]
+                f[i + h] = a1
+                f[i] ^= _gfmul(c, a1)
+        g += i1 - i0
+
+
+@numba.njit(nogil=True, cache=True)
+def _to_novel_local(f, levels, r0, r1):  # type: ignore[no-untyped-def]
+    # Monomial -> novel coefficients on regions r0 .. r1 - 1 of 2^levels coefficients.
+    for r in range(r0, r1):
+        base = r << levels
+        for j in range(levels - 1, -1, -1):
+            for b in range(1 << (levels - 1 - j)):
+                _div_block(f, base + (b << (j + 1)), j)
+
+
+@numba.njit(nogil=True, cache=True)
+def _forward_local(f, tw, r0, r1, levels):  # type: ignore[no-untyped-def]
+    # Levels levels-1 .. 0 of the forward transform on regions r0 .. r1 - 1 of 2^levels points.
+    half = 1 << (levels - 1) if levels > 0 else 0
+    for r in range(r0, r1):
+        for j in range(levels - 1, -1, -1):
+            g0 = r * half
+            _butterflies(f, tw, j, g0, g0 + half)
+
+
+@numba.njit(nogil=True, cache=True)
+def _inverse_local(f, tw, r0, r1, levels):  # type: ignore[no-untyped-def]
+    # Levels 0 .. levels-1 of the inverse (butterflies, then multiplication by s_j) on regions.
+    half = 1 << (levels - 1) if levels > 0 else 0
+    for r in range(r0, r1):
+        base = r << levels
+        for j in range(levels):
+            g0 = r * half
+            _inverse_butterflies(f, tw, j, g0, g0 + half)
+            for b in range(1 << (levels - 1 - j)):
+                _undiv_block(f, base + (b << (j + 1)), j)
+
+
+_KERNEL_NAMES = (
+    "_pointwise", "_mul_arrays", "_div_block", "_undiv_block", "_div_level", "_undiv_level",
+    "_butterflies", "_inverse_butterflies", "_to_novel_local", "_forward_local", "_inverse_local",
+)
+
+_PORTABLE: dict[str, Any] = {}
+
+
+def _portable() -> dict[str, Any]:
+    """The same kernels compiled around the shift-and-XOR multiply (processors without PCLMUL).
+
+    Each kernel's code object is re-bound to a copy of this module's globals in which ``_gfmul``
+    and the kernels it calls are the portable ones; compiled on first use and not cached on disk.
+    """
+    if not _PORTABLE:
+        scope = dict(globals())
+        scope["_gfmul"] = _gfmul_soft
+        for name in _KERNEL_NAMES:
+            py = globals()[name].py_func
+            fn = pytypes.FunctionType(py.__code__, scope, name)
+            scope[name] = numba.njit(nogil=True)(fn)
+            _PORTABLE[name] = scope[name]
+    return _PORTABLE
+
+
+def _kernels(hardware: bool | None) -> dict[str, Any]:
+    use_hw = HAS_PCLMUL if hardware is None else hardware
+    if use_hw and not HAS_PCLMUL:
+        raise RuntimeError("this processor has no carry-less multiply instruction")
+    if use_hw:
+        return {name: globals()[name] for name in _KERNEL_NAMES}
+    return _portable()
+
+
+# ----------------------------------------------------------------------------------------------
+# Drivers
+# ----------------------------------------------------------------------------------------------
+
+
+def _split(total: int, parts: int) -> list[tuple[int, int]]:
+    cuts = [total * p // parts for p in range(parts + 1)]
+    return [(cuts[p], cuts[p + 1]) for p in range(parts) if cuts[p + 1] > cuts[p]]
+
+
+def _run(pool: ThreadPoolExecutor | None, fn: Callable[..., None], total: int,
+         args: tuple[Any, ...]) -> None:
+    """Call ``fn(*args, lo, hi)`` on a split of ``range(total)`` over the pool's threads."""
+    if pool is None or total < 2:
+        fn(*args, 0, total)
+        return
+    parts = _split(total, pool._max_workers)  # noqa: SLF001 (the pool's own thread count)
+    list(pool.map(lambda r: fn(*args, r[0], r[1]), parts))
+
+
+def _forward_into(
+    f: NDArray[np.uint64], used: int, k: int, kern: dict[str, Any],
+    pool: ThreadPoolExecutor | None,
+) -> None:
+    """Transform in place: ``f[:used]`` monomial coefficients (rest zero) -> values on ``W_k``."""
+    n_points = 1 << k
+    m = max(0, math.ceil(math.log2(used))) if used > 1 else 0
+    m = min(m, k)
+    tw = twiddles(n_points // 2)
+    local = min(LOCAL_LOG, m)
+    # 1. Novel-basis coefficients of the 2^m used ones (identical map on every block, done once).
+    for j in range(m - 1, local - 1, -1):
+        _run(pool, kern["_div_level"], 1 << (m - 1 - j), (f, j))
+    _run(pool, kern["_to_novel_local"], 1 << (m - local), (f, local))
+    # 2. Levels k-1 .. m see an upper half of zeros: Q_0 = Q_1 = D_0, i.e. copies.
+    size = 1 << m
+    while size < n_points:
+        f[size : 2 * size] = f[:size]
+        size *= 2
+    # 3. Butterflies of levels m-1 .. 0: the top ones across the array, the rest region by region.
+    for j in range(m - 1, local - 1, -1):
+        _run(pool, kern["_butterflies"], n_points // 2, (f, tw, j))
+    _run_local(pool, kern["_forward_local"], f, tw, n_points, local)
+
+
+def _run_local(pool: ThreadPoolExecutor | None, fn: Callable[..., None], f: NDArray[np.uint64],
+               tw: NDArray[np.uint64], n_points: int, local: int) -> None:
+    regions = n_points >> local
+    if pool is None or regions < 2:
+        fn(f, tw, 0, regions, local)
+        return
+    parts = _split(regions, pool._max_workers)  # noqa: SLF001
+    list(pool.map(lambda r: fn(f, tw, r[0], r[1], local), parts))
+
+
+def _inverse_into(f: NDArray[np.uint64], k: int, kern: dict[str, Any],
+                  pool: ThreadPoolExecutor | None) -> None:
+    """Inverse of :func:`_forward_into` on all ``2^k`` values (novel basis back to monomials)."""
+    n_points = 1 << k
+    tw = twiddles(n_points // 2)
+    local = min(LOCAL_LOG, k)
+    _run_local(pool, kern["_inverse_local"], f, tw, n_points, local)
+    for j in range(local, k):
+        _run(pool, kern["_inverse_butterflies"], n_points // 2, (f, tw, j))
+        _run(pool, kern["_undiv_level"], 1 << (k - 1 - j), (f, j))
+
+
+def transform(
+    coefficients: NDArray[np.uint64], log_size: int, *, hardware: bool | None = None,
+    workers: int = 1,
+) -> NDArray[np.uint64]:
+    """Values of ``sum_i coefficients[i] y^i`` at ``omega_0 .. omega_{2^log_size - 1}``.
+
+    ``omega_u = sum_i u_i v_i`` over the Cantor basis (:func:`evaluation_point`). Requires
+    ``len(coefficients) <= 2^log_size``.
+    """
+    coeffs = np.asarray(coefficients, dtype=np.uint64)
+    if not 0 <= log_size <= MAX_LOG or coeffs.size > (1 << log_size):
+        raise ValueError(f"need len(coefficients) <= 2^log_size <= 2^{MAX_LOG}")
+    f = np.zeros(1 << log_size, dtype=np.uint64)
+    f[: coeffs.size] = coeffs
+    kern = _kernels(hardware)
+    with _pool(workers) as pool:
+        _forward_into(f, max(coeffs.size, 1), log_size, kern, pool)
+    return f
+
+
+def inverse_transform(
+    values: NDArray[np.uint64], *, hardware: bool | None = None, workers: int = 1
+) -> NDArray[np.uint64]:
+    """Monomial coefficients of the polynomial of degree < ``len(values)`` with these values."""
+    f = np.array(values, dtype=np.uint64)
+    k = int(math.log2(f.size)) if f.size else -1
+    if f.size == 0 or (1 << k) != f.size:
+        raise ValueError("the number of values must be a power of two")
+    kern = _kernels(hardware)
+    with _pool(workers) as pool:
+        _inverse_into(f, k, kern, pool)
+    return f
+
+
+class _NoPool:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _pool(workers: int) -> Any:
+    return ThreadPoolExecutor(max_workers=workers) if workers > 1 else _NoPool()
+
+
+def gf64_multiply(a: NDArray[np.uint64], b: NDArray[np.uint64], *,
+                  hardware: bool | None = None) -> NDArray[np.uint64]:
+    """Elementwise GF(2^64) products of two equal-length uint64 arrays."""
+    aa = np.ascontiguousarray(a, dtype=np.uint64)
+    bb = np.ascontiguousarray(b, dtype=np.uint64)
+    if aa.shape != bb.shape:
+        raise ValueError("arrays must have the same shape")
+    out = np.empty_like(aa)
+    _kernels(hardware)["_mul_arrays"](aa.ravel(), bb.ravel(), out.ravel())
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# GF(2)[x] products and the Toeplitz product
+# ----------------------------------------------------------------------------------------------
+
+
+def _pieces(bits: NDArray[np.uint8]) -> NDArray[np.uint64]:
+    """Cut a bit string (bit ``i`` = coefficient of ``x^i``) into 32-bit field elements."""
+    packed = np.packbits(bits, bitorder="little")
+    buf = np.zeros(-(-packed.size // 4) * 4, dtype=np.uint8)
+    buf[: packed.size] = packed
+    return buf.view("<u4").astype(np.uint64)
+
+
+def _product_pieces(
+    a: NDArray[np.uint64], b: NDArray[np.uint64], hardware: bool | None, workers: int
+) -> NDArray[np.uint64]:
+    """Coefficients (field elements) of ``A(y) B(y)`` for piece arrays ``a``, ``b``."""
+    total = a.size + b.size - 1
+    k = max(1, math.ceil(math.log2(total)))
+    if k > MAX_LOG:
+        raise ValueError("polynomials too long for the transform")
+    kern = _kernels(hardware)
+    fa = np.zeros(1 << k, dtype=np.uint64)
+    fb = np.zeros(1 << k, dtype=np.uint64)
+    fa[: a.size] = a
+    fb[: b.size] = b
+    twiddles(1 << (k - 1))
+    with _pool(workers) as pool:
+        if pool is None:
+            _forward_into(fa, a.size, k, kern, None)
+            _forward_into(fb, b.size, k, kern, None)
+        else:  # the two forward transforms are independent: one per thread
+            jobs = [pool.submit(_forward_into, fa, a.size, k, kern, None),
+                    pool.submit(_forward_into, fb, b.size, k, kern, None)]
+            for job in jobs:
+                job.result()
+        _run(pool, kern["_pointwise"], fa.size, (fa, fb))
+        del fb
+        _inverse_into(fa, k, kern, pool)
+    return fa[:total]
+
+
+def _join(c: NDArray[np.uint64]) -> NDArray[np.uint32]:
+    """XOR the 63-bit coefficient pieces at 32-bit offsets: the product as 32-bit words."""
+    words = np.zeros(c.size + 1, dtype=np.uint32)
+    words[:-1] = (c & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    words[1:] ^= (c >> np.uint64(32)).astype(np.uint32)
+    return words
+
+
+def poly_multiply(
+    a: NDArray[np.uint8], b: NDArray[np.uint8], *, hardware: bool | None = None, workers: int = 1
+) -> NDArray[np.uint8]:
+    """Product of two GF(2)[x] polynomials given as 0/1 coefficient arrays (lowest degree first).
+
+    Returns ``len(a) + len(b) - 1`` coefficients.
+    """
+    aa = np.asarray(a, dtype=np.uint8)
+    bb = np.asarray(b, dtype=np.uint8)
+    if aa.size < 1 or bb.size < 1:
+        raise ValueError("polynomials must have at least one coefficient")
+    words = _join(_product_pieces(_pieces(aa), _pieces(bb), hardware, workers))
+    bits = np.unpackbits(words.view(np.uint8), bitorder="little")
+    return np.ascontiguousarray(bits[: aa.size + bb.size - 1])
+
+
+def toeplitz_product(
+    x: NDArray[np.uint8], t: NDArray[np.uint8], ell: int, *, hardware: bool | None = None,
+    workers: int = 1,
+) -> NDArray[np.uint8]:
+    """Return ``y = T x mod 2`` for ``T[i, j] = t[j - i + ell - 1]`` (uint8 0/1, ``ell`` bits).
+
+    With ``xr`` the reversed input, ``y_i`` is coefficient ``n + ell - 2 - i`` of ``t(z) xr(z)``
+    (the middle product), so ``y`` is read reversed from coefficients ``n - 1 .. n + ell - 2`` of
+    one full product computed by :func:`_product_pieces`.
+    """
+    n = x.size
+    words = _join(_product_pieces(_pieces(t), _pieces(x[::-1]), hardware, workers))
+    first = (n - 1) // 8
+    last = (n + ell - 1 + 7) // 8
+    bits = np.unpackbits(words.view(np.uint8)[first:last], bitorder="little")
+    start = n - 1 - 8 * first
+    return np.ascontiguousarray(bits[start : start + ell][::-1])
