@@ -22,6 +22,7 @@ Kinds: ``monitor.detector-blinding``, ``monitor.efficiency-mismatch``, ``monitor
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -35,6 +36,9 @@ from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.checks.telemetry import time_column
 from evaltool.engines.leakage import (
+    AfterpulseResult,
+    MismatchIntervalResult,
+    PatternCellsResult,
     PatternEffectAccumulator,
     afterpulse_from_counts,
     dark_count_test,
@@ -46,7 +50,7 @@ from evaltool.engines.leakage import (
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.bundle import EvidenceFormat, EvidenceKind
-from evaltool.model.results import Measurement
+from evaltool.model.results import Measurement, Series
 
 DEFAULT_ALPHA = 0.001
 DEFAULT_POWER = 0.8
@@ -54,6 +58,16 @@ QUANTILE_ROWS = 1_000_000
 """Rows of the first chunk that fix the equal-count time bins of the mismatch test."""
 PULSE_CHUNK_ROWS = 1 << 20
 """Rows per chunk of per-pulse tables (two narrow columns: about 13 MB per chunk)."""
+MAX_SERIES_POINTS = 2000
+"""Points a monitor records per plotted time series; a longer capture is reduced to the extreme of
+each group of consecutive samples (the value a ceiling or floor is decided on)."""
+MAX_SERIES_MARKS = 1000
+"""Event marks (aborts) recorded per series."""
+HISTOGRAM_BINS = 60
+"""Bins of the inter-arrival histograms of the dead-time and afterpulsing rules."""
+PLOTTED_LAGS = 3
+"""Lags of the pattern-effect rule recorded as plot series (two series per lag)."""
+"""Bins of the inter-arrival histograms of the dead-time and afterpulsing rules."""
 
 
 def sidak(alpha: float, m: int) -> float:
@@ -140,6 +154,78 @@ def _blocks_named(df: pd.DataFrame, rows: NDArray[np.intp]) -> str:
     return shown + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
 
 
+class Envelope:
+    """A time series reduced, while it streams, to at most ``cap`` points for the report.
+
+    Each point is the maximum (or, with ``lowest``, the minimum) of a group of ``k`` consecutive
+    samples at the time of the group's first sample; ``k`` doubles whenever the groups exceed
+    ``cap``. Groups are aligned on multiples of ``k`` from the first sample, so the points depend
+    only on the samples, never on how they were chunked. NaN propagates: a silent monitor stays
+    visible as a gap.
+    """
+
+    def __init__(self, cap: int = MAX_SERIES_POINTS, *, lowest: bool = False) -> None:
+        if cap < 1:
+            raise ValueError("cap must be >= 1")
+        self.cap = cap
+        self._lowest = lowest
+        self._empty = math.inf if lowest else -math.inf
+        self.k = 1
+        self.samples = 0
+        self._x: NDArray[np.float64] = np.empty(0)
+        self._v: NDArray[np.float64] = np.empty(0)
+
+    def _reduce(self, a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+        out: NDArray[np.float64] = np.minimum(a, b) if self._lowest else np.maximum(a, b)
+        return out
+
+    def update(self, x: NDArray[np.float64], v: NDArray[np.float64]) -> None:
+        """Add the samples ``v`` taken at times ``x`` (in time order)."""
+        if not v.size:
+            return
+        g = (self.samples + np.arange(v.size)) // self.k
+        size = int(g[-1]) + 1
+        if size > self._v.size:
+            grow = size - self._v.size
+            self._x = np.concatenate((self._x, np.full(grow, np.nan)))
+            self._v = np.concatenate((self._v, np.full(grow, self._empty)))
+        first = np.flatnonzero(np.diff(g, prepend=-1))
+        gid = g[first]
+        new = np.isnan(self._x[gid])
+        self._x[gid[new]] = x[first[new]]
+        (np.minimum if self._lowest else np.maximum).at(self._v, g, v)
+        self.samples += int(v.size)
+        while self._v.size > self.cap:
+            if self._v.size % 2:
+                self._x = np.append(self._x, np.nan)
+                self._v = np.append(self._v, self._empty)
+            self._x = self._x[0::2]
+            self._v = self._reduce(self._v[0::2], self._v[1::2])
+            self.k *= 2
+
+    def points(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """``(x, values)`` of the recorded points."""
+        return tuple(self._x.tolist()), tuple(self._v.tolist())
+
+    def series(self, name: str, **fields: object) -> Series:
+        """The points as a :class:`Series`; the name says when groups of samples were reduced."""
+        x, v = self.points()
+        if self.k > 1:
+            name = f"{name} ({'minimum' if self._lowest else 'maximum'} of {self.k} samples)"
+        return Series(name=name, values=v, x=x, **fields)
+
+
+def _marks(times: NDArray[np.float64]) -> tuple[float, ...]:
+    return tuple(float(t) for t in times[:MAX_SERIES_MARKS].tolist())
+
+
+def _block_x(df: pd.DataFrame) -> tuple[tuple[float, ...], str]:
+    """x values of per-block series: the block ids, else the row numbers."""
+    if "block_id" in df.columns:
+        return tuple(float(b) for b in df["block_id"].to_numpy()), "block_id"
+    return tuple(float(i) for i in range(len(df))), "row"
+
+
 # --- monitor.detector-blinding --------------------------------------------------------------
 
 
@@ -170,26 +256,49 @@ class DetectorBlindingParams(CheckParams):
 
 
 def _photocurrent_excess(p: DetectorBlindingParams, ctx: CheckContext
-                         ) -> tuple[int, int, float, float | None]:
-    """Samples, samples above the ceiling, the highest value and the first time above it."""
+                         ) -> tuple[int, int, float, float | None, Envelope]:
+    """Samples, samples above the ceiling, the highest value, the first time above it and the
+    photocurrent against time for the report."""
     assert p.photocurrent_slot is not None and p.photocurrent_max_ua is not None
     tcol, per_s = time_column(ctx.columns(p.photocurrent_slot))
     n = above = 0
     top = -math.inf
     first: float | None = None
+    trace = Envelope()
     for chunk in ctx.iter_table(p.photocurrent_slot, [tcol, p.photocurrent_column]):
         v = chunk[p.photocurrent_column].to_numpy(dtype=np.float64)
         if not v.size:
             continue
+        t = chunk[tcol].to_numpy(dtype=np.float64) / per_s
+        trace.update(t, v)
         bad = ~(v <= p.photocurrent_max_ua)  # NaN counts as above: a silent monitor is no pass
         if first is None and bad.any():
-            first = float(chunk[tcol].to_numpy(dtype=np.float64)[np.flatnonzero(bad)[0]]) / per_s
+            first = float(t[np.flatnonzero(bad)[0]])
         above += int(bad.sum())
         top = max(top, float(np.nanmax(v)) if np.isfinite(v).any() else top)
         n += int(v.size)
     if n == 0:
         raise InsufficientDataError(f"slot {p.photocurrent_slot!r} has no photocurrent samples")
-    return n, above, top, first
+    return n, above, top, first, trace
+
+
+def _critical_ratio(gates: NDArray[np.int64], floor: NDArray[np.float64], a: float
+                    ) -> float | None:
+    """The largest ratio of vacuum-class errors to their floor that fails some block's test.
+
+    Per block the test fails for a count ``m <= c_b``, ``c_b`` the largest count with
+    ``P(X <= c_b) < a``; a block whose ratio is above every ``c_b / (n_b q_b)`` passes. None
+    when no count can fail any block (underpowered).
+    """
+    worst: float | None = None
+    for n, q in zip(gates.tolist(), floor.tolist(), strict=True):
+        c = int(stats.binom.ppf(a, n, q))
+        if stats.binom.cdf(c, n, q) >= a:
+            c -= 1
+        if c >= 0 and n * q > 0:
+            ratio = c / (n * q)
+            worst = ratio if worst is None else max(worst, ratio)
+    return worst
 
 
 def _suppression_mde(gates: float, p: float, a: float, power: float) -> float:
@@ -252,16 +361,35 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
         Measurement(name="max_suppression_mde", value=float(mde.max()),
                     threshold=p.detectable_suppression, passes_if="<="),
     ]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = errors / (gates * floor)
+    x, x_name = _block_x(df)
+    plots = [Series(
+        name="vacuum-class errors / dark-count floor", values=tuple(ratio.tolist()), x=x,
+        x_name=x_name, threshold=_critical_ratio(gates, floor, a), passes_if=">",
+        style="points")]
     bright = ""
     if p.photocurrent_slot is not None:
-        n_pc, above, top, first = _photocurrent_excess(p, ctx)
+        n_pc, above, top, first, trace = _photocurrent_excess(p, ctx)
         ms += [Measurement(name="photocurrent_max", value=top, unit="µA",
                            threshold=p.photocurrent_max_ua, passes_if="<="),
                Measurement(name="photocurrent_samples_above", value=above, threshold=0,
                            passes_if="<=")]
+        plots.append(trace.series(p.photocurrent_column, unit="µA", x_name="time", x_unit="s",
+                                  threshold=p.photocurrent_max_ua, passes_if="<="))
         if above:
             bright = (f"photocurrent above {fmt(p.photocurrent_max_ua)} µA in {above} of {n_pc} "
                       f"samples (first at t = {fmt(first)} s, highest {fmt(top)} µA)")
+    return _detector_blinding_outcome(p, df, B, a, pvalues, mde, errors, gates, floor, ms,
+                                      bright).with_series(*plots)
+
+
+def _detector_blinding_outcome(
+    p: DetectorBlindingParams, df: pd.DataFrame, B: int, a: float, pvalues: NDArray[np.float64],
+    mde: NDArray[np.float64], errors: NDArray[np.int64], gates: NDArray[np.int64],
+    floor: NDArray[np.float64], ms: list[Measurement], bright: str,
+) -> Outcome:
+    worst = int(np.argmin(pvalues))
     low = np.flatnonzero(pvalues < a)
     if low.size:
         also = f"; {bright}" if bright else ""
@@ -316,10 +444,12 @@ class EfficiencyMismatchParams(CheckParams):
 
 
 def _mismatch_counts(p: EfficiencyMismatchParams, ctx: CheckContext
-                     ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """Detections per (basis, bit, time bin) and the inner bin edges."""
+                     ) -> tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]:
+    """Detections per (basis, bit, time bin), the inner bin edges and the mean arrival time of
+    the detections in each bin."""
     edges: NDArray[np.float64] | None = None
     counts = np.zeros((2, 2, p.bins), dtype=np.int64)
+    t_sum = np.zeros(p.bins, dtype=np.float64)
     for chunk in ctx.iter_table(p.slot, [p.time_column, "basis", "bit"]):
         t = chunk[p.time_column].to_numpy(dtype=np.float64)
         if not t.size:
@@ -336,9 +466,37 @@ def _mismatch_counts(p: EfficiencyMismatchParams, ctx: CheckContext
         b = np.searchsorted(edges, t, side="right")
         code = (basis.astype(np.int64) * 2 + bit.astype(np.int64)) * p.bins + b
         counts += np.bincount(code, minlength=4 * p.bins).reshape(2, 2, p.bins)
+        t_sum += np.bincount(b, weights=t, minlength=p.bins)
     if edges is None:
         raise InsufficientDataError(f"slot {p.slot!r} has no detections")
-    return counts[:, :, : edges.size + 1], edges
+    k = edges.size + 1
+    counts = counts[:, :, :k]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centre = t_sum[:k] / counts.sum(axis=(0, 1))
+    return counts, edges, centre
+
+
+def mismatch_lower_bound(r: MismatchIntervalResult, a: float) -> NDArray[np.float64]:
+    """Per bin, the smallest mismatch consistent with the clicks at level ``a``.
+
+    The Clopper–Pearson bounds at ``a/2`` on the share of group a are mapped to the mismatch;
+    0 when they enclose the design share. A bin's test of ``δ <= max_mismatch``
+    (:func:`evaltool.engines.leakage.mismatch_interval_test`, each side at ``a/2``) rejects
+    exactly when this bound exceeds ``max_mismatch`` (Clopper & Pearson, Biometrika 26, 404
+    (1934)). Empty bins are NaN.
+    """
+    ca = r.clicks_a.astype(np.float64)
+    cb = r.clicks_b.astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_lo = np.where(ca > 0, stats.beta.ppf(a / 2.0, ca, cb + 1.0), 0.0)
+        s_hi = np.where(cb > 0, stats.beta.isf(a / 2.0, ca + 1.0, cb), 1.0)
+        odds0 = r.expected_share / (1.0 - r.expected_share)
+        above = 1.0 - odds0 * (1.0 - s_lo) / s_lo
+        below = 1.0 - s_hi / (1.0 - s_hi) / odds0
+    out = np.where(s_lo > r.expected_share, above,
+                   np.where(s_hi < r.expected_share, below, 0.0))
+    result: NDArray[np.float64] = np.where(ca + cb > 0, out, np.nan)
+    return result
 
 
 @check("monitor.efficiency-mismatch", params=EfficiencyMismatchParams,
@@ -354,7 +512,7 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
     the Šidák level over all bins and pairs; inconclusive if some bin cannot detect a mismatch of
     ``detectable_mismatch`` with ``power``.
     """
-    counts, edges = _mismatch_counts(p, ctx)
+    counts, edges, centre = _mismatch_counts(p, ctx)
     if p.by == "detector":
         share = 0.5 if p.expected_share is None else p.expected_share
         pairs = [(f"basis {b}", counts[b, 0], counts[b, 1]) for b in (0, 1)
@@ -398,6 +556,29 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
             mi = mutual_information(table, rng=ctx.seed, n_resamples=200)
             ms += [Measurement(name="bit_time_mi", value=mi.value, unit="bit"),
                    Measurement(name="bit_time_mi_upper", value=mi.ci[1], unit="bit")]
+    # Per pair, at the bins' mean arrival time: the estimated mismatch against the bound, and
+    # its lower confidence bound at the per-bin level, which exceeds the bound exactly when the
+    # bin fails.
+    x_unit = "ps" if p.time_column.endswith("_ps") else None
+    plots: list[Series] = []
+    for name, r in results:
+        for label, values, passes_if in (
+            ("mismatch estimate", r.mismatch, None),
+            ("mismatch lower confidence bound", mismatch_lower_bound(r, a), "<="),
+        ):
+            plots.append(Series(
+                name=f"{label}, {name}", values=tuple(values.tolist()),
+                x=tuple(centre.tolist()), x_name=f"{p.time_column} (bin mean)", x_unit=x_unit,
+                threshold=p.max_mismatch, passes_if=passes_if, style="points"))
+    return _mismatch_outcome(p, m, a, results, where, min_p, worst_delta, worst_mde,
+                             ms).with_series(*plots)
+
+
+def _mismatch_outcome(
+    p: EfficiencyMismatchParams, m: int, a: float,
+    results: list[tuple[str, MismatchIntervalResult]], where: Callable[[int], str],
+    min_p: float, worst_delta: float, worst_mde: float, ms: list[Measurement],
+) -> Outcome:
     hits = [(float(r.pvalue[j]), name, j, r) for name, r in results
             for j in np.flatnonzero(r.pvalue < a).tolist()]
     if hits:
@@ -436,11 +617,13 @@ class TrojanHorseParams(CheckParams):
 
 
 def _episodes(p: TrojanHorseParams, ctx: CheckContext
-              ) -> tuple[list[tuple[float, float, float]], int, float, float]:
-    """Alarm episodes (onset, last sample above, peak), samples, largest gap, peak power."""
+              ) -> tuple[list[tuple[float, float, float]], int, float, float, Envelope]:
+    """Alarm episodes (onset, last sample above, peak), samples, largest gap, peak power and the
+    ingress power against time for the report."""
     tcol, per_s = time_column(ctx.columns(p.monitor_slot))
     episodes: list[tuple[float, float, float]] = []
     n, gap, peak = 0, 0.0, -math.inf
+    trace = Envelope()
     prev_t: float | None = None
     current: list[float] | None = None
     for chunk in ctx.iter_table(p.monitor_slot, [tcol, p.column]):
@@ -450,6 +633,7 @@ def _episodes(p: TrojanHorseParams, ctx: CheckContext
             continue
         if not np.all(np.isfinite(v)):
             raise EvidenceError(f"slot {p.monitor_slot!r}: {p.column} has non-finite values")
+        trace.update(t, v)
         seq = t if prev_t is None else np.concatenate(([prev_t], t))
         if seq.size > 1:
             d = np.diff(seq)
@@ -481,7 +665,7 @@ def _episodes(p: TrojanHorseParams, ctx: CheckContext
         n += int(t.size)
     if current is not None:
         episodes.append((current[0], current[1], current[2]))
-    return episodes, n, gap, peak
+    return episodes, n, gap, peak, trace
 
 
 @check("monitor.trojan-horse", params=TrojanHorseParams,
@@ -495,7 +679,7 @@ def trojan_horse(p: TrojanHorseParams, ctx: CheckContext) -> Outcome:
     event), and no block overlapping the episode may yield key. The monitor must sample at least
     once per ``within_s``, otherwise a probe could go unseen: inconclusive.
     """
-    episodes, n, gap, peak = _episodes(p, ctx)
+    episodes, n, gap, peak, trace = _episodes(p, ctx)
     if n < 2:
         raise InsufficientDataError(
             f"monitor slot {p.monitor_slot!r} has {n} sample(s); at least 2 are needed")
@@ -519,6 +703,7 @@ def trojan_horse(p: TrojanHorseParams, ctx: CheckContext) -> Outcome:
             if rec.get("event") in p.response_events and isinstance(t, int | float):
                 times.append(float(t))
         aborts = np.sort(np.asarray(times, dtype=np.float64))
+        abort_marks = _marks(aborts)
         for onset, _, top in episodes:
             later = aborts[aborts >= onset]
             if not later.size or later[0] - onset > p.within_s:
@@ -529,6 +714,7 @@ def trojan_horse(p: TrojanHorseParams, ctx: CheckContext) -> Outcome:
         end = df["time_s"].to_numpy(dtype=np.float64)
         aborted = (df["aborted"].to_numpy() == 1) & (df["pa_output_bits"].to_numpy() == 0)
         keyed = df["pa_output_bits"].to_numpy() > 0
+        abort_marks = _marks(end[df["aborted"].to_numpy() == 1])
         start = np.concatenate(([end[0] - (end[1] - end[0]) if end.size > 1 else 0.0],
                                 end[:-1]))
         for onset, last, top in episodes:
@@ -547,6 +733,16 @@ def trojan_horse(p: TrojanHorseParams, ctx: CheckContext) -> Outcome:
             path=bf.entry.path)
     ms.append(Measurement(name="unanswered_episodes", value=len(problems), threshold=0,
                           passes_if="<="))
+    # Crossing the alarm level is allowed when answered, so the level is drawn without a pass
+    # condition; the marks are the aborts that must follow.
+    plot = trace.series(p.column, unit="dBm", x_name="time", x_unit="s",
+                        threshold=p.threshold_dbm, marks=abort_marks, marks_label="abort")
+    return _trojan_outcome(p, episodes, problems, n, gap, peak, ms).with_series(plot)
+
+
+def _trojan_outcome(p: TrojanHorseParams, episodes: list[tuple[float, float, float]],
+                    problems: list[str], n: int, gap: float, peak: float,
+                    ms: list[Measurement]) -> Outcome:
     level = f"{p.column} > {fmt(p.threshold_dbm)} dBm"
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -639,6 +835,32 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
                     passes_if="<="),
     ]
     label = f"class {weak[0]}/class {strongest}" if weak else "classes"
+    x, x_name = _block_x(df)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gain = det.sum(axis=0) / (sent * scale[:, None]).sum(axis=0)
+    plots = [Series(name="gain per pulse Q_k (sifted, open gates)", values=tuple(gain.tolist()),
+                    x=tuple(float(v) for v in mu), x_name="mean photon number", style="points")]
+    if weak:
+        plots.append(Series(name=f"effective transmittance ratio {label}",
+                            values=tuple(rel[:, weak[0]].tolist()), x=x, x_name=x_name,
+                            style="points"))
+    if classes == 3:
+        plots.append(Series(name="fit z (positive: weak classes below the channel)",
+                            values=tuple(z.tolist()), x=x, x_name=x_name, threshold=_z(a),
+                            passes_if="<=", style="points"))
+    else:
+        with np.errstate(divide="ignore"):
+            score = -np.log10(per_block)
+        plots.append(Series(name="-log10 p of the fit", values=tuple(score.tolist()), x=x,
+                            x_name=x_name, threshold=-math.log10(a), passes_if="<=",
+                            style="points"))
+    return _decoy_outcome(p, df, B, a, per_block, worst, pooled_p, label, dev, mde,
+                          ms).with_series(*plots)
+
+
+def _decoy_outcome(p: DecoyConsistencyParams, df: pd.DataFrame, B: int, a: float,
+                   per_block: NDArray[np.float64], worst: int, pooled_p: float, label: str,
+                   dev: float, mde: float, ms: list[Measurement]) -> Outcome:
     if pooled_p < a or per_block[worst] < a:
         bad = np.flatnonzero(per_block < a)
         where = (f"{bad.size} of {B} blocks (smallest p = {fmt(float(per_block[worst]))} in "
@@ -735,6 +957,31 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
                     passes_if="<="),
     ]
 
+    # Per lag (the first PLOTTED_LAGS), in cell K·k + j (setting k after setting j): the
+    # conditional mean's relative deviation against the bound, and its lower confidence bound
+    # |δ| − z·se at the per-cell level, which exceeds the bound exactly when the cell fails.
+    # Untested cells (a vacuum setting, too few pulses) are gaps.
+    lower = np.maximum(np.abs(res.relative_deviation) - crit * res.se, 0.0)
+    plots: list[Series] = []
+    for lag in range(min(p.lags, PLOTTED_LAGS)):
+        dev = np.where(tested[lag], np.abs(res.relative_deviation[lag]), np.nan).ravel()
+        low = np.where(tested[lag], lower[lag], np.nan).ravel()
+        for label, values, passes_if in (("|relative deviation|", dev, None),
+                                         ("|relative deviation| lower confidence bound", low,
+                                          "<=")):
+            plots.append(Series(
+                name=f"{label}, lag {lag + 1}", values=tuple(values.tolist()),
+                x=tuple(float(i) for i in range(K * K)),
+                x_name=f"cell {K}·k + j ({p.label} k after {p.label} j)",
+                threshold=p.max_relative_deviation, passes_if=passes_if, style="points"))
+    return _pattern_outcome(p, res, tested, z, crit, m, mde_excess, worst_dev, worst_mde,
+                            acc.rows, ms).with_series(*plots)
+
+
+def _pattern_outcome(p: PatternEffectParams, res: PatternCellsResult, tested: NDArray[np.bool_],
+                     z: NDArray[np.float64], crit: float, m: int, mde_excess: NDArray[np.float64],
+                     worst_dev: float, worst_mde: float, rows: int,
+                     ms: list[Measurement]) -> Outcome:
     def cell(idx: tuple[int, ...]) -> str:
         lag, k, j = idx
         return (f"{p.label} {k} after {p.label} {j} at lag {lag + 1}: "
@@ -757,7 +1004,7 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
     return Outcome.passed(
         f"all {m} conditional means within {fmt(p.max_relative_deviation)} of their setting's "
         f"mean (largest deviation {fmt(worst_dev)}; a deviation of "
-        f"{fmt(p.max_relative_deviation + worst_mde)} would be detected) over {acc.rows} pulses",
+        f"{fmt(p.max_relative_deviation + worst_mde)} would be detected) over {rows} pulses",
         ms)
 
 
@@ -786,6 +1033,8 @@ def dead_time(p: DeadTimeParams, ctx: CheckContext) -> Outcome:
     """
     tcol, per_s = time_column(ctx.columns(p.slot), p.time_column)
     dead = p.dead_time_ns * 1e-9 * per_s
+    edges = np.linspace(0.0, 3.0 * dead, HISTOGRAM_BINS + 1)
+    hist = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
     n = total = cross = 0
     prev_t: float | None = None
     prev_d: int | None = None
@@ -801,6 +1050,7 @@ def dead_time(p: DeadTimeParams, ctx: CheckContext) -> Outcome:
         gap = np.diff(t)
         if np.any(gap < 0):
             raise EvidenceError(f"slot {p.slot!r}: detections are not sorted by {tcol}")
+        hist += np.histogram(gap, bins=edges)[0]
         bad = gap < dead
         total += int(bad.sum())
         cross += int((bad & (d[1:] != d[:-1])).sum())
@@ -816,6 +1066,24 @@ def dead_time(p: DeadTimeParams, ctx: CheckContext) -> Outcome:
                     passes_if="<="),
         Measurement(name="after_other_detector", value=cross),
     ]
+    plot = _gap_histogram("detections per gap to the previous detection (any detector)", hist,
+                          edges, per_s, marks=(p.dead_time_ns,), marks_label="dead time")
+    return _dead_time_outcome(p, n, total, cross, first, ms).with_series(plot)
+
+
+def _gap_histogram(name: str, counts: NDArray[np.int64], edges: NDArray[np.float64],
+                   per_s: float, *, marks: tuple[float, ...], marks_label: str) -> Series:
+    """An inter-arrival histogram as a step series over the bins' left edges in ns."""
+    ns = 1e9 / per_s
+    # Rounded to 1 fs so that unit conversions leave no binary noise in results.json.
+    return Series(name=name, values=tuple(float(c) for c in counts.tolist()),
+                  x=tuple(round(float(e) * ns, 6) for e in edges[:-1].tolist()),
+                  x_name="gap (bin start)", x_unit="ns", marks=tuple(round(m, 6) for m in marks),
+                  marks_label=marks_label, style="step")
+
+
+def _dead_time_outcome(p: DeadTimeParams, n: int, total: int, cross: int, first: float | None,
+                       ms: list[Measurement]) -> Outcome:
     if total > p.max_violations:
         return Outcome.failed(
             f"{total} of {n} detections accepted within {fmt(p.dead_time_ns)} ns of the previous "
@@ -858,6 +1126,8 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
     tcol, per_s = time_column(ctx.columns(p.slot), p.time_column)
     dead = _dead_time_s(ctx, p.dead_time_ns) * per_s
     window = p.window_ns * 1e-9 * per_s
+    edges = np.linspace(max(0.0, dead - 0.5 * window), dead + 2.0 * window, HISTOGRAM_BINS + 1)
+    hist = np.zeros(HISTOGRAM_BINS, dtype=np.int64)
     last: dict[int, float] = {}
     gaps: dict[int, int] = {}
     short: dict[int, int] = {}
@@ -877,6 +1147,7 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
                 td = np.concatenate(([last[det]], td))
             last[det] = float(td[-1])
             g = np.diff(td)
+            hist += np.histogram(g, bins=edges)[0]
             gaps[det] = gaps.get(det, 0) + int(g.size)
             short[det] = short.get(det, 0) + int(np.sum((g >= dead) & (g < dead + window)))
             live[det] = live.get(det, 0.0) + float(np.sum(np.maximum(g - dead, 0.0)))
@@ -898,6 +1169,15 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
         Measurement(name="mde_excess", value=mde, threshold=p.max_probability, passes_if="<="),
     ]
     span = f"[{fmt(dead / per_s * 1e9)}, {fmt((dead + window) / per_s * 1e9)}) ns"
+    plot = _gap_histogram(
+        "gaps between clicks of the same detector", hist, edges, per_s,
+        marks=(dead / per_s * 1e9, (dead + window) / per_s * 1e9),
+        marks_label="afterpulse window")
+    return _afterpulse_outcome(p, res, G, boundary, pvalue, mde, span, ms).with_series(plot)
+
+
+def _afterpulse_outcome(p: AfterpulsingParams, res: AfterpulseResult, G: int, boundary: float,
+                        pvalue: float, mde: float, span: str, ms: list[Measurement]) -> Outcome:
     if pvalue < p.alpha:
         return Outcome.failed(
             f"afterpulse probability {fmt(res.excess_probability)} is above "
