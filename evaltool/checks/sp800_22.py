@@ -47,7 +47,7 @@ from evaltool.engines.stats.sp800_22 import (
 from evaltool.errors import EvidenceError, InsufficientDataError, ProfileError
 from evaltool.io.bits import regroup
 from evaltool.model.bundle import EvidenceKind
-from evaltool.model.results import Measurement
+from evaltool.model.results import Measurement, Series
 
 _REF = "NIST SP 800-22r1a §2, §4.2"
 _GROUP_BITS = 1 << 24
@@ -203,6 +203,53 @@ def _family_wise(report: BatteryReport, family_alpha: float) -> Outcome | None:
         f"{worst_label})", ms)
 
 
+SECTION: dict[str, int] = {
+    "frequency": 1, "block-frequency": 2, "runs": 3, "longest-run": 4, "rank": 5, "dft": 6,
+    "non-overlapping-template": 7, "overlapping-template": 8, "universal": 9,
+    "linear-complexity": 10, "serial": 11, "approximate-entropy": 12, "cumulative-sums": 13,
+    "random-excursions": 14, "random-excursions-variant": 15,
+}
+"""Section 2.x of SP 800-22r1a describing each test (the x of the battery's proportion plot)."""
+
+
+def plot_series(report: BatteryReport, *, per_column: bool = False) -> tuple[Series, ...]:
+    """The battery's second-level figures for the report (§4.2).
+
+    - the p-values of every column pooled into the ten bins C1..C10 of §4.2.2 (uniform under
+      the null hypothesis);
+    - the proportion of passing sequences per test (the worst column of each test, x = its
+      section 2.x) or, with ``per_column``, per column of the one test, against the lower end
+      of the §4.2.1 interval of the largest sample (in the arithmetic of ``report.mode``).
+    """
+    columns = [(name, c) for name, s in report.tests.items() for c in s.columns
+               if c.sample_size > 0]
+    if not columns:
+        return ()
+    counts = np.sum([c.histogram for _, c in columns], axis=0)
+    total = int(counts.sum())
+    out = [Series(
+        name=f"p-values per bin C_i (expected {fmt(total / 10)} each)",
+        values=tuple(float(v) for v in counts.tolist()),
+        x=tuple(float(i) for i in range(1, 11)), x_name="bin i: p-value in [(i-1)/10, i/10)",
+        style="bars")]
+    lower = max(c.proportion_range[0] for _, c in columns if c.proportion_range is not None)
+    if per_column:
+        values = [c.proportion for _, c in columns]
+        x = [float(i) for i in range(1, len(columns) + 1)]
+        x_name = f"column of the {columns[0][0]} test"
+    else:
+        tests = sorted((n for n, s in report.tests.items() if s.proportion is not None),
+                       key=SECTION.__getitem__)
+        values = [report.tests[n].proportion for n in tests]
+        x = [float(SECTION[n]) for n in tests]
+        x_name = "test (SP 800-22 section 2.x)"
+    out.append(Series(
+        name=f"proportion of sequences passing at α = {fmt(report.alpha)}",
+        values=tuple(values), x=tuple(x), x_name=x_name, threshold=lower, passes_if=">=",
+        style="points"))
+    return tuple(out)
+
+
 def _outcome(report: BatteryReport) -> Outcome:
     ms: list[Measurement] = [Measurement(name="sequences", value=report.sequences)]
     failing: list[str] = []
@@ -251,13 +298,15 @@ def battery(p: BatteryParams, ctx: CheckContext) -> Outcome:
     tests = resolve_tests(p.tests)
     report = _run(p, ctx, tests, _engine_params(p))
     nist = _outcome(report)
+    plots = plot_series(report)
     if p.decision == "per-column":
-        return nist
+        return nist.with_series(*plots)
     decided = _family_wise(report, p.family_alpha)
     if decided is None:
-        return nist
+        return nist.with_series(*plots)
     # The suite's own per-column §4.2 figures stay in the result for the report's appendix.
-    return Outcome(decided.verdict, decided.reason, (*decided.measurements, *nist.measurements))
+    return Outcome(decided.verdict, decided.reason, (*decided.measurements, *nist.measurements),
+                   plots)
 
 
 class SingleTestParams(Sp80022CommonParams):
@@ -288,7 +337,8 @@ def _register_single(test: str) -> None:
             if test not in _BLOCK_PARAM:
                 raise ProfileError(f"the {test} test takes no block_length parameter")
             overrides[_BLOCK_PARAM[test]] = p.block_length
-        return _outcome(_run(p, ctx, (test,), _engine_params(p, **overrides)))
+        report = _run(p, ctx, (test,), _engine_params(p, **overrides))
+        return _outcome(report).with_series(*plot_series(report, per_column=True))
 
     run_one.__name__ = f"sp800_22_{test.replace('-', '_')}"
     run_one.__doc__ = f"SP 800-22 {test} test on RNG output, decided by the second-level analysis."

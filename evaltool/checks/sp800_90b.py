@@ -18,6 +18,7 @@ from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.stats.sp800_90b import (
     DEFAULT_ALPHA,
+    ESTIMATORS,
     MIN_SAMPLES,
     assess_iid,
     assess_non_iid,
@@ -25,7 +26,7 @@ from evaltool.engines.stats.sp800_90b import (
     restart_tests,
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.model.results import Measurement
+from evaltool.model.results import Measurement, Series
 
 
 def _samples(
@@ -77,16 +78,18 @@ def min_entropy(p: MinEntropyParams, ctx: CheckContext) -> Outcome:
         )
     samples = _samples(ctx, p.slot, p.bits_per_symbol, p.max_samples)
     extra: list[Measurement] = [Measurement(name="samples", value=int(samples.size))]
+    estimates: dict[str, float | None]
     if p.iid:
         iid = assess_iid(samples, p.bits_per_symbol, seed=ctx.seed, min_samples=p.min_samples)
         h = iid.h_assessed
         extra.append(Measurement(name="h_original", value=iid.h_original, unit="bits"))
+        estimates = {"mcv": iid.mcv.min_entropy}
         if not iid.passed:
             return Outcome.inconclusive(
                 "the IID tests reject the IID assumption, so the IID (MCV) estimate "
                 f"{fmt(h)} bits/sample may not be used; assess on the non-IID track",
                 [Measurement(name="h_assessed", value=h, unit="bits"), *extra],
-            )
+            ).with_series(_estimator_series(estimates, p.claimed_min_entropy))
     else:
         res = assess_non_iid(samples, p.bits_per_symbol, min_samples=p.min_samples)
         h = res.h_assessed
@@ -96,6 +99,8 @@ def min_entropy(p: MinEntropyParams, ctx: CheckContext) -> Outcome:
         for name, est in res.estimators.items():
             if est is not None:
                 extra.append(Measurement(name=f"h_{name}", value=est.min_entropy, unit="bits"))
+        estimates = {name: None if est is None else est.min_entropy
+                     for name, est in res.estimators.items()}
     return Outcome.from_threshold(
         "h_assessed",
         h,
@@ -104,7 +109,17 @@ def min_entropy(p: MinEntropyParams, ctx: CheckContext) -> Outcome:
         unit="bits",
         reason_subject="assessed min-entropy per sample",
         extra=extra,
-    )
+    ).with_series(_estimator_series(estimates, p.claimed_min_entropy))
+
+
+def _estimator_series(estimates: dict[str, float | None], claimed: float) -> Series:
+    """Each estimator's min-entropy per sample (x = its section 6.3.x; a gap where it did not
+    apply) against the claimed entropy: the assessed value is their minimum (§3.1.3)."""
+    x = [float(i) for i, name in enumerate(ESTIMATORS, 1) if name in estimates]
+    values = [estimates[name] for name in ESTIMATORS if name in estimates]
+    return Series(name="min-entropy estimate per sample", values=tuple(values), unit="bits",
+                  x=tuple(x), x_name="estimator (SP 800-90B section 6.3.x)",
+                  threshold=claimed, passes_if=">=", style="bars")
 
 
 class IIDParams(CheckParams):

@@ -17,7 +17,6 @@ import csv
 import json
 import math
 import re
-import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,7 @@ from numpy.typing import NDArray
 
 from evaltool.checks.leakage import LeakageDecision, decide, run_battery
 from evaltool.errors import EvidenceError, ExitCode, InsufficientDataError, UsageError
+from evaltool.io.traces import load_capture, require_finite
 from evaltool.model.verdict import Verdict
 
 if TYPE_CHECKING:
@@ -119,24 +119,6 @@ def _features(table: pa.Table, names: Sequence[str], display: str) -> NDArray[np
 _SELECT = re.compile(r"^(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:\[(?P<a>\d+)(?::(?P<b>\d+))?\])?$")
 
 
-def _load_arrays(path: Path, label: str) -> dict[str, NDArray[Any]]:
-    """The arrays of an ``.npz`` archive, or of a ``.npy`` traces file and its label file."""
-    display = str(path)
-    try:
-        if path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as archive:
-                return {name: archive[name] for name in archive.files}
-        traces = np.load(path, mmap_mode="r", allow_pickle=False)
-        label_path = Path(label) if Path(label).is_absolute() else path.parent / label
-        if not label_path.is_file():
-            raise EvidenceError(f"label file {label!r} not found beside the traces", path=display)
-        labels = np.load(label_path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise EvidenceError(f"unreadable NumPy file ({text})", path=display) from None
-    return {"traces": traces, label: labels}
-
-
 def _select(arrays: dict[str, NDArray[Any]], spec: str, n: int, display: str
             ) -> list[tuple[str, NDArray[Any], int | None]]:
     """(feature name, array, column or None) for one ``--feature`` of an array input."""
@@ -169,7 +151,7 @@ def array_battery(
 ) -> FeatureBatteryResult:
     """The battery on NumPy trace arrays, read in chunks of ``chunk_rows`` traces."""
     display = str(path)
-    arrays = _load_arrays(path, label)
+    arrays = load_capture(path, label)
     if label not in arrays or arrays[label].ndim != 1:
         raise EvidenceError(f"no 1-D label array {label!r}", path=display)
     labels = arrays[label]
@@ -185,10 +167,7 @@ def array_battery(
             x = np.empty((stop - start, len(cols)), dtype=np.float64)
             for k, (_, arr, j) in enumerate(cols):
                 x[:, k] = arr[start:stop] if j is None else arr[start:stop, j]
-            if not np.all(np.isfinite(x)):
-                bad = int(np.flatnonzero(~np.all(np.isfinite(x), axis=1))[0]) + start
-                raise EvidenceError("NaN or infinite sample", path=display,
-                                    location=f"trace {bad}")
+            require_finite(x, display, first_trace=start, names=names)
             yield np.asarray(labels[start:stop]), x
 
     label_chunks = (np.asarray(labels[s:s + chunk_rows]) for s in range(0, n, chunk_rows))
