@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,11 +40,15 @@ from evaltool.engines.leakage import (
     tvla_family_alpha,
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.model.results import Measurement
+from evaltool.io import traces as trace_io
+from evaltool.model.bundle import EvidenceKind
+from evaltool.model.results import Measurement, Series
 
 DEFAULT_POWER = 0.8
 DEFAULT_MDE_TOLERANCE_SD = 0.05
 MAX_LABEL_VALUES = 256
+MAX_NAMED = 20
+"""Leaking samples named in a reason (the rest are counted)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +174,57 @@ def decide(
     return LeakageDecision(outcome, m, alpha, a, critical, mde.mde, mde.standardised)
 
 
+def leaking(result: FeatureBatteryResult, decision: LeakageDecision) -> NDArray[np.bool_]:
+    """Per feature, whether any of its tests crossed the decision's threshold."""
+    hit = np.zeros(len(result.features), dtype=bool)
+    tests = list(result.t.values())
+    if result.bivariate is not None:
+        tests.append(result.bivariate)
+    for res in tests:
+        stat = np.asarray(res.statistic, dtype=np.float64)
+        hit |= np.isfinite(stat) & (np.abs(stat) > decision.critical_t)
+    pvalues = [np.asarray(r.pvalue, dtype=np.float64) for r in result.anova.values()]
+    pvalues.append(np.array([s.pvalue for s in result.sweeps], dtype=np.float64))
+    for pv in pvalues:
+        hit |= np.isfinite(pv) & (pv < decision.alpha_per_test)
+    return hit
+
+
+def battery_series(
+    result: FeatureBatteryResult, decision: LeakageDecision, *, x: Sequence[float], x_name: str,
+    style: Literal["line", "points"],
+) -> tuple[Series, ...]:
+    """The battery's statistics per feature for the report, each against its threshold.
+
+    |t| per order (two classes), the centred-product |t| (when conditioning), −log10 p of Welch's
+    ANOVA per order (more classes) and of the χ² sweep against −log10 of the per-test level, and
+    the upper end of the mutual information's bootstrap interval (bits; the leakage bound a proof
+    can take, informative only).
+    """
+    common = {"x": tuple(float(v) for v in x), "x_name": x_name, "style": style}
+    out: list[Series] = []
+
+    def add(name: str, values: NDArray[np.float64], threshold: float | None,
+            unit: str | None = None) -> None:
+        out.append(Series(name=name, values=tuple(values.tolist()), unit=unit,
+                          threshold=threshold, passes_if=None if threshold is None else "<=",
+                          **common))
+
+    for order, res in result.t.items():
+        add(f"|t|, order {order}", np.abs(res.statistic), decision.critical_t)
+    if result.bivariate is not None:
+        add(f"|t|, centred product with pulse n-{result.lag}", np.abs(result.bivariate.statistic),
+            decision.critical_t)
+    level = -math.log10(decision.alpha_per_test)
+    with np.errstate(divide="ignore"):
+        for order, anova in result.anova.items():
+            add(f"-log10 p, Welch ANOVA order {order}", -np.log10(anova.pvalue), level)
+        add("-log10 p, χ² sweep", -np.log10(np.array([s.pvalue for s in result.sweeps])), level)
+    add("mutual information, upper confidence bound", np.array([m.ci[1] for m in result.mi]),
+        None, "bit")
+    return tuple(out)
+
+
 def run_battery(
     label_chunks: Iterable[NDArray[Any]],
     table_chunks: Iterable[tuple[NDArray[Any], NDArray[np.float64]]],
@@ -229,9 +284,14 @@ class TVLAParams(CheckParams):
     @field_validator("orders")
     @classmethod
     def _orders(cls, v: list[int]) -> list[int]:
-        if any(not 1 <= o <= 3 for o in v):
-            raise ValueError("orders must be 1, 2 or 3")
-        return sorted(set(v))
+        return valid_orders(v)
+
+
+def valid_orders(v: list[int]) -> list[int]:
+    """Test orders 1..3, sorted, each once."""
+    if any(not 1 <= o <= 3 for o in v):
+        raise ValueError("orders must be 1, 2 or 3")
+    return sorted(set(v))
 
 
 @check(
@@ -259,4 +319,99 @@ def tvla(p: TVLAParams, ctx: CheckContext) -> Outcome:
         power=p.power,
         mde_tolerance_sd=p.mde_tolerance_sd,
     )
-    return decision.outcome
+    names = ", ".join(f"{i} = {f}" for i, f in enumerate(p.features[:8], 1))
+    more = f", ... ({len(p.features)} features)" if len(p.features) > 8 else ""
+    return decision.outcome.with_series(*battery_series(
+        result, decision, x=range(1, len(p.features) + 1), x_name=f"feature ({names}{more})",
+        style="points"))
+
+
+class TracesParams(CheckParams):
+    """Parameters of ``leakage.traces``."""
+
+    slot: str = Field(description="trace-array slot (traces × samples, labelled by the table "
+                      "its manifest entry names in labels_slot)")
+    label: str = Field(description="column of the labels table holding the setting (basis, bit "
+                       "or intensity class)")
+    samples: tuple[int, int] | None = Field(
+        None, description="[first, stop) range of samples to test (default: every sample)")
+    orders: list[int] = Field([1, 2], min_length=1, description="univariate test orders (1..3)")
+    family_alpha: float | None = Field(
+        None, gt=0, lt=1, description="family-wise α (default: the tail of |t| > 4.5, 6.8e-6)"
+    )
+    power: float = Field(DEFAULT_POWER, gt=0, lt=1, description="power for the MDE")
+    mde_tolerance_sd: float = Field(
+        DEFAULT_MDE_TOLERANCE_SD, gt=0, description="largest acceptable MDE, in pooled sd"
+    )
+
+    @field_validator("orders")
+    @classmethod
+    def _orders(cls, v: list[int]) -> list[int]:
+        return valid_orders(v)
+
+    @field_validator("samples")
+    @classmethod
+    def _range(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is not None and not 0 <= v[0] < v[1]:
+            raise ValueError("samples must be [first, stop) with 0 <= first < stop")
+        return v
+
+
+@check(
+    "leakage.traces",
+    params=TracesParams,
+    ref="Goodwill et al., NIST NIAT 2011; Schneider & Moradi, CHES 2015; ISO/IEC 17825",
+)
+def leakage_traces(p: TracesParams, ctx: CheckContext) -> Outcome:
+    """Lab side-channel traces do not depend on the label at any sample (TVLA on trace arrays).
+
+    Every sample of the ``trace-array`` slot (or the ``samples`` range) is a feature of the
+    battery of :func:`run_battery`, decided by :func:`decide` (family-wise α over all samples
+    and tests, power requirement); the traces are memory-mapped and read in chunks of whole
+    traces. The labels are the ``label`` column of the table the slot's ``labels_slot`` names,
+    one row per trace. A fail names the leaking samples.
+    """
+    bf = ctx.file(p.slot, kinds=[EvidenceKind.TRACE_ARRAY])
+    labels_slot = bf.entry.labels_slot
+    if labels_slot is None:  # the manifest model requires it; a hand-built entry may not
+        raise EvidenceError(f"trace-array slot {p.slot!r} names no labels_slot",
+                            path=bf.display_path)
+    if p.label not in ctx.columns(labels_slot):
+        raise EvidenceError(f"labels slot {labels_slot!r} has no column {p.label!r}",
+                            path=ctx.file(labels_slot).display_path)
+    labels = ctx.read_table(labels_slot, [p.label])[p.label].to_numpy()
+    arr = trace_io.open_traces(bf.path, bf.display_path)
+    n, width = (int(v) for v in arr.shape)
+    if labels.shape[0] != n:
+        raise EvidenceError(f"{labels.shape[0]} label rows in slot {labels_slot!r} for {n} "
+                            "traces", path=bf.display_path)
+    first, stop = p.samples if p.samples is not None else (0, width)
+    if stop > width:
+        raise EvidenceError(f"samples {first}:{stop} outside 0:{width}", path=bf.display_path)
+    rows = trace_io.chunk_rows(stop - first)
+    names = [f"sample {j}" for j in range(first, stop)]
+    label_chunks = (labels[s:s + rows] for s in range(0, n, rows))
+    table_chunks = (
+        (labels[start:start + x.shape[0]], x)
+        for start, x in trace_io.iter_chunks(arr, bf.display_path, start=first, stop=stop,
+                                             rows=rows)
+    )
+    try:
+        result = run_battery(label_chunks, table_chunks, names, orders=p.orders, seed=ctx.seed)
+    except InsufficientDataError as exc:
+        raise InsufficientDataError(f"label column {p.label!r}: {exc.message}") from None
+    decision = decide(result, family_alpha=p.family_alpha, power=p.power,
+                      mde_tolerance_sd=p.mde_tolerance_sd)
+    out = decision.outcome
+    hit = np.flatnonzero(leaking(result, decision)) + first
+    extra = [Measurement(name="traces", value=n), Measurement(name="samples", value=stop - first),
+             Measurement(name="leaking_samples", value=int(hit.size), threshold=0,
+                         passes_if="<=")]
+    reason = out.reason
+    if hit.size:
+        shown = ", ".join(str(int(j)) for j in hit[:MAX_NAMED])
+        more = f" and {hit.size - MAX_NAMED} more" if hit.size > MAX_NAMED else ""
+        reason = f"{reason}; leaking samples: {shown}{more}"
+    out = Outcome(out.verdict, reason, (*out.measurements, *extra))
+    return out.with_series(*battery_series(
+        result, decision, x=range(first, stop), x_name="sample", style="line"))

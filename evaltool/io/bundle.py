@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evaltool.errors import EvidenceError
-from evaltool.io import tables
+from evaltool.io import tables, traces
 from evaltool.io.files import MAX_EVIDENCE_BYTES, resolve_inside, sha256_file
 from evaltool.io.yaml import load_yaml, validate
 from evaltool.model.bundle import TABLE_FORMATS, BundleManifest, EvidenceFile, EvidenceFormat
@@ -32,6 +32,8 @@ class BundleFile:
     """Number of rows, for tables."""
     columns: tuple[str, ...] = ()
     """Column names, for tables."""
+    shape: tuple[int, ...] = ()
+    """Array shape (traces, samples), for trace arrays."""
 
     @property
     def display_path(self) -> str:
@@ -72,6 +74,8 @@ def load_bundle(path: Path, *, check_tables: bool = True) -> Bundle:
     files: dict[str, BundleFile] = {}
     for i, entry in enumerate(manifest.evidence):
         files[entry.slot] = _load_file(root, mpath, i, entry, check_tables=check_tables)
+    if check_tables:
+        _check_trace_labels(root, files)
     return Bundle(root=root, manifest_path=mpath, manifest_sha256=manifest_sha, manifest=manifest,
                   files=files)
 
@@ -111,5 +115,22 @@ def _load_file(
         rows = tables.validate_jsonl(real, display=display)
     elif entry.format is EvidenceFormat.BINARY and size == 0:
         raise EvidenceError("binary evidence file is empty", path=display)
+    shape: tuple[int, ...] = ()
+    if entry.format is EvidenceFormat.NPY and check_tables:
+        trace_info = traces.validate_trace_array(real, display=display)
+        rows, shape = trace_info.traces, (trace_info.traces, trace_info.samples)
     return BundleFile(entry=entry, path=real, sha256=digest, size_bytes=size, rows=rows,
-                      columns=columns)
+                      columns=columns, shape=shape)
+
+
+def _check_trace_labels(root: Path, files: dict[str, BundleFile]) -> None:
+    """Every trace array has exactly one label row per trace."""
+    for bf in files.values():
+        slot = bf.entry.labels_slot
+        if slot is None:
+            continue
+        labels = files[slot]
+        if labels.rows != bf.rows:
+            raise EvidenceError(
+                f"{labels.rows} label rows in slot '{slot}' ({labels.entry.path}) for "
+                f"{bf.rows} traces", path=root.name + "/" + bf.entry.path)

@@ -45,7 +45,8 @@ class EvidenceKind(StrEnum):
     PARITY_TRANSCRIPT = "parity-transcript"
     """Error-correction transcript: every disclosed parity, per block (table)."""
     TRACE_ARRAY = "trace-array"
-    """Side-channel traces captured in the lab (NumPy .npy)."""
+    """Side-channel traces captured in the lab (NumPy .npy, traces × samples); the labels of the
+    traces are the rows of the table named by ``labels_slot``."""
 
 
 class EvidenceFormat(StrEnum):
@@ -276,6 +277,10 @@ class EvidenceFile(StrictModel):
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     size_bytes: int | None = Field(None, ge=0, description="declared size, checked when given")
     description: str | None = Field(None, max_length=10_000)
+    labels_slot: str | None = Field(
+        None, pattern=_SLOT_RE,
+        description="trace-array only (required there): the table slot with one row per trace, "
+        "in trace order, whose columns (bit, basis, intensity, ...) label the traces")
 
     @model_validator(mode="after")
     def _format_fits_kind(self) -> EvidenceFile:
@@ -284,6 +289,11 @@ class EvidenceFile(StrictModel):
             names = ", ".join(sorted(f.value for f in allowed))
             raise ValueError(f"format '{self.format}' is not allowed for kind '{self.kind}' "
                              f"(allowed: {names})")
+        if self.kind is EvidenceKind.TRACE_ARRAY and self.labels_slot is None:
+            raise ValueError("a trace-array needs labels_slot: the table slot labelling its "
+                             "traces")
+        if self.kind is not EvidenceKind.TRACE_ARRAY and self.labels_slot is not None:
+            raise ValueError(f"labels_slot applies to trace-array evidence, not '{self.kind}'")
         return self
 
 
@@ -304,6 +314,17 @@ class BundleManifest(StrictModel):
             if e.slot in seen:
                 raise ValueError(f"duplicate evidence slot '{e.slot}'")
             seen.add(e.slot)
+        by_slot = {e.slot: e for e in v}
+        for e in v:
+            if e.labels_slot is None:
+                continue
+            labels = by_slot.get(e.labels_slot)
+            if labels is None:
+                raise ValueError(f"slot '{e.slot}': labels_slot '{e.labels_slot}' is not an "
+                                 "evidence slot of the bundle")
+            if labels.format not in TABLE_FORMATS:
+                raise ValueError(f"slot '{e.slot}': labels_slot '{e.labels_slot}' is "
+                                 f"'{labels.format}', a table (csv or parquet) is needed")
         return v
 
     def slot(self, name: str) -> EvidenceFile | None:
