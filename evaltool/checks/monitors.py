@@ -176,7 +176,8 @@ class Envelope:
         self._v: NDArray[np.float64] = np.empty(0)
 
     def _reduce(self, a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-        out: NDArray[np.float64] = np.minimum(a, b) if self._lowest else np.maximum(a, b)
+        with np.errstate(invalid="ignore"):
+            out: NDArray[np.float64] = np.minimum(a, b) if self._lowest else np.maximum(a, b)
         return out
 
     def update(self, x: NDArray[np.float64], v: NDArray[np.float64]) -> None:
@@ -193,7 +194,8 @@ class Envelope:
         gid = g[first]
         new = np.isnan(self._x[gid])
         self._x[gid[new]] = x[first[new]]
-        (np.minimum if self._lowest else np.maximum).at(self._v, g, v)
+        with np.errstate(invalid="ignore"):  # NaN is kept on purpose
+            (np.minimum if self._lowest else np.maximum).at(self._v, g, v)
         self.samples += int(v.size)
         while self._v.size > self.cap:
             if self._v.size % 2:
