@@ -109,3 +109,28 @@ def test_label_codes_sort_numbers_numerically_and_refuse_measurements() -> None:
     assert label_codes(np.array([10, 2, 2, 1])) == (1, 2, 10)
     with pytest.raises(EvidenceError, match="distinct values"):
         label_codes(np.arange(1000.0))
+
+
+def test_tvla_plots_t_per_feature_against_the_family_threshold(tmp_path: Path) -> None:
+    """|t| per feature and order (Welch, as scipy computes it on the same pulses), the χ² sweep
+    and the MI upper bound, each against the rule's threshold (4.867 for 6 tests, above)."""
+    content = _pulses(20_000, basis_shift_ps=1.0)
+    out = _run(tmp_path, content)
+    s = {x.name: x for x in out.series}
+    assert list(s) == ["|t|, order 1", "|t|, order 2", "-log10 p, χ² sweep",
+                       "mutual information, upper confidence bound"]
+    t1 = s["|t|, order 1"]
+    assert t1.x == (1.0, 2.0) and t1.x_name == "feature (1 = emit_offset_ps, 2 = amplitude_mv)"
+    assert t1.threshold == pytest.approx(4.867, abs=1e-3) and t1.passes_if == "<="
+    rows = [line.split(",") for line in content.decode().splitlines()[1:]]
+    basis = np.array([int(r[1]) for r in rows])
+    for j, col in enumerate((2, 3)):
+        x = np.array([float(r[col]) for r in rows])
+        ref = stats.ttest_ind(x[basis == 1], x[basis == 0], equal_var=False).statistic
+        assert t1.values[j] == pytest.approx(abs(ref), rel=1e-9)
+    assert t1.values[0] > 4.867 > t1.values[1]
+    # The χ² level is -log10 of the per-test level: 1 - (1 - 6.8e-6)^(1/6).
+    a = 1 - (1 - 2 * stats.norm.sf(4.5)) ** (1 / 6)
+    assert s["-log10 p, χ² sweep"].threshold == pytest.approx(-np.log10(a), rel=1e-9)
+    mi = s["mutual information, upper confidence bound"]
+    assert mi.unit == "bit" and mi.threshold is None and mi.values[0] > mi.values[1]

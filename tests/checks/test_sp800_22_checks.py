@@ -142,3 +142,38 @@ def test_table_column_with_non_bits_is_bad_evidence(tmp_path: Path) -> None:
     b = make_bundle(tmp_path / "b", {"pulses": ("pulse-events", "csv", "pulses.csv", content)})
     with pytest.raises(EvidenceError, match="holds 2 at row 151"):
         run("sp800-22.frequency", {"slot": "pulses", "column": "basis", "n": 100}, b)
+
+
+def test_battery_plots_pvalue_bins_and_proportions(tmp_path: Path) -> None:
+    """§4.2.2 bins C1..C10 of all p-values (20 sequences × 6 columns: frequency, runs, the two
+    cumulative-sums directions, the two serial p-values) and the §4.2.1 proportion per test at
+    its section 2.x, against (1 - α) - 3 sqrt(α(1 - α)/m) = 0.99 - 3 sqrt(0.0099/20)."""
+    bits = shake(20 * 100_000)
+    b = rng_bundle(tmp_path / "b", bits)
+    tests = ["frequency", "runs", "cumulative-sums", "serial"]
+    out, _ = run("sp800-22.battery", {"slot": "rng", "n": 100_000, "tests": tests}, b)
+    hist, prop = out.series
+    rep = sts.analyse(sts.run_tests(bits.reshape(20, 100_000), tests=tests), mode="document")
+    expected = np.sum([c.histogram for s in rep.tests.values() for c in s.columns], axis=0)
+    assert hist.values == tuple(float(v) for v in expected) and sum(hist.values) == 120
+    assert hist.x == tuple(float(i) for i in range(1, 11)) and hist.style == "bars"
+    assert prop.x == (1.0, 3.0, 11.0, 13.0)  # SP 800-22 §2.1, §2.3, §2.11, §2.13
+    assert prop.values == tuple(rep.tests[t].proportion for t in
+                                ("frequency", "runs", "serial", "cumulative-sums"))
+    assert prop.threshold == pytest.approx(0.99 - 3 * np.sqrt(0.01 * 0.99 / 20), rel=1e-12)
+    assert prop.passes_if == ">="
+    # sts-2.1.2 arithmetic: the bound truncated to a count, int(18.465) / 20.
+    ref, _ = run("sp800-22.battery", {"slot": "rng", "n": 100_000, "tests": tests,
+                                      "second_level": "reference"}, b)
+    assert ref.series[1].threshold == 18 / 20
+
+
+def test_single_test_plots_proportion_per_column(tmp_path: Path) -> None:
+    bits = shake(10 * 10_000)
+    b = rng_bundle(tmp_path / "b", bits)
+    out, _ = run("sp800-22.serial", {"slot": "rng", "n": 10_000}, b)
+    hist, prop = out.series
+    rep = sts.analyse(sts.run_tests(bits.reshape(10, 10_000), tests=["serial"]), mode="document")
+    assert sum(hist.values) == 20  # 10 sequences × 2 serial p-values
+    assert prop.x == (1.0, 2.0) and prop.x_name == "column of the serial test"
+    assert prop.values == tuple(c.proportion for c in rep.tests["serial"].columns)

@@ -18,6 +18,7 @@ import evaltool.checks.sp800_90b  # noqa: F401  (registers the sp800-90b.* kinds
 from evaltool.checks import get
 from evaltool.checks.context import CheckContext
 from evaltool.checks.registry import parse_params
+from evaltool.engines.stats.sp800_90b import ESTIMATORS
 from evaltool.errors import InsufficientDataError
 from evaltool.io.bundle import load_bundle
 from evaltool.model.verdict import Verdict
@@ -71,6 +72,22 @@ class TestMinEntropy:
         assert out.verdict is Verdict.PASS
         m = {x.name: x.value for x in out.measurements}
         assert m["h_assessed"] == pytest.approx(self.H, abs=1e-6)
+
+    def test_plots_each_estimator_against_the_claim(self, uniform_bundle: Path) -> None:
+        """One bar per §6.3.x estimator with ea_non_iid 1.1.7's min-entropy for it
+        (reference.json, uniform-1bit@1000000), the claim as the line; the assessed value is
+        the smallest bar (compression, §6.3.4)."""
+        out = run("sp800-90b.min-entropy",
+                  {"slot": "rng", "bits_per_symbol": 1, "claimed_min_entropy": 0.85},
+                  uniform_bundle)
+        (s,) = out.series
+        ref = REFERENCE["uniform-1bit@1000000"]["non_iid"]["original"]
+        assert s.x == tuple(float(i) for i in range(1, 11)) and s.style == "bars"
+        assert s.threshold == 0.85 and s.passes_if == ">=" and s.unit == "bits"
+        for value, name in zip(s.values, ESTIMATORS, strict=True):
+            assert value == pytest.approx(ref[name]["min entropy"], abs=1e-6), name
+        assert min(v for v in s.values if v is not None) == pytest.approx(self.H, abs=1e-6)
+        assert s.values[3] == min(v for v in s.values if v is not None)
 
     def test_fails_above_the_assessed_value(self, uniform_bundle: Path) -> None:
         out = run("sp800-90b.min-entropy",
