@@ -18,19 +18,21 @@ Packing (Kronecker substitution)
 
 Transform
     The additive FFT of Lin, Chung and Han, "Novel polynomial basis and its application to
-    Reed-Solomon erasure codes", FOCS 2014, §III: with a basis ``v_0, v_1, ...`` of GF(2^64) over
-    GF(2), ``W_j = span(v_0 .. v_{j-1})``, the subspace polynomials ``s_j(y) = prod_{w in W_j}
-    (y - w)`` and the novel basis ``X_i = prod_j (s_j / s_j(v_j))^{i_j}`` (``i_j`` the bits of
-    ``i``), a polynomial ``D = D_0 + (s_j / s_j(v_j)) D_1`` is evaluated on a coset ``beta + W_{j+1}``
-    by the butterfly ``Q_0 = D_0 + c D_1``, ``Q_1 = Q_0 + D_1`` with ``c = s_j(beta) / s_j(v_j)``,
+    Reed-Solomon erasure codes", FOCS 2014, §III. Take a basis ``v_0, v_1, ...`` of GF(2^64)
+    over GF(2), ``W_j = span(v_0 .. v_{j-1})``, the subspace polynomials
+    ``s_j(y) = prod_{w in W_j} (y - w)`` and the novel basis
+    ``X_i = prod_j (s_j / s_j(v_j))^{i_j}`` (``i_j`` the bits of ``i``). A polynomial
+    ``D = D_0 + (s_j / s_j(v_j)) D_1`` is evaluated on a coset ``beta + W_{j+1}`` by the
+    butterfly ``Q_0 = D_0 + c D_1``, ``Q_1 = Q_0 + D_1`` with ``c = s_j(beta) / s_j(v_j)``,
     followed by the two half-size transforms on ``beta + W_j`` and ``beta + v_j + W_j``.
 
-    The basis is Cantor's (D. G. Cantor, "On arithmetical algorithms over finite fields", J. Comb.
-    Theory A 50 (1989) 285, §2): ``v_0 = 1`` and ``v_i^2 + v_i = v_{i-1}``. Then ``s_1(y) = y^2 + y``,
-    ``s_j = s_1 o ... o s_1`` (``j`` times), ``s_j(v_j) = 1`` and ``s_j(v_m) = v_{m-j}``, so the
-    twiddle of block ``b`` at every level is the same ``tw[b] = sum_i b_i v_{i+1}``, and ``s_j(y) =
-    sum_{e : (e & j) = e} y^(2^e)`` (Lucas' theorem) has 0/1 coefficients (Gao and Mateer,
-    "Additive fast Fourier transforms over finite fields", IEEE TIT 56 (2010) 6265, §IV).
+    The basis is Cantor's (D. G. Cantor, "On arithmetical algorithms over finite fields",
+    J. Comb. Theory A 50 (1989) 285, §2): ``v_0 = 1`` and ``v_i^2 + v_i = v_{i-1}``. Then
+    ``s_1(y) = y^2 + y``, ``s_j = s_1 o ... o s_1`` (``j`` times), ``s_j(v_j) = 1`` and
+    ``s_j(v_m) = v_{m-j}``, so the twiddle of block ``b`` is the same at every level,
+    ``tw[b] = sum_i b_i v_{i+1}``, and ``s_j(y) = sum_{e : (e & j) = e} y^(2^e)`` (Lucas'
+    theorem) has 0/1 coefficients (Gao and Mateer, "Additive fast Fourier transforms over finite
+    fields", IEEE TIT 56 (2010) 6265, §IV).
 
 Basis conversion
     Monomial -> novel coefficients: divide each block of ``2^(j+1)`` coefficients by ``s_j`` (level
@@ -39,10 +41,10 @@ Basis conversion
     with the butterflies of the higher levels; the inverse multiplies by ``s_j`` from the bottom up.
 
 Product
-    ``A`` and ``B`` of degree < ``N/2`` are evaluated at the ``N = 2^k`` points of ``W_k``, multiplied
-    pointwise and interpolated back (inverse butterflies, then novel -> monomial conversion). The
-    cost is ``3 (N/2) k`` field products plus ``O(N k^1.6)`` XORs, against ``O(N^1.585)`` for
-    Karatsuba.
+    ``A`` and ``B`` of degree < ``N/2`` are evaluated at the ``N = 2^k`` points of ``W_k``,
+    multiplied pointwise and interpolated back (inverse butterflies and novel -> monomial
+    conversion). The cost is ``3 (N/2) k`` field products plus ``O(N k^1.6)`` XORs, against
+    ``O(N^1.585)`` for Karatsuba.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import llvmlite.binding as llvm_binding
 import numba
 import numpy as np
 from llvmlite import ir
@@ -73,7 +76,7 @@ MAX_LOG = 40
 """Largest supported transform size is ``2^MAX_LOG`` points (Cantor basis elements needed)."""
 
 LOCAL_LOG = 14
-"""Levels below this are run block by block on ``2^LOCAL_LOG``-element pieces (128 KiB, in cache)."""
+"""Levels below this run block by block on ``2^LOCAL_LOG``-element pieces (128 KiB, in cache)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -102,7 +105,7 @@ def gf64_mul_reference(a: int, b: int) -> int:
 
 
 def _solve_trace_equation(c: int) -> int:
-    """Return ``v`` with ``v^2 + v = c`` in GF(2^64) (a GF(2)-linear system, solved by elimination)."""
+    """Return ``v`` with ``v^2 + v = c`` in GF(2^64) (a GF(2)-linear system; elimination)."""
     pivots: dict[int, tuple[int, int]] = {}  # leading bit -> (image, combination of unit vectors)
     for bit in range(64):
         image = gf64_mul_reference(1 << bit, 1 << bit) ^ (1 << bit)
@@ -203,7 +206,93 @@ def _gfmul_soft(a: np.uint64, b: np.uint64) -> np.uint64:
     return lo ^ fold
 
 
-_gfmul = _gfmul_hw  # the kernels below name this; the portable copies rebind it (see _portable)
+def _wide_butterfly(inverse: bool):  # type: ignore[no-untyped-def]
+    """Intrinsic for four butterflies ``f[i + r], f[i + h + r]`` (``r < 4``) with one twiddle.
+
+    Uses the 256-bit ``VPCLMULQDQ``: each instruction forms two 128-bit products (one per lane),
+    so the four products ``c b_r`` and their two reduction steps take four instructions; the last
+    fold (at most 4 bits times ``z^4 + z^3 + z + 1``) is done with shifts.
+    """
+
+    @intrinsic
+    def butterfly(typingctx, f, i, h, c):  # type: ignore[no-untyped-def]
+        sig = types.void(f, types.intp, types.intp, types.uint64)
+
+        def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
+            i8 = ir.IntType(8)
+            i32 = ir.IntType(32)
+            i64 = ir.IntType(64)
+            v4 = ir.VectorType(i64, 4)
+            ary = context.make_array(signature.args[0])(context, builder, args[0])
+            pa = builder.bitcast(builder.gep(ary.data, [args[1]]), v4.as_pointer())
+            pb = builder.bitcast(builder.gep(ary.data, [builder.add(args[1], args[2])]),
+                                 v4.as_pointer())
+            a = builder.load(pa, align=8)
+            b = builder.load(pb, align=8)
+            undef = ir.Constant(v4, ir.Undefined)
+            cv = builder.shuffle_vector(builder.insert_element(undef, args[3], ir.Constant(i32, 0)),
+                                        undef, ir.Constant(ir.VectorType(i32, 4), [0] * 4))
+            poly = ir.Constant(v4, [ir.Constant(i64, v) for v in (0x1B, 0, 0x1B, 0)])
+            fnty = ir.FunctionType(v4, [v4, v4, i8])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.pclmulqdq.256")
+
+            def sel(idx: tuple[int, ...]) -> ir.Constant:
+                return ir.Constant(ir.VectorType(i32, 4), list(idx))
+
+            if inverse:
+                b = builder.xor(b, a)
+            p0 = builder.call(fn, [b, cv, ir.Constant(i8, 0x00)])  # c b0 | c b2
+            p1 = builder.call(fn, [b, cv, ir.Constant(i8, 0x01)])  # c b1 | c b3
+            low = builder.shuffle_vector(p0, p1, sel((0, 4, 2, 6)))
+            high = builder.shuffle_vector(p0, p1, sel((1, 5, 3, 7)))
+            q0 = builder.call(fn, [high, poly, ir.Constant(i8, 0x00)])
+            q1 = builder.call(fn, [high, poly, ir.Constant(i8, 0x01)])
+            qlow = builder.shuffle_vector(q0, q1, sel((0, 4, 2, 6)))
+            over = builder.shuffle_vector(q0, q1, sel((1, 5, 3, 7)))
+
+            def shl(v: ir.Value, n: int) -> ir.Value:
+                return builder.shl(v, ir.Constant(v4, [ir.Constant(i64, n)] * 4))
+
+            fold = builder.xor(builder.xor(over, shl(over, 1)),
+                               builder.xor(shl(over, 3), shl(over, 4)))
+            prod = builder.xor(builder.xor(low, qlow), fold)
+            a = builder.xor(a, prod)
+            if not inverse:
+                b = builder.xor(b, a)
+            builder.store(a, pa, align=8)
+            builder.store(b, pb, align=8)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return butterfly
+
+
+_butterfly4_wide = _wide_butterfly(inverse=False)
+_inverse_butterfly4_wide = _wide_butterfly(inverse=True)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _butterfly4_scalar(f, i, h, c):  # type: ignore[no-untyped-def]
+    for r in range(i, i + 4):
+        a0 = f[r] ^ _gfmul(c, f[r + h])
+        f[r] = a0
+        f[r + h] ^= a0
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _inverse_butterfly4_scalar(f, i, h, c):  # type: ignore[no-untyped-def]
+    for r in range(i, i + 4):
+        a1 = f[r + h] ^ f[r]
+        f[r + h] = a1
+        f[r] ^= _gfmul(c, a1)
+
+
+# The kernels below name ``_gfmul``, ``_butterfly4`` and ``_inverse_butterfly4``; the variants for
+# processors without the wide or without any carry-less multiply rebind them (see _variant).
+_gfmul = _gfmul_hw
+_butterfly4 = _butterfly4_wide
+_inverse_butterfly4 = _inverse_butterfly4_wide
 
 
 # ----------------------------------------------------------------------------------------------
@@ -224,6 +313,13 @@ def _mul_arrays(a, b, out):  # type: ignore[no-untyped-def]
         out[i] = _gfmul(a[i], b[i])
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _xor_into(dst, src):  # type: ignore[no-untyped-def]
+    # dst ^= src on two views (indices from 0, so the loop vectorises).
+    for i in range(src.size):
+        dst[i] ^= src[i]
+
+
 @numba.njit(nogil=True, cache=True)
 def _div_block(f, lo, j):  # type: ignore[no-untyped-def]
     # f[lo : lo + 2h] <- (remainder, quotient) of its division by s_j(y) = y^h + sum y^(2^e).
@@ -242,8 +338,7 @@ def _div_block(f, lo, j):  # type: ignore[no-untyped-def]
             if (e & j) != e:
                 continue
             shift = h - (1 << e)
-            for d in range(lo + c0, lo + hi):
-                f[d - shift] ^= f[d]
+            _xor_into(f[lo + c0 - shift : lo + hi - shift], f[lo + c0 : lo + hi])
         hi = c0
 
 
@@ -265,8 +360,7 @@ def _undiv_block(f, lo, j):  # type: ignore[no-untyped-def]
             if (e & j) != e:
                 continue
             shift = h - (1 << e)
-            for d in range(lo + c0, lo + c1):
-                f[d - shift] ^= f[d]
+            _xor_into(f[lo + c0 - shift : lo + c1 - shift], f[lo + c0 : lo + c1])
         c0 = c1
 
 
@@ -294,8 +388,10 @@ def _butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
         i1 = min(h, i0 + (g1 - g))
         c = tw[b]
         if c == 0:
-            for i in range(lo + i0, lo + i1):
-                f[i + h] ^= f[i]
+            _xor_into(f[lo + h + i0 : lo + h + i1], f[lo + i0 : lo + i1])
+        elif h >= 4:  # i0, i1 are then multiples of 4 (callers split on such boundaries)
+            for i in range(lo + i0, lo + i1, 4):
+                _butterfly4(f, i, h, c)
         else:
             for i in range(lo + i0, lo + i1):
                 a0 = f[i] ^ _gfmul(c, f[i + h])
@@ -315,8 +411,10 @@ def _inverse_butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
         i1 = min(h, i0 + (g1 - g))
         c = tw[b]
         if c == 0:
-            for i in range(lo + i0, lo + i1):
-                f[i + h] ^= f[i]
+            _xor_into(f[lo + h + i0 : lo + h + i1], f[lo + i0 : lo + i1])
+        elif h >= 4:
+            for i in range(lo + i0, lo + i1, 4):
+                _inverse_butterfly4(f, i, h, c)
         else:
             for i in range(lo + i0, lo + i1):
                 a1 = f[i + h] ^ f[i]
@@ -363,33 +461,62 @@ _KERNEL_NAMES = (
     "_butterflies", "_inverse_butterflies", "_to_novel_local", "_forward_local", "_inverse_local",
 )
 
-_PORTABLE: dict[str, Any] = {}
+_HELPERS = ("_xor_into", "_butterfly4_scalar", "_inverse_butterfly4_scalar")
+
+_VARIANTS: dict[str, dict[str, Any]] = {}
 
 
-def _portable() -> dict[str, Any]:
-    """The same kernels compiled around the shift-and-XOR multiply (processors without PCLMUL).
+def _variant(kind: str) -> dict[str, Any]:
+    """The kernels compiled for processors without the wide (``"narrow"``) or without any
+    (``"soft"``) carry-less multiply instruction.
 
-    Each kernel's code object is re-bound to a copy of this module's globals in which ``_gfmul``
-    and the kernels it calls are the portable ones; compiled on first use and not cached on disk.
+    Each kernel's code object is re-bound to a copy of this module's globals in which
+    ``_gfmul``, ``_butterfly4``, ``_inverse_butterfly4`` and the kernels they reach are the
+    variant's own; compiled on first use and not cached on disk (closures and re-bound functions
+    are not cacheable).
     """
-    if not _PORTABLE:
+    if kind not in _VARIANTS:
         scope = dict(globals())
-        scope["_gfmul"] = _gfmul_soft
+        for name in _HELPERS:
+            py = globals()[name].py_func
+            scope[name] = numba.njit(nogil=True, inline="always")(
+                pytypes.FunctionType(py.__code__, scope, name))
+        scope["_gfmul"] = _gfmul_soft if kind == "soft" else _gfmul_hw
+        scope["_butterfly4"] = scope["_butterfly4_scalar"]
+        scope["_inverse_butterfly4"] = scope["_inverse_butterfly4_scalar"]
+        built = {}
         for name in _KERNEL_NAMES:
             py = globals()[name].py_func
-            fn = pytypes.FunctionType(py.__code__, scope, name)
-            scope[name] = numba.njit(nogil=True)(fn)
-            _PORTABLE[name] = scope[name]
-    return _PORTABLE
+            scope[name] = numba.njit(nogil=True)(pytypes.FunctionType(py.__code__, scope, name))
+            built[name] = scope[name]
+        _VARIANTS[kind] = built
+    return _VARIANTS[kind]
 
 
-def _kernels(hardware: bool | None) -> dict[str, Any]:
+def _host_has_wide_clmul() -> bool:
+    try:
+        features = llvm_binding.get_host_cpu_features()
+    except RuntimeError:
+        return False
+    return bool(features.get("vpclmulqdq", False) and features.get("avx2", False))
+
+
+HAS_WIDE_CLMUL = HAS_PCLMUL and _host_has_wide_clmul()
+"""Whether the 256-bit ``VPCLMULQDQ`` (two products per instruction) is used."""
+
+
+def _kernels(hardware: bool | None, wide: bool | None = None) -> dict[str, Any]:
     use_hw = HAS_PCLMUL if hardware is None else hardware
     if use_hw and not HAS_PCLMUL:
         raise RuntimeError("this processor has no carry-less multiply instruction")
-    if use_hw:
+    if not use_hw:
+        return _variant("soft")
+    use_wide = HAS_WIDE_CLMUL if wide is None else wide
+    if use_wide and not HAS_WIDE_CLMUL:
+        raise RuntimeError("this processor has no 256-bit carry-less multiply instruction")
+    if use_wide:
         return {name: globals()[name] for name in _KERNEL_NAMES}
-    return _portable()
+    return _variant("narrow")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -398,23 +525,41 @@ def _kernels(hardware: bool | None) -> dict[str, Any]:
 
 
 def _split(total: int, parts: int) -> list[tuple[int, int]]:
-    cuts = [total * p // parts for p in range(parts + 1)]
+    # Cuts on multiples of 4 (the wide butterflies handle four neighbours at a time).
+    cuts = [(total * p // parts) & ~3 for p in range(parts)] + [total]
     return [(cuts[p], cuts[p + 1]) for p in range(parts) if cuts[p + 1] > cuts[p]]
 
 
-def _run(pool: ThreadPoolExecutor | None, fn: Callable[..., None], total: int,
-         args: tuple[Any, ...]) -> None:
-    """Call ``fn(*args, lo, hi)`` on a split of ``range(total)`` over the pool's threads."""
-    if pool is None or total < 2:
-        fn(*args, 0, total)
-        return
-    parts = _split(total, pool._max_workers)  # noqa: SLF001 (the pool's own thread count)
-    list(pool.map(lambda r: fn(*args, r[0], r[1]), parts))
+class _Team:
+    """Threads for the kernels (which all release the GIL); a team of one runs in the caller."""
+
+    def __init__(self, size: int) -> None:
+        self.size = max(1, int(size))
+        self._pool = ThreadPoolExecutor(max_workers=self.size) if self.size > 1 else None
+
+    def __enter__(self) -> _Team:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def map(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        if self._pool is None or len(items) < 2:
+            return [fn(item) for item in items]
+        return list(self._pool.map(fn, items))
+
+
+_SERIAL = _Team(1)
+
+
+def _run(team: _Team, fn: Callable[..., None], total: int, args: tuple[Any, ...]) -> None:
+    """Call ``fn(*args, lo, hi)`` on a split of ``range(total)`` over the team's threads."""
+    team.map(lambda r: fn(*args, r[0], r[1]), _split(total, team.size))
 
 
 def _forward_into(
-    f: NDArray[np.uint64], used: int, k: int, kern: dict[str, Any],
-    pool: ThreadPoolExecutor | None,
+    f: NDArray[np.uint64], used: int, k: int, kern: dict[str, Any], team: _Team
 ) -> None:
     """Transform in place: ``f[:used]`` monomial coefficients (rest zero) -> values on ``W_k``."""
     n_points = 1 << k
@@ -424,8 +569,8 @@ def _forward_into(
     local = min(LOCAL_LOG, m)
     # 1. Novel-basis coefficients of the 2^m used ones (identical map on every block, done once).
     for j in range(m - 1, local - 1, -1):
-        _run(pool, kern["_div_level"], 1 << (m - 1 - j), (f, j))
-    _run(pool, kern["_to_novel_local"], 1 << (m - local), (f, local))
+        _run(team, kern["_div_level"], 1 << (m - 1 - j), (f, j))
+    _run(team, kern["_to_novel_local"], 1 << (m - local), (f, local))
     # 2. Levels k-1 .. m see an upper half of zeros: Q_0 = Q_1 = D_0, i.e. copies.
     size = 1 << m
     while size < n_points:
@@ -433,30 +578,24 @@ def _forward_into(
         size *= 2
     # 3. Butterflies of levels m-1 .. 0: the top ones across the array, the rest region by region.
     for j in range(m - 1, local - 1, -1):
-        _run(pool, kern["_butterflies"], n_points // 2, (f, tw, j))
-    _run_local(pool, kern["_forward_local"], f, tw, n_points, local)
+        _run(team, kern["_butterflies"], n_points // 2, (f, tw, j))
+    _run_local(team, kern["_forward_local"], f, tw, n_points, local)
 
 
-def _run_local(pool: ThreadPoolExecutor | None, fn: Callable[..., None], f: NDArray[np.uint64],
+def _run_local(team: _Team, fn: Callable[..., None], f: NDArray[np.uint64],
                tw: NDArray[np.uint64], n_points: int, local: int) -> None:
-    regions = n_points >> local
-    if pool is None or regions < 2:
-        fn(f, tw, 0, regions, local)
-        return
-    parts = _split(regions, pool._max_workers)  # noqa: SLF001
-    list(pool.map(lambda r: fn(f, tw, r[0], r[1], local), parts))
+    team.map(lambda r: fn(f, tw, r[0], r[1], local), _split(n_points >> local, team.size))
 
 
-def _inverse_into(f: NDArray[np.uint64], k: int, kern: dict[str, Any],
-                  pool: ThreadPoolExecutor | None) -> None:
+def _inverse_into(f: NDArray[np.uint64], k: int, kern: dict[str, Any], team: _Team) -> None:
     """Inverse of :func:`_forward_into` on all ``2^k`` values (novel basis back to monomials)."""
     n_points = 1 << k
     tw = twiddles(n_points // 2)
     local = min(LOCAL_LOG, k)
-    _run_local(pool, kern["_inverse_local"], f, tw, n_points, local)
+    _run_local(team, kern["_inverse_local"], f, tw, n_points, local)
     for j in range(local, k):
-        _run(pool, kern["_inverse_butterflies"], n_points // 2, (f, tw, j))
-        _run(pool, kern["_undiv_level"], 1 << (k - 1 - j), (f, j))
+        _run(team, kern["_inverse_butterflies"], n_points // 2, (f, tw, j))
+        _run(team, kern["_undiv_level"], 1 << (k - 1 - j), (f, j))
 
 
 def transform(
@@ -474,8 +613,8 @@ def transform(
     f = np.zeros(1 << log_size, dtype=np.uint64)
     f[: coeffs.size] = coeffs
     kern = _kernels(hardware)
-    with _pool(workers) as pool:
-        _forward_into(f, max(coeffs.size, 1), log_size, kern, pool)
+    with _Team(workers) as team:
+        _forward_into(f, max(coeffs.size, 1), log_size, kern, team)
     return f
 
 
@@ -488,21 +627,9 @@ def inverse_transform(
     if f.size == 0 or (1 << k) != f.size:
         raise ValueError("the number of values must be a power of two")
     kern = _kernels(hardware)
-    with _pool(workers) as pool:
-        _inverse_into(f, k, kern, pool)
+    with _Team(workers) as team:
+        _inverse_into(f, k, kern, team)
     return f
-
-
-class _NoPool:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
-def _pool(workers: int) -> Any:
-    return ThreadPoolExecutor(max_workers=workers) if workers > 1 else _NoPool()
 
 
 def gf64_multiply(a: NDArray[np.uint64], b: NDArray[np.uint64], *,
@@ -522,9 +649,16 @@ def gf64_multiply(a: NDArray[np.uint64], b: NDArray[np.uint64], *,
 # ----------------------------------------------------------------------------------------------
 
 
-def _pieces(bits: NDArray[np.uint8]) -> NDArray[np.uint64]:
-    """Cut a bit string (bit ``i`` = coefficient of ``x^i``) into 32-bit field elements."""
-    packed = np.packbits(bits, bitorder="little")
+def _pieces(bits: NDArray[np.uint8], *, reverse: bool = False) -> NDArray[np.uint64]:
+    """Cut a bit string (bit ``i`` = coefficient of ``x^i``) into 32-bit field elements.
+
+    With ``reverse`` the polynomial is ``x^p sum_i bits[n - 1 - i] x^i`` with ``p = (-n) mod 8``
+    (the bytes of the big-endian packing in reverse order: no reversed copy of the bits).
+    """
+    if reverse:
+        packed = np.packbits(bits, bitorder="big")[::-1]
+    else:
+        packed = np.packbits(bits, bitorder="little")
     buf = np.zeros(-(-packed.size // 4) * 4, dtype=np.uint8)
     buf[: packed.size] = packed
     return buf.view("<u4").astype(np.uint64)
@@ -544,18 +678,13 @@ def _product_pieces(
     fa[: a.size] = a
     fb[: b.size] = b
     twiddles(1 << (k - 1))
-    with _pool(workers) as pool:
-        if pool is None:
-            _forward_into(fa, a.size, k, kern, None)
-            _forward_into(fb, b.size, k, kern, None)
-        else:  # the two forward transforms are independent: one per thread
-            jobs = [pool.submit(_forward_into, fa, a.size, k, kern, None),
-                    pool.submit(_forward_into, fb, b.size, k, kern, None)]
-            for job in jobs:
-                job.result()
-        _run(pool, kern["_pointwise"], fa.size, (fa, fb))
+    with _Team(workers) as team:
+        # The two forward transforms are independent: one per thread.
+        team.map(lambda job: _forward_into(job[0], job[1], k, kern, _SERIAL),
+                 [(fa, a.size), (fb, b.size)])
+        _run(team, kern["_pointwise"], fa.size, (fa, fb))
         del fb
-        _inverse_into(fa, k, kern, pool)
+        _inverse_into(fa, k, kern, team)
     return fa[:total]
 
 
@@ -594,9 +723,10 @@ def toeplitz_product(
     one full product computed by :func:`_product_pieces`.
     """
     n = x.size
-    words = _join(_product_pieces(_pieces(t), _pieces(x[::-1]), hardware, workers))
-    first = (n - 1) // 8
-    last = (n + ell - 1 + 7) // 8
+    shift = (-n) % 8  # the reversed input comes multiplied by x^shift (see _pieces)
+    words = _join(_product_pieces(_pieces(t), _pieces(x, reverse=True), hardware, workers))
+    first = (n - 1 + shift) // 8
+    last = (n + ell - 1 + shift + 7) // 8
     bits = np.unpackbits(words.view(np.uint8)[first:last], bitorder="little")
-    start = n - 1 - 8 * first
+    start = n - 1 + shift - 8 * first
     return np.ascontiguousarray(bits[start : start + ell][::-1])

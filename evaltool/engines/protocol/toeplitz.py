@@ -5,15 +5,21 @@ A Toeplitz matrix ``T`` of shape ``ell x n`` over GF(2) is fixed by ``n + ell - 
 (XOR-universal), which is what the leftover hash lemma needs (Tomamichel, Schaffner, Smith, Renner,
 IEEE TIT 57 (2011) 5524, arXiv:1002.2436; protocol reference note §3.1).
 
-Three implementations are provided, all exact:
+Four implementations are provided, all exact:
 
 * :func:`toeplitz_hash_direct`: the defining matrix-vector product, row by row (reference; also
   usable on a subset of rows to spot-check long blocks);
-* :func:`toeplitz_hash` with ``method="karatsuba"`` (default): bits packed 64 to a word and the
+* :func:`toeplitz_hash` with ``method="karatsuba"``: bits packed 64 to a word and the
   product computed by the three-product Toeplitz split down to blocks of at most 4096 bits,
   multiplied with the processor's carry-less multiply
   (:mod:`evaltool.engines.protocol._toeplitz_kara`); integer arithmetic only, so exact by
   construction;
+* :func:`toeplitz_hash` with ``method="additive"``: ``y`` read from one exact GF(2)[x] product
+  computed by an additive FFT over GF(2^64) in the Lin-Chung-Han basis
+  (:mod:`evaltool.engines.protocol._gf2_fft`); field arithmetic only, so exact by construction,
+  and ``O(n log n)``;
+* ``method="auto"`` (default) takes the additive FFT from :data:`ADDITIVE_MIN_OUTPUT_BITS` output
+  bits on, Karatsuba below (measured crossover, benchmarks/bench_toeplitz.py);
 * :func:`toeplitz_hash` with ``method="fft"``: ``y`` is the middle part of an integer correlation
   of ``t`` and ``x`` (protocol reference note §3.2); one cyclic convolution of length
   ``n + ell - 1`` (no zero padding is needed for the rows of full overlap) computed with real
@@ -34,9 +40,10 @@ import scipy.fft
 from numpy.typing import ArrayLike, NDArray
 
 from evaltool.engines._input import as_bits
-from evaltool.engines.protocol import _toeplitz_kara
+from evaltool.engines.protocol import _gf2_fft, _toeplitz_kara
 
 __all__ = [
+    "ADDITIVE_MIN_OUTPUT_BITS",
     "ROUNDING_MARGIN",
     "ToeplitzHashResult",
     "toeplitz_hash",
@@ -51,6 +58,15 @@ ROUNDING_MARGIN = 0.25
 Values are integers, so any residual below 0.5 still rounds correctly; 0.25 leaves a factor of two
 of
 headroom. At n = 1e7 the measured residual is below 1e-6 (benchmarks/bench_toeplitz.py).
+"""
+
+
+ADDITIVE_MIN_OUTPUT_BITS = 100_000
+"""``method="auto"`` uses the additive FFT for ``ell`` at least this, Karatsuba below.
+
+Karatsuba costs about ``n ell^0.585`` and the additive FFT about ``(2n + ell) log(n)`` word
+operations; on the development machine (2-core AMD EPYC, PCLMULQDQ and VPCLMULQDQ) they break
+even near ``ell = 1e5`` for every ``n`` (CPU times in benchmarks/bench_toeplitz.py).
 """
 
 
@@ -69,8 +85,10 @@ class ToeplitzHashResult:
     seed_bits:
         ``n + ell - 1``, the seed length consumed.
     max_rounding_residual:
-        Largest distance of a used convolution value to its integer (fast path; 0 for the direct
-        one).
+        Largest distance of a used convolution value to its integer (float FFT path; 0 for the
+        others, which are exact by construction).
+    method:
+        The implementation that ran (``"karatsuba"``, ``"additive"`` or ``"fft"``).
     """
 
     output: NDArray[np.uint8]
@@ -183,7 +201,7 @@ def toeplitz_hash(
     seed: ArrayLike,
     ell: int,
     *,
-    method: Literal["karatsuba", "fft"] = "karatsuba",
+    method: Literal["auto", "karatsuba", "additive", "fft"] = "auto",
     workers: int | None = None,
 ) -> ToeplitzHashResult:
     """Compute the Toeplitz hash ``T x mod 2`` exactly (fast path).
@@ -199,8 +217,10 @@ def toeplitz_hash(
     ell:
         Output length (the final key length from the finite-key bound).
     method:
-        ``"karatsuba"`` (packed words, carry-less multiply; default) or ``"fft"`` (float64 FFT
-        with a checked rounding margin).
+        ``"auto"`` (default: ``"additive"`` from :data:`ADDITIVE_MIN_OUTPUT_BITS` output bits on,
+        else ``"karatsuba"``), ``"karatsuba"`` (packed words, carry-less multiply),
+        ``"additive"`` (additive FFT over GF(2^64)) or ``"fft"`` (float64 FFT with a checked
+        rounding margin).
     workers:
         Threads (default: up to 2).
 
@@ -223,20 +243,28 @@ def toeplitz_hash(
     ``L >= n + ell - 1`` never wraps onto them (protocol reference note §3.2).
 
     Karatsuba method: see :mod:`evaltool.engines.protocol._toeplitz_kara`; the cost grows as
-    ``n ell^0.585`` word operations instead of ``n log n`` floating-point ones, with 64 bits per
-    word, which is faster up to at least 1e7 bits (benchmarks/bench_toeplitz.py).
+    ``n ell^0.585`` word operations.
+
+    Additive method: see :mod:`evaltool.engines.protocol._gf2_fft`; ``y`` is read from the full
+    product ``t(z) xr(z)`` over GF(2), computed with 32 input bits per GF(2^64) element and three
+    transforms of ``2^k >= (2n + ell) / 32`` points.
     """
     xb = as_bits(x)
     t = as_bits(seed)
     _check_shapes(xb, t, ell)
     n = xb.size
     w = _default_workers() if workers is None else int(workers)
-    if method == "karatsuba":
-        out = _toeplitz_kara.toeplitz_product(xb, t, ell, workers=w)
+    if method == "auto":
+        method = "additive" if ell >= ADDITIVE_MIN_OUTPUT_BITS else "karatsuba"
+    if method in ("karatsuba", "additive"):
+        product = (_toeplitz_kara.toeplitz_product if method == "karatsuba"
+                   else _gf2_fft.toeplitz_product)
+        out = product(xb, t, ell, workers=w)
         return ToeplitzHashResult(output=out, input_bits=n, output_bits=ell, seed_bits=n + ell - 1,
-                                  max_rounding_residual=0.0, method="karatsuba")
+                                  max_rounding_residual=0.0, method=method)
     if method != "fft":
-        raise ValueError(f"method must be 'karatsuba' or 'fft', got {method!r}")
+        raise ValueError(
+            f"method must be 'auto', 'karatsuba', 'additive' or 'fft', got {method!r}")
     length = scipy.fft.next_fast_len(n + ell - 1, real=True)
     fx = scipy.fft.rfft(xb[::-1].astype(np.float64), n=length, workers=w)
     ft = scipy.fft.rfft(t.astype(np.float64), n=length, workers=w)

@@ -10,6 +10,7 @@ import pytest
 
 from evaltool.engines.protocol import _toeplitz_kara
 from evaltool.engines.protocol.toeplitz import (
+    ADDITIVE_MIN_OUTPUT_BITS,
     toeplitz_hash,
     toeplitz_hash_direct,
     toeplitz_seed_from_row_column,
@@ -43,6 +44,7 @@ def test_public_512x256_vectors_fast_and_direct(name: str, x: np.ndarray, y: np.
     assert len(_VECTORS) == 5
     assert np.array_equal(toeplitz_hash(x, _SEED, 256).output, y)
     assert np.array_equal(toeplitz_hash(x, _SEED, 256, method="fft").output, y)
+    assert np.array_equal(toeplitz_hash(x, _SEED, 256, method="additive").output, y)
     assert np.array_equal(toeplitz_hash_direct(x, _SEED, 256), y)
 
 
@@ -67,12 +69,14 @@ def test_seed_convention_matches_the_matrix_definition() -> None:
         assert np.array_equal(toeplitz_hash_direct(x, t, ell), expected)
         assert np.array_equal(toeplitz_hash(x, t, ell).output, expected)
         assert np.array_equal(toeplitz_hash(x, t, ell, method="fft").output, expected)
+        assert np.array_equal(toeplitz_hash(x, t, ell, method="additive").output, expected)
 
 
 @pytest.mark.parametrize(("n", "ell"), [(1, 1), (2, 1), (1000, 1), (1000, 999), (1000, 1000),
                                         (4097, 2048), (30_000, 7_777), (70_000, 2_049),
-                                        (200_000, 64)])
-@pytest.mark.parametrize("method", ["karatsuba", "fft"])
+                                        (200_000, 64), (63, 1), (64, 64), (65, 65), (63, 65),
+                                        (1, 63), (1, 64), (1, 65), (127, 129), (8191, 8193)])
+@pytest.mark.parametrize("method", ["karatsuba", "fft", "additive"])
 def test_fast_paths_equal_direct_product(n: int, ell: int, method: str) -> None:
     rng = np.random.default_rng(n + ell)
     x = rng.integers(0, 2, n, dtype=np.uint8)
@@ -85,6 +89,36 @@ def test_fast_paths_equal_direct_product(n: int, ell: int, method: str) -> None:
     else:
         rows = rng.integers(0, ell, 300)
         assert np.array_equal(res.output[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
+
+
+@pytest.mark.parametrize(("n", "ell"), [(1, 1), (63, 63), (64, 1), (65, 64), (99_999, 1),
+                                        (3, 99_999), (12_345, 12_345), (100_003, 100_003),
+                                        (131_071, 65_537), (262_145, 131_073)])
+def test_additive_fft_equals_karatsuba_on_awkward_sizes(n: int, ell: int) -> None:
+    # Odd lengths, one bit either side of word and transform-size boundaries, ell = 1, ell = n,
+    # ell > n; the two exact paths share no code beyond the bit packing of numpy.
+    rng = np.random.default_rng(3 * n + ell)
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+    kara = toeplitz_hash(x, t, ell, method="karatsuba").output
+    for workers in (1, 2):
+        assert np.array_equal(toeplitz_hash(x, t, ell, method="additive", workers=workers).output,
+                              kara)
+    rows = np.unique(np.concatenate([[0, ell - 1], rng.integers(0, ell, 40)]))
+    assert np.array_equal(kara[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
+
+
+def test_auto_method_follows_the_crossover() -> None:
+    rng = np.random.default_rng(4)
+    for ell, expected in [(ADDITIVE_MIN_OUTPUT_BITS - 1, "karatsuba"),
+                          (ADDITIVE_MIN_OUTPUT_BITS, "additive")]:
+        n = ell + 10
+        x = rng.integers(0, 2, n, dtype=np.uint8)
+        t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+        res = toeplitz_hash(x, t, ell)
+        assert res.method == expected
+        other = "additive" if expected == "karatsuba" else "karatsuba"
+        assert np.array_equal(res.output, toeplitz_hash(x, t, ell, method=other).output)
 
 
 def test_portable_carry_less_multiply_gives_the_same_bits() -> None:
@@ -109,12 +143,28 @@ def test_fast_paths_on_a_million_bits_against_direct_rows() -> None:
     x = rng.integers(0, 2, n, dtype=np.uint8)
     t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
     res = toeplitz_hash(x, t, ell)
+    assert res.method == "additive"
     rows = np.concatenate([[0, ell - 1], rng.integers(0, ell, 256)])
     assert np.array_equal(res.output[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
+    assert np.array_equal(res.output, toeplitz_hash(x, t, ell, method="karatsuba").output)
     fft = toeplitz_hash(x, t, ell, method="fft")
     assert np.array_equal(res.output, fft.output)
     assert fft.max_rounding_residual < 1e-3
     assert (res.input_bits, res.output_bits, res.seed_bits) == (n, ell, n + ell - 1)
+
+
+@pytest.mark.slow
+def test_additive_fft_on_ten_million_bits() -> None:
+    # Issue 6: the fast path equals the direct product up to 1e7 bits. All rows against the
+    # Karatsuba path (independent code), 128 rows and both ends against the defining sum.
+    rng = np.random.default_rng(6)
+    n, ell = 10_000_000, 5_000_001
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+    res = toeplitz_hash(x, t, ell, method="additive", workers=2)
+    rows = np.concatenate([[0, 1, ell - 2, ell - 1], rng.integers(0, ell, 128)])
+    assert np.array_equal(res.output[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
+    assert np.array_equal(res.output, toeplitz_hash(x, t, ell, method="karatsuba").output)
 
 
 def test_hash_is_linear_over_gf2() -> None:
@@ -144,7 +194,7 @@ def test_bad_shapes_raise() -> None:
         toeplitz_hash(np.ones(10, dtype=np.uint8), np.ones(9, dtype=np.uint8), 0)
     with pytest.raises(ValueError, match="corner"):
         toeplitz_seed_from_row_column([1, 0, 1], [0, 1])
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ValueError, match="'additive'"):
         toeplitz_hash(np.ones(4, dtype=np.uint8), np.ones(5, dtype=np.uint8), 2, method="ntt")
     with pytest.raises(ValueError, match="rows"):
         toeplitz_hash_direct(np.ones(4, dtype=np.uint8), np.ones(5, dtype=np.uint8), 2, rows=[2])

@@ -1,0 +1,221 @@
+"""Additive FFT over GF(2^64): field arithmetic, transform, products, against slow references.
+
+The references are independent pure-Python code in this file or in the module's reference
+functions (bit-by-bit carry-less multiplication and long division by the modulus, Horner
+evaluation at the evaluation points), so every fast kernel is compared with a definition.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from evaltool.engines.protocol import _gf2_fft as gf
+from evaltool.engines.protocol import _toeplitz_kara
+
+MASK64 = (1 << 64) - 1
+
+
+def _clmul_by_definition(a: int, b: int) -> int:
+    # c_k = XOR_{i + j = k} a_i b_j, straight from the definition of the GF(2)[z] product.
+    bits_a = [i for i in range(a.bit_length()) if (a >> i) & 1]
+    bits_b = [j for j in range(b.bit_length()) if (b >> j) & 1]
+    out = 0
+    for i in bits_a:
+        for j in bits_b:
+            out ^= 1 << (i + j)
+    return out
+
+
+def _as_int(bits: np.ndarray) -> int:
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
+
+
+def _horner(coeffs: np.ndarray, point: int) -> int:
+    acc = 0
+    for c in coeffs[::-1]:
+        acc = gf.gf64_mul_reference(acc, point) ^ int(c)
+    return acc
+
+
+def _kernel_variants() -> list[tuple[bool, bool | None]]:
+    out: list[tuple[bool, bool | None]] = [(False, None)]
+    if gf.HAS_PCLMUL:
+        out.append((True, False))
+    if gf.HAS_WIDE_CLMUL:
+        out.append((True, True))
+    return out
+
+
+VARIANTS = _kernel_variants()
+VARIANT_IDS = [{(False, None): "soft", (True, False): "pclmul", (True, True): "vpclmul"}[v]
+               for v in VARIANTS]
+
+
+def test_reference_multiply_known_values() -> None:
+    # Hand-checkable values: z * z^63 = z^64 = z^4 + z^3 + z + 1 (0x1B) by the modulus
+    # z^64 + z^4 + z^3 + z + 1; (z^63)^2 = z^126 = z^62 (z^4 + z^3 + z + 1) reduced once more.
+    assert gf.gf64_mul_reference(2, 1 << 63) == 0x1B
+    assert gf.gf64_mul_reference(1 << 63, 1 << 63) == gf.gf64_mul_reference(1 << 62, 0x1B)
+    assert gf.clmul_reference(0b11, 0b11) == 0b101  # (z + 1)^2 = z^2 + 1
+    rng = np.random.default_rng(10)
+    for _ in range(50):
+        a = int(rng.integers(0, 1 << 63)) * 2 + int(rng.integers(0, 2))
+        b = int(rng.integers(0, 1 << 63))
+        assert gf.clmul_reference(a, b) == _clmul_by_definition(a, b)
+
+
+@pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
+def test_field_multiply_kernels_against_reference(hardware: bool, wide: bool | None) -> None:
+    rng = np.random.default_rng(11)
+    a = rng.integers(0, 1 << 63, 2000, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    b = rng.integers(0, 1 << 63, 2000, dtype=np.uint64) ^ np.uint64(1 << 63)
+    # Edge operands: 0, 1, all ones, top bit only.
+    edges = np.array([0, 1, MASK64, 1 << 63], dtype=np.uint64)
+    a = np.concatenate([a, edges, edges])
+    b = np.concatenate([b, edges, edges[::-1]])
+    out = np.empty_like(a)
+    gf._kernels(hardware, wide)["_mul_arrays"](a, b, out)
+    expected = [gf.gf64_mul_reference(int(x), int(y)) for x, y in zip(a, b, strict=True)]
+    assert [int(v) for v in out] == expected
+    assert np.array_equal(gf.gf64_multiply(a, b), out)
+
+
+def test_cantor_basis_relations() -> None:
+    # Cantor (1989) §2: v_0 = 1, v_i^2 + v_i = v_{i-1}; the first 41 are linearly independent.
+    v = gf.CANTOR_BASIS
+    assert v[0] == 1
+    for i in range(1, len(v)):
+        assert gf.gf64_mul_reference(v[i], v[i]) ^ v[i] == v[i - 1]
+    rank, pivots = 0, {}
+    for value in v:
+        while value:
+            lead = value.bit_length() - 1
+            if lead not in pivots:
+                pivots[lead] = value
+                rank += 1
+                break
+            value ^= pivots[lead]
+    assert rank == len(v)
+    # tw[b] = s_j(omega_{b 2^(j+1)}) for every level j, the identity the transform relies on.
+    tw = gf.twiddles(64)
+    for j in range(4):
+        for b in range(8):
+            point = gf.evaluation_point(b << (j + 1))
+            s_j = point
+            for _ in range(j):
+                s_j = gf.gf64_mul_reference(s_j, s_j) ^ s_j
+            assert int(tw[b]) == s_j
+
+
+@pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize(("log_size", "used"), [(0, 1), (1, 1), (1, 2), (3, 5), (5, 32), (6, 17),
+                                                 (7, 128), (7, 3)])
+def test_transform_is_evaluation_at_the_points(
+    hardware: bool, wide: bool | None, log_size: int, used: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small LOCAL_LOG so that the level-by-level (top) code and the blockwise code both run.
+    monkeypatch.setattr(gf, "LOCAL_LOG", 2)
+    rng = np.random.default_rng(100 * log_size + used)
+    coeffs = rng.integers(0, 1 << 63, used, dtype=np.uint64) * np.uint64(2)
+    coeffs ^= rng.integers(0, 2, used, dtype=np.uint64)
+    kern = gf._kernels(hardware, wide)
+    values = np.zeros(1 << log_size, dtype=np.uint64)
+    values[:used] = coeffs
+    gf._forward_into(values, used, log_size, kern, gf._SERIAL)
+    expected = [_horner(coeffs, gf.evaluation_point(u)) for u in range(1 << log_size)]
+    assert [int(v) for v in values] == expected
+    back = values.copy()
+    gf._inverse_into(back, log_size, kern, gf._SERIAL)
+    assert np.array_equal(back[:used], coeffs)
+    assert not back[used:].any()
+
+
+@pytest.mark.parametrize("local_log", [2, 14])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_transform_round_trip_and_public_wrappers(
+    local_log: int, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(gf, "LOCAL_LOG", local_log)
+    rng = np.random.default_rng(7)
+    coeffs = rng.integers(0, 1 << 63, 3000, dtype=np.uint64)
+    values = gf.transform(coeffs, 12, workers=workers)
+    for u in (0, 1, 2047, 4095):
+        assert int(values[u]) == _horner(coeffs, gf.evaluation_point(u))
+    back = gf.inverse_transform(values, workers=workers)
+    assert np.array_equal(back[:3000], coeffs)
+    assert not back[3000:].any()
+    with pytest.raises(ValueError, match="power of two"):
+        gf.inverse_transform(values[:100])
+    with pytest.raises(ValueError, match="2\\^log_size"):
+        gf.transform(coeffs, 11)
+
+
+@pytest.mark.parametrize(("la", "lb"), [(1, 1), (1, 63), (63, 64), (64, 64), (65, 1), (65, 65),
+                                        (31, 33), (97, 3001), (4096, 4095), (20_001, 777)])
+@pytest.mark.parametrize("workers", [1, 2])
+def test_polynomial_product_against_definition(la: int, lb: int, workers: int) -> None:
+    rng = np.random.default_rng(la * 7919 + lb)
+    a = rng.integers(0, 2, la, dtype=np.uint8)
+    b = rng.integers(0, 2, lb, dtype=np.uint8)
+    a[-1] = 1  # full degree, so the top coefficient of the product is 1
+    b[-1] = 1
+    prod = gf.poly_multiply(a, b, workers=workers)
+    assert prod.size == la + lb - 1
+    assert prod[-1] == 1
+    assert _as_int(prod) == gf.clmul_reference(_as_int(a), _as_int(b))
+
+
+def test_polynomial_product_of_structured_inputs() -> None:
+    # (1 + z)^(2^k) = 1 + z^(2^k) over GF(2) (Frobenius); all-ones times all-ones has the
+    # parity of the number of terms of each degree: coefficient d is min(d+1, ...) mod 2.
+    ones = np.ones(2048, dtype=np.uint8)
+    p = gf.poly_multiply(ones, ones)
+    d = np.arange(p.size)
+    counts = np.minimum(d + 1, 2 * 2048 - 1 - d)
+    assert np.array_equal(p, (counts % 2).astype(np.uint8))
+    sq = np.array([1, 1], dtype=np.uint8)
+    for _ in range(12):
+        sq = gf.poly_multiply(sq, sq)
+    assert sq.size == 4097
+    assert sq[0] == 1 and sq[-1] == 1 and int(sq.sum()) == 2
+
+
+@pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
+def test_toeplitz_product_variants_agree_with_karatsuba(hardware: bool, wide: bool | None) -> None:
+    rng = np.random.default_rng(12)
+    n, ell = 40_000, 17_001
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+    expected = _toeplitz_kara.toeplitz_product(x, t, ell)
+    kern = gf._kernels(hardware, wide)
+    got = gf.toeplitz_product(x, t, ell, hardware=hardware, workers=2) if wide is None else None
+    if got is not None:
+        assert np.array_equal(got, expected)
+    # Explicit variant through the product routine.
+    shift = (-n) % 8
+    pa = gf._pieces(t)
+    pb = gf._pieces(x, reverse=True)
+    total = pa.size + pb.size - 1
+    k = int(np.ceil(np.log2(total)))
+    fa = np.zeros(1 << k, dtype=np.uint64)
+    fb = np.zeros(1 << k, dtype=np.uint64)
+    fa[: pa.size] = pa
+    fb[: pb.size] = pb
+    gf._forward_into(fa, pa.size, k, kern, gf._SERIAL)
+    gf._forward_into(fb, pb.size, k, kern, gf._SERIAL)
+    kern["_pointwise"](fa, fb, 0, fa.size)
+    gf._inverse_into(fa, k, kern, gf._SERIAL)
+    words = gf._join(fa[:total])
+    bits = np.unpackbits(words.view(np.uint8), bitorder="little")
+    assert np.array_equal(bits[n - 1 + shift : n + ell - 1 + shift][::-1], expected)
+
+
+def test_hardware_request_without_instruction_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(gf, "HAS_PCLMUL", False)
+    with pytest.raises(RuntimeError, match="carry-less"):
+        gf._kernels(True)
+    monkeypatch.setattr(gf, "HAS_PCLMUL", True)
+    monkeypatch.setattr(gf, "HAS_WIDE_CLMUL", False)
+    with pytest.raises(RuntimeError, match="256-bit"):
+        gf._kernels(True, True)
