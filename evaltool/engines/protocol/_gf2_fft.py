@@ -558,28 +558,45 @@ def _run(team: _Team, fn: Callable[..., None], total: int, args: tuple[Any, ...]
     team.map(lambda r: fn(*args, r[0], r[1]), _split(total, team.size))
 
 
-def _forward_into(
-    f: NDArray[np.uint64], used: int, k: int, kern: dict[str, Any], team: _Team
-) -> None:
-    """Transform in place: ``f[:used]`` monomial coefficients (rest zero) -> values on ``W_k``."""
-    n_points = 1 << k
-    m = max(0, math.ceil(math.log2(used))) if used > 1 else 0
-    m = min(m, k)
-    tw = twiddles(n_points // 2)
+def _log2_ceil(count: int) -> int:
+    return max(0, (count - 1).bit_length())
+
+
+def _to_novel(f: NDArray[np.uint64], m: int, kern: dict[str, Any], team: _Team) -> None:
+    """Monomial -> novel-basis coefficients of ``f[:2^m]`` in place (XORs only)."""
     local = min(LOCAL_LOG, m)
-    # 1. Novel-basis coefficients of the 2^m used ones (identical map on every block, done once).
     for j in range(m - 1, local - 1, -1):
         _run(team, kern["_div_level"], 1 << (m - 1 - j), (f, j))
     _run(team, kern["_to_novel_local"], 1 << (m - local), (f, local))
-    # 2. Levels k-1 .. m see an upper half of zeros: Q_0 = Q_1 = D_0, i.e. copies.
+
+
+def _evaluate(f: NDArray[np.uint64], m: int, k: int, kern: dict[str, Any], team: _Team) -> None:
+    """Novel-basis coefficients in ``f[:2^m]`` (rest ignored) -> values at the ``2^k`` points."""
+    n_points = 1 << k
+    tw = twiddles(n_points // 2)
+    local = min(LOCAL_LOG, m)
+    # Levels k-1 .. m see an upper half of zeros: Q_0 = Q_1 = D_0, i.e. copies.
     size = 1 << m
     while size < n_points:
         f[size : 2 * size] = f[:size]
         size *= 2
-    # 3. Butterflies of levels m-1 .. 0: the top ones across the array, the rest region by region.
+    # Butterflies of levels m-1 .. 0: the top ones across the array, the rest region by region.
     for j in range(m - 1, local - 1, -1):
         _run(team, kern["_butterflies"], n_points // 2, (f, tw, j))
     _run_local(team, kern["_forward_local"], f, tw, n_points, local)
+
+
+def _forward_into(
+    f: NDArray[np.uint64], used: int, k: int, kern: dict[str, Any], team: _Team
+) -> None:
+    """Transform in place: ``f[:used]`` monomial coefficients (rest zero) -> values on ``W_k``.
+
+    The conversion to the novel basis is the same GF(2)-linear map on every block of the higher
+    levels, so it is done once on the ``2^m >= used`` coefficients before the copies.
+    """
+    m = min(_log2_ceil(used), k)
+    _to_novel(f, m, kern, team)
+    _evaluate(f, m, k, kern, team)
 
 
 def _run_local(team: _Team, fn: Callable[..., None], f: NDArray[np.uint64],
@@ -649,8 +666,8 @@ def gf64_multiply(a: NDArray[np.uint64], b: NDArray[np.uint64], *,
 # ----------------------------------------------------------------------------------------------
 
 
-def _pieces(bits: NDArray[np.uint8], *, reverse: bool = False) -> NDArray[np.uint64]:
-    """Cut a bit string (bit ``i`` = coefficient of ``x^i``) into 32-bit field elements.
+def _pieces(bits: NDArray[np.uint8], *, reverse: bool = False) -> NDArray[np.uint32]:
+    """Cut a bit string (bit ``i`` = coefficient of ``x^i``) into 32-bit pieces.
 
     With ``reverse`` the polynomial is ``x^p sum_i bits[n - 1 - i] x^i`` with ``p = (-n) mod 8``
     (the bytes of the big-endian packing in reverse order: no reversed copy of the bits).
@@ -661,27 +678,42 @@ def _pieces(bits: NDArray[np.uint8], *, reverse: bool = False) -> NDArray[np.uin
         packed = np.packbits(bits, bitorder="little")
     buf = np.zeros(-(-packed.size // 4) * 4, dtype=np.uint8)
     buf[: packed.size] = packed
-    return buf.view("<u4").astype(np.uint64)
+    return buf.view("<u4")
+
+
+SERIAL_BELOW_LOG = 16
+"""Transforms of fewer than ``2^SERIAL_BELOW_LOG`` points run on one thread (measured: the
+thread hand-offs cost more than they save below that, benchmarks/bench_toeplitz.py)."""
 
 
 def _product_pieces(
-    a: NDArray[np.uint64], b: NDArray[np.uint64], hardware: bool | None, workers: int
+    a: NDArray[np.uint32], b: NDArray[np.uint32], hardware: bool | None, workers: int
 ) -> NDArray[np.uint64]:
-    """Coefficients (field elements) of ``A(y) B(y)`` for piece arrays ``a``, ``b``."""
+    """Coefficients (field elements) of ``A(y) B(y)`` for 32-bit piece arrays ``a``, ``b``.
+
+    Both inputs are converted to the novel basis in one pass: ``a`` in the low and ``b`` in the
+    high 32 bits of each word (the conversion acts on every bit position alike).
+    """
     total = a.size + b.size - 1
-    k = max(1, math.ceil(math.log2(total)))
+    k = max(1, _log2_ceil(total))
     if k > MAX_LOG:
         raise ValueError("polynomials too long for the transform")
     kern = _kernels(hardware)
-    fa = np.zeros(1 << k, dtype=np.uint64)
-    fb = np.zeros(1 << k, dtype=np.uint64)
-    fa[: a.size] = a
-    fb[: b.size] = b
+    m = min(k, _log2_ceil(max(a.size, b.size)))
+    both = np.zeros(1 << m, dtype=np.uint64)
+    halves = both.view(np.uint32)  # little-endian: even entries are the low halves
+    halves[0 : 2 * a.size : 2] = a
+    halves[1 : 2 * b.size : 2] = b
+    fa = np.empty(1 << k, dtype=np.uint64)
+    fb = np.empty(1 << k, dtype=np.uint64)
     twiddles(1 << (k - 1))
-    with _Team(workers) as team:
-        # The two forward transforms are independent: one per thread.
-        team.map(lambda job: _forward_into(job[0], job[1], k, kern, _SERIAL),
-                 [(fa, a.size), (fb, b.size)])
+    with _Team(workers if k >= SERIAL_BELOW_LOG else 1) as team:
+        _to_novel(both, m, kern, team)
+        fa[: both.size] = both & np.uint64(0xFFFFFFFF)
+        fb[: both.size] = both >> np.uint64(32)
+        del both, halves
+        # The two evaluations are independent: one per thread.
+        team.map(lambda g: _evaluate(g, m, k, kern, _SERIAL), [fa, fb])
         _run(team, kern["_pointwise"], fa.size, (fa, fb))
         del fb
         _inverse_into(fa, k, kern, team)
