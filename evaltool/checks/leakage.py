@@ -213,14 +213,14 @@ def battery_series(
     for order, res in result.t.items():
         add(f"|t|, order {order}", np.abs(res.statistic), decision.critical_t)
     if result.bivariate is not None:
-        add(f"|t|, centred product with pulse n-{result.lag}", np.abs(result.bivariate.statistic),
+        add(f"|t|, centred product, lag {result.lag}", np.abs(result.bivariate.statistic),
             decision.critical_t)
     level = -math.log10(decision.alpha_per_test)
     with np.errstate(divide="ignore"):
         for order, anova in result.anova.items():
-            add(f"-log10 p, Welch ANOVA order {order}", -np.log10(anova.pvalue), level)
+            add(f"-log10 p, ANOVA order {order}", -np.log10(anova.pvalue), level)
         add("-log10 p, χ² sweep", -np.log10(np.array([s.pvalue for s in result.sweeps])), level)
-    add("mutual information, upper confidence bound", np.array([m.ci[1] for m in result.mi]),
+    add("MI upper bound", np.array([m.ci[1] for m in result.mi]),
         None, "bit")
     return tuple(out)
 

@@ -367,7 +367,7 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
         ratio = errors / (gates * floor)
     x, x_name = _block_x(df)
     plots = [Series(
-        name="vacuum-class errors / dark-count floor", values=tuple(ratio.tolist()), x=x,
+        name="vacuum errors / dark-count floor", values=tuple(ratio.tolist()), x=x,
         x_name=x_name, threshold=_critical_ratio(gates, floor, a), passes_if=">",
         style="points")]
     bright = ""
@@ -566,7 +566,7 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
     for name, r in results:
         for label, values, passes_if in (
             ("mismatch estimate", r.mismatch, None),
-            ("mismatch lower confidence bound", mismatch_lower_bound(r, a), "<="),
+            ("mismatch lower bound", mismatch_lower_bound(r, a), "<="),
         ):
             plots.append(Series(
                 name=f"{label}, {name}", values=tuple(values.tolist()),
@@ -840,20 +840,20 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
     x, x_name = _block_x(df)
     with np.errstate(divide="ignore", invalid="ignore"):
         gain = det.sum(axis=0) / (sent * scale[:, None]).sum(axis=0)
-    plots = [Series(name="gain per pulse Q_k (sifted, open gates)", values=tuple(gain.tolist()),
+    plots = [Series(name="gain per pulse Q_k", values=tuple(gain.tolist()),
                     x=tuple(float(v) for v in mu), x_name="mean photon number", style="points")]
     if weak:
-        plots.append(Series(name=f"effective transmittance ratio {label}",
+        plots.append(Series(name=f"transmittance ratio {label}",
                             values=tuple(rel[:, weak[0]].tolist()), x=x, x_name=x_name,
                             style="points"))
     if classes == 3:
-        plots.append(Series(name="fit z (positive: weak classes below the channel)",
+        plots.append(Series(name="fit z per block",
                             values=tuple(z.tolist()), x=x, x_name=x_name, threshold=_z(a),
                             passes_if="<=", style="points"))
     else:
         with np.errstate(divide="ignore"):
             score = -np.log10(per_block)
-        plots.append(Series(name="-log10 p of the fit", values=tuple(score.tolist()), x=x,
+        plots.append(Series(name="-log10 p of the fit per block", values=tuple(score.tolist()), x=x,
                             x_name=x_name, threshold=-math.log10(a), passes_if="<=",
                             style="points"))
     return _decoy_outcome(p, df, B, a, per_block, worst, pooled_p, label, dev, mde,
@@ -968,9 +968,8 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
     for lag in range(min(p.lags, PLOTTED_LAGS)):
         dev = np.where(tested[lag], np.abs(res.relative_deviation[lag]), np.nan).ravel()
         low = np.where(tested[lag], lower[lag], np.nan).ravel()
-        for label, values, passes_if in (("|relative deviation|", dev, None),
-                                         ("|relative deviation| lower confidence bound", low,
-                                          "<=")):
+        for label, values, passes_if in (("|rel. deviation|", dev, None),
+                                         ("|rel. deviation| lower bound", low, "<=")):
             plots.append(Series(
                 name=f"{label}, lag {lag + 1}", values=tuple(values.tolist()),
                 x=tuple(float(i) for i in range(K * K)),
@@ -1068,7 +1067,7 @@ def dead_time(p: DeadTimeParams, ctx: CheckContext) -> Outcome:
                     passes_if="<="),
         Measurement(name="after_other_detector", value=cross),
     ]
-    plot = _gap_histogram("detections per gap to the previous detection (any detector)", hist,
+    plot = _gap_histogram("gaps per bin (any detector)", hist,
                           edges, per_s, marks=(p.dead_time_ns,), marks_label="dead time")
     return _dead_time_outcome(p, n, total, cross, first, ms).with_series(plot)
 
@@ -1172,7 +1171,7 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
     ]
     span = f"[{fmt(dead / per_s * 1e9)}, {fmt((dead + window) / per_s * 1e9)}) ns"
     plot = _gap_histogram(
-        "gaps between clicks of the same detector", hist, edges, per_s,
+        "gaps per bin (same detector)", hist, edges, per_s,
         marks=(dead / per_s * 1e9, (dead + window) / per_s * 1e9),
         marks_label="afterpulse window")
     return _afterpulse_outcome(p, res, G, boundary, pvalue, mde, span, ms).with_series(plot)

@@ -228,7 +228,7 @@ def plot_series(report: BatteryReport, *, per_column: bool = False) -> tuple[Ser
     counts = np.sum([c.histogram for _, c in columns], axis=0)
     total = int(counts.sum())
     out = [Series(
-        name=f"p-values per bin C_i (expected {fmt(total / 10)} each)",
+        name=f"p-values per bin (expected {fmt(total / 10)})",
         values=tuple(float(v) for v in counts.tolist()),
         x=tuple(float(i) for i in range(1, 11)), x_name="bin i: p-value in [(i-1)/10, i/10)",
         style="bars")]
@@ -244,7 +244,7 @@ def plot_series(report: BatteryReport, *, per_column: bool = False) -> tuple[Ser
         x = [float(SECTION[n]) for n in tests]
         x_name = "test (SP 800-22 section 2.x)"
     out.append(Series(
-        name=f"proportion of sequences passing at α = {fmt(report.alpha)}",
+        name=f"proportion passing (α = {fmt(report.alpha)})",
         values=tuple(values), x=tuple(x), x_name=x_name, threshold=lower, passes_if=">=",
         style="points"))
     return tuple(out)

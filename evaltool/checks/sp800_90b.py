@@ -117,7 +117,7 @@ def _estimator_series(estimates: dict[str, float | None], claimed: float) -> Ser
     apply) against the claimed entropy: the assessed value is their minimum (§3.1.3)."""
     x = [float(i) for i, name in enumerate(ESTIMATORS, 1) if name in estimates]
     values = [estimates[name] for name in ESTIMATORS if name in estimates]
-    return Series(name="min-entropy estimate per sample", values=tuple(values), unit="bits",
+    return Series(name="min-entropy estimate", values=tuple(values), unit="bits",
                   x=tuple(x), x_name="estimator (SP 800-90B section 6.3.x)",
                   threshold=claimed, passes_if=">=", style="bars")
 

@@ -118,7 +118,7 @@ def test_tvla_plots_t_per_feature_against_the_family_threshold(tmp_path: Path) -
     out = _run(tmp_path, content)
     s = {x.name: x for x in out.series}
     assert list(s) == ["|t|, order 1", "|t|, order 2", "-log10 p, χ² sweep",
-                       "mutual information, upper confidence bound"]
+                       "MI upper bound"]
     t1 = s["|t|, order 1"]
     assert t1.x == (1.0, 2.0) and t1.x_name == "feature (1 = emit_offset_ps, 2 = amplitude_mv)"
     assert t1.threshold == pytest.approx(4.867, abs=1e-3) and t1.passes_if == "<="
@@ -132,5 +132,5 @@ def test_tvla_plots_t_per_feature_against_the_family_threshold(tmp_path: Path) -
     # The χ² level is -log10 of the per-test level: 1 - (1 - 6.8e-6)^(1/6).
     a = 1 - (1 - 2 * stats.norm.sf(4.5)) ** (1 / 6)
     assert s["-log10 p, χ² sweep"].threshold == pytest.approx(-np.log10(a), rel=1e-9)
-    mi = s["mutual information, upper confidence bound"]
+    mi = s["MI upper bound"]
     assert mi.unit == "bit" and mi.threshold is None and mi.values[0] > mi.values[1]

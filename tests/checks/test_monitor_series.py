@@ -169,7 +169,7 @@ def test_efficiency_mismatch_plots_estimate_and_bound_per_time_bin() -> None:
     _need_vectors()
     honest = _by_name(verdicts("honest")["efficiency-mismatch"].series)
     assert set(honest) == {f"{k}, basis {b}" for b in (0, 1) for k in
-                           ("mismatch estimate", "mismatch lower confidence bound")}
+                           ("mismatch estimate", "mismatch lower bound")}
     det = pq.read_table(SCENARIOS / "honest" / "detections.parquet").to_pandas()
     for s in honest.values():
         assert len(s.values) == 8 and s.threshold == st()["detector_mismatch_max"] == 0.03
@@ -178,11 +178,11 @@ def test_efficiency_mismatch_plots_estimate_and_bound_per_time_bin() -> None:
         assert np.all(np.diff(x) > 0)
         assert det["gate_offset_ps"].min() < x[0] and x[-1] < det["gate_offset_ps"].max()
     for b in (0, 1):
-        assert np.all(_finite(honest[f"mismatch lower confidence bound, basis {b}"].values)
+        assert np.all(_finite(honest[f"mismatch lower bound, basis {b}"].values)
                       <= 0.03)
     o = verdicts("efficiency-mismatch")["efficiency-mismatch"]
     shifted = _by_name(o.series)
-    crossing = sum(int(np.sum(_finite(shifted[f"mismatch lower confidence bound, basis {b}"]
+    crossing = sum(int(np.sum(_finite(shifted[f"mismatch lower bound, basis {b}"]
                                       .values) > 0.03)) for b in (0, 1))
     hits = int(re.search(r"in (\d+) of \d+ time bins", o.reason).group(1))
     assert crossing == hits > 0
@@ -222,11 +222,11 @@ def test_pattern_effect_plots_each_cell_against_the_bound() -> None:
     (the reason's "9 of 18"), no lag-2 cell's; honest deviations stay below 0.001."""
     _need_vectors()
     s = _by_name(verdicts("pattern-effect")["pattern-effect"].series)
-    low1 = _finite(s["|relative deviation| lower confidence bound, lag 1"].values)
-    low2 = _finite(s["|relative deviation| lower confidence bound, lag 2"].values)
+    low1 = _finite(s["|rel. deviation| lower bound, lag 1"].values)
+    low2 = _finite(s["|rel. deviation| lower bound, lag 2"].values)
     assert len(low1) == len(low2) == 9
     assert int(np.sum(low1 > 0.005)) == 9 and int(np.sum(low2 > 0.005)) == 0
-    est = _finite(s["|relative deviation|, lag 1"].values)
+    est = _finite(s["|rel. deviation|, lag 1"].values)
     # After a decoy or vacuum pulse the mean is 1/1.018 - 1 = -1.77 % of the class mean.
     assert np.nanmax(est) == pytest.approx(1 - 1 / 1.018, abs=1.5e-3)
     honest = verdicts("honest")["pattern-effect"].series
