@@ -333,8 +333,9 @@ class TracesParams(CheckParams):
                       "its manifest entry names in labels_slot)")
     label: str = Field(description="column of the labels table holding the setting (basis, bit "
                        "or intensity class)")
-    samples: tuple[int, int] | None = Field(
-        None, description="[first, stop) range of samples to test (default: every sample)")
+    samples: list[int] | None = Field(
+        None, min_length=2, max_length=2,
+        description="[first, stop) range of samples to test (default: every sample)")
     orders: list[int] = Field([1, 2], min_length=1, description="univariate test orders (1..3)")
     family_alpha: float | None = Field(
         None, gt=0, lt=1, description="family-wise α (default: the tail of |t| > 4.5, 6.8e-6)"
@@ -351,7 +352,7 @@ class TracesParams(CheckParams):
 
     @field_validator("samples")
     @classmethod
-    def _range(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+    def _range(cls, v: list[int] | None) -> list[int] | None:
         if v is not None and not 0 <= v[0] < v[1]:
             raise ValueError("samples must be [first, stop) with 0 <= first < stop")
         return v
@@ -385,7 +386,7 @@ def leakage_traces(p: TracesParams, ctx: CheckContext) -> Outcome:
     if labels.shape[0] != n:
         raise EvidenceError(f"{labels.shape[0]} label rows in slot {labels_slot!r} for {n} "
                             "traces", path=bf.display_path)
-    first, stop = p.samples if p.samples is not None else (0, width)
+    first, stop = (p.samples[0], p.samples[1]) if p.samples is not None else (0, width)
     if stop > width:
         raise EvidenceError(f"samples {first}:{stop} outside 0:{width}", path=bf.display_path)
     rows = trace_io.chunk_rows(stop - first)
