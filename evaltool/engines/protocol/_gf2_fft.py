@@ -206,17 +206,29 @@ def _gfmul_soft(a: np.uint64, b: np.uint64) -> np.uint64:
     return lo ^ fold
 
 
-def _wide_butterfly(inverse: bool):  # type: ignore[no-untyped-def]
-    """Intrinsic for four butterflies ``f[i + r], f[i + h + r]`` (``r < 4``) with one twiddle.
+def _wide_butterfly(inverse: bool, span: int):  # type: ignore[no-untyped-def]
+    """Intrinsic for four butterflies at once with the 256-bit ``VPCLMULQDQ``.
 
-    Uses the 256-bit ``VPCLMULQDQ``: each instruction forms two 128-bit products (one per lane),
-    so the four products ``c b_r`` and their two reduction steps take four instructions; the last
-    fold (at most 4 bits times ``z^4 + z^3 + z + 1``) is done with shifts.
+    Each instruction forms two 128-bit products (one per 128-bit lane), so the four products
+    ``c_r b_r`` and their two reduction steps take four instructions; the last fold (at most 4
+    bits times ``z^4 + z^3 + z + 1``) is done with shifts. Layouts (``span`` = half-block size):
+
+    * ``span=4`` (``h >= 4``): pairs ``f[i + r], f[i + h + r]``, ``r < 4``, one twiddle;
+    * ``span=2`` (``h = 2``): two blocks ``f[i .. i + 8)``, twiddles ``c0, c0, c1, c1``;
+    * ``span=1`` (``h = 1``): four blocks ``f[i .. i + 8)``, twiddles ``c0 .. c3``.
     """
+    if span == 4:
+        split_a, split_b = (0, 1, 2, 3), (0, 1, 2, 3)
+    elif span == 2:
+        split_a, split_b = (0, 1, 4, 5), (2, 3, 6, 7)
+    else:
+        split_a, split_b = (0, 2, 4, 6), (1, 3, 5, 7)
+    merge_0, merge_1 = ((0, 1, 4, 5), (2, 3, 6, 7)) if span == 2 else ((0, 4, 1, 5), (2, 6, 3, 7))
 
     @intrinsic
-    def butterfly(typingctx, f, i, h, c):  # type: ignore[no-untyped-def]
-        sig = types.void(f, types.intp, types.intp, types.uint64)
+    def butterfly(typingctx, f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
+        u64 = types.uint64
+        sig = types.void(f, types.intp, types.intp, u64, u64, u64, u64)
 
         def codegen(context, builder, signature, args):  # type: ignore[no-untyped-def]
             i8 = ir.IntType(8)
@@ -224,25 +236,35 @@ def _wide_butterfly(inverse: bool):  # type: ignore[no-untyped-def]
             i64 = ir.IntType(64)
             v4 = ir.VectorType(i64, 4)
             ary = context.make_array(signature.args[0])(context, builder, args[0])
-            pa = builder.bitcast(builder.gep(ary.data, [args[1]]), v4.as_pointer())
-            pb = builder.bitcast(builder.gep(ary.data, [builder.add(args[1], args[2])]),
-                                 v4.as_pointer())
-            a = builder.load(pa, align=8)
-            b = builder.load(pb, align=8)
-            undef = ir.Constant(v4, ir.Undefined)
-            cv = builder.shuffle_vector(builder.insert_element(undef, args[3], ir.Constant(i32, 0)),
-                                        undef, ir.Constant(ir.VectorType(i32, 4), [0] * 4))
-            poly = ir.Constant(v4, [ir.Constant(i64, v) for v in (0x1B, 0, 0x1B, 0)])
-            fnty = ir.FunctionType(v4, [v4, v4, i8])
-            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.pclmulqdq.256")
 
             def sel(idx: tuple[int, ...]) -> ir.Constant:
                 return ir.Constant(ir.VectorType(i32, 4), list(idx))
 
+            def ptr(offset: ir.Value) -> ir.Value:
+                return builder.bitcast(builder.gep(ary.data, [offset]), v4.as_pointer())
+
+            if span == 4:
+                pa = ptr(args[1])
+                pb = ptr(builder.add(args[1], args[2]))
+                a = builder.load(pa, align=8)
+                b = builder.load(pb, align=8)
+            else:
+                pa = ptr(args[1])
+                pb = ptr(builder.add(args[1], ir.Constant(args[1].type, 4)))
+                w0 = builder.load(pa, align=8)
+                w1 = builder.load(pb, align=8)
+                a = builder.shuffle_vector(w0, w1, sel(split_a))
+                b = builder.shuffle_vector(w0, w1, sel(split_b))
+            cv = ir.Constant(v4, ir.Undefined)
+            for lane in range(4):
+                cv = builder.insert_element(cv, args[3 + lane], ir.Constant(i32, lane))
+            poly = ir.Constant(v4, [ir.Constant(i64, v) for v in (0x1B, 0, 0x1B, 0)])
+            fnty = ir.FunctionType(v4, [v4, v4, i8])
+            fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.pclmulqdq.256")
             if inverse:
                 b = builder.xor(b, a)
-            p0 = builder.call(fn, [b, cv, ir.Constant(i8, 0x00)])  # c b0 | c b2
-            p1 = builder.call(fn, [b, cv, ir.Constant(i8, 0x01)])  # c b1 | c b3
+            p0 = builder.call(fn, [b, cv, ir.Constant(i8, 0x00)])  # c0 b0 | c2 b2
+            p1 = builder.call(fn, [b, cv, ir.Constant(i8, 0x11)])  # c1 b1 | c3 b3
             low = builder.shuffle_vector(p0, p1, sel((0, 4, 2, 6)))
             high = builder.shuffle_vector(p0, p1, sel((1, 5, 3, 7)))
             q0 = builder.call(fn, [high, poly, ir.Constant(i8, 0x00)])
@@ -259,8 +281,12 @@ def _wide_butterfly(inverse: bool):  # type: ignore[no-untyped-def]
             a = builder.xor(a, prod)
             if not inverse:
                 b = builder.xor(b, a)
-            builder.store(a, pa, align=8)
-            builder.store(b, pb, align=8)
+            if span == 4:
+                builder.store(a, pa, align=8)
+                builder.store(b, pb, align=8)
+            else:
+                builder.store(builder.shuffle_vector(a, b, sel(merge_0)), pa, align=8)
+                builder.store(builder.shuffle_vector(a, b, sel(merge_1)), pb, align=8)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -268,31 +294,62 @@ def _wide_butterfly(inverse: bool):  # type: ignore[no-untyped-def]
     return butterfly
 
 
-_butterfly4_wide = _wide_butterfly(inverse=False)
-_inverse_butterfly4_wide = _wide_butterfly(inverse=True)
+_butterfly4_wide = _wide_butterfly(inverse=False, span=4)
+_inverse_butterfly4_wide = _wide_butterfly(inverse=True, span=4)
+_butterfly2_wide = _wide_butterfly(inverse=False, span=2)
+_inverse_butterfly2_wide = _wide_butterfly(inverse=True, span=2)
+_butterfly1_wide = _wide_butterfly(inverse=False, span=1)
+_inverse_butterfly1_wide = _wide_butterfly(inverse=True, span=1)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _butterfly4_scalar(f, i, h, c):  # type: ignore[no-untyped-def]
+def _butterfly4_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
     for r in range(i, i + 4):
-        a0 = f[r] ^ _gfmul(c, f[r + h])
+        a0 = f[r] ^ _gfmul(c0, f[r + h])
         f[r] = a0
         f[r + h] ^= a0
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _inverse_butterfly4_scalar(f, i, h, c):  # type: ignore[no-untyped-def]
+def _inverse_butterfly4_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
     for r in range(i, i + 4):
         a1 = f[r + h] ^ f[r]
         f[r + h] = a1
-        f[r] ^= _gfmul(c, a1)
+        f[r] ^= _gfmul(c0, a1)
 
 
-# The kernels below name ``_gfmul``, ``_butterfly4`` and ``_inverse_butterfly4``; the variants for
+@numba.njit(nogil=True, cache=True, inline="always")
+def _butterfly_small_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
+    # Eight elements f[i .. i + 8): 4 / h blocks; block k has twiddle (c0, c1, c2, c3)[k h].
+    cs = (c0, c1, c2, c3)
+    for blk in range(4 // h):
+        lo = i + 2 * h * blk
+        for r in range(lo, lo + h):
+            a0 = f[r] ^ _gfmul(cs[blk * h], f[r + h])
+            f[r] = a0
+            f[r + h] ^= a0
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _inverse_butterfly_small_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
+    cs = (c0, c1, c2, c3)
+    for blk in range(4 // h):
+        lo = i + 2 * h * blk
+        for r in range(lo, lo + h):
+            a1 = f[r + h] ^ f[r]
+            f[r + h] = a1
+            f[r] ^= _gfmul(cs[blk * h], a1)
+
+
+# The kernels below name ``_gfmul`` and the ``_butterfly*`` functions; the variants for
 # processors without the wide or without any carry-less multiply rebind them (see _variant).
 _gfmul = _gfmul_hw
 _butterfly4 = _butterfly4_wide
 _inverse_butterfly4 = _inverse_butterfly4_wide
+_butterfly2 = _butterfly2_wide
+_inverse_butterfly2 = _inverse_butterfly2_wide
+_butterfly1 = _butterfly1_wide
+_inverse_butterfly1 = _inverse_butterfly1_wide
 
 
 # ----------------------------------------------------------------------------------------------
@@ -364,6 +421,45 @@ def _undiv_block(f, lo, j):  # type: ignore[no-untyped-def]
         c0 = c1
 
 
+LOW_LEVELS = 4
+"""Levels ``0 .. LOW_LEVELS - 1`` of the basis conversion run fused on 16-element blocks."""
+
+
+@numba.njit(nogil=True, cache=True)
+def _div_low(f, lo, hi):  # type: ignore[no-untyped-def]
+    # Levels 3, 2, 1 (0 is the identity) of _div_block on every 16-element block of f[lo:hi]:
+    # s_3 = y^8 + y^4 + y^2 + y, s_2 = y^4 + y, s_1 = y^2 + y. Straight-line code per block.
+    for base in range(lo, hi, 16):
+        for d in range(base + 15, base + 7, -1):
+            v = f[d]
+            f[d - 4] ^= v
+            f[d - 6] ^= v
+            f[d - 7] ^= v
+        for o in range(base, base + 16, 8):
+            for d in range(o + 7, o + 3, -1):
+                f[d - 3] ^= f[d]
+        for o in range(base, base + 16, 4):
+            f[o + 2] ^= f[o + 3]
+            f[o + 1] ^= f[o + 2]
+
+
+@numba.njit(nogil=True, cache=True)
+def _undiv_low(f, lo, hi):  # type: ignore[no-untyped-def]
+    # Inverse of _div_low: levels 1, 2, 3 of _undiv_block, sources in increasing order.
+    for base in range(lo, hi, 16):
+        for o in range(base, base + 16, 4):
+            f[o + 1] ^= f[o + 2]
+            f[o + 2] ^= f[o + 3]
+        for o in range(base, base + 16, 8):
+            for d in range(o + 4, o + 8):
+                f[d - 3] ^= f[d]
+        for d in range(base + 8, base + 16):
+            v = f[d]
+            f[d - 4] ^= v
+            f[d - 6] ^= v
+            f[d - 7] ^= v
+
+
 @numba.njit(nogil=True, cache=True)
 def _div_level(f, j, b0, b1):  # type: ignore[no-untyped-def]
     for b in range(b0, b1):
@@ -379,7 +475,25 @@ def _undiv_level(f, j, b0, b1):  # type: ignore[no-untyped-def]
 @numba.njit(nogil=True, cache=True)
 def _butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
     # Forward butterflies g0 .. g1 - 1 of level j (butterfly g: block g >> j, offset g & (h - 1)).
+    # Callers split ranges on multiples of 4 butterflies.
     h = 1 << j
+    if h < 4:
+        g = g0
+        while g + 4 <= g1:  # eight elements: 4 / h blocks
+            b = g >> j
+            i = b << (j + 1)
+            if h == 2:
+                _butterfly2(f, i, h, tw[b], tw[b], tw[b + 1], tw[b + 1])
+            else:
+                _butterfly1(f, i, h, tw[b], tw[b + 1], tw[b + 2], tw[b + 3])
+            g += 4
+        for gg in range(g, g1):  # transforms of fewer than 8 points
+            b = gg >> j
+            i = (b << (j + 1)) + (gg & (h - 1))
+            a0 = f[i] ^ _gfmul(tw[b], f[i + h])
+            f[i] = a0
+            f[i + h] ^= a0
+        return
     g = g0
     while g < g1:
         b = g >> j
@@ -389,20 +503,32 @@ def _butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
         c = tw[b]
         if c == 0:
             _xor_into(f[lo + h + i0 : lo + h + i1], f[lo + i0 : lo + i1])
-        elif h >= 4:  # i0, i1 are then multiples of 4 (callers split on such boundaries)
-            for i in range(lo + i0, lo + i1, 4):
-                _butterfly4(f, i, h, c)
         else:
-            for i in range(lo + i0, lo + i1):
-                a0 = f[i] ^ _gfmul(c, f[i + h])
-                f[i] = a0
-                f[i + h] ^= a0
+            for i in range(lo + i0, lo + i1, 4):
+                _butterfly4(f, i, h, c, c, c, c)
         g += i1 - i0
 
 
 @numba.njit(nogil=True, cache=True)
 def _inverse_butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
     h = 1 << j
+    if h < 4:
+        g = g0
+        while g + 4 <= g1:
+            b = g >> j
+            i = b << (j + 1)
+            if h == 2:
+                _inverse_butterfly2(f, i, h, tw[b], tw[b], tw[b + 1], tw[b + 1])
+            else:
+                _inverse_butterfly1(f, i, h, tw[b], tw[b + 1], tw[b + 2], tw[b + 3])
+            g += 4
+        for gg in range(g, g1):
+            b = gg >> j
+            i = (b << (j + 1)) + (gg & (h - 1))
+            a1 = f[i + h] ^ f[i]
+            f[i + h] = a1
+            f[i] ^= _gfmul(tw[b], a1)
+        return
     g = g0
     while g < g1:
         b = g >> j
@@ -412,25 +538,23 @@ def _inverse_butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
         c = tw[b]
         if c == 0:
             _xor_into(f[lo + h + i0 : lo + h + i1], f[lo + i0 : lo + i1])
-        elif h >= 4:
-            for i in range(lo + i0, lo + i1, 4):
-                _inverse_butterfly4(f, i, h, c)
         else:
-            for i in range(lo + i0, lo + i1):
-                a1 = f[i + h] ^ f[i]
-                f[i + h] = a1
-                f[i] ^= _gfmul(c, a1)
+            for i in range(lo + i0, lo + i1, 4):
+                _inverse_butterfly4(f, i, h, c, c, c, c)
         g += i1 - i0
 
 
 @numba.njit(nogil=True, cache=True)
 def _to_novel_local(f, levels, r0, r1):  # type: ignore[no-untyped-def]
     # Monomial -> novel coefficients on regions r0 .. r1 - 1 of 2^levels coefficients.
+    low = LOW_LEVELS if levels >= LOW_LEVELS else 0
     for r in range(r0, r1):
         base = r << levels
-        for j in range(levels - 1, -1, -1):
+        for j in range(levels - 1, low - 1, -1):
             for b in range(1 << (levels - 1 - j)):
                 _div_block(f, base + (b << (j + 1)), j)
+        if low:
+            _div_low(f, base, base + (1 << levels))
 
 
 @numba.njit(nogil=True, cache=True)
@@ -446,22 +570,31 @@ def _forward_local(f, tw, r0, r1, levels):  # type: ignore[no-untyped-def]
 @numba.njit(nogil=True, cache=True)
 def _inverse_local(f, tw, r0, r1, levels):  # type: ignore[no-untyped-def]
     # Levels 0 .. levels-1 of the inverse (butterflies, then multiplication by s_j) on regions.
+    # The multiplications by s_i (i < LOW_LEVELS) commute with the butterflies of the levels
+    # above i (they act alike on both halves), so they run fused after the low butterflies.
     half = 1 << (levels - 1) if levels > 0 else 0
+    low = LOW_LEVELS if levels >= LOW_LEVELS else 0
     for r in range(r0, r1):
         base = r << levels
-        for j in range(levels):
-            g0 = r * half
+        g0 = r * half
+        for j in range(low):
+            _inverse_butterflies(f, tw, j, g0, g0 + half)
+        if low:
+            _undiv_low(f, base, base + (1 << levels))
+        for j in range(low, levels):
             _inverse_butterflies(f, tw, j, g0, g0 + half)
             for b in range(1 << (levels - 1 - j)):
                 _undiv_block(f, base + (b << (j + 1)), j)
 
 
 _KERNEL_NAMES = (
-    "_pointwise", "_mul_arrays", "_div_block", "_undiv_block", "_div_level", "_undiv_level",
+    "_pointwise", "_mul_arrays", "_div_block", "_undiv_block", "_div_low", "_undiv_low",
+    "_div_level", "_undiv_level",
     "_butterflies", "_inverse_butterflies", "_to_novel_local", "_forward_local", "_inverse_local",
 )
 
-_HELPERS = ("_xor_into", "_butterfly4_scalar", "_inverse_butterfly4_scalar")
+_HELPERS = ("_xor_into", "_butterfly4_scalar", "_inverse_butterfly4_scalar",
+            "_butterfly_small_scalar", "_inverse_butterfly_small_scalar")
 
 _VARIANTS: dict[str, dict[str, Any]] = {}
 
@@ -484,6 +617,9 @@ def _variant(kind: str) -> dict[str, Any]:
         scope["_gfmul"] = _gfmul_soft if kind == "soft" else _gfmul_hw
         scope["_butterfly4"] = scope["_butterfly4_scalar"]
         scope["_inverse_butterfly4"] = scope["_inverse_butterfly4_scalar"]
+        for name in ("_butterfly2", "_butterfly1"):
+            scope[name] = scope["_butterfly_small_scalar"]
+            scope["_inverse" + name] = scope["_inverse_butterfly_small_scalar"]
         built = {}
         for name in _KERNEL_NAMES:
             py = globals()[name].py_func
