@@ -18,8 +18,8 @@ Four implementations are provided, all exact:
   computed by an additive FFT over GF(2^64) in the Lin-Chung-Han basis
   (:mod:`evaltool.engines.protocol._gf2_fft`); field arithmetic only, so exact by construction,
   and ``O(n log n)``;
-* ``method="auto"`` (default) takes the additive FFT from :data:`ADDITIVE_MIN_OUTPUT_BITS` output
-  bits on, Karatsuba below (measured crossover, benchmarks/bench_toeplitz.py);
+* ``method="auto"`` (default) takes the additive FFT on long blocks and Karatsuba on short ones
+  (measured crossover, :func:`_auto_method`);
 * :func:`toeplitz_hash` with ``method="fft"``: ``y`` is the middle part of an integer correlation
   of ``t`` and ``x`` (protocol reference note §3.2); one cyclic convolution of length
   ``n + ell - 1`` (no zero padding is needed for the rows of full overlap) computed with real
@@ -43,6 +43,8 @@ from evaltool.engines._input import as_bits
 from evaltool.engines.protocol import _gf2_fft, _toeplitz_kara
 
 __all__ = [
+    "ADDITIVE_ALWAYS_BITS",
+    "ADDITIVE_MIN_BITS",
     "ADDITIVE_MIN_OUTPUT_BITS",
     "ROUNDING_MARGIN",
     "ToeplitzHashResult",
@@ -61,13 +63,31 @@ headroom. At n = 1e7 the measured residual is below 1e-6 (benchmarks/bench_toepl
 """
 
 
-ADDITIVE_MIN_OUTPUT_BITS = 100_000
-"""``method="auto"`` uses the additive FFT for ``ell`` at least this, Karatsuba below.
+ADDITIVE_MIN_BITS = 131_072
+"""``method="auto"`` uses the additive FFT only when ``n + ell`` is at least this."""
 
-Karatsuba costs about ``n ell^0.585`` and the additive FFT about ``(2n + ell) log(n)`` word
-operations; on the development machine (2-core AMD EPYC, PCLMULQDQ and VPCLMULQDQ) they break
-even near ``ell = 1e5`` for every ``n`` (CPU times in benchmarks/bench_toeplitz.py).
-"""
+ADDITIVE_MIN_OUTPUT_BITS = 4096
+"""... and ``ell`` is at least this, or ``n`` at least :data:`ADDITIVE_ALWAYS_BITS`."""
+
+ADDITIVE_ALWAYS_BITS = 1_000_000
+"""From this input length on the additive FFT is used for every output length."""
+
+
+def _auto_method(n: int, ell: int) -> Literal["karatsuba", "additive"]:
+    """Pick the faster exact path by the measured crossover.
+
+    Karatsuba costs about ``n ell^0.585`` word operations, the additive FFT about
+    ``(2n + ell) log(n)`` whatever ``ell``. CPU times on the development machine (2-core AMD EPYC
+    with PCLMULQDQ and VPCLMULQDQ, single thread): at ``n = 1e5`` Karatsuba 0.4-0.6 ms against
+    0.35-0.55 ms from ``ell = 8192`` on; at ``n = 3e4`` Karatsuba is faster for every ``ell``; at
+    ``n = 1e6`` the additive FFT is 1.7x faster even for ``ell = 64`` and 2.6x for
+    ``ell = n / 2`` (benchmarks/bench_toeplitz.py).
+    """
+    if n + ell < ADDITIVE_MIN_BITS:
+        return "karatsuba"
+    if ell >= ADDITIVE_MIN_OUTPUT_BITS or n >= ADDITIVE_ALWAYS_BITS:
+        return "additive"
+    return "karatsuba"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,8 +237,9 @@ def toeplitz_hash(
     ell:
         Output length (the final key length from the finite-key bound).
     method:
-        ``"auto"`` (default: ``"additive"`` from :data:`ADDITIVE_MIN_OUTPUT_BITS` output bits on,
-        else ``"karatsuba"``), ``"karatsuba"`` (packed words, carry-less multiply),
+        ``"auto"`` (default: the faster of ``"additive"`` and ``"karatsuba"`` by the measured
+        crossover: additive when ``n + ell >= 131072`` and ``ell >= 4096``, or ``n >= 1e6``),
+        ``"karatsuba"`` (packed words, carry-less multiply),
         ``"additive"`` (additive FFT over GF(2^64)) or ``"fft"`` (float64 FFT with a checked
         rounding margin).
     workers:
@@ -255,7 +276,7 @@ def toeplitz_hash(
     n = xb.size
     w = _default_workers() if workers is None else int(workers)
     if method == "auto":
-        method = "additive" if ell >= ADDITIVE_MIN_OUTPUT_BITS else "karatsuba"
+        method = _auto_method(n, ell)
     if method in ("karatsuba", "additive"):
         product = (_toeplitz_kara.toeplitz_product if method == "karatsuba"
                    else _gf2_fft.toeplitz_product)

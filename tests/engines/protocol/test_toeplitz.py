@@ -10,6 +10,8 @@ import pytest
 
 from evaltool.engines.protocol import _toeplitz_kara
 from evaltool.engines.protocol.toeplitz import (
+    ADDITIVE_ALWAYS_BITS,
+    ADDITIVE_MIN_BITS,
     ADDITIVE_MIN_OUTPUT_BITS,
     toeplitz_hash,
     toeplitz_hash_direct,
@@ -108,17 +110,21 @@ def test_additive_fft_equals_karatsuba_on_awkward_sizes(n: int, ell: int) -> Non
     assert np.array_equal(kara[rows], toeplitz_hash_direct(x, t, ell, rows=rows))
 
 
-def test_auto_method_follows_the_crossover() -> None:
+@pytest.mark.parametrize(("n", "ell", "expected"), [
+    (ADDITIVE_MIN_BITS - ADDITIVE_MIN_OUTPUT_BITS - 1, ADDITIVE_MIN_OUTPUT_BITS, "karatsuba"),
+    (ADDITIVE_MIN_BITS - ADDITIVE_MIN_OUTPUT_BITS, ADDITIVE_MIN_OUTPUT_BITS, "additive"),
+    (ADDITIVE_MIN_BITS, ADDITIVE_MIN_OUTPUT_BITS - 1, "karatsuba"),
+    (ADDITIVE_ALWAYS_BITS, 1, "additive"),
+    (ADDITIVE_ALWAYS_BITS - 1, 1, "karatsuba"),
+])
+def test_auto_method_follows_the_crossover(n: int, ell: int, expected: str) -> None:
     rng = np.random.default_rng(4)
-    for ell, expected in [(ADDITIVE_MIN_OUTPUT_BITS - 1, "karatsuba"),
-                          (ADDITIVE_MIN_OUTPUT_BITS, "additive")]:
-        n = ell + 10
-        x = rng.integers(0, 2, n, dtype=np.uint8)
-        t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
-        res = toeplitz_hash(x, t, ell)
-        assert res.method == expected
-        other = "additive" if expected == "karatsuba" else "karatsuba"
-        assert np.array_equal(res.output, toeplitz_hash(x, t, ell, method=other).output)
+    x = rng.integers(0, 2, n, dtype=np.uint8)
+    t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+    res = toeplitz_hash(x, t, ell)
+    assert res.method == expected
+    other = "additive" if expected == "karatsuba" else "karatsuba"
+    assert np.array_equal(res.output, toeplitz_hash(x, t, ell, method=other).output)
 
 
 def test_portable_carry_less_multiply_gives_the_same_bits() -> None:
