@@ -29,6 +29,7 @@ from numpy.typing import NDArray
 from pydantic import Field, field_validator
 
 from evaltool.checks.context import CheckContext
+from evaltool.checks.monitors import bounded_series
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.leakage import (
@@ -201,14 +202,15 @@ def battery_series(
     the upper end of the mutual information's bootstrap interval (bits; the leakage bound a proof
     can take, informative only).
     """
-    common = {"x": tuple(float(v) for v in x), "x_name": x_name, "style": style}
+    xs = np.asarray(list(x), dtype=np.float64)
     out: list[Series] = []
 
     def add(name: str, values: NDArray[np.float64], threshold: float | None,
             unit: str | None = None) -> None:
-        out.append(Series(name=name, values=tuple(values.tolist()), unit=unit,
-                          threshold=threshold, passes_if=None if threshold is None else "<=",
-                          **common))
+        # Long traces keep each group of samples' largest value (the one a threshold decides).
+        out.append(bounded_series(name, xs, values, unit=unit, x_name=x_name, style=style,
+                                  threshold=threshold,
+                                  passes_if=None if threshold is None else "<="))
 
     for order, res in result.t.items():
         add(f"|t|, order {order}", np.abs(res.statistic), decision.critical_t)

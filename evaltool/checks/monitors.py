@@ -221,11 +221,21 @@ def _marks(times: NDArray[np.float64]) -> tuple[float, ...]:
     return tuple(float(t) for t in times[:MAX_SERIES_MARKS].tolist())
 
 
-def _block_x(df: pd.DataFrame) -> tuple[tuple[float, ...], str]:
+def _block_x(df: pd.DataFrame) -> tuple[NDArray[np.float64], str]:
     """x values of per-block series: the block ids, else the row numbers."""
     if "block_id" in df.columns:
-        return tuple(float(b) for b in df["block_id"].to_numpy()), "block_id"
-    return tuple(float(i) for i in range(len(df))), "row"
+        return df["block_id"].to_numpy(dtype=np.float64), "block_id"
+    return np.arange(len(df), dtype=np.float64), "row"
+
+
+def bounded_series(name: str, x: NDArray[np.float64], values: NDArray[np.float64], *,
+                   lowest: bool = False, **fields: object) -> Series:
+    """A series of at most :data:`MAX_SERIES_POINTS` points: a longer one keeps, per group of
+    consecutive points, the one that matters for the decision (the maximum, or the minimum with
+    ``lowest``), as :class:`Envelope` does."""
+    env = Envelope(lowest=lowest)
+    env.update(np.asarray(x, dtype=np.float64), np.asarray(values, dtype=np.float64))
+    return env.series(name, **fields)
 
 
 # --- monitor.detector-blinding --------------------------------------------------------------
@@ -366,10 +376,9 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = errors / (gates * floor)
     x, x_name = _block_x(df)
-    plots = [Series(
-        name="vacuum errors / dark-count floor", values=tuple(ratio.tolist()), x=x,
-        x_name=x_name, threshold=_critical_ratio(gates, floor, a), passes_if=">",
-        style="points")]
+    plots = [bounded_series(
+        "vacuum errors / dark-count floor", x, ratio, lowest=True, x_name=x_name,
+        threshold=_critical_ratio(gates, floor, a), passes_if=">", style="points")]
     bright = ""
     if p.photocurrent_slot is not None:
         n_pc, above, top, first, trace = _photocurrent_excess(p, ctx)
@@ -843,19 +852,16 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
     plots = [Series(name="gain per pulse Q_k", values=tuple(gain.tolist()),
                     x=tuple(float(v) for v in mu), x_name="mean photon number", style="points")]
     if weak:
-        plots.append(Series(name=f"transmittance ratio {label}",
-                            values=tuple(rel[:, weak[0]].tolist()), x=x, x_name=x_name,
-                            style="points"))
+        plots.append(bounded_series(f"transmittance ratio {label}", x, rel[:, weak[0]],
+                                    lowest=True, x_name=x_name, style="points"))
     if classes == 3:
-        plots.append(Series(name="fit z per block",
-                            values=tuple(z.tolist()), x=x, x_name=x_name, threshold=_z(a),
-                            passes_if="<=", style="points"))
+        plots.append(bounded_series("fit z per block", x, z, x_name=x_name, threshold=_z(a),
+                                    passes_if="<=", style="points"))
     else:
         with np.errstate(divide="ignore"):
             score = -np.log10(per_block)
-        plots.append(Series(name="-log10 p of the fit per block", values=tuple(score.tolist()), x=x,
-                            x_name=x_name, threshold=-math.log10(a), passes_if="<=",
-                            style="points"))
+        plots.append(bounded_series("-log10 p of the fit per block", x, score, x_name=x_name,
+                                    threshold=-math.log10(a), passes_if="<=", style="points"))
     return _decoy_outcome(p, df, B, a, per_block, worst, pooled_p, label, dev, mde,
                           ms).with_series(*plots)
 

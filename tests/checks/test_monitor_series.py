@@ -22,6 +22,7 @@ from scipy import stats
 from evaltool.checks.monitors import (
     Envelope,
     _critical_ratio,
+    bounded_series,
     mismatch_lower_bound,
     sidak,
 )
@@ -275,3 +276,18 @@ def test_afterpulsing_histogram_counts_same_detector_gaps() -> None:
     assert s.x[0] == 0.0 and s.x[1] == pytest.approx(250.0 / 60, abs=1e-6)
     assert _finite(s.values).sum() == np.sum(gaps_ns < 250.0)
     assert math.isclose(sum(_finite(s.values)[:12]), 0.0)  # nothing inside the dead time
+
+
+def test_long_per_block_series_keep_the_deciding_extreme() -> None:
+    """A day of 1 s blocks (86,400) is recorded as 1350 points (groups of 64), each the group's
+    lowest ratio for a floor test; a short series is kept as it is."""
+    x = np.arange(86_400, dtype=np.float64)
+    v = 1.0 + 0.01 * np.cos(x)
+    v[50_000] = 0.02  # one blinded block
+    s = bounded_series("vacuum errors / dark-count floor", x, v, lowest=True, threshold=0.5,
+                       passes_if=">", x_name="block_id")
+    assert len(s.values) == 1350 and s.name.endswith("(minimum of 64 samples)")
+    assert s.values[50_000 // 64] == 0.02 and s.x[50_000 // 64] == 50_000 // 64 * 64
+    assert sum(1 for val in s.values if val is not None and val <= 0.5) == 1
+    short = bounded_series("z", x[:20], v[:20])
+    assert short.name == "z" and short.values == tuple(v[:20].tolist())
