@@ -82,7 +82,8 @@ def markdown(items: list[dict[str, Any]]) -> str:
     ]
     for it in items:
         flag = "" if it["available"] else " *(declared, not available)*"
-        lines += [f"## `{it['kind']}`{flag}", "", it["summary"], "", f"Reference: {it['standard_ref']}", ""]
+        lines += [f"## `{it['kind']}`{flag}", "", it["summary"], "",
+                  f"Reference: {it['standard_ref']}", ""]
         if not it["params"]:
             lines += ["No parameters.", ""]
             continue
