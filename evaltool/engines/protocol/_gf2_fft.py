@@ -206,7 +206,7 @@ def _gfmul_soft(a: np.uint64, b: np.uint64) -> np.uint64:
     return lo ^ fold
 
 
-def _wide_butterfly(inverse: bool, span: int):  # type: ignore[no-untyped-def]
+def _wide_butterfly(inverse: bool, span: int, swap: bool = False):  # type: ignore[no-untyped-def]
     """Intrinsic for four butterflies at once with the 256-bit ``VPCLMULQDQ``.
 
     Each instruction forms two 128-bit products (one per 128-bit lane), so the four products
@@ -216,6 +216,11 @@ def _wide_butterfly(inverse: bool, span: int):  # type: ignore[no-untyped-def]
     * ``span=4`` (``h >= 4``): pairs ``f[i + r], f[i + h + r]``, ``r < 4``, one twiddle;
     * ``span=2`` (``h = 2``): two blocks ``f[i .. i + 8)``, twiddles ``c0, c0, c1, c1``;
     * ``span=1`` (``h = 1``): four blocks ``f[i .. i + 8)``, twiddles ``c0 .. c3``.
+
+    With ``swap`` the two halves exchange their roles, which gives the transposed butterflies:
+    the transpose of ``(a, b) -> (a + c b, b + a + c b)`` is ``(a, b) -> (a + b, b + c (a + b))``
+    and that of the inverse ``(a, b) -> (a + c (a + b), a + b)`` is ``(a, b) -> (a + b + c a,
+    b + c a)``.
     """
     if span == 4:
         split_a, split_b = (0, 1, 2, 3), (0, 1, 2, 3)
@@ -261,6 +266,8 @@ def _wide_butterfly(inverse: bool, span: int):  # type: ignore[no-untyped-def]
             poly = ir.Constant(v4, [ir.Constant(i64, v) for v in (0x1B, 0, 0x1B, 0)])
             fnty = ir.FunctionType(v4, [v4, v4, i8])
             fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.x86.pclmulqdq.256")
+            if swap:
+                a, b = b, a
             if inverse:
                 b = builder.xor(b, a)
             p0 = builder.call(fn, [b, cv, ir.Constant(i8, 0x00)])  # c0 b0 | c2 b2
@@ -281,6 +288,8 @@ def _wide_butterfly(inverse: bool, span: int):  # type: ignore[no-untyped-def]
             a = builder.xor(a, prod)
             if not inverse:
                 b = builder.xor(b, a)
+            if swap:
+                a, b = b, a
             if span == 4:
                 builder.store(a, pa, align=8)
                 builder.store(b, pb, align=8)
@@ -300,6 +309,13 @@ _butterfly2_wide = _wide_butterfly(inverse=False, span=2)
 _inverse_butterfly2_wide = _wide_butterfly(inverse=True, span=2)
 _butterfly1_wide = _wide_butterfly(inverse=False, span=1)
 _inverse_butterfly1_wide = _wide_butterfly(inverse=True, span=1)
+# Transposed butterflies (transposition principle, see _middle_pieces).
+_butterfly4t_wide = _wide_butterfly(inverse=True, span=4, swap=True)
+_inverse_butterfly4t_wide = _wide_butterfly(inverse=False, span=4, swap=True)
+_butterfly2t_wide = _wide_butterfly(inverse=True, span=2, swap=True)
+_inverse_butterfly2t_wide = _wide_butterfly(inverse=False, span=2, swap=True)
+_butterfly1t_wide = _wide_butterfly(inverse=True, span=1, swap=True)
+_inverse_butterfly1t_wide = _wide_butterfly(inverse=False, span=1, swap=True)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -341,6 +357,44 @@ def _inverse_butterfly_small_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no
             f[r] ^= _gfmul(cs[blk * h], a1)
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _butterfly4t_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
+    for r in range(i, i + 4):
+        s = f[r] ^ f[r + h]
+        f[r] = s
+        f[r + h] ^= _gfmul(c0, s)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _inverse_butterfly4t_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
+    for r in range(i, i + 4):
+        t = f[r + h] ^ _gfmul(c0, f[r])
+        f[r + h] = t
+        f[r] ^= t
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _butterfly_small_t_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
+    cs = (c0, c1, c2, c3)
+    for blk in range(4 // h):
+        lo = i + 2 * h * blk
+        for r in range(lo, lo + h):
+            s = f[r] ^ f[r + h]
+            f[r] = s
+            f[r + h] ^= _gfmul(cs[blk * h], s)
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _inverse_butterfly_small_t_scalar(f, i, h, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
+    cs = (c0, c1, c2, c3)
+    for blk in range(4 // h):
+        lo = i + 2 * h * blk
+        for r in range(lo, lo + h):
+            t = f[r + h] ^ _gfmul(cs[blk * h], f[r])
+            f[r + h] = t
+            f[r] ^= t
+
+
 # The kernels below name ``_gfmul`` and the ``_butterfly*`` functions; the variants for
 # processors without the wide or without any carry-less multiply rebind them (see _variant).
 _gfmul = _gfmul_hw
@@ -350,6 +404,12 @@ _butterfly2 = _butterfly2_wide
 _inverse_butterfly2 = _inverse_butterfly2_wide
 _butterfly1 = _butterfly1_wide
 _inverse_butterfly1 = _inverse_butterfly1_wide
+_butterfly4t = _butterfly4t_wide
+_inverse_butterfly4t = _inverse_butterfly4t_wide
+_butterfly2t = _butterfly2t_wide
+_inverse_butterfly2t = _inverse_butterfly2t_wide
+_butterfly1t = _butterfly1t_wide
+_inverse_butterfly1t = _inverse_butterfly1t_wide
 
 
 # ----------------------------------------------------------------------------------------------
@@ -545,6 +605,203 @@ def _inverse_butterflies(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(nogil=True, cache=True)
+def _butterflies_t(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
+    # Transposed forward butterflies: (a, b) -> (a + b, b + c (a + b)).
+    h = 1 << j
+    if h < 4:
+        g = g0
+        while g + 4 <= g1:
+            b = g >> j
+            i = b << (j + 1)
+            if h == 2:
+                _butterfly2t(f, i, h, tw[b], tw[b], tw[b + 1], tw[b + 1])
+            else:
+                _butterfly1t(f, i, h, tw[b], tw[b + 1], tw[b + 2], tw[b + 3])
+            g += 4
+        for gg in range(g, g1):
+            b = gg >> j
+            i = (b << (j + 1)) + (gg & (h - 1))
+            s = f[i] ^ f[i + h]
+            f[i] = s
+            f[i + h] ^= _gfmul(tw[b], s)
+        return
+    g = g0
+    while g < g1:
+        b = g >> j
+        lo = b << (j + 1)
+        i0 = g & (h - 1)
+        i1 = min(h, i0 + (g1 - g))
+        c = tw[b]
+        if c == 0:
+            _xor_into(f[lo + i0 : lo + i1], f[lo + h + i0 : lo + h + i1])
+        else:
+            for i in range(lo + i0, lo + i1, 4):
+                _butterfly4t(f, i, h, c, c, c, c)
+        g += i1 - i0
+
+
+@numba.njit(nogil=True, cache=True)
+def _inverse_butterflies_t(f, tw, j, g0, g1):  # type: ignore[no-untyped-def]
+    # Transposed inverse butterflies: (a, b) -> (a + b + c a, b + c a).
+    h = 1 << j
+    if h < 4:
+        g = g0
+        while g + 4 <= g1:
+            b = g >> j
+            i = b << (j + 1)
+            if h == 2:
+                _inverse_butterfly2t(f, i, h, tw[b], tw[b], tw[b + 1], tw[b + 1])
+            else:
+                _inverse_butterfly1t(f, i, h, tw[b], tw[b + 1], tw[b + 2], tw[b + 3])
+            g += 4
+        for gg in range(g, g1):
+            b = gg >> j
+            i = (b << (j + 1)) + (gg & (h - 1))
+            t = f[i + h] ^ _gfmul(tw[b], f[i])
+            f[i + h] = t
+            f[i] ^= t
+        return
+    g = g0
+    while g < g1:
+        b = g >> j
+        lo = b << (j + 1)
+        i0 = g & (h - 1)
+        i1 = min(h, i0 + (g1 - g))
+        c = tw[b]
+        if c == 0:
+            _xor_into(f[lo + i0 : lo + i1], f[lo + h + i0 : lo + h + i1])
+        else:
+            for i in range(lo + i0, lo + i1, 4):
+                _inverse_butterfly4t(f, i, h, c, c, c, c)
+        g += i1 - i0
+
+
+@numba.njit(nogil=True, cache=True)
+def _div_t_block(f, lo, j):  # type: ignore[no-untyped-def]
+    # Transpose of _div_block: its XOR steps in reverse order, source and target exchanged.
+    h = 1 << j
+    e_max = -1
+    for e in range(j):
+        if (e & j) == e:
+            e_max = e
+    if e_max < 0:
+        return
+    step = h - (1 << e_max)
+    n_chunks = (h + step - 1) // step
+    for ci in range(n_chunks - 1, -1, -1):
+        hi = 2 * h - ci * step
+        c0 = max(h, hi - step)
+        for e in range(j):
+            if (e & j) != e:
+                continue
+            shift = h - (1 << e)
+            _xor_into(f[lo + c0 : lo + hi], f[lo + c0 - shift : lo + hi - shift])
+
+
+@numba.njit(nogil=True, cache=True)
+def _undiv_t_block(f, lo, j):  # type: ignore[no-untyped-def]
+    # Transpose of _undiv_block.
+    h = 1 << j
+    e_max = -1
+    for e in range(j):
+        if (e & j) == e:
+            e_max = e
+    if e_max < 0:
+        return
+    step = h - (1 << e_max)
+    n_chunks = (h + step - 1) // step
+    for ci in range(n_chunks - 1, -1, -1):
+        c0 = h + ci * step
+        c1 = min(2 * h, c0 + step)
+        for e in range(j):
+            if (e & j) != e:
+                continue
+            shift = h - (1 << e)
+            _xor_into(f[lo + c0 : lo + c1], f[lo + c0 - shift : lo + c1 - shift])
+
+
+@numba.njit(nogil=True, cache=True)
+def _div_low_t(f, lo, hi):  # type: ignore[no-untyped-def]
+    # Transpose of _div_low.
+    for base in range(lo, hi, 16):
+        for o in range(base, base + 16, 4):
+            f[o + 2] ^= f[o + 1]
+            f[o + 3] ^= f[o + 2]
+        for o in range(base, base + 16, 8):
+            for d in range(o + 4, o + 8):
+                f[d] ^= f[d - 3]
+        for d in range(base + 8, base + 16):
+            f[d] ^= f[d - 7] ^ f[d - 6] ^ f[d - 4]
+
+
+@numba.njit(nogil=True, cache=True)
+def _undiv_low_t(f, lo, hi):  # type: ignore[no-untyped-def]
+    # Transpose of _undiv_low.
+    for base in range(lo, hi, 16):
+        for d in range(base + 15, base + 7, -1):
+            f[d] ^= f[d - 7] ^ f[d - 6] ^ f[d - 4]
+        for o in range(base, base + 16, 8):
+            for d in range(o + 7, o + 3, -1):
+                f[d] ^= f[d - 3]
+        for o in range(base, base + 16, 4):
+            f[o + 3] ^= f[o + 2]
+            f[o + 2] ^= f[o + 1]
+
+
+@numba.njit(nogil=True, cache=True)
+def _div_t_level(f, j, b0, b1):  # type: ignore[no-untyped-def]
+    for b in range(b0, b1):
+        _div_t_block(f, b << (j + 1), j)
+
+
+@numba.njit(nogil=True, cache=True)
+def _undiv_t_level(f, j, b0, b1):  # type: ignore[no-untyped-def]
+    for b in range(b0, b1):
+        _undiv_t_block(f, b << (j + 1), j)
+
+
+@numba.njit(nogil=True, cache=True)
+def _to_novel_t_local(f, levels, r0, r1):  # type: ignore[no-untyped-def]
+    # Transpose of _to_novel_local.
+    low = LOW_LEVELS if levels >= LOW_LEVELS else 0
+    for r in range(r0, r1):
+        base = r << levels
+        if low:
+            _div_low_t(f, base, base + (1 << levels))
+        for j in range(low, levels):
+            for b in range(1 << (levels - 1 - j)):
+                _div_t_block(f, base + (b << (j + 1)), j)
+
+
+@numba.njit(nogil=True, cache=True)
+def _forward_t_local(f, tw, r0, r1, levels):  # type: ignore[no-untyped-def]
+    # Transpose of _forward_local: transposed butterflies of levels 0 .. levels-1.
+    half = 1 << (levels - 1) if levels > 0 else 0
+    for r in range(r0, r1):
+        g0 = r * half
+        for j in range(levels):
+            _butterflies_t(f, tw, j, g0, g0 + half)
+
+
+@numba.njit(nogil=True, cache=True)
+def _inverse_t_local(f, tw, r0, r1, levels):  # type: ignore[no-untyped-def]
+    # Transpose of _inverse_local: its steps in reverse order, each transposed.
+    half = 1 << (levels - 1) if levels > 0 else 0
+    low = LOW_LEVELS if levels >= LOW_LEVELS else 0
+    for r in range(r0, r1):
+        base = r << levels
+        g0 = r * half
+        for j in range(levels - 1, low - 1, -1):
+            for b in range(1 << (levels - 1 - j)):
+                _undiv_t_block(f, base + (b << (j + 1)), j)
+            _inverse_butterflies_t(f, tw, j, g0, g0 + half)
+        if low:
+            _undiv_low_t(f, base, base + (1 << levels))
+        for j in range(low - 1, -1, -1):
+            _inverse_butterflies_t(f, tw, j, g0, g0 + half)
+
+
+@numba.njit(nogil=True, cache=True)
 def _to_novel_local(f, levels, r0, r1):  # type: ignore[no-untyped-def]
     # Monomial -> novel coefficients on regions r0 .. r1 - 1 of 2^levels coefficients.
     low = LOW_LEVELS if levels >= LOW_LEVELS else 0
@@ -589,12 +846,16 @@ def _inverse_local(f, tw, r0, r1, levels):  # type: ignore[no-untyped-def]
 
 _KERNEL_NAMES = (
     "_pointwise", "_mul_arrays", "_div_block", "_undiv_block", "_div_low", "_undiv_low",
-    "_div_level", "_undiv_level",
+    "_div_level", "_undiv_level", "_butterflies_t", "_inverse_butterflies_t", "_div_t_block",
+    "_undiv_t_block", "_div_low_t", "_undiv_low_t", "_div_t_level", "_undiv_t_level",
+    "_to_novel_t_local", "_forward_t_local", "_inverse_t_local",
     "_butterflies", "_inverse_butterflies", "_to_novel_local", "_forward_local", "_inverse_local",
 )
 
 _HELPERS = ("_xor_into", "_butterfly4_scalar", "_inverse_butterfly4_scalar",
-            "_butterfly_small_scalar", "_inverse_butterfly_small_scalar")
+            "_butterfly_small_scalar", "_inverse_butterfly_small_scalar", "_butterfly4t_scalar",
+            "_inverse_butterfly4t_scalar", "_butterfly_small_t_scalar",
+            "_inverse_butterfly_small_t_scalar")
 
 _VARIANTS: dict[str, dict[str, Any]] = {}
 
@@ -617,9 +878,13 @@ def _variant(kind: str) -> dict[str, Any]:
         scope["_gfmul"] = _gfmul_soft if kind == "soft" else _gfmul_hw
         scope["_butterfly4"] = scope["_butterfly4_scalar"]
         scope["_inverse_butterfly4"] = scope["_inverse_butterfly4_scalar"]
+        scope["_butterfly4t"] = scope["_butterfly4t_scalar"]
+        scope["_inverse_butterfly4t"] = scope["_inverse_butterfly4t_scalar"]
         for name in ("_butterfly2", "_butterfly1"):
             scope[name] = scope["_butterfly_small_scalar"]
             scope["_inverse" + name] = scope["_inverse_butterfly_small_scalar"]
+            scope[name + "t"] = scope["_butterfly_small_t_scalar"]
+            scope["_inverse" + name + "t"] = scope["_inverse_butterfly_small_t_scalar"]
         built = {}
         for name in _KERNEL_NAMES:
             py = globals()[name].py_func
@@ -751,6 +1016,42 @@ def _inverse_into(f: NDArray[np.uint64], k: int, kern: dict[str, Any], team: _Te
         _run(team, kern["_undiv_level"], 1 << (k - 1 - j), (f, j))
 
 
+def _inverse_transposed_into(
+    f: NDArray[np.uint64], k: int, kern: dict[str, Any], team: _Team
+) -> None:
+    """Apply the transpose of :func:`_inverse_into` to ``f`` (``2^k`` entries) in place."""
+    n_points = 1 << k
+    tw = twiddles(n_points // 2)
+    local = min(LOCAL_LOG, k)
+    for j in range(k - 1, local - 1, -1):
+        _run(team, kern["_undiv_t_level"], 1 << (k - 1 - j), (f, j))
+        _run(team, kern["_inverse_butterflies_t"], n_points // 2, (f, tw, j))
+    _run_local(team, kern["_inverse_t_local"], f, tw, n_points, local)
+
+
+def _forward_transposed_into(
+    f: NDArray[np.uint64], used: int, k: int, kern: dict[str, Any], team: _Team
+) -> None:
+    """Apply the transpose of :func:`_forward_into` (for ``used`` coefficients) in place.
+
+    The result is in ``f[:used]``; the rest of ``f`` is left as scratch.
+    """
+    n_points = 1 << k
+    m = min(_log2_ceil(used), k)
+    tw = twiddles(n_points // 2)
+    local = min(LOCAL_LOG, m)
+    _run_local(team, kern["_forward_t_local"], f, tw, n_points, local)
+    for j in range(local, m):
+        _run(team, kern["_butterflies_t"], n_points // 2, (f, tw, j))
+    size = n_points // 2  # transpose of the copies: fold the upper halves back
+    while size >= (1 << m):
+        f[:size] ^= f[size : 2 * size]
+        size //= 2
+    _run(team, kern["_to_novel_t_local"], 1 << (m - local), (f, local))
+    for j in range(local, m):
+        _run(team, kern["_div_t_level"], 1 << (m - 1 - j), (f, j))
+
+
 def transform(
     coefficients: NDArray[np.uint64], log_size: int, *, hardware: bool | None = None,
     workers: int = 1,
@@ -856,6 +1157,38 @@ def _product_pieces(
     return fa[:total]
 
 
+def _middle_pieces(
+    a: NDArray[np.uint32], c: NDArray[np.uint32], count: int, hardware: bool | None,
+    workers: int,
+) -> NDArray[np.uint64]:
+    """``P_r = sum_j a_j c_{j+r}`` over GF(2^64) for ``r < count`` (a middle product).
+
+    Transposition principle (Bostan, Lecerf and Schost, "Tellegen's principle into practice",
+    ISSAC 2003; for additive FFTs, Bernstein and Chou, "Faster binary-field multiplication and
+    faster binary-field MACs", SAC 2014, §4): ``b -> a b`` is ``IFFT(FFT(a) * FFT(b))`` on
+    ``2^k >= len(c)`` points, so its transpose ``c -> P`` is ``FFT^T(FFT(a) * IFFT^T(c))``, each
+    step transposed and the steps in reverse order. Half the transform size of the full product.
+    """
+    # No wrap-around: the product a b (len(b) = count) must fit the 2^k points.
+    k = max(1, _log2_ceil(max(c.size, a.size + count - 1)))
+    if k > MAX_LOG:
+        raise ValueError("polynomials too long for the transform")
+    kern = _kernels(hardware)
+    fa = np.zeros(1 << k, dtype=np.uint64)
+    fc = np.zeros(1 << k, dtype=np.uint64)
+    fa[: a.size] = a
+    fc[: c.size] = c
+    twiddles(1 << (k - 1))
+    with _Team(workers if k >= SERIAL_BELOW_LOG else 1) as team:
+        # The transform of a and the transposed inverse transform of c are independent.
+        team.map(lambda job: job(), [
+            lambda: _forward_into(fa, max(a.size, 1), k, kern, _SERIAL),
+            lambda: _inverse_transposed_into(fc, k, kern, _SERIAL)])
+        _run(team, kern["_pointwise"], fc.size, (fc, fa))
+        _forward_transposed_into(fc, count, k, kern, team)
+    return fc[:count]
+
+
 def _join(c: NDArray[np.uint64]) -> NDArray[np.uint32]:
     """XOR the 63-bit coefficient pieces at 32-bit offsets: the product as 32-bit words."""
     words = np.zeros(c.size + 1, dtype=np.uint32)
@@ -886,15 +1219,18 @@ def toeplitz_product(
 ) -> NDArray[np.uint8]:
     """Return ``y = T x mod 2`` for ``T[i, j] = t[j - i + ell - 1]`` (uint8 0/1, ``ell`` bits).
 
-    With ``xr`` the reversed input, ``y_i`` is coefficient ``n + ell - 2 - i`` of ``t(z) xr(z)``
-    (the middle product), so ``y`` is read reversed from coefficients ``n - 1 .. n + ell - 2`` of
-    one full product computed by :func:`_product_pieces`.
+    ``y_{ell-1-r} = z_r = sum_j x_j t_{j+r}``. With ``X~_J`` the 32-bit pieces of ``x`` with their
+    bits reversed (``x_{32J+s}`` at bit ``31 - s``) and ``T_K`` those of ``t``, the GF(2)[z]
+    products ``X~_J T_K`` have degree <= 62, so ``P_R = sum_J X~_J T_{J+R}`` is a middle product
+    over GF(2^64) without reductions (:func:`_middle_pieces`), and bit ``rho`` of piece ``R`` of
+    ``z`` is bit ``31 + rho`` of ``P_R`` plus bit ``rho - 1`` of ``P_{R+1}``.
     """
-    n = x.size
-    shift = (-n) % 8  # the reversed input comes multiplied by x^shift (see _pieces)
-    words = _join(_product_pieces(_pieces(t), _pieces(x, reverse=True), hardware, workers))
-    first = (n - 1 + shift) // 8
-    last = (n + ell - 1 + shift + 7) // 8
-    bits = np.unpackbits(words.view(np.uint8)[first:last], bitorder="little")
-    start = n - 1 + shift - 8 * first
-    return np.ascontiguousarray(bits[start : start + ell][::-1])
+    packed = np.packbits(x, bitorder="big")
+    buf = np.zeros(-(-packed.size // 4) * 4, dtype=np.uint8)
+    buf[: packed.size] = packed
+    a = buf.view(">u4").astype(np.uint32)  # bits reversed within each 32-bit piece
+    count = -(-ell // PIECE_BITS) + 1
+    p = _middle_pieces(a, _pieces(t), count, hardware, workers)
+    z = ((p[:-1] >> np.uint64(31)) ^ (p[1:] << np.uint64(1))).astype(np.uint32)
+    bits = np.unpackbits(z.view(np.uint8), bitorder="little")
+    return np.ascontiguousarray(bits[:ell][::-1])
