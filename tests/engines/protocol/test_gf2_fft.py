@@ -182,33 +182,90 @@ def test_polynomial_product_of_structured_inputs() -> None:
 
 
 @pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
-def test_toeplitz_product_variants_agree_with_karatsuba(hardware: bool, wide: bool | None) -> None:
+def test_toeplitz_and_full_product_on_every_kernel_variant(
+    hardware: bool, wide: bool | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The Toeplitz product (middle product by transposition) against the Karatsuba path, and the
+    # full product against the bit-by-bit reference, with each kernel variant in turn.
+    variant = gf._kernels(hardware, wide)
+    monkeypatch.setattr(gf, "_kernels", lambda *_: variant)
+    monkeypatch.setattr(gf, "LOCAL_LOG", 6)
     rng = np.random.default_rng(12)
     n, ell = 40_000, 17_001
     x = rng.integers(0, 2, n, dtype=np.uint8)
     t = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
     expected = _toeplitz_kara.toeplitz_product(x, t, ell)
+    for workers in (1, 2):
+        assert np.array_equal(gf.toeplitz_product(x, t, ell, workers=workers), expected)
+    a = rng.integers(0, 2, 3001, dtype=np.uint8)
+    b = rng.integers(0, 2, 1999, dtype=np.uint8)
+    assert _as_int(gf.poly_multiply(a, b)) == gf.clmul_reference(_as_int(a), _as_int(b))
+
+
+def _dot(u: np.ndarray, v: np.ndarray) -> int:
+    # Bilinear form sum_i u_i v_i over GF(2^64), with the reference multiply.
+    out = 0
+    for a, b in zip(u, v, strict=True):
+        out ^= gf.gf64_mul_reference(int(a), int(b))
+    return out
+
+
+@pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("local_log", [2, 3, 14])
+def test_transposed_transforms_are_the_transposes(
+    hardware: bool, wide: bool | None, local_log: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # <F u, v> = <u, F^T v> for every u, v characterises the transpose F^T of a linear map F;
+    # checked on random vectors for the forward transform (with ``used`` coefficients) and the
+    # inverse, on sizes where the straight-line low levels, the blockwise and the level-by-level
+    # code all run.
+    monkeypatch.setattr(gf, "LOCAL_LOG", local_log)
     kern = gf._kernels(hardware, wide)
-    got = gf.toeplitz_product(x, t, ell, hardware=hardware, workers=2) if wide is None else None
-    if got is not None:
-        assert np.array_equal(got, expected)
-    # Explicit variant through the product routine.
-    shift = (-n) % 8
-    pa = gf._pieces(t)
-    pb = gf._pieces(x, reverse=True)
-    total = pa.size + pb.size - 1
-    k = int(np.ceil(np.log2(total)))
-    fa = np.zeros(1 << k, dtype=np.uint64)
-    fb = np.zeros(1 << k, dtype=np.uint64)
-    fa[: pa.size] = pa
-    fb[: pb.size] = pb
-    gf._forward_into(fa, pa.size, k, kern, gf._SERIAL)
-    gf._forward_into(fb, pb.size, k, kern, gf._SERIAL)
-    kern["_pointwise"](fa, fb, 0, fa.size)
-    gf._inverse_into(fa, k, kern, gf._SERIAL)
-    words = gf._join(fa[:total])
-    bits = np.unpackbits(words.view(np.uint8), bitorder="little")
-    assert np.array_equal(bits[n - 1 + shift : n + ell - 1 + shift][::-1], expected)
+    rng = np.random.default_rng(local_log)
+    for k in (1, 2, 3, 5, 7):
+        n_points = 1 << k
+        for used in sorted({1, min(3, n_points), n_points // 2 + 1, n_points}):
+            u = np.zeros(n_points, dtype=np.uint64)
+            u[:used] = rng.integers(0, 1 << 63, used, dtype=np.uint64)
+            v = rng.integers(0, 1 << 63, n_points, dtype=np.uint64)
+            fu = u.copy()
+            gf._forward_into(fu, used, k, kern, gf._SERIAL)
+            ftv = v.copy()
+            gf._forward_transposed_into(ftv, used, k, kern, gf._SERIAL)
+            assert _dot(fu, v) == _dot(u[:used], ftv[:used])
+        u = rng.integers(0, 1 << 63, n_points, dtype=np.uint64)
+        v = rng.integers(0, 1 << 63, n_points, dtype=np.uint64)
+        iu = u.copy()
+        gf._inverse_into(iu, k, kern, gf._SERIAL)
+        itv = v.copy()
+        gf._inverse_transposed_into(itv, k, kern, gf._SERIAL)
+        assert _dot(iu, v) == _dot(u, itv)
+
+
+@pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize(("na", "nc", "count"), [(1, 1, 1), (1, 5, 5), (3, 3, 1), (7, 20, 14),
+                                                 (33, 64, 32), (40, 100, 61), (100, 130, 40)])
+def test_middle_product_against_definition(
+    hardware: bool, wide: bool | None, na: int, nc: int, count: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # P_r = sum_j a_j c_{j+r} (c_i = 0 beyond its length) with full 32-bit pieces, so the
+    # products never need a reduction; small LOCAL_LOG so every code path runs.
+    monkeypatch.setattr(gf, "LOCAL_LOG", 3)
+    variant = gf._kernels(hardware, wide)
+    monkeypatch.setattr(gf, "_kernels", lambda *_: variant)
+    rng = np.random.default_rng(na * 1000 + nc + count)
+    a = rng.integers(0, 1 << 32, na, dtype=np.uint64).astype(np.uint32)
+    c = rng.integers(0, 1 << 32, nc, dtype=np.uint64).astype(np.uint32)
+    expected = []
+    for r in range(count):
+        acc = 0
+        for j in range(na):
+            if j + r < nc:
+                acc ^= gf.clmul_reference(int(a[j]), int(c[j + r]))
+        expected.append(acc)
+    got = gf._middle_pieces(a, c, count, hardware, 2)
+    assert [int(v) for v in got] == expected
 
 
 def test_hardware_request_without_instruction_fails(monkeypatch: pytest.MonkeyPatch) -> None:
