@@ -1,20 +1,28 @@
-"""Exact multiplication of long GF(2)[x] polynomials by an additive FFT over GF(2^64).
+"""Exact products of long GF(2)[x] polynomials by an additive FFT over GF(2^64).
+
+Used for Toeplitz privacy amplification (:func:`toeplitz_product`): the hash is a middle product
+of the seed and the input over GF(2), computed here in ``O(n log n)`` field operations instead of
+the ``O(n^1.585)`` of Karatsuba (:mod:`evaltool.engines.protocol._toeplitz_kara`).
 
 Field
     GF(2^64) = GF(2)[z] / (z^64 + z^4 + z^3 + z + 1) (the 64-bit polynomial of
     :mod:`evaltool.engines.protocol._gf2`). A product is one 64 x 64 -> 128-bit carry-less multiply
     and a reduction by the sparse modulus: two more carry-less multiplies by ``0x1B`` fold the high
-    half back (Gueron and Kounavis, Intel white paper 323640, 2010, §"reduction"). Processors
-    without ``PCLMULQDQ`` use a shift-and-XOR multiply with the same results.
+    half back (Gueron and Kounavis, Intel white paper 323640, 2010, on GCM reduction). Four
+    products at once use the 256-bit ``VPCLMULQDQ`` where present; processors without
+    ``PCLMULQDQ`` use a shift-and-XOR multiply. All variants give identical results.
 
-Packing (Kronecker substitution)
+Packing (Kronecker segmentation)
     A binary polynomial ``a(x)`` is cut into 32-bit pieces, ``a(x) = sum_i A_i(x) x^(32 i)``, and
     each piece is read as a field element. Products of two pieces have degree <= 62 < 64, so the
     product ``C(y) = A(y) B(y)`` over GF(2^64) (with ``y = x^32``) involves no reduction in its
     coefficients and ``c(x) = sum_k C_k(x) x^(32 k)`` (overlapping pieces XORed) is the exact
-    GF(2)[x] product. This is the packing of Chen, Cheng, Kuo, Li and Yang, "Faster multiplication
-    for long binary polynomials", arXiv:1708.09746 (2017), §3 (they also exploit the Frobenius
-    map to halve the work, which is not done here).
+    GF(2)[x] product. This costs the factor two of Kronecker segmentation discussed by van der
+    Hoeven, Larrieu and Lecerf, "Implementing fast carryless multiplication" (§1). Chen, Cheng,
+    Kuo, Li and Yang, "Faster multiplication for long binary polynomials", arXiv:1708.09746
+    (2017), multiply long binary polynomials with the same additive FFT (Lin-Chung-Han, Cantor
+    basis); their tower-field tables and the Frobenius additive FFT of Li, Chen, Kuo, Cheng and
+    Yang, arXiv:1802.03932 (2018), which removes most of that factor, are not used here.
 
 Transform
     The additive FFT of Lin, Chung and Han, "Novel polynomial basis and its application to
@@ -40,11 +48,13 @@ Basis conversion
     the division is XORs only, and it is the same GF(2)-linear map on every block, so it commutes
     with the butterflies of the higher levels; the inverse multiplies by ``s_j`` from the bottom up.
 
-Product
-    ``A`` and ``B`` of degree < ``N/2`` are evaluated at the ``N = 2^k`` points of ``W_k``,
+Product and middle product
+    ``A`` and ``B`` with ``deg A + deg B < N`` are evaluated at the ``N = 2^k`` points of ``W_k``,
     multiplied pointwise and interpolated back (inverse butterflies and novel -> monomial
-    conversion). The cost is ``3 (N/2) k`` field products plus ``O(N k^1.6)`` XORs, against
-    ``O(N^1.585)`` for Karatsuba.
+    conversion): :func:`poly_multiply`. The cost is ``3 (N/2) k`` field products plus
+    ``O(N k^1.6)`` XORs. The Toeplitz hash needs only the middle coefficients; by the
+    transposition principle they come from the transposed algorithm on ``N >= len(seed)`` points,
+    half the size of the full product (:func:`_middle_pieces`).
 """
 
 from __future__ import annotations
@@ -1164,10 +1174,11 @@ def _middle_pieces(
     """``P_r = sum_j a_j c_{j+r}`` over GF(2^64) for ``r < count`` (a middle product).
 
     Transposition principle (Bostan, Lecerf and Schost, "Tellegen's principle into practice",
-    ISSAC 2003; for additive FFTs, Bernstein and Chou, "Faster binary-field multiplication and
-    faster binary-field MACs", SAC 2014, §4): ``b -> a b`` is ``IFFT(FFT(a) * FFT(b))`` on
-    ``2^k >= len(c)`` points, so its transpose ``c -> P`` is ``FFT^T(FFT(a) * IFFT^T(c))``, each
-    step transposed and the steps in reverse order. Half the transform size of the full product.
+    ISSAC 2003; the middle product as the transposed product: Hanrot, Quercia and Zimmermann,
+    "The middle product algorithm I", AAECC 14 (2004) 415): ``b -> a b`` (``len(b) = count``)
+    is ``IFFT(FFT(a) * FFT(b))`` on ``2^k >= len(a) + count - 1`` points, so its transpose
+    ``c -> P`` is ``FFT^T(FFT(a) * IFFT^T(c))``, each step transposed and the steps in reverse
+    order. For the Toeplitz hash that is half the transform size of the full product.
     """
     # No wrap-around: the product a b (len(b) = count) must fit the 2^k points.
     k = max(1, _log2_ceil(max(c.size, a.size + count - 1)))

@@ -266,9 +266,9 @@ def toeplitz_hash(
     Karatsuba method: see :mod:`evaltool.engines.protocol._toeplitz_kara`; the cost grows as
     ``n ell^0.585`` word operations.
 
-    Additive method: see :mod:`evaltool.engines.protocol._gf2_fft`; ``y`` is read from the full
-    product ``t(z) xr(z)`` over GF(2), computed with 32 input bits per GF(2^64) element and three
-    transforms of ``2^k >= (2n + ell) / 32`` points.
+    Additive method: see :mod:`evaltool.engines.protocol._gf2_fft`; ``y`` is the middle product
+    of ``t`` and ``x`` over GF(2), computed with 32 input bits per GF(2^64) element and three
+    transforms of ``2^k >= (n + ell) / 32`` points (the transposed full product).
     """
     xb = as_bits(x)
     t = as_bits(seed)
