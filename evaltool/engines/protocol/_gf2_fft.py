@@ -114,9 +114,12 @@ def gf64_mul_reference(a: int, b: int) -> int:
     return p
 
 
-def _solve_trace_equation(c: int) -> int:
-    """Return ``v`` with ``v^2 + v = c`` in GF(2^64) (a GF(2)-linear system; elimination)."""
-    pivots: dict[int, tuple[int, int]] = {}  # leading bit -> (image, combination of unit vectors)
+def _trace_map_pivots() -> dict[int, tuple[int, int]]:
+    """Echelon form of the GF(2)-linear map ``v -> v^2 + v`` on GF(2^64).
+
+    Maps a leading bit to ``(image, combination of unit vectors with that image)``.
+    """
+    pivots: dict[int, tuple[int, int]] = {}
     for bit in range(64):
         image = gf64_mul_reference(1 << bit, 1 << bit) ^ (1 << bit)
         comb = 1 << bit
@@ -127,6 +130,11 @@ def _solve_trace_equation(c: int) -> int:
                 break
             image ^= pivots[lead][0]
             comb ^= pivots[lead][1]
+    return pivots
+
+
+def _solve_trace_equation(c: int, pivots: dict[int, tuple[int, int]]) -> int:
+    """Return ``v`` with ``v^2 + v = c`` in GF(2^64) (elimination on the echelon form)."""
     rest, sol = c, 0
     while rest:
         lead = rest.bit_length() - 1
@@ -138,9 +146,10 @@ def _solve_trace_equation(c: int) -> int:
 
 
 def _cantor_basis(count: int) -> list[int]:
+    pivots = _trace_map_pivots()
     basis = [1]
     while len(basis) < count:
-        basis.append(_solve_trace_equation(basis[-1]))
+        basis.append(_solve_trace_equation(basis[-1], pivots))
     return basis
 
 

@@ -108,6 +108,21 @@ def test_cantor_basis_relations() -> None:
             assert int(tw[b]) == s_j
 
 
+def test_trace_equation_has_no_solution_for_trace_one() -> None:
+    # The trace is a non-zero GF(2)-linear form, so some z^i has trace 1 and y^2 + y = z^i then
+    # has no root; for the Cantor basis every v_{i-1} has trace 0 and a solution exists.
+    pivots = gf._trace_map_pivots()
+    failures = 0
+    for i in range(64):
+        try:
+            v = gf._solve_trace_equation(1 << i, pivots)
+        except ArithmeticError:
+            failures += 1
+        else:
+            assert gf.gf64_mul_reference(v, v) ^ v == 1 << i
+    assert 0 < failures < 64
+
+
 @pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
 @pytest.mark.parametrize(("log_size", "used"), [(0, 1), (1, 1), (1, 2), (3, 5), (5, 32), (6, 17),
                                                  (7, 128), (7, 3)])
