@@ -43,9 +43,7 @@ from evaltool.engines._input import as_bits
 from evaltool.engines.protocol import _gf2_fft, _toeplitz_kara
 
 __all__ = [
-    "ADDITIVE_ALWAYS_BITS",
     "ADDITIVE_MIN_BITS",
-    "ADDITIVE_MIN_OUTPUT_BITS",
     "ROUNDING_MARGIN",
     "ToeplitzHashResult",
     "toeplitz_hash",
@@ -63,31 +61,21 @@ headroom. At n = 1e7 the measured residual is below 1e-6 (benchmarks/bench_toepl
 """
 
 
-ADDITIVE_MIN_BITS = 131_072
-"""``method="auto"`` uses the additive FFT only when ``n + ell`` is at least this."""
-
-ADDITIVE_MIN_OUTPUT_BITS = 4096
-"""... and ``ell`` is at least this, or ``n`` at least :data:`ADDITIVE_ALWAYS_BITS`."""
-
-ADDITIVE_ALWAYS_BITS = 1_000_000
-"""From this input length on the additive FFT is used for every output length."""
+ADDITIVE_MIN_BITS = 60_000
+"""``method="auto"`` uses the additive FFT when ``n + ell`` is at least this, Karatsuba below."""
 
 
 def _auto_method(n: int, ell: int) -> Literal["karatsuba", "additive"]:
     """Pick the faster exact path by the measured crossover.
 
-    Karatsuba costs about ``n ell^0.585`` word operations, the additive FFT about
-    ``(2n + ell) log(n)`` whatever ``ell``. CPU times on the development machine (2-core AMD EPYC
-    with PCLMULQDQ and VPCLMULQDQ, single thread): at ``n = 1e5`` Karatsuba 0.4-0.6 ms against
-    0.35-0.55 ms from ``ell = 8192`` on; at ``n = 3e4`` Karatsuba is faster for every ``ell``; at
-    ``n = 1e6`` the additive FFT is 1.7x faster even for ``ell = 64`` and 2.6x for
-    ``ell = n / 2`` (benchmarks/bench_toeplitz.py).
+    Karatsuba costs about ``n ell^0.585`` word operations, the additive FFT (a middle product on
+    ``2^k >= (n + ell) / 32`` points) about ``(n + ell) log(n + ell)``. CPU times on the
+    development machine (2-core AMD EPYC with PCLMULQDQ and VPCLMULQDQ, one thread): at
+    ``n + ell`` below 5e4 Karatsuba is faster for every ``ell`` (e.g. 0.05 against 0.09 ms at
+    ``n = ell = 1e4``); from ``n = 6e4`` on the additive FFT is faster for every ``ell`` (1.2x at
+    ``ell = 64``, 1.8x at ``ell = n``), 2.9x to 8.8x at ``n = 1e6`` (benchmarks/bench_toeplitz.py).
     """
-    if n + ell < ADDITIVE_MIN_BITS:
-        return "karatsuba"
-    if ell >= ADDITIVE_MIN_OUTPUT_BITS or n >= ADDITIVE_ALWAYS_BITS:
-        return "additive"
-    return "karatsuba"
+    return "additive" if n + ell >= ADDITIVE_MIN_BITS else "karatsuba"
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +226,7 @@ def toeplitz_hash(
         Output length (the final key length from the finite-key bound).
     method:
         ``"auto"`` (default: the faster of ``"additive"`` and ``"karatsuba"`` by the measured
-        crossover: additive when ``n + ell >= 131072`` and ``ell >= 4096``, or ``n >= 1e6``),
+        crossover, additive when ``n + ell >=`` :data:`ADDITIVE_MIN_BITS`),
         ``"karatsuba"`` (packed words, carry-less multiply),
         ``"additive"`` (additive FFT over GF(2^64)) or ``"fft"`` (float64 FFT with a checked
         rounding margin).

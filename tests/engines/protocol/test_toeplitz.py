@@ -10,9 +10,7 @@ import pytest
 
 from evaltool.engines.protocol import _toeplitz_kara
 from evaltool.engines.protocol.toeplitz import (
-    ADDITIVE_ALWAYS_BITS,
     ADDITIVE_MIN_BITS,
-    ADDITIVE_MIN_OUTPUT_BITS,
     toeplitz_hash,
     toeplitz_hash_direct,
     toeplitz_seed_from_row_column,
@@ -111,11 +109,11 @@ def test_additive_fft_equals_karatsuba_on_awkward_sizes(n: int, ell: int) -> Non
 
 
 @pytest.mark.parametrize(("n", "ell", "expected"), [
-    (ADDITIVE_MIN_BITS - ADDITIVE_MIN_OUTPUT_BITS - 1, ADDITIVE_MIN_OUTPUT_BITS, "karatsuba"),
-    (ADDITIVE_MIN_BITS - ADDITIVE_MIN_OUTPUT_BITS, ADDITIVE_MIN_OUTPUT_BITS, "additive"),
-    (ADDITIVE_MIN_BITS, ADDITIVE_MIN_OUTPUT_BITS - 1, "karatsuba"),
-    (ADDITIVE_ALWAYS_BITS, 1, "additive"),
-    (ADDITIVE_ALWAYS_BITS - 1, 1, "karatsuba"),
+    (ADDITIVE_MIN_BITS - 4097, 4096, "karatsuba"),
+    (ADDITIVE_MIN_BITS - 4096, 4096, "additive"),
+    (ADDITIVE_MIN_BITS - 1, 1, "additive"),
+    (ADDITIVE_MIN_BITS - 2, 1, "karatsuba"),
+    (1, ADDITIVE_MIN_BITS - 1, "additive"),
 ])
 def test_auto_method_follows_the_crossover(n: int, ell: int, expected: str) -> None:
     rng = np.random.default_rng(4)
