@@ -22,7 +22,7 @@ from evaltool.report.canonical import DIGEST_NAME, digest_line, results_json, sh
 from evaltool.report.html import render_html
 from evaltool.report.junit import render_junit
 from evaltool.report.oscal import render_oscal
-from evaltool.report.pdf import PdfAttachment, RenderLimits, render_pdf, render_pdf_isolated
+from evaltool.report.pdf import IsolatedRenderer, PdfAttachment, RenderLimits, render_pdf
 
 __all__ = ["OUTPUT_NAMES", "OutputFormat", "remove_outputs", "results_json", "write_outputs"]
 
@@ -102,7 +102,8 @@ def write_outputs(
     """Render and write every requested format; on failure remove what this call wrote.
 
     With ``isolate`` (the default) the PDF is rendered in a child process under ``limits``
-    (memory, CPU and wall-clock; :func:`evaltool.report.pdf.render_pdf_isolated`).
+    (memory, CPU and wall-clock; :class:`evaltool.report.pdf.IsolatedRenderer`), started first so
+    that it loads the renderer on the second core while this process writes the other outputs.
     """
     wanted = list(dict.fromkeys(formats))
     try:
@@ -111,6 +112,17 @@ def write_outputs(
         raise ReportError(f"cannot create output folder ({exc.strerror})", path=out_dir) from None
     remove_outputs(out_dir)
     written: dict[OutputFormat, Path] = {}
+    renderer = (IsolatedRenderer(limits) if isolate and OutputFormat.PDF in wanted else None)
+    try:
+        return _write(result, out_dir, wanted, written, renderer)
+    finally:
+        if renderer is not None:
+            renderer.close()
+
+
+def _write(result: EvaluationResult, out_dir: Path, wanted: list[OutputFormat],
+           written: dict[OutputFormat, Path], renderer: IsolatedRenderer | None,
+           ) -> dict[OutputFormat, Path]:
     canonical = results_json(result)
     digest = sha256_hex(canonical)
     try:
@@ -136,10 +148,9 @@ def write_outputs(
             if fmt is OutputFormat.HTML:
                 write_atomic(dest, html.encode())
             elif fmt is OutputFormat.PDF:
-                render = render_pdf_isolated if isolate else render_pdf
-                extra = {"limits": limits} if isolate else {}
+                render = renderer.render if renderer is not None else render_pdf
                 write_atomic(dest, render(html, out_dir, attachments=attachments,
-                                          created=_evaluation_time(result), **extra))
+                                          created=_evaluation_time(result)))
             elif fmt is OutputFormat.JUNIT:
                 write_atomic(dest, junit)
             elif fmt is OutputFormat.OSCAL:

@@ -188,6 +188,65 @@ class RenderLimits:
     """Wall-clock limit; the process is killed after it."""
 
 
+class IsolatedRenderer:
+    """A PDF rendering child process, started ahead of the document it will render.
+
+    The child (``python -m evaltool.report._worker``) runs under ``limits`` (memory and CPU set
+    before it starts, wall-clock enforced here) and loads WeasyPrint and the fonts while the
+    parent is still writing the HTML, so the second core does that work instead of the critical
+    path. Use it once: :meth:`render`, or :meth:`close` to stop a child that is not needed.
+    """
+
+    def __init__(self, limits: RenderLimits | None = None) -> None:
+        import resource
+        import subprocess
+        import sys
+        import time
+
+        self.limits = lim = limits or RenderLimits()
+
+        def _limit() -> None:  # runs in the child before exec
+            resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes, lim.memory_bytes))
+            resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds))
+
+        self._started = time.monotonic()
+        self._proc = subprocess.Popen(  # our own interpreter and module, no shell
+            [sys.executable, "-m", "evaltool.report._worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit)
+
+    def render(self, html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ...] = (),
+               created: datetime | None = None) -> bytes:
+        """:func:`render_pdf` of these arguments in the child; raises :class:`ReportError`."""
+        import pickle
+        import subprocess
+        import time
+
+        lim = self.limits
+        payload = pickle.dumps((html, str(out_dir), attachments, created))
+        remaining = max(0.0, lim.wall_seconds - (time.monotonic() - self._started))
+        try:
+            out, err = self._proc.communicate(payload, timeout=remaining)
+        except subprocess.TimeoutExpired:
+            self.close()
+            raise ReportError(f"PDF rendering exceeded {lim.wall_seconds:g} s and was "
+                              "stopped") from None
+        code = self._proc.returncode
+        if code != 0:
+            message = err.decode("utf-8", "replace").strip().splitlines()
+            detail = message[-1] if message else f"exit status {code}"
+            if code < 0 or "MemoryError" in detail:
+                detail = (f"the rendering process was stopped ({detail}); limits: "
+                          f"{lim.memory_bytes >> 20} MiB, {lim.cpu_seconds} s CPU")
+            raise ReportError(f"PDF rendering failed: {detail[:300]}")
+        return out
+
+    def close(self) -> None:
+        """Stop the child if it is still running (nothing to render after all)."""
+        if self._proc.returncode is None:
+            self._proc.kill()
+            self._proc.communicate()
+
+
 def render_pdf_isolated(html: str, out_dir: Path, *,
                         attachments: tuple[PdfAttachment, ...] = (),
                         created: datetime | None = None,
@@ -197,30 +256,8 @@ def render_pdf_isolated(html: str, out_dir: Path, *,
     A render that exceeds a limit, crashes or refuses a resource raises :class:`ReportError`
     (exit 5); the parent's memory and time are never at the mercy of the document.
     """
-    import pickle
-    import resource
-    import subprocess
-    import sys
-
-    lim = limits or RenderLimits()
-
-    def _limit() -> None:  # runs in the child before exec
-        resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes, lim.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds))
-
-    payload = pickle.dumps((html, str(out_dir), attachments, created))
+    renderer = IsolatedRenderer(limits)
     try:
-        proc = subprocess.run(  # our own interpreter and module, no shell
-            [sys.executable, "-m", "evaltool.report._worker"], input=payload,
-            capture_output=True, timeout=lim.wall_seconds, preexec_fn=_limit, check=False)
-    except subprocess.TimeoutExpired:
-        raise ReportError(f"PDF rendering exceeded {lim.wall_seconds:g} s and was "
-                          "stopped") from None
-    if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[-1] if message else f"exit status {proc.returncode}"
-        if proc.returncode < 0 or "MemoryError" in detail:
-            detail = (f"the rendering process was stopped ({detail}); limits: "
-                      f"{lim.memory_bytes >> 20} MiB, {lim.cpu_seconds} s CPU")
-        raise ReportError(f"PDF rendering failed: {detail[:300]}")
-    return proc.stdout
+        return renderer.render(html, out_dir, attachments=attachments, created=created)
+    finally:
+        renderer.close()
