@@ -1122,19 +1122,16 @@ def gf64_multiply(a: NDArray[np.uint64], b: NDArray[np.uint64], *,
 # ----------------------------------------------------------------------------------------------
 
 
-def _pieces(bits: NDArray[np.uint8], *, reverse: bool = False) -> NDArray[np.uint32]:
+def _pieces(bits: NDArray[np.uint8], *, reverse_within: bool = False) -> NDArray[np.uint32]:
     """Cut a bit string (bit ``i`` = coefficient of ``x^i``) into 32-bit pieces.
 
-    With ``reverse`` the polynomial is ``x^p sum_i bits[n - 1 - i] x^i`` with ``p = (-n) mod 8``
-    (the bytes of the big-endian packing in reverse order: no reversed copy of the bits).
+    With ``reverse_within`` the bits of each piece are reversed: ``bits[32 J + s]`` goes to bit
+    ``31 - s`` of piece ``J`` (big-endian bit packing read as big-endian 32-bit words).
     """
-    if reverse:
-        packed = np.packbits(bits, bitorder="big")[::-1]
-    else:
-        packed = np.packbits(bits, bitorder="little")
+    packed = np.packbits(bits, bitorder="big" if reverse_within else "little")
     buf = np.zeros(-(-packed.size // 4) * 4, dtype=np.uint8)
     buf[: packed.size] = packed
-    return buf.view("<u4")
+    return buf.view(">u4" if reverse_within else "<u4").astype(np.uint32)
 
 
 SERIAL_BELOW_LOG = 16
@@ -1245,12 +1242,8 @@ def toeplitz_product(
     over GF(2^64) without reductions (:func:`_middle_pieces`), and bit ``rho`` of piece ``R`` of
     ``z`` is bit ``31 + rho`` of ``P_R`` plus bit ``rho - 1`` of ``P_{R+1}``.
     """
-    packed = np.packbits(x, bitorder="big")
-    buf = np.zeros(-(-packed.size // 4) * 4, dtype=np.uint8)
-    buf[: packed.size] = packed
-    a = buf.view(">u4").astype(np.uint32)  # bits reversed within each 32-bit piece
     count = -(-ell // PIECE_BITS) + 1
-    p = _middle_pieces(a, _pieces(t), count, hardware, workers)
+    p = _middle_pieces(_pieces(x, reverse_within=True), _pieces(t), count, hardware, workers)
     z = ((p[:-1] >> np.uint64(31)) ^ (p[1:] << np.uint64(1))).astype(np.uint32)
     bits = np.unpackbits(z.view(np.uint8), bitorder="little")
     return np.ascontiguousarray(bits[:ell][::-1])
