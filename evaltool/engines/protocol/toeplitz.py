@@ -14,10 +14,10 @@ Four implementations are provided, all exact:
   multiplied with the processor's carry-less multiply
   (:mod:`evaltool.engines.protocol._toeplitz_kara`); integer arithmetic only, so exact by
   construction;
-* :func:`toeplitz_hash` with ``method="additive"``: ``y`` read from one exact GF(2)[x] product
-  computed by an additive FFT over GF(2^64) in the Lin-Chung-Han basis
-  (:mod:`evaltool.engines.protocol._gf2_fft`); field arithmetic only, so exact by construction,
-  and ``O(n log n)``;
+* :func:`toeplitz_hash` with ``method="additive"``: ``y`` is the middle product of ``t`` and
+  ``x`` over GF(2), computed by an additive FFT over GF(2^64) in the Lin-Chung-Han basis and the
+  transposition principle (:mod:`evaltool.engines.protocol._gf2_fft`); field arithmetic only, so
+  exact by construction, and ``O(n log n)``;
 * ``method="auto"`` (default) takes the additive FFT on long blocks and Karatsuba on short ones
   (measured crossover, :func:`_auto_method`);
 * :func:`toeplitz_hash` with ``method="fft"``: ``y`` is the middle part of an integer correlation
