@@ -65,6 +65,23 @@ def test_reference_multiply_known_values() -> None:
         assert gf.clmul_reference(a, b) == _clmul_by_definition(a, b)
 
 
+def test_reference_multiply_agrees_with_the_mac_field_tables() -> None:
+    # The polynomial-MAC code multiplies in the same field (z^64 + z^4 + z^3 + z + 1, protocol
+    # reference note §3.3) by 8-bit tables (McGrew and Viega 2005, §4.1), an independent method:
+    # one Horner step from state 0 over one big-endian block m gives m * key.
+    from evaltool.engines.protocol import _gf2
+
+    assert _gf2.reduction_low_int(64) | (1 << 64) == gf.MODULUS
+    rng = np.random.default_rng(13)
+    for _ in range(20):
+        key = int(rng.integers(0, 1 << 63)) * 2 + 1
+        m = int(rng.integers(0, 1 << 63)) ^ (1 << 63)
+        state = np.zeros(1, dtype=np.uint64)
+        message = np.frombuffer(m.to_bytes(8, "big"), dtype=np.uint8).copy()
+        _gf2.horner_bytes(message, _gf2.byte_tables(key, 64), state)
+        assert int(state[0]) == gf.gf64_mul_reference(m, key)
+
+
 @pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
 def test_field_multiply_kernels_against_reference(hardware: bool, wide: bool | None) -> None:
     rng = np.random.default_rng(11)
