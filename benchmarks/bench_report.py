@@ -5,6 +5,23 @@ under 500 MB peak RSS on the project's 2-vCPU machine kind. For comparison, the
 leakage-and-reporting note §B6 measured WeasyPrint 70 at 9.2 s layout + 5.0 s write, 319 MB, for
 102 pages of 100 sections with an SVG plot and a 30-row table each.
 
+Measured here (62 requirements, 98-99 pages, WeasyPrint 70.0, fontTools 4.68.0; CPU seconds are
+steadier than wall seconds on the shared machine, so both are given with the load average):
+
+==========================  =======================  ==========================================
+                            before (a805b85)         now
+==========================  =======================  ==========================================
+HTML + 62 plots             6.75 s (load 0.7)        1.06 s (load 3.9)
+in-process PDF              29.6 s (load 0.7)        17.2 s wall, 17.6 s CPU (load 3.9)
+all outputs, child process  31.0 s wall, child CPU   19.8 s wall, child CPU 18.6 s,
+                            26.8 s, 360 MB           230 MB (load 3.9)
+==========================  =======================  ==========================================
+
+Where the PDF time goes now (py-spy): layout 49 % (tables 17 %, margin boxes 5 %), drawing 38 %
+(text 11 %, the 62 SVG plots 11 %, font subsetting 6 %), CSS cascade, box building and HTML
+parsing 12 %. WeasyPrint renders on one core; the same text as plain paragraphs without plots
+still takes about 7 s, so the 10 s target needs the document rendered in two processes.
+
 The result rendered is synthetic but shaped like a real one: N requirements with three checks each
 (measurements with thresholds, evidence with SHA-256, notes), one 2 000-point data series with a
 threshold and abort marks per requirement (drawn as an SVG plot), waivers, attestations, and the

@@ -3,6 +3,7 @@ nothing but ``data:`` URLs and files evaltool wrote into the output folder."""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -209,3 +210,14 @@ def test_isolated_render_reports_a_refused_resource(tmp_path: Path,
     assert "not allowed" in str(info.value) and secret_path.name in str(info.value)
     assert marker not in str(info.value).encode()
     assert list(out.iterdir()) == []
+
+
+def test_a_renderer_started_ahead_is_stopped_when_not_needed() -> None:
+    from evaltool.report.pdf import IsolatedRenderer
+
+    renderer = IsolatedRenderer()
+    pid = renderer._proc.pid
+    renderer.close()
+    assert renderer._proc.returncode is not None  # killed and reaped, no stray process
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
