@@ -67,7 +67,6 @@ HISTOGRAM_BINS = 60
 """Bins of the inter-arrival histograms of the dead-time and afterpulsing rules."""
 PLOTTED_LAGS = 3
 """Lags of the pattern-effect rule recorded as plot series (two series per lag)."""
-"""Bins of the inter-arrival histograms of the dead-time and afterpulsing rules."""
 
 
 def sidak(alpha: float, m: int) -> float:
