@@ -231,7 +231,7 @@ def plot_series(series: Series) -> tuple[str, str]:
             ylo, yhi = _limits([*ys, 0.0], extra)
         c = _Canvas(_limits(xs, marks), (ylo, yhi))
         if series.style == "points":
-            d = "".join(f"M{_f(c.x(xv) - 0.9)} {_f(c.y(yv) - 0.9)}h1.8v1.8h-1.8Z"
+            d = "".join(f"M{_f(c.x(xv) - 1.1)} {_f(c.y(yv) - 1.1)}h2.2v2.2h-2.2Z"
                         for xv, yv in zip(xs, ys, strict=True)
                         if not (math.isnan(xv) or math.isnan(yv)))
             body.append((d, f'fill="{_BLUE}"'))
