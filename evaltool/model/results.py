@@ -40,7 +40,7 @@ class Measurement(StrictModel):
         return v
 
 
-PlotStyle = Literal["line", "step", "points", "histogram", "bars"]
+PlotStyle = Literal["line", "step", "points", "histogram", "bars", "binned"]
 
 
 class Series(StrictModel):
@@ -49,12 +49,21 @@ class Series(StrictModel):
     ``values`` are plotted against ``x`` (or against their index when ``x`` is empty); a
     ``threshold`` with ``passes_if`` is drawn as a limit line and ``marks`` as vertical event
     markers (e.g. the times of aborts). Non-finite numbers are stored as null (JSON has no NaN).
+
+    With ``x_labels`` (one per value) the x axis is categorical: the values are drawn in order,
+    one tick per value with its label (e.g. the tests of a battery); ``x`` may still record a
+    number per category for readers of results.json. Style ``binned`` draws counts that are
+    already binned as adjoining bars: ``x`` holds the left edge of every bin and, optionally, the
+    right edge of the last one (``len(values) + 1`` edges; without it the last bin is as wide as
+    the one before). Consecutive series of one check with the same ``group`` are drawn on one
+    plot with a legend (e.g. an estimate and its confidence bound).
     """
 
     name: str = Field(description="what the values are, e.g. 'qber_key'")
     values: tuple[float | None, ...] = Field(description="the y values")
     unit: str | None = Field(None, description="unit of values and threshold")
-    x: tuple[float | None, ...] = Field((), description="x values, same length as values")
+    x: tuple[float | None, ...] = Field(
+        (), description="x values, same length as values (style binned: the bin edges)")
     x_name: str | None = Field(None, description="what x is, e.g. 'block_id' or 'time'")
     x_unit: str | None = Field(None, description="unit of x")
     threshold: float | None = Field(None, description="a limit drawn as a horizontal line")
@@ -64,6 +73,10 @@ class Series(StrictModel):
     marks: tuple[float, ...] = Field((), description="x positions of events to mark")
     marks_label: str | None = Field(None, description="what the marks are, e.g. 'abort'")
     style: PlotStyle = Field("line", description="how the series is drawn")
+    x_labels: tuple[str, ...] = Field(
+        (), description="category label per value; when given, x is categorical")
+    group: str | None = Field(
+        None, description="consecutive series of a check with the same group share one plot")
 
     @field_validator("values", "x")
     @classmethod

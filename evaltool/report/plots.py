@@ -12,8 +12,14 @@ hashes), so the bytes are reproducible.
 
 Long series are reduced to the minimum and maximum of each of :data:`MAX_BUCKETS` consecutive
 buckets, which keeps the envelope (every excursion towards or past a threshold stays visible); the
-caption says so, and the full series stays in results.json. Mark counts are capped so that a
-hostile or huge series cannot blow up a report.
+caption says so, and the full series stays in results.json. Mark counts, overlaid series and the
+length of every label are capped so that a hostile or huge series cannot blow up a report.
+
+A series with ``x_labels`` has a categorical x axis (one tick per value, labels turned upright
+and thinned when they do not fit side by side); style ``binned`` draws counts that are already
+binned as adjoining bars over their bin edges; consecutive series of a check with the same
+``group`` share one plot (:func:`group_series`), told apart by dash pattern or marker shape as
+well as colour so that a greyscale print still reads.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
 from xml.sax.saxutils import escape
 
@@ -30,13 +37,28 @@ MAX_BUCKETS = 150
 """Long series are drawn as the min and max of this many buckets (at most 300 points)."""
 MAX_MARKS = 200
 """Event marks drawn per plot."""
+MAX_OVERLAY = 6
+"""Series drawn on one plot; further series of the group get plots of their own."""
+MAX_LABEL_CHARS = 24
+"""Longest category label drawn; a longer one is cut and ends in an ellipsis."""
+MAX_TEXT_CHARS = 80
+"""Longest axis or legend text drawn (captions and results.json keep the full text)."""
 
 WIDTH, HEIGHT = 460.8, 187.2
-"""Size of a plot in pt (6.4 in x 2.6 in)."""
+"""Size of a plot in pt (6.4 in x 2.6 in) without category labels or a second legend row."""
 _LEFT, _RIGHT, _TOP, _BOTTOM = 52.0, 452.0, 16.0, 156.0
 """The plot area inside the figure, in pt from the top left corner."""
 _FONT = "DejaVu Sans"
 _BLUE, _RED, _BROWN, _GRID = "#4a78a8", "#b22222", "#6b4d00", "#cccccc"
+_CHAR = 4.4
+"""Mean advance of a DejaVu Sans character at 8 pt, in pt (0.55 em)."""
+_PALETTE = (_BLUE, "#222222", "#3a7d44", "#8a4f9e", "#b8860b", "#5f6f7f")
+_DASHES = ("", "4.5 2", "1 1.6", "6 2 1.2 2", "2.5 2.5", "8 2.5")
+"""Dash pattern of the n-th overlaid line (solid first): distinct in greyscale."""
+
+
+def _clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _label(name: str | None, unit: str | None) -> str:
@@ -118,11 +140,47 @@ def _tick_labels(ticks: Sequence[float]) -> list[str]:
     return [s[1:] if s.startswith("-") and float(s) == 0 else s for s in labels]
 
 
+@dataclass
+class _Categories:
+    """A categorical x axis: label ``i`` at x = i; ``step`` > 1 labels every step-th only."""
+
+    labels: list[str]
+    upright: bool
+    step: int
+    depth: float
+    """Extra height below the axis that upright labels need, in pt."""
+
+    @classmethod
+    def fit(cls, labels: Sequence[str]) -> _Categories:
+        """Labels side by side when each fits its slot, else turned upright (thinned so that
+        upright labels stay 9 pt apart), the figure growing by their length."""
+        clipped = [_clip(t, MAX_LABEL_CHARS) for t in labels]
+        slot = (_RIGHT - _LEFT) / max(len(clipped), 1)
+        widest = max((len(t) for t in clipped), default=0) * _CHAR * 7 / 8
+        if widest <= slot - 3:
+            return cls(clipped, False, 1, 0.0)
+        return cls(clipped, True, max(1, math.ceil(9.0 / slot)), widest - 6.0)
+
+
+@dataclass
+class _Prepared:
+    """One series ready to draw: points (``edges`` is None) or bins (counts over edges)."""
+
+    series: Series
+    xs: list[float]
+    ys: list[float]
+    edges: list[float] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
 class _Canvas:
     """Maps data to plot-area coordinates and collects SVG elements."""
 
-    def __init__(self, xlim: tuple[float, float], ylim: tuple[float, float]) -> None:
+    def __init__(self, xlim: tuple[float, float], ylim: tuple[float, float], *,
+                 top: float = _TOP, height: float = HEIGHT) -> None:
         self.xlim, self.ylim = xlim, ylim
+        self.top, self.height = top, height
+        self.bottom = _BOTTOM + (top - _TOP)
         self.parts: list[str] = []
 
     def x(self, v: float) -> float:
@@ -131,7 +189,7 @@ class _Canvas:
 
     def y(self, v: float) -> float:
         lo, hi = self.ylim
-        return _BOTTOM - (v - lo) / (hi - lo) * (_BOTTOM - _TOP)
+        return self.bottom - (v - lo) / (hi - lo) * (self.bottom - self.top)
 
     def path(self, d: str, attrs: str) -> None:
         if d:
@@ -164,123 +222,285 @@ class _Canvas:
         return "".join(out)
 
 
-def _axes(c: _Canvas, xlabel: str, ylabel: str, *, integer_y: bool = False) -> None:
+def _axes(c: _Canvas, xlabel: str, ylabel: str, *, integer_y: bool = False,
+          categories: _Categories | None = None) -> None:
     """Frame, ticks, tick labels, horizontal grid and axis labels."""
-    xt = _ticks(*c.xlim, 6)
     yt = _ticks(*c.ylim, 5, integer=integer_y)
     grid = "".join(f"M{_f(_LEFT)} {_f(c.y(t))}H{_f(_RIGHT)}" for t in yt)
     c.path(grid, f'stroke="{_GRID}" stroke-width="0.3" fill="none"')
-    ticks = "".join(f"M{_f(c.x(t))} {_f(_BOTTOM)}v3.5" for t in xt)
+    if categories is None:
+        xt = _ticks(*c.xlim, 6)
+        xlabels = _tick_labels(xt)
+    else:
+        # One tick per category while they are at least 2 pt apart, else one per label.
+        dense = (_RIGHT - _LEFT) / max(len(categories.labels), 1) < 2.0
+        xt = [float(i) for i in range(0, len(categories.labels),
+                                      categories.step if dense else 1)]
+        xlabels = [categories.labels[int(t)] if int(t) % categories.step == 0 else ""
+                   for t in xt]
+    ticks = "".join(f"M{_f(c.x(t))} {_f(c.bottom)}v3.5" for t in xt)
     ticks += "".join(f"M{_f(_LEFT)} {_f(c.y(t))}h-3.5" for t in yt)
     c.path(ticks, 'stroke="#000000" stroke-width="0.8" fill="none"')
-    for t, s in zip(xt, _tick_labels(xt), strict=True):
-        c.text(c.x(t), _BOTTOM + 13, s)
+    for t, s in zip(xt, xlabels, strict=True):
+        if categories is not None and categories.upright:
+            c.text(c.x(t) + 2.5, c.bottom + 6, s, anchor="end", size=7.0, rotate=True)
+        else:
+            c.text(c.x(t), c.bottom + 13, s, size=7.0 if categories else 8.0)
     for t, s in zip(yt, _tick_labels(yt), strict=True):
         c.text(_LEFT - 6, c.y(t) + 2.9, s, anchor="end")
-    c.text((_LEFT + _RIGHT) / 2, HEIGHT - 4, xlabel)
-    c.text(11, (_TOP + _BOTTOM) / 2, ylabel, rotate=True)
+    c.text((_LEFT + _RIGHT) / 2, c.height - 4, _clip(xlabel))
+    c.text(11, (c.top + c.bottom) / 2, _clip(ylabel), rotate=True)
 
 
-def plot_series(series: Series) -> tuple[str, str]:
-    """One series as an SVG ``data:`` URI, and a caption stating what was drawn.
+def group_series(series: Sequence[Series]) -> list[tuple[Series, ...]]:
+    """The plots of a check: consecutive series with the same ``group`` form one plot (at most
+    :data:`MAX_OVERLAY` series each), every other series a plot of its own."""
+    out: list[tuple[Series, ...]] = []
+    for s in series:
+        last = out[-1] if out else ()
+        if (s.group is not None and last and last[0].group == s.group
+                and len(last) < MAX_OVERLAY):
+            out[-1] = (*last, s)
+        else:
+            out.append((s,))
+    return out
+
+
+def _prepare(s: Series, categorical: bool) -> _Prepared:
+    """Points or bins of one series; categories sit at x = 0, 1, ..."""
+    ys_all = s.values
+    n = len(ys_all)
+    if s.style == "histogram":
+        import numpy as np
+
+        finite = np.array([float(v) for v in ys_all if v is not None], dtype=float)
+        if not finite.size:
+            return _Prepared(s, [], [], [0.0, 1.0])
+        counts, bin_edges = np.histogram(finite, bins=10 if finite.size < 200 else 20)
+        return _Prepared(s, [], [float(v) for v in counts], [float(e) for e in bin_edges])
+    if s.style == "binned":
+        ys = [math.nan if v is None else float(v) for v in ys_all]
+        if categorical or len(s.x) not in (n, n + 1) or any(v is None for v in s.x):
+            edges = [float(i) - (0.5 if categorical else 0.0) for i in range(n + 1)]
+        else:
+            edges = [float(v) for v in s.x if v is not None]
+            if len(edges) == n and n:
+                edges.append(edges[-1] + (edges[-1] - edges[-2] if n > 1 else 1.0))
+        notes = [] if all(a < b for a, b in pairwise(edges)) else ["bin edges not increasing"]
+        return _Prepared(s, [], ys, edges, notes)
+    xs_all: Sequence[float | None] = (
+        s.x if len(s.x) == n and not categorical else tuple(float(i) for i in range(n)))
+    xs, ys, bucket = _decimate(xs_all, ys_all)
+    notes = ([f"drawn as the minimum and maximum of every {bucket} consecutive values"]
+             if bucket > 1 else [])
+    return _Prepared(s, xs, ys, None, notes)
+
+
+def _bins_path(c: _Canvas, p: _Prepared, filled: bool) -> str:
+    """Adjoining bars over the bin edges (filled), or their outline as one step line."""
+    assert p.edges is not None
+    base = _f(c.y(0.0))
+    if filled:
+        return "".join(
+            f"M{_f(c.x(a))} {base}V{_f(c.y(n))}H{_f(c.x(b))}V{base}Z"
+            for a, b, n in zip(p.edges[:-1], p.edges[1:], p.ys, strict=False)
+            if n > 0 and math.isfinite(n))
+    out: list[str] = []
+    for a, b, n in zip(p.edges[:-1], p.edges[1:], p.ys, strict=False):
+        if not math.isfinite(n):
+            continue
+        out.append(f"M{_f(c.x(a))} {_f(c.y(n))}H{_f(c.x(b))}")
+    return "".join(out)
+
+
+def _marker(i: int, px: float, py: float) -> str:
+    """Path data of the i-th marker shape (filled square, open triangle, cross, diamond)."""
+    shape = i % 4
+    if shape == 0:
+        return f"M{_f(px - 1.1)} {_f(py - 1.1)}h2.2v2.2h-2.2Z"
+    if shape == 1:
+        return f"M{_f(px)} {_f(py - 2)}l1.8 3.2h-3.6Z"
+    if shape == 2:
+        return f"M{_f(px - 1.6)} {_f(py - 1.6)}l3.2 3.2m0 -3.2l-3.2 3.2"
+    return f"M{_f(px)} {_f(py - 2)}l2 2l-2 2l-2 -2Z"
+
+
+def _marker_attrs(i: int, colour: str) -> str:
+    if i % 4 == 0:
+        return f'fill="{colour}"'
+    if i % 4 == 3:
+        return f'fill="#ffffff" stroke="{colour}" stroke-width="0.7"'
+    return f'fill="none" stroke="{colour}" stroke-width="0.7"'
+
+
+def _line_attrs(i: int, colour: str) -> str:
+    dash = f' stroke-dasharray="{_DASHES[i % len(_DASHES)]}"' if i % len(_DASHES) else ""
+    return (f'stroke="{colour}" stroke-width="0.9" fill="none" stroke-linejoin="round"'
+            f'{dash}')
+
+
+def _draw(c: _Canvas, p: _Prepared, i: int, n_bars: int, bar_i: int, overlay: bool
+          ) -> tuple[str, str, str]:
+    """Path data and attributes of series ``i`` of the plot, and its legend key kind."""
+    colour = _PALETTE[i % len(_PALETTE)]
+    style = p.series.style
+    if p.edges is not None:
+        if not overlay or i == 0:
+            attrs = f'fill="{colour}" stroke="#ffffff" stroke-width="0.8"'
+            return _bins_path(c, p, True), attrs, "bar"
+        return _bins_path(c, p, False), _line_attrs(i, colour), "line"
+    if style not in ("points", "bars"):
+        return c.polyline(p.xs, p.ys, step=style == "step"), _line_attrs(i, colour), "line"
+    pts = [(xv, yv) for xv, yv in zip(p.xs, p.ys, strict=True)
+           if not (math.isnan(xv) or math.isnan(yv))]
+    if style == "points":
+        d = "".join(_marker(i, c.x(xv), c.y(yv)) for xv, yv in pts)
+        return d, _marker_attrs(i, colour), "marker"
+    # Bars of overlaid bar series stand side by side in 80 % of the gap between x values.
+    finite_x = sorted({xv for xv in p.xs if not math.isnan(xv)})
+    gap = min((b - a for a, b in pairwise(finite_x)), default=1.0)
+    slot = (c.x(finite_x[0] + gap) - c.x(finite_x[0])) if finite_x else 2.5
+    half = 0.4 * slot / n_bars
+    shift = (-0.4 * slot + (2 * bar_i + 1) * half) if n_bars > 1 else 0.0
+    base = _f(c.y(0.0))
+    d = "".join(f"M{_f(c.x(xv) + shift - half)} {base}V{_f(c.y(yv))}"
+                f"H{_f(c.x(xv) + shift + half)}V{base}Z" for xv, yv in pts)
+    return d, f'fill="{colour}"', "bar"
+
+
+def _key(kind: str, i: int, x0: float, y0: float) -> tuple[str, str]:
+    """Legend key of series ``i`` drawn as ``kind`` (line, marker or bar), 14 pt wide."""
+    colour = _PALETTE[i % len(_PALETTE)]
+    if kind == "marker":
+        return _marker(i, x0 + 7, y0), _marker_attrs(i, colour)
+    if kind == "bar":
+        return f"M{_f(x0 + 3)} {_f(y0 - 3)}h8v6h-8Z", f'fill="{colour}"'
+    return f"M{_f(x0)} {_f(y0)}h14", _line_attrs(i, colour)
+
+
+_THRESHOLD = 'stroke="#b22222" stroke-width="1" stroke-dasharray="3.7 1.6" fill="none"'
+_MARKS = 'stroke="#6b4d00" stroke-width="0.8" stroke-dasharray="0.8 1.32" fill="none"'
+
+
+def plot_series(series: Series | Sequence[Series]) -> tuple[str, str]:
+    """A series, or the series of one group (:func:`group_series`), as an SVG ``data:`` URI,
+    and a caption stating what was drawn.
 
     The threshold (if any) is a dashed line labelled with its pass condition; marks are vertical
     dotted lines (e.g. aborts); a histogram shows the distribution of the values (e.g. p-values of
     a battery, which should be uniform on [0, 1] under the null hypothesis, NIST SP 800-22 §4.2.2).
-    Styles: ``line``, ``step`` (a value holds until the next x), ``points``, ``bars`` (from 0)
-    and ``histogram``.
+    Styles: ``line``, ``step`` (a value holds until the next x), ``points``, ``bars`` (from 0),
+    ``histogram`` (bins the values) and ``binned`` (values are counts per bin over the bin edges
+    in x). Overlaid series share the axes (labels of the first series; the y label is the group
+    name when there is one) and get a legend entry each.
     """
-    caption = [f"{series.name}: {len(series.values)} values"]
-    ys_all = series.values
-    xs_all: Sequence[float | None] = (
-        series.x if len(series.x) == len(ys_all) else tuple(float(i) for i in range(len(ys_all))))
-    marks = [float(m) for m in series.marks[:MAX_MARKS]]
-    legend: list[tuple[str, str]] = []
-    body: list[tuple[str, str]] = []
-    if series.style == "histogram":
-        import numpy as np
+    group = (series,) if isinstance(series, Series) else tuple(series)[:MAX_OVERLAY]
+    if not group:
+        raise ValueError("plot_series needs at least one series")
+    first = group[0]
+    overlay = len(group) > 1
+    labelled = next((s for s in group if s.x_labels), None)
+    categories = None
+    if labelled is not None and len(labelled.x_labels) == len(labelled.values):
+        categories = _Categories.fit(labelled.x_labels)
+    prepared = [_prepare(s, categories is not None) for s in group]
 
-        finite = np.array([float(v) for v in ys_all if v is not None], dtype=float)
-        bins = 10 if finite.size < 200 else 20
-        counts, edges = (np.histogram(finite, bins=bins) if finite.size
-                         else (np.zeros(0), np.zeros(1)))
-        extra = [series.threshold] if series.threshold is not None else []
-        c = _Canvas(_limits([float(e) for e in edges], [*extra, *marks]),
-                    _limits([0.0, *(float(n) for n in counts)]))
-        c.ylim = (0.0, c.ylim[1])
-        bars = "".join(
-            f"M{_f(c.x(float(a)))} {_f(c.y(0))}V{_f(c.y(float(n)))}H{_f(c.x(float(b)))}"
-            f"V{_f(c.y(0))}Z"
-            for a, b, n in zip(edges[:-1], edges[1:], counts, strict=True) if n > 0)
-        body.append((bars, f'fill="{_BLUE}" stroke="#ffffff" stroke-width="0.8"'))
-        xlabel, ylabel = _label(series.name, series.unit), "count"
-        if series.threshold is not None:
-            tx = _f(c.x(series.threshold))
-            body.append((f"M{tx} {_f(_TOP)}V{_f(_BOTTOM)}",
-                          f'stroke="{_RED}" stroke-width="1" stroke-dasharray="3.7 1.6" '
-                          f'fill="none"'))
-            legend.append((f"threshold {series.passes_if or ''} {series.threshold:g}", "red"))
+    caption = [f"{s.name}: {len(s.values)} values" for s in group]
+    for p in prepared:
+        caption.extend(p.notes)
+    marks = sorted({float(m) for s in group for m in s.marks})[:MAX_MARKS]
+    n_marks = len({float(m) for s in group for m in s.marks})
+    if n_marks > MAX_MARKS:
+        caption.append(f"first {MAX_MARKS} of {n_marks} marks drawn")
+
+    # Limits: bins include 0 in y; a histogram's threshold is a value (x), any other's a y.
+    thresholds: dict[tuple[float, bool], str | None] = {}
+    for s in group:
+        if s.threshold is not None:
+            key = (s.threshold, s.style == "histogram")
+            thresholds[key] = thresholds.get(key) or s.passes_if
+    xt = [t for t, vertical in thresholds if vertical]
+    yt = [t for t, vertical in thresholds if not vertical]
+    px = [v for p in prepared for v in (p.edges if p.edges is not None else p.xs)]
+    py = [v for p in prepared for v in p.ys]
+    from_zero = any(p.edges is not None or p.series.style == "bars" for p in prepared)
+    if categories is not None:
+        xlim = (-0.5, len(categories.labels) - 0.5)
     else:
-        xs, ys, bucket = _decimate(xs_all, ys_all)
-        if bucket > 1:
-            caption.append(f"drawn as the minimum and maximum of every {bucket} consecutive "
-                           "values")
-        extra = [series.threshold] if series.threshold is not None else []
-        ylo, yhi = _limits(ys, extra)
-        if series.style == "bars":
-            ylo, yhi = _limits([*ys, 0.0], extra)
-        c = _Canvas(_limits(xs, marks), (ylo, yhi))
-        if series.style == "points":
-            d = "".join(f"M{_f(c.x(xv) - 1.1)} {_f(c.y(yv) - 1.1)}h2.2v2.2h-2.2Z"
-                        for xv, yv in zip(xs, ys, strict=True)
-                        if not (math.isnan(xv) or math.isnan(yv)))
-            body.append((d, f'fill="{_BLUE}"'))
-        elif series.style == "bars":
-            finite_x = sorted({xv for xv in xs if not math.isnan(xv)})
-            gap = min((b - a for a, b in pairwise(finite_x)),
-                      default=1.0)
-            half = 0.4 * (c.x(finite_x[0] + gap) - c.x(finite_x[0])) if finite_x else 1.0
-            base = _f(c.y(0.0))
-            d = "".join(f"M{_f(c.x(xv) - half)} {base}V{_f(c.y(yv))}H{_f(c.x(xv) + half)}"
-                        f"V{base}Z" for xv, yv in zip(xs, ys, strict=True)
-                        if not (math.isnan(xv) or math.isnan(yv)))
-            body.append((d, f'fill="{_BLUE}"'))
+        xlim = _limits(px, [*xt, *marks])
+    ylim = _limits([*py, 0.0] if from_zero else py, yt)
+    if from_zero and all(v >= 0 for v in (*py, *yt) if math.isfinite(v)):
+        ylim = (0.0, ylim[1])
+
+    # Legend entries (series keys when overlaid, thresholds, marks), wrapped into rows above
+    # the plot area so that they never hide data.
+    kinds: list[str] = []
+    legend: list[tuple[str, str, int]] = []
+    if overlay:
+        legend.extend((_clip(s.name, 48), "series", i) for i, s in enumerate(group))
+    for (t, vertical), cond in thresholds.items():
+        if vertical:
+            text = f"threshold {cond or ''} {t:g}"
         else:
-            body.append((c.polyline(xs, ys, step=series.style == "step"),
-                         f'stroke="{_BLUE}" stroke-width="0.9" fill="none" '
-                         f'stroke-linejoin="round"'))
-        xlabel = _label(series.x_name or "index", series.x_unit)
-        ylabel = _label(series.name, series.unit)
-        if series.threshold is not None:
-            ty = _f(c.y(series.threshold))
-            body.append((f"M{_f(_LEFT)} {ty}H{_f(_RIGHT)}",
-                         f'stroke="{_RED}" stroke-width="1" stroke-dasharray="3.7 1.6" '
-                         f'fill="none"'))
-            cond = f"pass if {series.passes_if} " if series.passes_if else "limit "
-            legend.append((f"{cond}{series.threshold:g}", "red"))
+            text = f"{f'pass if {cond} ' if cond else 'limit '}{t:g}"
+        legend.append((text, "threshold", 0))
+    if marks:
+        label = next((s.marks_label for s in group if s.marks and s.marks_label), None)
+        legend.append((_clip(label or "event", 48), "marks", 0))
+    rows: list[list[tuple[float, tuple[str, str, int]]]] = [[]]
+    x0 = _LEFT
+    for entry in legend:
+        width = 18 + _CHAR * len(entry[0]) + 14
+        if rows[-1] and x0 + width - 14 > _RIGHT:
+            rows.append([])
+            x0 = _LEFT
+        rows[-1].append((x0, entry))
+        x0 += width
+    top = _TOP + 10.0 * (len(rows) - 1)
+    depth = categories.depth if categories is not None and categories.upright else 0.0
+    c = _Canvas(xlim, ylim, top=top, height=HEIGHT + (top - _TOP) + depth)
+
+    body: list[tuple[str, str]] = []
+    n_bars = sum(p.series.style == "bars" for p in prepared)
+    bar_i = 0
+    for i, p in enumerate(prepared):
+        d, attrs, kind = _draw(c, p, i, n_bars, bar_i, overlay)
+        bar_i += p.series.style == "bars"
+        kinds.append(kind)
+        body.append((d, attrs))
+    if thresholds:
+        d = "".join(f"M{_f(c.x(t))} {_f(c.top)}V{_f(c.bottom)}" if vertical
+                    else f"M{_f(_LEFT)} {_f(c.y(t))}H{_f(_RIGHT)}" for t, vertical in thresholds)
+        body.append((d, _THRESHOLD))
     if marks:
         lo, hi = c.xlim
-        d = "".join(f"M{_f(c.x(m))} {_f(_TOP)}V{_f(_BOTTOM)}" for m in marks if lo <= m <= hi)
-        body.append((d, f'stroke="{_BROWN}" stroke-width="0.8" stroke-dasharray="0.8 1.32" '
-                        f'fill="none"'))
-        legend.append((series.marks_label or "event", "brown"))
-    if len(series.marks) > MAX_MARKS:
-        caption.append(f"first {MAX_MARKS} of {len(series.marks)} marks drawn")
-    _axes(c, xlabel, ylabel, integer_y=series.style == "histogram")
+        d = "".join(f"M{_f(c.x(m))} {_f(c.top)}V{_f(c.bottom)}" for m in marks if lo <= m <= hi)
+        body.append((d, _MARKS))
+
+    if first.style == "histogram":
+        xlabel, ylabel = _label(first.name, first.unit), "count"
+    else:
+        xlabel = _label(first.x_name or ("category" if categories else "index"), first.x_unit)
+        units = {s.unit for s in group}
+        name = first.group if overlay and first.group else first.name
+        ylabel = _label(name, first.unit if len(units) == 1 else None)
+    _axes(c, xlabel, ylabel, integer_y=all(p.edges is not None for p in prepared),
+          categories=categories)
     for d, attrs in body:
         c.path(d, attrs)
-    c.path(f"M{_f(_LEFT)} {_f(_TOP)}H{_f(_RIGHT)}V{_f(_BOTTOM)}H{_f(_LEFT)}Z",
+    c.path(f"M{_f(_LEFT)} {_f(c.top)}H{_f(_RIGHT)}V{_f(c.bottom)}H{_f(_LEFT)}Z",
            'stroke="#000000" stroke-width="0.8" fill="none"')
-    # The legend sits above the plot area, so it never hides data.
-    x0 = _LEFT
-    for text, kind in legend:
-        style = (f'stroke="{_RED}" stroke-width="1" stroke-dasharray="3.7 1.6"' if kind == "red"
-                 else f'stroke="{_BROWN}" stroke-width="0.8" stroke-dasharray="0.8 1.32"')
-        c.path(f"M{_f(x0)} {_f(_TOP - 6.5)}h14", f'{style} fill="none"')
-        c.text(x0 + 18, _TOP - 4, text, anchor="start", size=7.0)
-        x0 += 18 + 4.4 * len(text) + 14
-    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH:g}pt" height="{HEIGHT:g}pt" '
-           f'viewBox="0 0 {WIDTH:g} {HEIGHT:g}" font-family="{_FONT}" fill="#000000">'
-           + "".join(c.parts) + "</svg>")
+    for r, row in enumerate(rows):
+        y0 = c.top - 6.5 - 10.0 * (len(rows) - 1 - r)
+        for x, (text, what, i) in row:
+            if what == "series":
+                d, attrs = _key(kinds[i], i, x, y0)
+                c.path(d, attrs)
+            else:
+                c.path(f"M{_f(x)} {_f(y0)}h14", _THRESHOLD if what == "threshold" else _MARKS)
+            c.text(x + 18, y0 + 2.5, text, anchor="start", size=7.0)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH:g}pt" '
+           f'height="{c.height:g}pt" viewBox="0 0 {WIDTH:g} {c.height:g}" '
+           f'font-family="{_FONT}" fill="#000000">' + "".join(c.parts) + "</svg>")
     uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
     return uri, "; ".join(caption)
