@@ -216,10 +216,11 @@ def plot_series(report: BatteryReport, *, per_column: bool = False) -> tuple[Ser
     """The battery's second-level figures for the report (§4.2).
 
     - the p-values of every column pooled into the ten bins C1..C10 of §4.2.2 (uniform under
-      the null hypothesis);
-    - the proportion of passing sequences per test (the worst column of each test, x = its
-      section 2.x) or, with ``per_column``, per column of the one test, against the lower end
-      of the §4.2.1 interval of the largest sample (in the arithmetic of ``report.mode``).
+      the null hypothesis), drawn as counts over the bin edges 0, 0.1, ..., 1;
+    - the proportion of passing sequences per test (the worst column of each test, labelled
+      with the test's name; x = its section 2.x) or, with ``per_column``, per column of the one
+      test (labelled with the column's label; x = 1, 2, ...), against the lower end of the
+      §4.2.1 interval of the largest sample (in the arithmetic of ``report.mode``).
     """
     columns = [(name, c) for name, s in report.tests.items() for c in s.columns
                if c.sample_size > 0]
@@ -230,23 +231,25 @@ def plot_series(report: BatteryReport, *, per_column: bool = False) -> tuple[Ser
     out = [Series(
         name=f"p-values per bin (expected {fmt(total / 10)})",
         values=tuple(float(v) for v in counts.tolist()),
-        x=tuple(float(i) for i in range(1, 11)), x_name="bin i: p-value in [(i-1)/10, i/10)",
-        style="bars")]
+        x=tuple(i / 10 for i in range(11)), x_name="p-value (bins C1..C10 of §4.2.2)",
+        style="binned")]
     lower = max(c.proportion_range[0] for _, c in columns if c.proportion_range is not None)
     if per_column:
         values = [c.proportion for _, c in columns]
         x = [float(i) for i in range(1, len(columns) + 1)]
+        labels = [c.label or str(i) for i, (_, c) in enumerate(columns, 1)]
         x_name = f"column of the {columns[0][0]} test"
     else:
         tests = sorted((n for n, s in report.tests.items() if s.proportion is not None),
                        key=SECTION.__getitem__)
         values = [report.tests[n].proportion for n in tests]
         x = [float(SECTION[n]) for n in tests]
-        x_name = "test (SP 800-22 section 2.x)"
+        labels = tests
+        x_name = "SP 800-22 test (x = section 2.x)"
     out.append(Series(
         name=f"proportion passing (α = {fmt(report.alpha)})",
-        values=tuple(values), x=tuple(x), x_name=x_name, threshold=lower, passes_if=">=",
-        style="points"))
+        values=tuple(values), x=tuple(x), x_labels=tuple(labels), x_name=x_name,
+        threshold=lower, passes_if=">=", style="points"))
     return tuple(out)
 
 

@@ -113,12 +113,13 @@ def min_entropy(p: MinEntropyParams, ctx: CheckContext) -> Outcome:
 
 
 def _estimator_series(estimates: dict[str, float | None], claimed: float) -> Series:
-    """Each estimator's min-entropy per sample (x = its section 6.3.x; a gap where it did not
-    apply) against the claimed entropy: the assessed value is their minimum (§3.1.3)."""
-    x = [float(i) for i, name in enumerate(ESTIMATORS, 1) if name in estimates]
-    values = [estimates[name] for name in ESTIMATORS if name in estimates]
-    return Series(name="min-entropy estimate", values=tuple(values), unit="bits",
-                  x=tuple(x), x_name="estimator (SP 800-90B section 6.3.x)",
+    """Each estimator's min-entropy per sample (labelled with its name, x = its section 6.3.x;
+    one that was not run is left out, one without a value is a gap) against the claimed
+    entropy: the assessed value is their minimum (§3.1.3)."""
+    names = [name for name in ESTIMATORS if name in estimates]
+    return Series(name="min-entropy estimate", values=tuple(estimates[n] for n in names),
+                  unit="bits", x=tuple(float(ESTIMATORS.index(n) + 1) for n in names),
+                  x_labels=tuple(names), x_name="SP 800-90B estimator (x = section 6.3.x)",
                   threshold=claimed, passes_if=">=", style="bars")
 
 

@@ -156,8 +156,11 @@ def test_battery_plots_pvalue_bins_and_proportions(tmp_path: Path) -> None:
     rep = sts.analyse(sts.run_tests(bits.reshape(20, 100_000), tests=tests), mode="document")
     expected = np.sum([c.histogram for s in rep.tests.values() for c in s.columns], axis=0)
     assert hist.values == tuple(float(v) for v in expected) and sum(hist.values) == 120
-    assert hist.x == tuple(float(i) for i in range(1, 11)) and hist.style == "bars"
+    # Counts over the edges of the ten §4.2.2 bins, drawn as they are (not binned again).
+    assert hist.x == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    assert hist.style == "binned"
     assert prop.x == (1.0, 3.0, 11.0, 13.0)  # SP 800-22 §2.1, §2.3, §2.11, §2.13
+    assert prop.x_labels == ("frequency", "runs", "serial", "cumulative-sums")
     assert prop.values == tuple(rep.tests[t].proportion for t in
                                 ("frequency", "runs", "serial", "cumulative-sums"))
     assert prop.threshold == pytest.approx(0.99 - 3 * np.sqrt(0.01 * 0.99 / 20), rel=1e-12)
@@ -176,4 +179,5 @@ def test_single_test_plots_proportion_per_column(tmp_path: Path) -> None:
     rep = sts.analyse(sts.run_tests(bits.reshape(10, 10_000), tests=["serial"]), mode="document")
     assert sum(hist.values) == 20  # 10 sequences × 2 serial p-values
     assert prop.x == (1.0, 2.0) and prop.x_name == "column of the serial test"
+    assert prop.x_labels == ("p1", "p2")  # SP 800-22 §2.11.4 (5): P-value1 and P-value2
     assert prop.values == tuple(c.proportion for c in rep.tests["serial"].columns)

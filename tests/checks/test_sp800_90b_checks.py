@@ -83,6 +83,9 @@ class TestMinEntropy:
         (s,) = out.series
         ref = REFERENCE["uniform-1bit@1000000"]["non_iid"]["original"]
         assert s.x == tuple(float(i) for i in range(1, 11)) and s.style == "bars"
+        # SP 800-90B §6.3.1-§6.3.10, in section order
+        assert s.x_labels == ("mcv", "collision", "markov", "compression", "t-tuple", "lrs",
+                              "multi-mcw", "lag", "multi-mmc", "lz78y")
         assert s.threshold == 0.85 and s.passes_if == ">=" and s.unit == "bits"
         for value, name in zip(s.values, ESTIMATORS, strict=True):
             assert value == pytest.approx(ref[name]["min entropy"], abs=1e-6), name
