@@ -568,7 +568,7 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
                    Measurement(name="bit_time_mi_upper", value=mi.ci[1], unit="bit")]
     # Per pair, at the bins' mean arrival time: the estimated mismatch against the bound, and
     # its lower confidence bound at the per-bin level, which exceeds the bound exactly when the
-    # bin fails.
+    # bin fails (one plot per pair).
     x_unit = "ps" if p.time_column.endswith("_ps") else None
     plots: list[Series] = []
     for name, r in results:
@@ -579,7 +579,8 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
             plots.append(Series(
                 name=f"{label}, {name}", values=tuple(values.tolist()),
                 x=tuple(centre.tolist()), x_name=f"{p.time_column} (bin mean)", x_unit=x_unit,
-                threshold=p.max_mismatch, passes_if=passes_if, style="points"))
+                threshold=p.max_mismatch, passes_if=passes_if, style="points",
+                group=f"efficiency mismatch, {name}"))
     return _mismatch_outcome(p, m, a, results, where, min_p, worst_delta, worst_mde,
                              ms).with_series(*plots)
 
@@ -964,11 +965,13 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
                     passes_if="<="),
     ]
 
-    # Per lag (the first PLOTTED_LAGS), in cell K·k + j (setting k after setting j): the
-    # conditional mean's relative deviation against the bound, and its lower confidence bound
-    # |δ| − z·se at the per-cell level, which exceeds the bound exactly when the cell fails.
-    # Untested cells (a vacuum setting, too few pulses) are gaps.
+    # Per lag (the first PLOTTED_LAGS), in cell K·k + j labelled "k after j" (setting k after
+    # setting j): the conditional mean's relative deviation against the bound, and its lower
+    # confidence bound |δ| − z·se at the per-cell level, which exceeds the bound exactly when
+    # the cell fails (one plot per lag). Untested cells (a vacuum setting, too few pulses) are
+    # gaps.
     lower = np.maximum(np.abs(res.relative_deviation) - crit * res.se, 0.0)
+    cells = tuple(f"{k} after {j}" for k in range(K) for j in range(K))
     plots: list[Series] = []
     for lag in range(min(p.lags, PLOTTED_LAGS)):
         dev = np.where(tested[lag], np.abs(res.relative_deviation[lag]), np.nan).ravel()
@@ -977,9 +980,10 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
                                          ("|rel. deviation| lower bound", low, "<=")):
             plots.append(Series(
                 name=f"{label}, lag {lag + 1}", values=tuple(values.tolist()),
-                x=tuple(float(i) for i in range(K * K)),
-                x_name=f"cell {K}·k + j ({p.label} k after {p.label} j)",
-                threshold=p.max_relative_deviation, passes_if=passes_if, style="points"))
+                x=tuple(float(i) for i in range(K * K)), x_labels=cells,
+                x_name=f"cell: {p.label} k after {p.label} j (x = {K}·k + j)",
+                threshold=p.max_relative_deviation, passes_if=passes_if, style="points",
+                group=f"pattern effect, lag {lag + 1}"))
     return _pattern_outcome(p, res, tested, z, crit, m, mde_excess, worst_dev, worst_mde,
                             acc.rows, ms).with_series(*plots)
 
@@ -1079,13 +1083,14 @@ def dead_time(p: DeadTimeParams, ctx: CheckContext) -> Outcome:
 
 def _gap_histogram(name: str, counts: NDArray[np.int64], edges: NDArray[np.float64],
                    per_s: float, *, marks: tuple[float, ...], marks_label: str) -> Series:
-    """An inter-arrival histogram as a step series over the bins' left edges in ns."""
+    """An inter-arrival histogram: the counts per bin over the bin edges in ns (style binned,
+    ``len(counts) + 1`` edges)."""
     ns = 1e9 / per_s
     # Rounded to 1 fs so that unit conversions leave no binary noise in results.json.
     return Series(name=name, values=tuple(float(c) for c in counts.tolist()),
-                  x=tuple(round(float(e) * ns, 6) for e in edges[:-1].tolist()),
-                  x_name="gap (bin start)", x_unit="ns", marks=tuple(round(m, 6) for m in marks),
-                  marks_label=marks_label, style="step")
+                  x=tuple(round(float(e) * ns, 6) for e in edges.tolist()),
+                  x_name="gap", x_unit="ns", marks=tuple(round(m, 6) for m in marks),
+                  marks_label=marks_label, style="binned")
 
 
 def _dead_time_outcome(p: DeadTimeParams, n: int, total: int, cross: int, first: float | None,

@@ -181,6 +181,9 @@ def test_efficiency_mismatch_plots_estimate_and_bound_per_time_bin() -> None:
     for b in (0, 1):
         assert np.all(_finite(honest[f"mismatch lower bound, basis {b}"].values)
                       <= 0.03)
+    # Estimate and bound of a basis share one plot: consecutive, same group.
+    groups = [s.group for s in verdicts("honest")["efficiency-mismatch"].series]
+    assert groups == ["efficiency mismatch, basis 0"] * 2 + ["efficiency mismatch, basis 1"] * 2
     o = verdicts("efficiency-mismatch")["efficiency-mismatch"]
     shifted = _by_name(o.series)
     crossing = sum(int(np.sum(_finite(shifted[f"mismatch lower bound, basis {b}"]
@@ -233,6 +236,13 @@ def test_pattern_effect_plots_each_cell_against_the_bound() -> None:
     honest = verdicts("honest")["pattern-effect"].series
     assert all(np.nanmax(_finite(h.values)) < 0.001 for h in honest)
     assert all(h.threshold == 0.005 for h in honest)
+    # Three intensity settings: cell 3·k + j is "k after j", deviation and bound on one plot
+    # per lag.
+    cells = ("0 after 0", "0 after 1", "0 after 2", "1 after 0", "1 after 1", "1 after 2",
+             "2 after 0", "2 after 1", "2 after 2")
+    assert all(h.x_labels == cells for h in honest)
+    assert [h.group for h in honest] == ["pattern effect, lag 1"] * 2 + [
+        "pattern effect, lag 2"] * 2
 
 
 # --- monitor.dead-time and monitor.afterpulsing ---------------------------------------------
@@ -247,7 +257,9 @@ def test_dead_time_histogram_is_empty_inside_the_dead_time() -> None:
     _need_vectors()
     (s,) = verdicts("honest")["dead-time"].series
     gaps_ns = np.diff(_detections(SCENARIOS / "honest")["time_ps"].to_numpy()) / 1000.0
-    assert s.x == tuple(2.5 * i for i in range(60)) and s.x_unit == "ns"
+    # Counts over the 61 bin edges, drawn as they are (style binned).
+    assert s.x == tuple(2.5 * i for i in range(61)) and s.x_unit == "ns"
+    assert s.style == "binned" and len(s.values) == 60
     assert s.marks == (50.0,) and s.marks_label == "dead time"
     counts = _finite(s.values)
     assert np.all(counts[:20] == 0)
@@ -274,6 +286,7 @@ def test_afterpulsing_histogram_counts_same_detector_gaps() -> None:
                               for _, g in det.groupby("detector")])
     assert s.marks == (50.0, 150.0)
     assert s.x[0] == 0.0 and s.x[1] == pytest.approx(250.0 / 60, abs=1e-6)
+    assert len(s.x) == 61 and s.x[-1] == 250.0 and s.style == "binned"
     assert _finite(s.values).sum() == np.sum(gaps_ns < 250.0)
     assert math.isclose(sum(_finite(s.values)[:12]), 0.0)  # nothing inside the dead time
 
