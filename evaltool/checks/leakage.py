@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from pydantic import Field, field_validator
 
 from evaltool.checks.context import CheckContext
-from evaltool.checks.monitors import bounded_series
+from evaltool.checks.monitors import MAX_SERIES_POINTS, bounded_series
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.leakage import (
@@ -193,23 +193,25 @@ def leaking(result: FeatureBatteryResult, decision: LeakageDecision) -> NDArray[
 
 def battery_series(
     result: FeatureBatteryResult, decision: LeakageDecision, *, x: Sequence[float], x_name: str,
-    style: Literal["line", "points"],
+    style: Literal["line", "points"], x_labels: Sequence[str] = (),
 ) -> tuple[Series, ...]:
     """The battery's statistics per feature for the report, each against its threshold.
 
     |t| per order (two classes), the centred-product |t| (when conditioning), −log10 p of Welch's
     ANOVA per order (more classes) and of the χ² sweep against −log10 of the per-test level, and
     the upper end of the mutual information's bootstrap interval (bits; the leakage bound a proof
-    can take, informative only).
+    can take, informative only). ``x_labels`` names the features on the plot's x axis (kept
+    while the series is short enough to be recorded point by point).
     """
     xs = np.asarray(list(x), dtype=np.float64)
+    labels = tuple(x_labels) if 0 < len(x_labels) == xs.size <= MAX_SERIES_POINTS else ()
     out: list[Series] = []
 
     def add(name: str, values: NDArray[np.float64], threshold: float | None,
             unit: str | None = None) -> None:
         # Long traces keep each group of samples' largest value (the one a threshold decides).
         out.append(bounded_series(name, xs, values, unit=unit, x_name=x_name, style=style,
-                                  threshold=threshold,
+                                  threshold=threshold, x_labels=labels,
                                   passes_if=None if threshold is None else "<="))
 
     for order, res in result.t.items():
@@ -321,11 +323,9 @@ def tvla(p: TVLAParams, ctx: CheckContext) -> Outcome:
         power=p.power,
         mde_tolerance_sd=p.mde_tolerance_sd,
     )
-    names = ", ".join(f"{i} = {f}" for i, f in enumerate(p.features[:8], 1))
-    more = f", ... ({len(p.features)} features)" if len(p.features) > 8 else ""
     return decision.outcome.with_series(*battery_series(
-        result, decision, x=range(1, len(p.features) + 1), x_name=f"feature ({names}{more})",
-        style="points"))
+        result, decision, x=range(1, len(p.features) + 1), x_labels=p.features,
+        x_name="feature (x = its position in the features parameter)", style="points"))
 
 
 class TracesParams(CheckParams):
