@@ -11,7 +11,18 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from evaltool.model.results import Series
-from evaltool.report.plots import MAX_BUCKETS, MAX_MARKS, _decimate, _tick_labels, plot_series
+from evaltool.report.plots import (
+    _DASHES,
+    _PALETTE,
+    MAX_BUCKETS,
+    MAX_LABEL_CHARS,
+    MAX_MARKS,
+    MAX_OVERLAY,
+    _decimate,
+    _tick_labels,
+    group_series,
+    plot_series,
+)
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -25,12 +36,12 @@ def texts(root: ET.Element) -> list[str]:
     return [t.text or "" for t in root.iter(f"{SVG_NS}text")]
 
 
-@pytest.mark.parametrize("style", ["line", "step", "points", "histogram", "bars"])
+@pytest.mark.parametrize("style", ["line", "step", "points", "histogram", "bars", "binned"])
 def test_every_style_draws_a_lean_svg(style: str) -> None:
     s = Series(name="qber_key", unit="ratio", values=tuple(0.02 + 0.001 * (i % 9)
                                                            for i in range(120)),
                threshold=0.03, passes_if="<=", marks=(10.0, 50.0), marks_label="abort",
-               style=style)  # type: ignore[arg-type]
+               style=style)
     uri, caption = plot_series(s)
     root = svg_of(uri)
     assert root.tag == f"{SVG_NS}svg"
@@ -109,3 +120,139 @@ def test_empty_and_constant_series_still_draw_axes() -> None:
         root = svg_of(plot_series(s)[0])
         assert s.name in " ".join(texts(root)) or s.style == "histogram"
         assert list(root.iter(f"{SVG_NS}path"))
+
+
+# --- categorical axes, pre-binned counts, overlays --------------------------------------------
+
+
+def paths(root: ET.Element) -> list[ET.Element]:
+    return list(root.iter(f"{SVG_NS}path"))
+
+
+def test_categorical_axis_has_one_tick_and_label_per_value() -> None:
+    # The ten SP 800-90B §6.3 estimators: 40 pt slots are too narrow for "compression" side by
+    # side, so the labels stand upright and the figure grows below the axis to hold them.
+    names = ("mcv", "collision", "markov", "compression", "t-tuple", "lrs", "multi-mcw", "lag",
+             "multi-mmc", "lz78y")
+    s = Series(name="min-entropy estimate", unit="bits", values=tuple(0.9 + 0.01 * i
+                                                                      for i in range(10)),
+               x=tuple(float(i) for i in range(1, 11)), x_labels=names, style="bars",
+               threshold=0.85, passes_if=">=")
+    root = svg_of(plot_series(s)[0])
+    labels = [t for t in root.iter(f"{SVG_NS}text") if (t.text or "") in names]
+    assert [t.text for t in labels] == list(names)
+    assert all("rotate(-90" in t.get("transform", "") for t in labels)
+    assert float(root.get("height", "0").removesuffix("pt")) > 187.2
+    ticks = next(p.get("d", "") for p in paths(root) if p.get("stroke") == "#000000")
+    assert ticks.count("v3.5") == 10  # one x tick per category, none at 1.5
+    # Bars sit at the category positions 0..9 of a (-0.5, 9.5) axis: centres 20 pt + 40 pt·i.
+    bars = next(p.get("d", "") for p in paths(root) if p.get("fill") == "#4a78a8")
+    lefts = [float(v) for v in re.findall(r"M([\d.]+) ", bars)]
+    assert lefts == pytest.approx([52 + 40 * i + 20 - 16 for i in range(10)], abs=0.01)
+
+
+def test_short_category_labels_stay_level_and_many_are_thinned() -> None:
+    cells = tuple(f"{k} after {j}" for k in range(3) for j in range(3))
+    root = svg_of(plot_series(Series(name="d", values=(0.1,) * 9, x_labels=cells,
+                                     style="points"))[0])
+    level = [t for t in root.iter(f"{SVG_NS}text") if t.text in cells]
+    assert len(level) == 9 and not any(t.get("transform") for t in level)
+    many = tuple(f"c{i}" for i in range(400))
+    root = svg_of(plot_series(Series(name="d", values=(1.0,) * 400, x_labels=many))[0])
+    shown = [t.text for t in root.iter(f"{SVG_NS}text") if re.fullmatch(r"c\d+", t.text or "")]
+    # 1 pt per slot: every 9th label (9 pt apart upright), starting at the first.
+    assert shown == [f"c{i}" for i in range(0, 400, 9)]
+    assert len(list(root.iter())) < 80
+
+
+def test_category_labels_are_capped_and_escaped() -> None:
+    evil = "</text><image href='file:///etc/passwd'/>"
+    s = Series(name="p", values=(1.0, 2.0), x_labels=(evil, "a & b"))
+    raw = base64.b64decode(plot_series(s)[0].split(",", 1)[1]).decode()
+    assert "<image" not in raw and "file:///etc" not in raw
+    labels = texts(svg_of(plot_series(s)[0]))
+    assert evil[:MAX_LABEL_CHARS - 1] + "…" in labels and "a & b" in labels
+    # Labels that do not match the values in number are ignored (the axis stays numeric).
+    root = svg_of(plot_series(Series(name="p", values=(1.0, 2.0, 3.0), x_labels=("a",)))[0])
+    assert "a" not in texts(root)
+
+
+def test_binned_counts_are_drawn_as_adjoining_bars_over_their_edges() -> None:
+    # The ten p-value bins of SP 800-22 §4.2.2 over the edges 0, 0.1, ..., 1.
+    counts = (12.0, 9.0, 11.0, 10.0, 8.0, 0.0, 13.0, 10.0, 9.0, 18.0)
+    s = Series(name="p-values per bin", values=counts, x=tuple(i / 10 for i in range(11)),
+               x_name="p-value", style="binned")
+    root = svg_of(plot_series(s)[0])
+    bars = next(p.get("d", "") for p in paths(root) if p.get("fill") == "#4a78a8")
+    rects = re.findall(r"M([\d.]+) ([\d.]+)V([\d.]+)H([\d.]+)V[\d.]+Z", bars)
+    assert len(rects) == 9  # the empty bin draws nothing
+    # x axis (-0.05, 1.05) over 400 pt: an edge e sits at 52 + (e + 0.05) / 1.1 · 400.
+    edge = [52 + (i / 10 + 0.05) / 1.1 * 400 for i in range(11)]
+    drawn = [i for i in range(10) if counts[i] > 0]
+    assert [float(r[0]) for r in rects] == pytest.approx([edge[i] for i in drawn], abs=0.01)
+    assert [float(r[3]) for r in rects] == pytest.approx([edge[i + 1] for i in drawn],
+                                                         abs=0.01)
+    # y from 0: the base is the bottom of the plot area, the tallest bar 18 of 18.9.
+    assert {float(r[1]) for r in rects} == {156.0}
+    assert min(float(r[2]) for r in rects) == pytest.approx(156 - 18 / 18.9 * 140, abs=0.01)
+    assert "count" not in texts(root) and "p-value" in texts(root)
+    # Left edges only: the last bin is as wide as the one before it.
+    left = Series(name="g", values=(1.0, 2.0, 3.0), x=(0.0, 2.5, 5.0), style="binned")
+    with_right = left.model_copy(update={"x": (0.0, 2.5, 5.0, 7.5)})
+    assert plot_series(left) == plot_series(with_right)
+
+
+def test_group_series_joins_consecutive_series_of_one_group() -> None:
+    def s(name: str, group: str | None) -> Series:
+        return Series(name=name, values=(1.0,), group=group)
+
+    plots = group_series([s("a", "g"), s("b", "g"), s("c", None), s("d", "g"), s("e", "h"),
+                          s("f", "h")])
+    assert [[x.name for x in p] for p in plots] == [["a", "b"], ["c"], ["d"], ["e", "f"]]
+    long = group_series([s(str(i), "g") for i in range(MAX_OVERLAY + 1)])
+    assert [len(p) for p in long] == [MAX_OVERLAY, 1]
+
+
+def test_overlay_draws_each_series_distinctly_with_a_legend() -> None:
+    # Estimate and lower bound of an efficiency mismatch per time bin, against the bound 0.03.
+    x = tuple(float(i) for i in range(8))
+    est = Series(name="mismatch estimate, basis 0", values=(0.01,) * 8, x=x, threshold=0.03,
+                 style="points", group="efficiency mismatch, basis 0")
+    low = Series(name="mismatch lower bound, basis 0", values=(0.0, 0.04) * 4, x=x,
+                 threshold=0.03, passes_if="<=", style="points",
+                 group="efficiency mismatch, basis 0")
+    uri, caption = plot_series((est, low))
+    root = svg_of(uri)
+    labels = texts(root)
+    assert {"mismatch estimate, basis 0", "mismatch lower bound, basis 0",
+            "pass if <= 0.03", "efficiency mismatch, basis 0"} <= set(labels)
+    assert "limit 0.03" not in labels  # one threshold line, with the pass condition
+    assert caption == ("mismatch estimate, basis 0: 8 values; "
+                       "mismatch lower bound, basis 0: 8 values")
+    # Filled squares for the first series, open triangles for the second (greyscale-safe):
+    # 8 data markers and one legend key each.
+    squares = [p for p in paths(root) if p.get("fill") == "#4a78a8"]
+    triangles = [p for p in paths(root) if p.get("fill") == "none"
+                 and p.get("stroke") == "#222222"]
+    assert [p.get("d", "").count("M") for p in squares] == [8, 1]
+    assert [p.get("d", "").count("M") for p in triangles] == [8, 1]
+    # Lines differ by dash pattern: solid, then dashed.
+    lines = [Series(name=f"detector {i}", values=(1.0, 2.0), group="d") for i in range(3)]
+    root = svg_of(plot_series(lines)[0])
+    dashes = [p.get("stroke-dasharray") for p in paths(root) if p.get("stroke") in _PALETTE]
+    assert dashes[:3] == [None, _DASHES[1], _DASHES[2]]
+    assert len(set(dashes)) == 3
+
+
+def test_a_long_legend_wraps_above_the_plot() -> None:
+    lines = [Series(name=f"a rather long detector name number {i}", values=(1.0, 2.0),
+                    group="d", threshold=1.5, passes_if="<=") for i in range(4)]
+    root = svg_of(plot_series(lines)[0])
+    frame = [p.get("d", "") for p in paths(root) if p.get("stroke") == "#000000"][-1]
+    top = float(re.match(r"M[\d.]+ ([\d.]+)", frame).group(1))  # type: ignore[union-attr]
+    assert top > 16.0  # the plot area moved down to make room for a second legend row
+    legend_y = {t.get("y") for t in root.iter(f"{SVG_NS}text") if t.get("font-size") == "7"}
+    assert len(legend_y) >= 2
+    for t in root.iter(f"{SVG_NS}text"):
+        if t.get("font-size") == "7":
+            assert float(t.get("y", "0")) < top
