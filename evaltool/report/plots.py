@@ -39,7 +39,7 @@ MAX_MARKS = 200
 """Event marks drawn per plot."""
 MAX_OVERLAY = 6
 """Series drawn on one plot; further series of the group get plots of their own."""
-MAX_LABEL_CHARS = 24
+MAX_LABEL_CHARS = 32
 """Longest category label drawn; a longer one is cut and ends in an ellipsis."""
 MAX_TEXT_CHARS = 80
 """Longest axis or legend text drawn (captions and results.json keep the full text)."""
