@@ -275,18 +275,22 @@ def _prepare(s: Series, categorical: bool) -> _Prepared:
 
         finite = np.array([float(v) for v in ys_all if v is not None], dtype=float)
         if not finite.size:
-            return _Prepared(s, [], [], [0.0, 1.0])
+            return _Prepared(s, [], [0.0], [0.0, 1.0])
         counts, bin_edges = np.histogram(finite, bins=10 if finite.size < 200 else 20)
         return _Prepared(s, [], [float(v) for v in counts], [float(e) for e in bin_edges])
     if s.style == "binned":
         ys = [math.nan if v is None else float(v) for v in ys_all]
+        numbered = [float(i) - (0.5 if categorical else 0.0) for i in range(n + 1)]
+        notes: list[str] = []
         if categorical or len(s.x) not in (n, n + 1) or any(v is None for v in s.x):
-            edges = [float(i) - (0.5 if categorical else 0.0) for i in range(n + 1)]
+            edges = numbered
         else:
             edges = [float(v) for v in s.x if v is not None]
             if len(edges) == n and n:
                 edges.append(edges[-1] + (edges[-1] - edges[-2] if n > 1 else 1.0))
-        notes = [] if all(a < b for a, b in pairwise(edges)) else ["bin edges not increasing"]
+            if not all(a < b for a, b in pairwise(edges)):
+                edges = numbered
+                notes.append("bin edges not increasing: bins drawn by number")
         return _Prepared(s, [], ys, edges, notes)
     xs_all: Sequence[float | None] = (
         s.x if len(s.x) == n and not categorical else tuple(float(i) for i in range(n)))
@@ -303,10 +307,10 @@ def _bins_path(c: _Canvas, p: _Prepared, filled: bool) -> str:
     if filled:
         return "".join(
             f"M{_f(c.x(a))} {base}V{_f(c.y(n))}H{_f(c.x(b))}V{base}Z"
-            for a, b, n in zip(p.edges[:-1], p.edges[1:], p.ys, strict=False)
+            for a, b, n in zip(p.edges[:-1], p.edges[1:], p.ys, strict=True)
             if n > 0 and math.isfinite(n))
     out: list[str] = []
-    for a, b, n in zip(p.edges[:-1], p.edges[1:], p.ys, strict=False):
+    for a, b, n in zip(p.edges[:-1], p.edges[1:], p.ys, strict=True):
         if not math.isfinite(n):
             continue
         out.append(f"M{_f(c.x(a))} {_f(c.y(n))}H{_f(c.x(b))}")
@@ -450,7 +454,7 @@ def plot_series(series: Series | Sequence[Series]) -> tuple[str, str]:
     rows: list[list[tuple[float, tuple[str, str, int]]]] = [[]]
     x0 = _LEFT
     for entry in legend:
-        width = 18 + _CHAR * len(entry[0]) + 14
+        width = 18 + _CHAR * 7 / 8 * len(entry[0]) + 14
         if rows[-1] and x0 + width - 14 > _RIGHT:
             rows.append([])
             x0 = _LEFT
@@ -484,7 +488,9 @@ def plot_series(series: Series | Sequence[Series]) -> tuple[str, str]:
         units = {s.unit for s in group}
         name = first.group if overlay and first.group else first.name
         ylabel = _label(name, first.unit if len(units) == 1 else None)
-    _axes(c, xlabel, ylabel, integer_y=all(p.edges is not None for p in prepared),
+    counts = all(p.edges is not None for p in prepared) and all(
+        v.is_integer() for p in prepared for v in p.ys if math.isfinite(v))
+    _axes(c, xlabel, ylabel, integer_y=counts,
           categories=categories)
     for d, attrs in body:
         c.path(d, attrs)

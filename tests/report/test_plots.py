@@ -201,6 +201,12 @@ def test_binned_counts_are_drawn_as_adjoining_bars_over_their_edges() -> None:
     left = Series(name="g", values=(1.0, 2.0, 3.0), x=(0.0, 2.5, 5.0), style="binned")
     with_right = left.model_copy(update={"x": (0.0, 2.5, 5.0, 7.5)})
     assert plot_series(left) == plot_series(with_right)
+    # Edges out of order are not drawn as overlapping bars: the bins are numbered instead.
+    bad = left.model_copy(update={"x": (0.0, 5.0, 2.5, 7.5)})
+    numbered = left.model_copy(update={"x": ()})
+    uri, caption = plot_series(bad)
+    assert caption.endswith("bin edges not increasing: bins drawn by number")
+    assert uri == plot_series(numbered)[0]
 
 
 def test_group_series_joins_consecutive_series_of_one_group() -> None:
