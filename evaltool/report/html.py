@@ -16,7 +16,7 @@ attestations, statistical appendix, provenance.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +27,7 @@ from evaltool.errors import ReportError
 from evaltool.model.results import CheckResult, EvaluationResult, Series
 from evaltool.model.verdict import Verdict, combine
 from evaltool.report.filters import fmt_measurement, fmt_number, short_hash, verdict_class
+from evaltool.report.plots import group_series
 
 ASSURANCE_MODEL = (
     "A pass means that the evidence supplied in this bundle, analysed by the checks listed, "
@@ -143,7 +144,7 @@ def _traceability(result: EvaluationResult) -> dict[str, Any] | None:
 
 
 def build_context(result: EvaluationResult, *, results_sha256: str,
-                  plot: Callable[[Series], tuple[str, str]] | None = None,
+                  plot: Callable[[Series | Sequence[Series]], tuple[str, str]] | None = None,
                   attachments: tuple[str, ...] = ()) -> dict[str, Any]:
     """The data the template renders (plain dicts, lists and strings only)."""
     p = result.provenance
@@ -175,10 +176,11 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
         for c in r.checks:
             plots = []
             if plot is not None:
-                for s in c.series[:MAX_PLOTS_PER_CHECK]:
-                    uri, caption = plot(s)
+                # Consecutive series of one group share a plot (e.g. an estimate and its bound).
+                for group in group_series(c.series)[:MAX_PLOTS_PER_CHECK]:
+                    uri, caption = plot(group if len(group) > 1 else group[0])
                     if not uri.startswith("data:image/svg+xml;base64,"):
-                        raise ReportError(f"plot of {s.name!r} is not an SVG data URI")
+                        raise ReportError(f"plot of {group[0].name!r} is not an SVG data URI")
                     plots.append({"uri": PlotURI(uri), "caption": caption})
             checks.append({
                 "check_id": c.check_id, "activity_id": c.activity_id, "kind": c.kind,
@@ -251,7 +253,7 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def render_html(result: EvaluationResult, *, results_sha256: str = "",
-                plot: Callable[[Series], tuple[str, str]] | None = None,
+                plot: Callable[[Series | Sequence[Series]], tuple[str, str]] | None = None,
                 attachments: tuple[str, ...] = ()) -> str:
     """The complete HTML report of ``result``.
 

@@ -263,3 +263,34 @@ def test_a_long_legend_wraps_above_the_plot() -> None:
     for t in root.iter(f"{SVG_NS}text"):
         if t.get("font-size") == "7":
             assert float(t.get("y", "0")) < top
+
+
+def test_a_check_with_a_grouped_pair_gets_one_figure_in_the_report() -> None:
+    """The HTML report draws consecutive series of one group as one overlaid plot."""
+    from evaltool.report.html import render_html
+    from tests.report.conftest import make_result
+
+    result = make_result()
+    req = result.requirements[0]
+    check = req.checks[0]
+    x = tuple(float(i) for i in range(6))
+    pair = (
+        Series(name="estimate", values=(0.01, 0.02, 0.015, 0.03, 0.02, 0.01), x=x, group="mismatch",
+               threshold=0.05, passes_if="<="),
+        Series(name="lower bound", values=(0.0, 0.005, 0.0, 0.012, 0.004, 0.0), x=x,
+               group="mismatch", threshold=0.05, passes_if="<="),
+        Series(name="alone", values=(1.0, 2.0)),
+    )
+    grouped = check.model_copy(update={"series": pair})
+    result = result.model_copy(update={"requirements": (
+        req.model_copy(update={"checks": (grouped, *req.checks[1:])}),
+        *result.requirements[1:],
+    )})
+    html = render_html(result, plot=plot_series)
+    # Every plot of the report: the grouped pair is one figure, "alone" another, plus the
+    # other checks' series, each on its own.
+    others = sum(len(group_series(c.series)) for r in result.requirements for c in r.checks) - 2
+    assert html.count("data:image/svg+xml;base64,") == 2 + others
+    uris = re.findall(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", html)
+    overlay = next(svg_of(u) for u in uris if {"estimate", "lower bound"} <= set(texts(svg_of(u))))
+    assert "alone" not in texts(overlay)
