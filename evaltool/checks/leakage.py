@@ -265,18 +265,14 @@ def label_codes(values: Sequence[object] | NDArray[np.generic]) -> tuple[object,
     return tuple(uniq.tolist())
 
 
-class TVLAParams(CheckParams):
-    """Parameters of ``leakage.tvla``."""
+class _BatteryParams(CheckParams):
+    """The parameters shared by the leakage checks: the evidence, its label, the test orders and
+    the decision (family-wise α, power and MDE tolerance). Subclasses redefine ``slot`` and
+    ``label`` with their own descriptions and add theirs after the shared ones."""
 
-    slot: str = Field(description="per-pulse table slot (one row per emitted pulse)")
+    slot: str = Field(description="evidence slot")
     label: str = Field(description="column holding the setting (basis, bit or intensity class)")
-    features: list[str] = Field(min_length=1, description="numeric per-pulse feature columns")
     orders: list[int] = Field([1, 2], min_length=1, description="univariate test orders (1..3)")
-    condition_previous: int = Field(
-        0,
-        ge=0,
-        description="K > 0: classify pulse n by the label of pulse n−K, add centred product",
-    )
     family_alpha: float | None = Field(
         None, gt=0, lt=1, description="family-wise α (default: the tail of |t| > 4.5, 6.8e-6)"
     )
@@ -289,6 +285,19 @@ class TVLAParams(CheckParams):
     @classmethod
     def _orders(cls, v: list[int]) -> list[int]:
         return valid_orders(v)
+
+
+class TVLAParams(_BatteryParams):
+    """Parameters of ``leakage.tvla``."""
+
+    slot: str = Field(description="per-pulse table slot (one row per emitted pulse)")
+    label: str = Field(description="column holding the setting (basis, bit or intensity class)")
+    features: list[str] = Field(min_length=1, description="numeric per-pulse feature columns")
+    condition_previous: int = Field(
+        0,
+        ge=0,
+        description="K > 0: classify pulse n by the label of pulse n−K, add centred product",
+    )
 
 
 def valid_orders(v: list[int]) -> list[int]:
@@ -328,7 +337,7 @@ def tvla(p: TVLAParams, ctx: CheckContext) -> Outcome:
         x_name="feature (x = its position in the features parameter)", style="points"))
 
 
-class TracesParams(CheckParams):
+class TracesParams(_BatteryParams):
     """Parameters of ``leakage.traces``."""
 
     slot: str = Field(description="trace-array slot (traces × samples, labelled by the table "
@@ -338,20 +347,6 @@ class TracesParams(CheckParams):
     samples: list[int] | None = Field(
         None, min_length=2, max_length=2,
         description="[first, stop) range of samples to test (default: every sample)")
-    orders: list[int] = Field([1, 2], min_length=1, description="univariate test orders (1..3)")
-    family_alpha: float | None = Field(
-        None, gt=0, lt=1, description="family-wise α (default: the tail of |t| > 4.5, 6.8e-6)"
-    )
-    power: float = Field(DEFAULT_POWER, gt=0, lt=1, description="power for the MDE")
-    mde_tolerance_sd: float = Field(
-        DEFAULT_MDE_TOLERANCE_SD, gt=0, description="largest acceptable MDE, in pooled sd"
-    )
-
-    @field_validator("orders")
-    @classmethod
-    def _orders(cls, v: list[int]) -> list[int]:
-        return valid_orders(v)
-
     @field_validator("samples")
     @classmethod
     def _range(cls, v: list[int] | None) -> list[int] | None:
