@@ -334,7 +334,7 @@ def tvla(p: TVLAParams, ctx: CheckContext) -> Outcome:
     )
     return decision.outcome.with_series(*battery_series(
         result, decision, x=range(1, len(p.features) + 1), x_labels=p.features,
-        x_name="feature (x = its position in the features parameter)", style="points"))
+        x_name="feature", style="points"))
 
 
 class TracesParams(_BatteryParams):

@@ -121,7 +121,7 @@ def test_tvla_plots_t_per_feature_against_the_family_threshold(tmp_path: Path) -
                        "MI upper bound"]
     t1 = s["|t|, order 1"]
     assert t1.x == (1.0, 2.0) and t1.x_labels == ("emit_offset_ps", "amplitude_mv")
-    assert t1.x_name == "feature (x = its position in the features parameter)"
+    assert t1.x_name == "feature"
     assert t1.threshold == pytest.approx(4.867, abs=1e-3) and t1.passes_if == "<="
     rows = [line.split(",") for line in content.decode().splitlines()[1:]]
     basis = np.array([int(r[1]) for r in rows])
