@@ -419,10 +419,13 @@ def plot_series(series: Series | Sequence[Series]) -> tuple[str, str]:
 
     # Limits: bins include 0 in y; a histogram's threshold is a value (x), any other's a y.
     thresholds: dict[tuple[float, bool], str | None] = {}
+    deciders: dict[tuple[float, bool], list[str]] = {}  # the series the pass condition is on
     for s in group:
         if s.threshold is not None:
             key = (s.threshold, s.style == "histogram")
             thresholds[key] = thresholds.get(key) or s.passes_if
+            if s.passes_if is not None:
+                deciders.setdefault(key, []).append(s.name)
     xt = [t for t, vertical in thresholds if vertical]
     yt = [t for t, vertical in thresholds if not vertical]
     px = [v for p in prepared for v in (p.edges if p.edges is not None else p.xs)]
@@ -447,6 +450,11 @@ def plot_series(series: Series | Sequence[Series]) -> tuple[str, str]:
             text = f"threshold {cond or ''} {t:g}"
         else:
             text = f"{f'pass if {cond} ' if cond else 'limit '}{t:g}"
+        owners = deciders.get((t, vertical), [])
+        if overlay and len(owners) == 1 and len(group) > 1:
+            # Only one of the overlaid series is held to the limit (e.g. a confidence bound,
+            # not the estimate drawn beside it): the legend says which.
+            text = f"{_clip(owners[0], 40)}: {text}"
         legend.append((text, "threshold", 0))
     if marks:
         label = next((s.marks_label for s in group if s.marks and s.marks_label), None)
