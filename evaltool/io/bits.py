@@ -106,9 +106,8 @@ class BitFile:
         except OSError as exc:
             raise EvidenceError(f"cannot read bit file: {exc.strerror}", path=self.path) from exc
 
-    def iter_chunks(self) -> Iterator[NDArray[np.uint8]]:
-        """The file's bits in chunks (1-D uint8 0/1 arrays); sets :attr:`sha256` at the end."""
-        digest = hashlib.sha256()
+    def _read_bits(self, digest: hashlib._Hash) -> Iterator[tuple[int, NDArray[np.uint8]]]:
+        """``(bytes read so far, bits)`` per chunk; every byte read also updates ``digest``."""
         offset = 0
         try:
             with self.path.open("rb") as fh:
@@ -119,9 +118,15 @@ class BitFile:
                     else:
                         bits = _ascii_bits(raw, self.path, offset)
                     offset += len(raw)
-                    yield bits
+                    yield offset, bits
         except OSError as exc:
             raise EvidenceError(f"cannot read bit file: {exc.strerror}", path=self.path) from exc
+
+    def iter_chunks(self) -> Iterator[NDArray[np.uint8]]:
+        """The file's bits in chunks (1-D uint8 0/1 arrays); sets :attr:`sha256` at the end."""
+        digest = hashlib.sha256()
+        for _, bits in self._read_bits(digest):
+            yield bits
         self.sha256 = digest.hexdigest()
 
     def _finish_hash(self, fh_offset: int, digest: hashlib._Hash) -> None:
@@ -167,19 +172,9 @@ class BitFile:
 
         def chunks() -> Iterator[NDArray[np.uint8]]:
             nonlocal offset
-            try:
-                with self.path.open("rb") as fh:
-                    while raw := fh.read(self.chunk_bytes):
-                        digest.update(raw)
-                        if self.format == "binary":
-                            bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8))
-                        else:
-                            bits = _ascii_bits(raw, self.path, offset)
-                        offset += len(raw)
-                        yield bits
-            except OSError as exc:
-                raise EvidenceError(f"cannot read bit file: {exc.strerror}", path=self.path
-                                    ) from exc
+            for end, bits in self._read_bits(digest):
+                offset = end  # where hashing of the unused rest resumes
+                yield bits
 
         yield from regroup(chunks(), n, count, group)
         # The rest of the file, which no sequence uses, still counts towards the file's hash.
