@@ -15,9 +15,10 @@ The machine-readable results travel inside the PDF as PDF/A-3 associated files (
 from __future__ import annotations
 
 import gc
+import io
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +28,9 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 from evaltool.errors import ReportError
+from evaltool.report import paged
+from evaltool.report._join import join
+from evaltool.report.paged import Layout
 
 PDF_VARIANT = "pdf/a-3b"
 
@@ -121,22 +125,13 @@ def confined_fetcher(root: Path) -> Any:
     return _fetcher_class()(root)
 
 
-def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ...] = (),
-               created: datetime | None = None, fetcher: Any = None) -> bytes:
-    """Render ``html`` to PDF/A-3b bytes; resources may come only from ``out_dir``.
+def render_document(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ...] = (),
+                    created: datetime | None = None, fetcher: Any = None,
+                    count_only: bool = False) -> tuple[bytes, Layout]:
+    """Render one HTML document to PDF/A-3b bytes and the layout the joiner needs.
 
-    Parameters
-    ----------
-    html:
-        The report. Its ``<meta name="dcterms.created">`` sets the document dates.
-    out_dir:
-        The only folder files may be loaded from.
-    attachments:
-        Files to embed as PDF/A-3 associated files.
-    created:
-        Timestamp of the embedded files (the evaluation's time, for reproducible bytes).
-    fetcher:
-        A fetcher from :func:`confined_fetcher` (to inspect its requests); one is made if omitted.
+    ``count_only`` lays the document out without drawing it (the bytes are empty). Resources may
+    come only from ``out_dir`` (see :func:`confined_fetcher`).
     """
     try:
         import weasyprint
@@ -154,14 +149,17 @@ def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ..
                               relationship=a.relationship)
         for a in attachments
     ]
+    data = b""
     try:
         with warnings.catch_warnings(), _source_date_epoch(stamp):
             # WeasyPrint 70 leaves the PDF/A output-intent ICC profile file open; it is
             # collected here, inside the render, instead of warning at a random later point.
             warnings.simplefilter("ignore", ResourceWarning)
             document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render()
-            data: bytes = document.write_pdf(pdf_variant=PDF_VARIANT,
-                                             attachments=pdf_attachments, pdf_identifier=None)
+            layout = _layout(document)
+            if not count_only:
+                data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=pdf_attachments,
+                                          pdf_identifier=None)
             del document
             gc.collect()
     except FatalURLFetchingError as exc:
@@ -173,7 +171,94 @@ def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ..
     if fetcher.refused:
         raise ReportError(f"the report tried to load {len(fetcher.refused)} resource(s) that are "
                           f"not allowed (first: {fetcher.refused[0]!r})")
-    return data
+    return data, layout
+
+
+def _layout(document: Any) -> Layout:
+    """Page count, anchors and bookmarks of a WeasyPrint document, in PDF points with the origin
+    at the bottom left (WeasyPrint's own transformation: 0.75 pt per CSS pixel)."""
+    anchors, bookmarks, slots = [], [], []
+    for i, page in enumerate(document.pages):
+        def pt(x: float, y: float, h: float = page.height) -> tuple[float, float]:
+            return round(x * 0.75, 4), round((h - y) * 0.75, 4)
+        for name, (x, y, x2, y2) in page.anchors.items():
+            if name.startswith(paged.SLOT):
+                slots.append((name, i, x, y, x2, y2))
+            else:
+                anchors.append((name, i, *pt(x, y)))
+        for level, label, (x, y), state in page.bookmarks:
+            bookmarks.append((int(level), str(label), i, *pt(x, y), state != "closed"))
+    return Layout(len(document.pages), tuple(anchors), tuple(bookmarks), tuple(slots))
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One document for a renderer: a report part, the contents or the page-number layer."""
+
+    html: str
+    attachments: tuple[PdfAttachment, ...] = ()
+    count_only: bool = False
+
+
+Runner = Callable[[list[_Job]], list[tuple[bytes, Layout]]]
+"""Renders jobs (possibly at once, in worker processes) and returns results in job order."""
+
+
+def render_report(html: str, run: Runner, *,
+                  attachments: tuple[PdfAttachment, ...] = ()) -> bytes:
+    """The report PDF, rendered in parts by ``run`` and joined (:mod:`evaltool.report.paged`).
+
+    A document without the template's cut marks is rendered whole.
+    """
+    source = paged.parse(html)
+    if source is None:
+        return run([_Job(html, attachments)])[0][0]
+    extra = sum(len(a.data) for a in attachments) * paged.ATTACHMENT_WEIGHT
+    parts = [paged.front_html(source), *(paged.part_html(source, r)
+                                         for r in paged.plan(source, extra))]
+    # Largest first: the first body part (with the attachments), the second, the front, the
+    # sample; a process that finishes early takes the next.
+    jobs = [_Job(p.html, attachments if i == 1 else ()) for i, p in enumerate(parts)]
+    *rendered, (sample, _) = run([*jobs[1:], jobs[0], _Job(paged.sample_html(source).html)])
+    rendered = [rendered[-1], *rendered[:-1]]
+    layouts = [Layout(lay.pages,
+                      tuple(a for a in lay.anchors if a[0] not in part.stubs),
+                      lay.bookmarks, lay.slots)
+               for part, (_, lay) in zip(parts, rendered, strict=True)]
+    toc = paged.toc_numbers(source, layouts)
+    try:
+        return join([(data, lay) for (data, _), lay in zip(rendered, layouts, strict=True)],
+                    base=1, sample=sample, toc=toc)
+    except Exception as exc:  # a malformed part is our defect, but never a half-written report
+        raise ReportError(f"joining the report's parts failed ({type(exc).__name__}: "
+                          f"{exc})") from None
+
+
+def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ...] = (),
+               created: datetime | None = None, fetcher: Any = None) -> bytes:
+    """Render ``html`` to PDF/A-3b bytes in this process; resources may come only from ``out_dir``.
+
+    Parameters
+    ----------
+    html:
+        The report (rendered in parts when it carries the template's cut marks). Its
+        ``<meta name="dcterms.created">`` sets the document dates.
+    out_dir:
+        The only folder files may be loaded from.
+    attachments:
+        Files to embed as PDF/A-3 associated files.
+    created:
+        Timestamp of the embedded files (the evaluation's time, for reproducible bytes).
+    fetcher:
+        A fetcher from :func:`confined_fetcher` (to inspect its requests); one is made if omitted.
+    """
+    fetcher = fetcher if fetcher is not None else confined_fetcher(out_dir)
+
+    def run(jobs: list[_Job]) -> list[tuple[bytes, Layout]]:
+        return [render_document(j.html, out_dir, attachments=j.attachments, created=created,
+                                fetcher=fetcher, count_only=j.count_only) for j in jobs]
+
+    return render_report(html, run, attachments=attachments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,77 +266,171 @@ class RenderLimits:
     """Resource limits of an isolated PDF render."""
 
     memory_bytes: int = 4 << 30
-    """Address-space limit of the rendering process (RLIMIT_AS)."""
+    """Address-space limit of each rendering process (RLIMIT_AS)."""
     cpu_seconds: int = 600
-    """CPU-time limit (RLIMIT_CPU)."""
+    """CPU-time limit of each rendering process (RLIMIT_CPU)."""
     wall_seconds: float = 1200.0
-    """Wall-clock limit; the process is killed after it."""
+    """Wall-clock limit of the whole render; the processes are killed after it."""
 
 
-class IsolatedRenderer:
-    """A PDF rendering child process, started ahead of the document it will render.
+WORKERS = 2
+"""Rendering processes (the body is cut in :data:`evaltool.report.paged.PARTS` parts)."""
 
-    The child (``python -m evaltool.report._worker``) runs under ``limits`` (memory and CPU set
-    before it starts, wall-clock enforced here) and loads WeasyPrint and the fonts while the
-    parent is still writing the HTML, so the second core does that work instead of the critical
-    path. Use it once: :meth:`render`, or :meth:`close` to stop a child that is not needed.
-    """
 
-    def __init__(self, limits: RenderLimits | None = None) -> None:
+class _Worker:
+    """One rendering child process (``python -m evaltool.report._worker``)."""
+
+    def __init__(self, limits: RenderLimits) -> None:
         import resource
         import subprocess
         import sys
+        import tempfile
+
+        def _limit() -> None:  # runs in the child before exec
+            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
+
+        self.limits = limits
+        # A file, not a pipe, so that a chatty child never blocks; closed in close().
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
+        self.proc = subprocess.Popen(  # our own interpreter and module, no shell
+            [sys.executable, "-m", "evaltool.report._worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self._err, preexec_fn=_limit)
+
+    def call(self, job: _Job, out_dir: Path, created: datetime | None) -> tuple[bytes, Layout]:
+        import json
+        import pickle
+
+        from evaltool.report._worker import read_frame, write_frame
+
+        stdin, stdout = self.proc.stdin, self.proc.stdout
+        assert isinstance(stdin, io.BufferedWriter) and isinstance(stdout, io.BufferedReader)
+        payload = pickle.dumps((job.html, str(out_dir), job.attachments, created,
+                                job.count_only))
+        try:
+            write_frame(stdin, payload)
+            header, data = read_frame(stdout), read_frame(stdout)
+        except (OSError, ValueError):
+            header = data = None
+        if header is None or data is None:
+            raise ReportError(f"PDF rendering failed: {self._death()}")
+        head = json.loads(header)
+        if not head.get("ok"):
+            raise ReportError(str(head.get("error", "unknown error"))[:500])
+        return data, Layout.from_json(head["layout"])
+
+    def _death(self) -> str:
+        try:
+            code = self.proc.wait(timeout=5)
+        except Exception:
+            self.kill()
+            code = self.proc.returncode
+        self._err.seek(0)
+        lines = self._err.read().decode("utf-8", "replace").strip().splitlines()
+        detail = lines[-1] if lines else f"exit status {code}"
+        if (code is not None and code < 0) or "MemoryError" in detail:
+            detail = (f"the rendering process was stopped ({detail}); limits: "
+                      f"{self.limits.memory_bytes >> 20} MiB, {self.limits.cpu_seconds} s CPU")
+        return detail[:300]
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+    def close(self) -> None:
+        """Let the child finish (end of input), or kill it if it does not."""
+        import subprocess
+
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=5)
+            except (OSError, subprocess.TimeoutExpired):
+                self.kill()
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                f.close()
+        self._err.close()
+
+
+class IsolatedRenderer:
+    """PDF rendering child processes, started ahead of the document they will render.
+
+    :data:`WORKERS` children (``python -m evaltool.report._worker``) run under ``limits`` (memory
+    and CPU set before they start, the wall clock enforced here) and load WeasyPrint and the fonts
+    while the parent is still writing the HTML. :meth:`render` gives them the parts of the report
+    (:func:`render_report`), each job to the first free child. Use it once: :meth:`render`, or
+    :meth:`close` to stop children that are not needed.
+    """
+
+    def __init__(self, limits: RenderLimits | None = None) -> None:
         import time
 
         self.limits = lim = limits or RenderLimits()
-
-        def _limit() -> None:  # runs in the child before exec
-            resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes, lim.memory_bytes))
-            resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds))
-
         self._started = time.monotonic()
-        self._proc = subprocess.Popen(  # our own interpreter and module, no shell
-            [sys.executable, "-m", "evaltool.report._worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_limit)
+        self._workers = [_Worker(lim) for _ in range(WORKERS)]
+
+    @property
+    def _proc(self) -> Any:
+        return self._workers[0].proc
 
     def render(self, html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ...] = (),
                created: datetime | None = None) -> bytes:
-        """:func:`render_pdf` of these arguments in the child; raises :class:`ReportError`."""
-        import pickle
-        import subprocess
+        """:func:`render_pdf` of these arguments in the children; raises :class:`ReportError`."""
+        import queue
+        import threading
         import time
 
-        lim = self.limits
-        payload = pickle.dumps((html, str(out_dir), attachments, created))
-        remaining = max(0.0, lim.wall_seconds - (time.monotonic() - self._started))
-        try:
-            out, err = self._proc.communicate(payload, timeout=remaining)
-        except subprocess.TimeoutExpired:
-            self.close()
-            raise ReportError(f"PDF rendering exceeded {lim.wall_seconds:g} s and was "
-                              "stopped") from None
-        code = self._proc.returncode
-        if code != 0:
-            message = err.decode("utf-8", "replace").strip().splitlines()
-            detail = message[-1] if message else f"exit status {code}"
-            if code < 0 or "MemoryError" in detail:
-                detail = (f"the rendering process was stopped ({detail}); limits: "
-                          f"{lim.memory_bytes >> 20} MiB, {lim.cpu_seconds} s CPU")
-            raise ReportError(f"PDF rendering failed: {detail[:300]}")
-        return out
+        deadline = self._started + self.limits.wall_seconds
+
+        def run(jobs: list[_Job]) -> list[tuple[bytes, Layout]]:
+            todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+            for i in range(len(jobs)):
+                todo.put(i)
+            results: dict[int, tuple[bytes, Layout]] = {}
+            errors: list[ReportError] = []
+
+            def serve(worker: _Worker) -> None:
+                while not errors:
+                    try:
+                        i = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    try:
+                        results[i] = worker.call(jobs[i], out_dir, created)
+                    except ReportError as exc:
+                        errors.append(exc)
+
+            threads = [threading.Thread(target=serve, args=(w,), daemon=True)
+                       for w in self._workers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(max(0.0, deadline - time.monotonic()))
+                if t.is_alive():
+                    for w in self._workers:
+                        w.kill()
+                    raise ReportError(f"PDF rendering exceeded {self.limits.wall_seconds:g} s "
+                                      "and was stopped")
+            if errors:
+                raise errors[0]
+            return [results[i] for i in range(len(jobs))]
+
+        return render_report(html, run, attachments=attachments)
 
     def close(self) -> None:
-        """Stop the child if it is still running (nothing to render after all)."""
-        if self._proc.returncode is None:
-            self._proc.kill()
-            self._proc.communicate()
+        """Stop the children (nothing more to render)."""
+        for w in self._workers:
+            w.close()
 
 
 def render_pdf_isolated(html: str, out_dir: Path, *,
                         attachments: tuple[PdfAttachment, ...] = (),
                         created: datetime | None = None,
                         limits: RenderLimits | None = None) -> bytes:
-    """:func:`render_pdf` in a child process with memory, CPU and wall-clock limits.
+    """:func:`render_pdf` in child processes with memory, CPU and wall-clock limits.
 
     A render that exceeds a limit, crashes or refuses a resource raises :class:`ReportError`
     (exit 5); the parent's memory and time are never at the mercy of the document.

@@ -3,7 +3,6 @@ byte-identical across runs; re-rendering stored results gives the same bytes aga
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pypdf
@@ -31,13 +30,18 @@ def test_pdf_dates_and_id_come_from_the_evaluation(demo_outputs: Path) -> None:
     # SOURCE_DATE_EPOCH 1767225600 = 2026-01-01T00:00:00Z (evaltool.evaluate.now_utc).
     assert reader.metadata["/CreationDate"] == "D:20260101000000Z"
     assert reader.metadata["/ModDate"] == "D:20260101000000Z"
-    raw = (demo_outputs / "report.pdf").read_bytes()
-    # The file identifier is a digest of the content (no random part): both halves equal.
+    # The file identifier has no random part: the first half is the renderer's digest of the
+    # part that carries the catalogue, the second qpdf's digest of the joined file (the
+    # byte-identity tests show both are reproducible).
     ids = reader.trailer["/ID"]
-    assert ids[0] == ids[1]
+    assert len(ids) == 2 and all(len(i.original_bytes) >= 16 for i in ids)
     # Embedded files carry the evaluation's time, not the time of rendering.
-    dates = set(re.findall(rb"/CreationDate \((D:\d{14}Z)\)", raw))
-    assert dates <= {b"D:20260101000000Z"}, dates
+    names = reader.trailer["/Root"]["/Names"]["/EmbeddedFiles"]["/Names"]
+    specs = [names[i + 1].get_object() for i in range(0, len(names), 2)]
+    assert len(specs) == 5
+    for spec in specs:
+        params = spec["/EF"]["/F"].get_object()["/Params"]
+        assert params["/CreationDate"] == params["/ModDate"] == "D:20260101000000Z", spec["/F"]
 
 
 def test_report_re_renders_the_same_bytes_from_results_json(demo_outputs: Path,

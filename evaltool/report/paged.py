@@ -1,0 +1,273 @@
+"""The report PDF laid out in parts on several cores, then joined into one document.
+
+WeasyPrint lays out and draws a document on one core, so a 100-page report costs its whole layout
+time on one core. The report template marks where it may be cut (``<!--evaltool:front-->`` before
+the cover and the contents, ``<!--evaltool:unit-->`` before each chapter or requirement section;
+the last unit runs to ``</body>``). The body is cut into two parts of about equal cost (always
+two, and always at the same place for the same report, so the bytes do not depend on the
+machine); the parts, the cover with the contents, and a one-line *sample* of the page-number text
+are rendered at once by as many processes as there are cores.
+
+Page numbers are the only content that depends on other parts, so no part draws them: the
+contents leave an empty slot (an empty inline-block whose bottom edge lies on the baseline and
+whose height is the font size) after each entry's leader, and the footer's page-number box is left
+empty. :mod:`evaltool.report._join` joins the parts and sets each number in its place with the
+glyphs, advances, kerning, colour and footer position of the sample, which WeasyPrint rendered
+with the report's own style sheet.
+
+This module only cuts and assembles HTML and plans the parts; it renders nothing itself.
+"""
+
+from __future__ import annotations
+
+import html as htmlmod
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+FRONT = "<!--evaltool:front-->"
+UNIT = "<!--evaltool:unit-->"
+
+PARTS = 2
+"""Body parts; fixed, so the same report is cut the same way on every machine."""
+
+PLOT_WEIGHT = 1200
+"""Layout cost of one SVG plot in characters of HTML text (measured: ~44 ms a plot against
+~36 us a character of text, WeasyPrint 70)."""
+ATTACHMENT_WEIGHT = 1e-3
+"""Cost of one byte of attachment (compressed by the part that carries the PDF/A catalogue)."""
+
+_DATA_URI = re.compile(r'data:[^"]*')
+_H2 = re.compile(r"<h2\b[^>]*>(.*?)</h2>", re.S)
+_OPENS_CHAPTER = re.compile(r"\s*(?:<section\b[^>]*>\s*)?<h2\b")
+_TOC_LINK = re.compile(r'<a href="#([^"]*)">')
+_HREF = re.compile(r'href="#([^"]*)"')
+_ID = re.compile(r'\bid="([^"]*)"')
+_HEADING_END = re.compile(r"</h[1-6]>")
+
+#: CSS added to each part: page numbers come from the page-number layer, never from a part.
+_PART_CSS = "@page { @bottom-right { content: none; } }"
+#: CSS added to a part that starts inside a chapter: the running header names that chapter.
+_CONTINUED_CSS = "body { string-set: reportid attr(data-report-id), section attr(data-section); }"
+#: The contents: a leader after each entry, then the slot its page number is set in.
+_TOC_CSS = ('nav.toc a::after { content: leader("...."); } '
+            "nav.toc span.pn { display: inline-block; width: 3ch; height: 1em; margin-left: 2pt; }")
+SLOT = "evaltool-pn-"
+"""Prefix of the ids of the contents' page-number slots."""
+FOOTER_SAMPLE = "Page 0123456789 of 0"
+"""The footer text the sample renders (every glyph and kerning pair a page number needs)."""
+TOC_SAMPLE = "0123456789"
+#: The sample: the report's page rules with only the page-number box, which shows
+#: :data:`FOOTER_SAMPLE`, and one contents entry showing :data:`TOC_SAMPLE`.
+_SAMPLE_CSS = ("@page { @top-left { content: none; } @top-right { content: none; } "
+               "@bottom-left { content: none; } "
+               f'@bottom-right {{ content: "{FOOTER_SAMPLE}"; }} }} '
+               "nav.toc a::after { content: none; }")
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """What a rendered part tells the joiner, in PDF points from the page's bottom-left corner."""
+
+    pages: int
+    anchors: tuple[tuple[str, int, float, float], ...] = ()
+    """``(name, page index, x, y)`` of every anchor, in document order."""
+    bookmarks: tuple[tuple[int, str, int, float, float, bool], ...] = ()
+    """``(level, label, page index, x, y, open)`` of every bookmark, in document order."""
+    slots: tuple[tuple[str, int, float, float, float, float], ...] = ()
+    """``(id, page index, x1, y1, x2, y2)`` of every page-number slot (:data:`SLOT` ids), in
+    CSS pixels from the page's top-left corner, as WeasyPrint draws."""
+
+    def to_json(self) -> dict[str, object]:
+        return {"pages": self.pages, "anchors": [list(a) for a in self.anchors],
+                "bookmarks": [list(b) for b in self.bookmarks],
+                "slots": [list(b) for b in self.slots]}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> Layout:
+        anchors = data.get("anchors", [])
+        bookmarks = data.get("bookmarks", [])
+        slots = data.get("slots", [])
+        assert isinstance(anchors, list) and isinstance(bookmarks, list)
+        assert isinstance(slots, list)
+        return cls(pages=int(data["pages"]),  # type: ignore[call-overload]
+                   anchors=tuple((str(n), int(p), float(x), float(y))
+                                 for n, p, x, y in anchors),
+                   bookmarks=tuple((int(lv), str(lb), int(p), float(x), float(y), bool(o))
+                                   for lv, lb, p, x, y, o in bookmarks),
+                   slots=tuple((str(n), int(p), float(a), float(b), float(c), float(d))
+                               for n, p, a, b, c, d in slots))
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSource:
+    """A report's HTML cut at the template's marks."""
+
+    head: str
+    """Everything before ``<body``."""
+    body_tag: str
+    """The ``<body ...>`` start tag."""
+    front: str
+    """Cover and contents."""
+    units: tuple[str, ...]
+    """Chapters and requirement sections, in order."""
+    chapters: tuple[str, ...]
+    """For each unit, the chapter it continues (escaped), or "" when it opens one itself."""
+
+
+def _toc(front: str) -> str:
+    start = front.find('<nav class="toc">')
+    end = front.find("</nav>", start)
+    return front[start:end] if start >= 0 and end >= 0 else ""
+
+
+def parse(html: str) -> ReportSource | None:
+    """Cut ``html`` at the template's marks; ``None`` for a document without them."""
+    body_at = html.find("<body")
+    if body_at < 0 or FRONT not in html or UNIT not in html or "</body>" not in html:
+        return None
+    tag_end = html.index(">", body_at) + 1
+    head, body_tag = html[:body_at], html[body_at:tag_end]
+    body = html[tag_end:html.rindex("</body>")]
+    front, _, rest = body.partition(UNIT)
+    units = tuple(UNIT + u for u in rest.split(UNIT)) if rest else ()
+    chapters = []
+    current = ""
+    for u in units:
+        chapters.append("" if _OPENS_CHAPTER.match(u[len(UNIT):]) else current)
+        titles = _H2.findall(u)
+        if titles:
+            current = htmlmod.escape(htmlmod.unescape(titles[-1]).strip(), quote=True)
+    return ReportSource(head, body_tag, front.replace(FRONT, ""), units, tuple(chapters))
+
+
+def weight(fragment: str) -> float:
+    """Estimated layout cost of an HTML fragment, in characters of text."""
+    return len(_DATA_URI.sub("", fragment)) + PLOT_WEIGHT * fragment.count("<img")
+
+
+def plan(source: ReportSource, extra: float = 0.0) -> list[range]:
+    """Cut the units into :data:`PARTS` contiguous ranges of about equal cost.
+
+    ``extra`` is the cost the first part carries besides its units (the attachments).
+    """
+    n = len(source.units)
+    if n < PARTS:
+        return [range(n)] if n else []
+    w = [weight(u) for u in source.units]
+    total = sum(w) + extra
+    best, best_cut, prefix = float("inf"), 1, extra
+    for cut in range(1, n):
+        prefix += w[cut - 1]
+        worst = max(prefix, total - prefix)
+        if worst < best:
+            best, best_cut = worst, cut
+    return [range(0, best_cut), range(best_cut, n)]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One document to render: its HTML and the anchors it holds only as placeholders."""
+
+    html: str
+    stubs: frozenset[str] = frozenset()
+    """Anchors of other parts that this part's links point to. Each gets an empty element here,
+    so that WeasyPrint keeps the link; the joiner points the name at the real destination."""
+
+
+def _with_stubs(body: str) -> tuple[str, frozenset[str]]:
+    """``body`` with an empty span for each link target it does not hold, in its first heading
+    (an empty inline box changes no layout)."""
+    defined = set(_ID.findall(body))
+    missing = [t for t in dict.fromkeys(_HREF.findall(body)) if t not in defined]
+    if not missing:
+        return body, frozenset()
+    spans = "".join(f'<span id="{t}"></span>' for t in missing)
+    heading = _HEADING_END.search(body)
+    at = heading.start() if heading else len(body)
+    return body[:at] + spans + body[at:], frozenset(htmlmod.unescape(t) for t in missing)
+
+
+def _with_css(head: str, css: str) -> str:
+    return head.replace("</head>", f"<style>\n{css}\n</style>\n</head>", 1)
+
+
+def _body_tag(source: ReportSource, section: str = "") -> str:
+    if not section:
+        return source.body_tag
+    return source.body_tag[:-1] + f' data-section="{section}">'
+
+
+def part_html(source: ReportSource, units: range) -> Part:
+    """One body part (no page numbers)."""
+    section = source.chapters[units.start]
+    css = _PART_CSS + ("\n" + _CONTINUED_CSS if section else "")
+    body, stubs = _with_stubs("".join(source.units[i] for i in units))
+    return Part(f"{_with_css(source.head, css)}{_body_tag(source, section)}\n{body}"
+                "\n</body>\n</html>\n", stubs)
+
+
+def front_html(source: ReportSource) -> Part:
+    """Cover and contents, with an empty page-number slot after each entry of the contents."""
+    toc = _toc(source.front)
+    counter = iter(range(len(_TOC_LINK.findall(toc))))
+    new_toc = re.sub(r"(<a href=\"#[^\"]*\">.*?</a>)",
+                     lambda m: f'{m.group(1)}<span class="pn" id="{SLOT}{next(counter)}"></span>',
+                     toc, flags=re.S)
+    body, stubs = _with_stubs(source.front.replace(toc, new_toc, 1) if toc else source.front)
+    return Part(f"{_with_css(source.head, _PART_CSS + chr(10) + _TOC_CSS)}{source.body_tag}\n"
+                f"{body}\n</body>\n</html>\n", stubs)
+
+
+def sample_html(source: ReportSource) -> Part:
+    """One page with the footer's page-number box and one contents entry (the joiner's model)."""
+    return Part(f"{_with_css(source.head, _SAMPLE_CSS)}{source.body_tag}"
+                f'<nav class="toc"><ul><li><a>{TOC_SAMPLE}</a></li></ul></nav></body>\n</html>\n')
+
+
+def toc_numbers(source: ReportSource, layouts: Sequence[Layout]) -> dict[str, int]:
+    """Slot id -> the page number of the contents entry's target (consecutive ``layouts``,
+    the first being the front); targets nowhere in the body get no number."""
+    pages = page_numbers(layouts[1:], offset=layouts[0].pages)
+    targets = [htmlmod.unescape(t) for t in _TOC_LINK.findall(_toc(source.front))]
+    return {f"{SLOT}{i}": pages[t] for i, t in enumerate(targets) if t in pages}
+
+
+def page_numbers(layouts: Sequence[Layout], offset: int = 0) -> dict[str, int]:
+    """1-based page number of every anchor of consecutive parts that follow ``offset`` pages
+    (where a name recurs, the first one)."""
+    numbers: dict[str, int] = {}
+    for lay in layouts:
+        for name, page, _x, _y in lay.anchors:
+            numbers.setdefault(name, offset + page + 1)
+        offset += lay.pages
+    return numbers
+
+
+@dataclass(frozen=True, slots=True)
+class OutlineNode:
+    """One bookmark of the joined document, with its children."""
+
+    label: str
+    page: int
+    x: float
+    y: float
+    open: bool
+    children: list[OutlineNode]
+
+
+def outline(layouts: Sequence[Layout]) -> list[OutlineNode]:
+    """The bookmark tree of consecutive parts (a bookmark is the child of the last one of a
+    lower level before it, as WeasyPrint nests them; levels need not be consecutive)."""
+    root: list[OutlineNode] = []
+    stack: list[tuple[int, list[OutlineNode]]] = [(0, root)]
+    offset = 0
+    for lay in layouts:
+        for level, label, page, x, y, is_open in lay.bookmarks:
+            while len(stack) > 1 and stack[-1][0] >= level:
+                stack.pop()
+            node = OutlineNode(label, offset + page, x, y, is_open, [])
+            stack[-1][1].append(node)
+            stack.append((level, node.children))
+        offset += lay.pages
+    return root
