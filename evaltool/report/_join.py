@@ -1,11 +1,14 @@
 """Joining separately rendered parts of the report into one PDF/A-3 document (pikepdf / qpdf).
 
-The *base* part (the first body part, rendered with the PDF/A-3b catalogue: XMP metadata, output
-intent, associated files) keeps its catalogue; the pages of the other parts are inserted before
-and after its pages. The joined document gets one named-destination tree built from every part's
-anchors (so a link in one part reaches its target in another; ISO 32000-1 §12.3.2.3) and one
-outline built from every part's bookmarks. The file identifier is a digest of the content, so the
-bytes depend only on the parts.
+The *base* part (the first body part, rendered as PDF/A-3b: XMP metadata, output intent) keeps
+its catalogue; the pages of the other parts are inserted before and after its pages, and the
+machine-readable results are embedded here as PDF/A-3 associated files (ISO 19005-3 §6.8: an
+embedded-file stream with its MIME subtype, size, MD5 checksum and dates, a file specification with
+its relationship, listed in the catalogue's /AF and /EmbeddedFiles), compressed once at zlib
+level 6 while the parts render. The joined document gets one named-destination tree built from
+every part's anchors (so a link in one part reaches its target in another; ISO 32000-1
+§12.3.2.3) and one outline built from every part's bookmarks. The file identifier is a digest
+of the content, so the bytes depend only on the parts.
 
 Page numbers ("Page i of N" in the footer, the contents' numbers in their slots) are set here as
 text in the font of the *sample* (:func:`evaltool.report.paged.sample_html`), which WeasyPrint
@@ -16,10 +19,14 @@ had set them, and the PDF's text (ToUnicode) reads "Page 12 of 99".
 
 from __future__ import annotations
 
+import hashlib
 import io
+import mimetypes
 import warnings
-from collections.abc import Mapping, Sequence
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from evaltool.report.paged import FOOTER_SAMPLE, TOC_SAMPLE, Layout, OutlineNode, outline
@@ -28,10 +35,36 @@ FONT_NAME = "EvaltoolNumbers"
 """Resource name of the page-number font on every page."""
 
 
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file to embed, already compressed."""
+
+    name: str
+    description: str
+    relationship: str
+    mime: str
+    size: int
+    md5: bytes
+    deflated: bytes
+
+
+def prepare(files: Iterable[tuple[str, bytes, str, str]]) -> list[Attachment]:
+    """Compress ``(name, data, description, relationship)`` files for :func:`join`."""
+    out = []
+    for name, data, description, relationship in files:
+        mime = mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+        out.append(Attachment(name, description, relationship, mime, len(data),
+                              hashlib.md5(data, usedforsecurity=False).digest(),
+                              zlib.compress(data, 6)))
+    return out
+
+
 def join(parts: Sequence[tuple[bytes, Layout]], base: int, sample: bytes,
-         toc: Mapping[str, int]) -> bytes:
+         toc: Mapping[str, int], attachments: Sequence[Attachment] = (),
+         created: datetime | None = None) -> bytes:
     """One PDF of ``parts`` in order, ``parts[base]`` supplying the catalogue, with page numbers
-    set in the footers and in the contents' slots (``toc``: slot id -> page number)."""
+    set in the footers and in the contents' slots (``toc``: slot id -> page number) and
+    ``attachments`` embedded (dated ``created``)."""
     import pikepdf
 
     docs = [pikepdf.open(io.BytesIO(data)) for data, _ in parts]
@@ -62,6 +95,8 @@ def join(parts: Sequence[tuple[bytes, Layout]], base: int, sample: bytes,
         offset += lay.pages
     for i, pdf_page in enumerate(out.pages):
         setter.stamp(pdf_page, i + 1, total, slots.get(i, ()), pikepdf)
+    if attachments:
+        _attach(out, attachments, created, pikepdf)
     buf = io.BytesIO()
     out.save(buf, deterministic_id=True, fix_metadata_version=False,
              object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
@@ -84,6 +119,28 @@ def _destinations(pdf: Any, layouts: Sequence[Layout], pikepdf: Any) -> None:
     if names is None:
         pdf.Root.Names = names = pdf.make_indirect(pikepdf.Dictionary())
     names.Dests = tree.obj
+
+
+def _attach(pdf: Any, files: Sequence[Attachment], created: datetime | None,
+            pikepdf: Any) -> None:
+    stamp = pikepdf.String((created or datetime(1980, 1, 1)).strftime("D:%Y%m%d%H%M%SZ"))
+    tree = pikepdf.NameTree.new(pdf)
+    specs = []
+    for f in files:
+        stream = pikepdf.Stream(pdf, b"")
+        stream.write(f.deflated, filter=pikepdf.Name.FlateDecode)
+        stream.Type = pikepdf.Name.EmbeddedFile
+        stream.Subtype = pikepdf.Name("/" + f.mime)
+        stream.Params = pikepdf.Dictionary(Size=f.size, CheckSum=pikepdf.String(f.md5),
+                                           CreationDate=stamp, ModDate=stamp)
+        spec = pdf.make_indirect(pikepdf.Dictionary(
+            Type=pikepdf.Name.Filespec, F=pikepdf.String(f.name), UF=pikepdf.String(f.name),
+            EF=pikepdf.Dictionary(F=stream), Desc=pikepdf.String(f.description),
+            AFRelationship=pikepdf.Name("/" + f.relationship)))
+        tree[f.name] = spec
+        specs.append(spec)
+    pdf.Root.Names.EmbeddedFiles = tree.obj
+    pdf.Root.AF = pdf.make_indirect(pikepdf.Array(specs))
 
 
 def _outline(pdf: Any, nodes: list[OutlineNode], pikepdf: Any) -> None:

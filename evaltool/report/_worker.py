@@ -1,12 +1,14 @@
-"""Child process that renders PDFs under resource limits (``python -m evaltool.report._worker``).
+"""Child processes that render PDFs under resource limits.
 
-The parent sends jobs as frames on stdin: an 8-byte big-endian length, then a pickle of
-``(html, out_dir, attachments, created, count_only)``. For each job the child answers with two
-frames on its standard output: a JSON header (``{"ok": true, "layout": ...}`` or
-``{"ok": false, "error": "..."}``) and the PDF bytes. The child ends at the end of its input. The
-parent reads only JSON and bytes from the child, never a pickle, so a document that subverted the
-renderer could not run code in the parent. Anything else written to standard output (a library's
-print) goes to standard error instead, so it cannot corrupt the frames.
+``python -m evaltool.report._worker R1 W1 R2 W2 ...`` loads WeasyPrint once, then forks itself so
+that one process serves each pair of pipe descriptors (read requests from R, write answers to W).
+The parent sends jobs as frames: an 8-byte big-endian length, then a pickle of
+``(html, out_dir, attachments, created, count_only)``. For each job a process answers with two
+frames: a JSON header (``{"ok": true, "layout": ...}`` or ``{"ok": false, "error": "..."}``) and
+the PDF bytes. A process ends at the end of its input. The parent reads only JSON and bytes from
+the children, never a pickle, so a document that subverted the renderer could not run code in the
+parent. The processes share standard error (a file the parent reads when one of them dies);
+standard output is not used.
 
 Limits on address space and CPU time are set by the parent before this process starts
 (``preexec_fn``), so a hostile document that makes WeasyPrint loop or allocate without bound kills
@@ -74,14 +76,38 @@ def _warm_up() -> None:
         return
 
 
-def main() -> int:
-    """Render every job read from stdin until its end."""
-    out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+def main(argv: list[str]) -> int:
+    """Load the renderer, fork one process per pipe pair, render every job until end of input."""
+    fds = [int(a) for a in argv]
+    pairs = list(zip(fds[0::2], fds[1::2], strict=True))
+    if not pairs:
+        sys.stderr.write("usage: python -m evaltool.report._worker R1 W1 [R2 W2 ...]\n")
+        return 2
     _warm_up()
+    mine: tuple[int, int] = pairs[0]
+    children: list[int] = []
+    for pair in pairs[1:]:
+        pid = os.fork()
+        if pid == 0:
+            mine, children = pair, []
+            break
+        children.append(pid)
+    for pair in pairs:  # a process keeps only its own pipes, so that its death is seen as EOF
+        if pair != mine:
+            for fd in pair:
+                os.close(fd)
+    with os.fdopen(mine[0], "rb") as requests, os.fdopen(mine[1], "wb") as answers:
+        _serve(requests, answers)
+    for pid in children:
+        os.waitpid(pid, 0)
+    sys.stderr.flush()
+    os._exit(0)  # nothing left to flush; skip the interpreter's slow teardown
+
+
+def _serve(requests: BinaryIO, answers: BinaryIO) -> None:
     from evaltool.report.pdf import render_document
 
-    while (request := read_frame(sys.stdin.buffer)) is not None:
+    while (request := read_frame(requests)) is not None:
         html, out_dir, attachments, created, count_only = pickle.loads(request)
         try:
             data, layout = render_document(html, Path(out_dir), attachments=attachments,
@@ -89,10 +115,12 @@ def main() -> int:
             header: dict[str, object] = {"ok": True, "layout": layout.to_json()}
         except ReportError as exc:
             data, header = b"", {"ok": False, "error": exc.message}
-        write_frame(out, json.dumps(header).encode())
-        write_frame(out, data)
-    return 0
+        try:
+            write_frame(answers, json.dumps(header).encode())
+            write_frame(answers, data)
+        except BrokenPipeError:  # the parent stopped listening
+            return
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

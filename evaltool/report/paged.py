@@ -31,11 +31,17 @@ UNIT = "<!--evaltool:unit-->"
 PARTS = 2
 """Body parts; fixed, so the same report is cut the same way on every machine."""
 
+FRONT_WEIGHT = 1.5
+"""The cover and contents cost half as much again as their characters (the leaders)."""
 PLOT_WEIGHT = 1200
 """Layout cost of one SVG plot in characters of HTML text (measured: ~44 ms a plot against
 ~36 us a character of text, WeasyPrint 70)."""
-ATTACHMENT_WEIGHT = 1e-3
-"""Cost of one byte of attachment (compressed by the part that carries the PDF/A catalogue)."""
+CELL_WEIGHT = 25
+"""Cost of one table cell (each is a block laid out on its own; measured ~2x the cost of prose
+per character in the summary, matrix and appendix tables)."""
+BREAK_WEIGHT = 300
+"""Cost of one line break (``<br>``): the report uses them only inside table cells, where a tall
+cell makes the table paginate by trial (measured on the traceability table)."""
 
 _DATA_URI = re.compile(r'data:[^"]*')
 _H2 = re.compile(r"<h2\b[^>]*>(.*?)</h2>", re.S)
@@ -49,8 +55,9 @@ _HEADING_END = re.compile(r"</h[1-6]>")
 _PART_CSS = "@page { @bottom-right { content: none; } }"
 #: CSS added to a part that starts inside a chapter: the running header names that chapter.
 _CONTINUED_CSS = "body { string-set: reportid attr(data-report-id), section attr(data-section); }"
-#: The contents: a leader after each entry, then the slot its page number is set in.
-_TOC_CSS = ('nav.toc a::after { content: leader("...."); } '
+#: The contents: a leader after each entry, then the slot its page number is set in. WeasyPrint
+#: draws each repetition of the leader string as a box of its own: eight dots a box.
+_TOC_CSS = ('nav.toc a::after { content: leader("........"); } '
             "nav.toc span.pn { display: inline-block; width: 3ch; height: 1em; margin-left: 2pt; }")
 SLOT = "evaltool-pn-"
 """Prefix of the ids of the contents' page-number slots."""
@@ -143,20 +150,22 @@ def parse(html: str) -> ReportSource | None:
 
 def weight(fragment: str) -> float:
     """Estimated layout cost of an HTML fragment, in characters of text."""
-    return len(_DATA_URI.sub("", fragment)) + PLOT_WEIGHT * fragment.count("<img")
+    return (len(_DATA_URI.sub("", fragment)) + PLOT_WEIGHT * fragment.count("<img")
+            + CELL_WEIGHT * fragment.count("<td") + BREAK_WEIGHT * fragment.count("<br"))
 
 
-def plan(source: ReportSource, extra: float = 0.0) -> list[range]:
+def plan(source: ReportSource, first: float = 0.0, last: float = 0.0) -> list[range]:
     """Cut the units into :data:`PARTS` contiguous ranges of about equal cost.
 
-    ``extra`` is the cost the first part carries besides its units (the attachments).
+    ``first`` and ``last`` are costs the first and the last process carry besides their units
+    (the attachments; the cover and contents, which the process that finishes first renders).
     """
     n = len(source.units)
     if n < PARTS:
         return [range(n)] if n else []
     w = [weight(u) for u in source.units]
-    total = sum(w) + extra
-    best, best_cut, prefix = float("inf"), 1, extra
+    total = sum(w) + first + last
+    best, best_cut, prefix = float("inf"), 1, first
     for cut in range(1, n):
         prefix += w[cut - 1]
         worst = max(prefix, total - prefix)

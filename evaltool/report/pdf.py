@@ -15,11 +15,10 @@ The machine-readable results travel inside the PDF as PDF/A-3 associated files (
 from __future__ import annotations
 
 import gc
-import io
 import os
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -29,7 +28,7 @@ from urllib.parse import unquote, urlparse
 
 from evaltool.errors import ReportError
 from evaltool.report import paged
-from evaltool.report._join import join
+from evaltool.report._join import join, prepare
 from evaltool.report.paged import Layout
 
 PDF_VARIANT = "pdf/a-3b"
@@ -204,22 +203,28 @@ Runner = Callable[[list[_Job]], list[tuple[bytes, Layout]]]
 """Renders jobs (possibly at once, in worker processes) and returns results in job order."""
 
 
-def render_report(html: str, run: Runner, *,
-                  attachments: tuple[PdfAttachment, ...] = ()) -> bytes:
+def render_report(html: str, run: Runner, *, attachments: tuple[PdfAttachment, ...] = (),
+                  created: datetime | None = None) -> bytes:
     """The report PDF, rendered in parts by ``run`` and joined (:mod:`evaltool.report.paged`).
 
     A document without the template's cut marks is rendered whole.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     source = paged.parse(html)
     if source is None:
         return run([_Job(html, attachments)])[0][0]
-    extra = sum(len(a.data) for a in attachments) * paged.ATTACHMENT_WEIGHT
-    parts = [paged.front_html(source), *(paged.part_html(source, r)
-                                         for r in paged.plan(source, extra))]
-    # Largest first: the first body part (with the attachments), the second, the front, the
-    # sample; a process that finishes early takes the next.
-    jobs = [_Job(p.html, attachments if i == 1 else ()) for i, p in enumerate(parts)]
-    *rendered, (sample, _) = run([*jobs[1:], jobs[0], _Job(paged.sample_html(source).html)])
+    front = paged.front_html(source)
+    ranges = paged.plan(source, last=paged.weight(front.html) * paged.FRONT_WEIGHT)
+    parts = [front, *(paged.part_html(source, r) for r in ranges)]
+    with ThreadPoolExecutor(1) as pool:  # compresses the attachments while the parts render
+        files = pool.submit(prepare, [(a.name, a.data, a.description, a.relationship)
+                                      for a in attachments])
+        # Largest first: the two body parts, the cover and contents, the sample; a process
+        # that finishes early takes the next.
+        *rendered, (sample, _) = run([*(_Job(p.html) for p in parts[1:]), _Job(front.html),
+                                      _Job(paged.sample_html(source).html)])
+        prepared = files.result()
     rendered = [rendered[-1], *rendered[:-1]]
     layouts = [Layout(lay.pages,
                       tuple(a for a in lay.anchors if a[0] not in part.stubs),
@@ -228,7 +233,8 @@ def render_report(html: str, run: Runner, *,
     toc = paged.toc_numbers(source, layouts)
     try:
         return join([(data, lay) for (data, _), lay in zip(rendered, layouts, strict=True)],
-                    base=1, sample=sample, toc=toc)
+                    base=1, sample=sample, toc=toc, attachments=prepared,
+                    created=created or datetime(1980, 1, 1, tzinfo=UTC))
     except Exception as exc:  # a malformed part is our defect, but never a half-written report
         raise ReportError(f"joining the report's parts failed ({type(exc).__name__}: "
                           f"{exc})") from None
@@ -258,7 +264,7 @@ def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ..
         return [render_document(j.html, out_dir, attachments=j.attachments, created=created,
                                 fetcher=fetcher, count_only=j.count_only) for j in jobs]
 
-    return render_report(html, run, attachments=attachments)
+    return render_report(html, run, attachments=attachments, created=created)
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,104 +283,88 @@ WORKERS = 2
 """Rendering processes (the body is cut in :data:`evaltool.report.paged.PARTS` parts)."""
 
 
-class _Worker:
-    """One rendering child process (``python -m evaltool.report._worker``)."""
+class _Channel:
+    """The parent's end of one rendering process's request and answer pipes."""
 
-    def __init__(self, limits: RenderLimits) -> None:
-        import resource
-        import subprocess
-        import sys
-        import tempfile
-
-        def _limit() -> None:  # runs in the child before exec
-            resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-            resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
-
-        self.limits = limits
-        # A file, not a pipe, so that a chatty child never blocks; closed in close().
-        self._err = tempfile.TemporaryFile()  # noqa: SIM115
-        self.proc = subprocess.Popen(  # our own interpreter and module, no shell
-            [sys.executable, "-m", "evaltool.report._worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self._err, preexec_fn=_limit)
+    def __init__(self, send: int, receive: int) -> None:
+        self.send = os.fdopen(send, "wb")
+        self.receive = os.fdopen(receive, "rb")
 
     def call(self, job: _Job, out_dir: Path, created: datetime | None) -> tuple[bytes, Layout]:
+        """Render ``job`` in the process; ``None`` answers mean the process is gone."""
         import json
         import pickle
 
         from evaltool.report._worker import read_frame, write_frame
 
-        stdin, stdout = self.proc.stdin, self.proc.stdout
-        assert isinstance(stdin, io.BufferedWriter) and isinstance(stdout, io.BufferedReader)
         payload = pickle.dumps((job.html, str(out_dir), job.attachments, created,
                                 job.count_only))
         try:
-            write_frame(stdin, payload)
-            header, data = read_frame(stdout), read_frame(stdout)
+            write_frame(self.send, payload)
+            header, data = read_frame(self.receive), read_frame(self.receive)
         except (OSError, ValueError):
             header = data = None
         if header is None or data is None:
-            raise ReportError(f"PDF rendering failed: {self._death()}")
+            raise _GoneError
         head = json.loads(header)
         if not head.get("ok"):
             raise ReportError(str(head.get("error", "unknown error"))[:500])
         return data, Layout.from_json(head["layout"])
 
-    def _death(self) -> str:
-        try:
-            code = self.proc.wait(timeout=5)
-        except Exception:
-            self.kill()
-            code = self.proc.returncode
-        self._err.seek(0)
-        lines = self._err.read().decode("utf-8", "replace").strip().splitlines()
-        detail = lines[-1] if lines else f"exit status {code}"
-        if (code is not None and code < 0) or "MemoryError" in detail:
-            detail = (f"the rendering process was stopped ({detail}); limits: "
-                      f"{self.limits.memory_bytes >> 20} MiB, {self.limits.cpu_seconds} s CPU")
-        return detail[:300]
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-
     def close(self) -> None:
-        """Let the child finish (end of input), or kill it if it does not."""
-        import subprocess
-
-        if self.proc.poll() is None:
-            try:
-                assert self.proc.stdin is not None
-                self.proc.stdin.close()
-                self.proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                self.kill()
-        for f in (self.proc.stdin, self.proc.stdout):
-            if f is not None:
+        for f in (self.send, self.receive):
+            with suppress(OSError):
                 f.close()
-        self._err.close()
+
+
+class _GoneError(Exception):
+    """A rendering process ended without answering."""
 
 
 class IsolatedRenderer:
-    """PDF rendering child processes, started ahead of the document they will render.
+    """PDF rendering processes, started ahead of the document they will render.
 
-    :data:`WORKERS` children (``python -m evaltool.report._worker``) run under ``limits`` (memory
-    and CPU set before they start, the wall clock enforced here) and load WeasyPrint and the fonts
-    while the parent is still writing the HTML. :meth:`render` gives them the parts of the report
-    (:func:`render_report`), each job to the first free child. Use it once: :meth:`render`, or
-    :meth:`close` to stop children that are not needed.
+    One child (``python -m evaltool.report._worker``) starts under ``limits`` (memory and CPU set
+    before it starts, the wall clock enforced here; the limits apply to each process), loads
+    WeasyPrint and the fonts while the parent is still writing the HTML, then forks itself into
+    :data:`WORKERS` processes, each serving its own pair of pipes, so that the renderer is loaded
+    once. :meth:`render` gives them the parts of the report (:func:`render_report`), each job to
+    the first free process. Use it once: :meth:`render`, or :meth:`close` to stop processes that
+    are not needed.
     """
 
     def __init__(self, limits: RenderLimits | None = None) -> None:
+        import resource
+        import subprocess
+        import sys
+        import tempfile
         import time
 
         self.limits = lim = limits or RenderLimits()
         self._started = time.monotonic()
-        self._workers = [_Worker(lim) for _ in range(WORKERS)]
 
-    @property
-    def _proc(self) -> Any:
-        return self._workers[0].proc
+        def _limit() -> None:  # runs in the child before exec
+            resource.setrlimit(resource.RLIMIT_AS, (lim.memory_bytes, lim.memory_bytes))
+            resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds))
+
+        ours, theirs = [], []
+        for _ in range(WORKERS):
+            req_r, req_w = os.pipe()
+            ans_r, ans_w = os.pipe()
+            ours.append((req_w, ans_r))
+            theirs += [req_r, ans_w]
+        # A file, not a pipe, so that a chatty child never blocks; closed in close().
+        self._err = tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            self._proc = subprocess.Popen(  # our own interpreter and module, no shell
+                [sys.executable, "-m", "evaltool.report._worker", *map(str, theirs)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._err,
+                pass_fds=theirs, preexec_fn=_limit, start_new_session=True)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+        self._channels = [_Channel(w, r) for w, r in ours]
+        self._used = False
 
     def render(self, html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ...] = (),
                created: datetime | None = None) -> bytes:
@@ -384,46 +374,78 @@ class IsolatedRenderer:
         import time
 
         deadline = self._started + self.limits.wall_seconds
+        self._used = True
 
         def run(jobs: list[_Job]) -> list[tuple[bytes, Layout]]:
             todo: queue.SimpleQueue[int] = queue.SimpleQueue()
             for i in range(len(jobs)):
                 todo.put(i)
             results: dict[int, tuple[bytes, Layout]] = {}
-            errors: list[ReportError] = []
+            errors: list[Exception] = []
 
-            def serve(worker: _Worker) -> None:
+            def serve(channel: _Channel) -> None:
                 while not errors:
                     try:
                         i = todo.get_nowait()
                     except queue.Empty:
                         return
                     try:
-                        results[i] = worker.call(jobs[i], out_dir, created)
-                    except ReportError as exc:
+                        results[i] = channel.call(jobs[i], out_dir, created)
+                    except (ReportError, _GoneError) as exc:
                         errors.append(exc)
 
-            threads = [threading.Thread(target=serve, args=(w,), daemon=True)
-                       for w in self._workers]
+            threads = [threading.Thread(target=serve, args=(c,), daemon=True)
+                       for c in self._channels]
             for t in threads:
                 t.start()
             for t in threads:
                 t.join(max(0.0, deadline - time.monotonic()))
                 if t.is_alive():
-                    for w in self._workers:
-                        w.kill()
+                    self._kill()
                     raise ReportError(f"PDF rendering exceeded {self.limits.wall_seconds:g} s "
                                       "and was stopped")
             if errors:
-                raise errors[0]
+                first = next((e for e in errors if isinstance(e, ReportError)), None)
+                raise first if first is not None else ReportError(
+                    f"PDF rendering failed: {self._death()}")
             return [results[i] for i in range(len(jobs))]
 
-        return render_report(html, run, attachments=attachments)
+        return render_report(html, run, attachments=attachments, created=created)
+
+    def _death(self) -> str:
+        """Why a rendering process ended: the last line it wrote, or how it was stopped."""
+        self._kill()
+        code = self._proc.returncode
+        self._err.seek(0)
+        lines = self._err.read().decode("utf-8", "replace").strip().splitlines()
+        detail = lines[-1] if lines else f"exit status {code}"
+        lim = self.limits
+        if not lines or (code is not None and code < 0) or "MemoryError" in detail:
+            detail = (f"the rendering process was stopped ({detail}); limits: "
+                      f"{lim.memory_bytes >> 20} MiB, {lim.cpu_seconds} s CPU")
+        return detail[:300]
+
+    def _kill(self) -> None:
+        import signal
+
+        if self._proc.poll() is None:
+            with suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
 
     def close(self) -> None:
-        """Stop the children (nothing more to render)."""
-        for w in self._workers:
-            w.close()
+        """Stop the processes (nothing more to render): end their input, or kill them."""
+        import subprocess
+
+        for c in self._channels:
+            c.close()
+        if not self._used:
+            self._kill()  # still loading the renderer: no need to wait for it
+        try:
+            self._proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            self._kill()
+        self._err.close()
 
 
 def render_pdf_isolated(html: str, out_dir: Path, *,
