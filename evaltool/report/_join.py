@@ -160,6 +160,7 @@ def _outline(pdf: Any, nodes: list[OutlineNode], pikepdf: Any) -> None:
 class _Run:
     """One text-showing operation of the sample: what WeasyPrint drew, and where."""
 
+    font: str
     ctm: tuple[float, ...]
     x: float
     y: float
@@ -215,7 +216,8 @@ def _runs(page: Any, pikepdf: Any) -> tuple[list[_Run], Any]:
                     kerns[-1] += float(item)
             if tm[:4] != (1, 0, 0, -1):
                 raise ValueError("the sample's text is transformed")
-            runs.append(_Run(ctm, tm[4], tm[5], size, color, tuple(glyphs), tuple(kerns)))
+            runs.append(_Run(str(font), ctm, tm[4], tm[5], size, color, tuple(glyphs),
+                             tuple(kerns)))
     return runs, font
 
 
