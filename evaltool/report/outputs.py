@@ -17,7 +17,7 @@ from pathlib import Path
 
 from evaltool.errors import ReportError
 from evaltool.model.results import EvaluationResult
-from evaltool.report._atomic import write_atomic
+from evaltool.report._atomic import Staged, write_atomic
 from evaltool.report.canonical import DIGEST_NAME, digest_line, results_json, sha256_hex
 from evaltool.report.html import render_html
 from evaltool.report.junit import render_junit
@@ -123,50 +123,76 @@ def write_outputs(
 def _write(result: EvaluationResult, out_dir: Path, wanted: list[OutputFormat],
            written: dict[OutputFormat, Path], renderer: IsolatedRenderer | None,
            ) -> dict[OutputFormat, Path]:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     canonical = results_json(result)
     digest = sha256_hex(canonical)
-    try:
-        junit = render_junit(result)
-        oscal = render_oscal(result)
-        attachments = (
-            PdfAttachment("results.json", canonical, "evaltool results (canonical JSON)", "Data"),
-            PdfAttachment("results.junit.xml", junit, "JUnit XML, one testcase per check", "Data"),
-            PdfAttachment("results.oscal.json", oscal, "OSCAL assessment-results", "Data"),
-            PdfAttachment("measurements.csv", measurements_csv(result),
-                          "every measurement of every check", "Data"),
-            PdfAttachment("inputs.csv", inputs_csv(result),
-                          "input manifest with SHA-256", "Source"),
-        )
-        html = ""
-        if {OutputFormat.HTML, OutputFormat.PDF} & set(wanted):
-            html = render_html(result, results_sha256=digest, plot=_plot,
-                               attachments=tuple(a.name for a in attachments))
-        for fmt in wanted:
-            if fmt is OutputFormat.JSON:
-                continue
-            dest = out_dir / OUTPUT_NAMES[fmt]
-            if fmt is OutputFormat.HTML:
-                write_atomic(dest, html.encode())
-            elif fmt is OutputFormat.PDF:
+    staged: list[Staged] = []
+    with ThreadPoolExecutor(1) as pool:
+        pdf: Future[bytes] | None = None
+        try:
+            junit = render_junit(result)
+            oscal = render_oscal(result)
+            attachments = (
+                PdfAttachment("results.json", canonical, "evaltool results (canonical JSON)",
+                              "Data"),
+                PdfAttachment("results.junit.xml", junit, "JUnit XML, one testcase per check",
+                              "Data"),
+                PdfAttachment("results.oscal.json", oscal, "OSCAL assessment-results", "Data"),
+                PdfAttachment("measurements.csv", measurements_csv(result),
+                              "every measurement of every check", "Data"),
+                PdfAttachment("inputs.csv", inputs_csv(result),
+                              "input manifest with SHA-256", "Source"),
+            )
+            html = ""
+            if {OutputFormat.HTML, OutputFormat.PDF} & set(wanted):
+                html = render_html(result, results_sha256=digest, plot=_plot,
+                                   attachments=tuple(a.name for a in attachments))
+            if OutputFormat.PDF in wanted:  # the long one: started first, the rest meanwhile
                 render = renderer.render if renderer is not None else render_pdf
-                write_atomic(dest, render(html, out_dir, attachments=attachments,
-                                          created=_evaluation_time(result)))
-            elif fmt is OutputFormat.JUNIT:
-                write_atomic(dest, junit)
-            elif fmt is OutputFormat.OSCAL:
-                write_atomic(dest, oscal)
-            written[fmt] = dest
-        if OutputFormat.JSON in wanted:
-            dest = out_dir / OUTPUT_NAMES[OutputFormat.JSON]
-            write_atomic(out_dir / DIGEST_NAME, digest_line(canonical))
-            write_atomic(dest, canonical)
-            written[OutputFormat.JSON] = dest
-    except OSError as exc:
-        for p in (*written.values(), out_dir / DIGEST_NAME):
-            p.unlink(missing_ok=True)
-        raise ReportError(f"cannot write report ({exc.strerror})", path=out_dir) from None
-    except ReportError:
-        for p in written.values():
-            p.unlink(missing_ok=True)
-        raise
-    return written
+                pdf = pool.submit(render, html, out_dir, attachments=attachments,
+                                  created=_evaluation_time(result))
+            for fmt in wanted:
+                dest = out_dir / OUTPUT_NAMES[fmt]
+                if fmt is OutputFormat.HTML:
+                    write_atomic(dest, html.encode())
+                elif fmt is OutputFormat.JUNIT:
+                    write_atomic(dest, junit)
+                elif fmt is OutputFormat.OSCAL:
+                    write_atomic(dest, oscal)
+                else:
+                    continue
+                written[fmt] = dest
+            if OutputFormat.JSON in wanted:  # in place last, after the PDF
+                staged = [Staged(out_dir / DIGEST_NAME, digest_line(canonical)),
+                          Staged(out_dir / OUTPUT_NAMES[OutputFormat.JSON], canonical)]
+            if pdf is not None:
+                dest = out_dir / OUTPUT_NAMES[OutputFormat.PDF]
+                write_atomic(dest, pdf.result())
+                written[OutputFormat.PDF] = dest
+            for st in staged:
+                st.commit()
+            if staged:
+                written[OutputFormat.JSON] = staged[-1].dest
+        except OSError as exc:
+            _undo(pdf, staged, [*written.values(), out_dir / DIGEST_NAME])
+            raise ReportError(f"cannot write report ({exc.strerror})", path=out_dir) from None
+        except BaseException:
+            _undo(pdf, staged, list(written.values()))
+            raise
+    return {fmt: written[fmt] for fmt in wanted if fmt in written}
+
+
+def _undo(pdf: object, staged: list[Staged], paths: list[Path]) -> None:
+    """After a failure: wait for the PDF render to end, remove what this call wrote."""
+    from concurrent.futures import Future
+    from contextlib import suppress
+
+    if isinstance(pdf, Future):
+        pdf.cancel()
+        with suppress(BaseException):  # its own failure is not the one being reported
+            pdf.result()
+    for st in staged:
+        st.discard()
+    for p in paths:
+        p.unlink(missing_ok=True)
