@@ -18,6 +18,8 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library("pango-1.0") else 1)' || \
 	  { echo "error: Pango is not installed; WeasyPrint needs it for PDF reports."; \
 	    echo "       Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0"; exit 1; }
+	@$(PYTHON) -c 'import ctypes.util, sys; sys.exit(0 if ctypes.util.find_library("harfbuzz-subset") else 1)' || \
+	  echo "note: libharfbuzz-subset0 is not installed; PDF fonts are subset with fontTools (slower)."
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'

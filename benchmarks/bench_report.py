@@ -120,10 +120,58 @@ def build_result(n_requirements: int) -> EvaluationResult:
                             requirements=tuple(reqs), trace=trace)
 
 
+def _tree_rss_mb() -> float:
+    """Resident memory of this process and all its descendants, in MB (from /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        parents[pid] = int(fields[1])
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    me = os.getpid()
+    total = 0
+    for pid, size in rss.items():
+        p = pid
+        while p not in (0, 1, me) and p in parents:
+            p = parents[p]
+        if p == me:
+            total += size
+    return total / 1e6
+
+
+class _PeakTreeRss:
+    """Polls :func:`_tree_rss_mb` every 20 ms in a thread; ``peak`` after ``stop()``."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.peak = max(self.peak, _tree_rss_mb())
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def main() -> None:
-    """Render the benchmark report and print time, pages and peak RSS."""
+    """Render the benchmark report and print time, pages and peak memory."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requirements", type=int, default=62)
+    parser.add_argument("--requirements", type=int, default=64)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the full audit output")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     import pypdf
@@ -136,39 +184,44 @@ def main() -> None:
 
     result = build_result(args.requirements)
     out = args.out or Path(tempfile.mkdtemp(prefix="bench-report-"))
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    # First, while this process has not loaded the renderer itself (as in an audit).
+    walls, peaks = [], []
+    for _ in range(args.repeat):
+        watch = _PeakTreeRss()
+        t2 = time.perf_counter()
+        write_outputs(result, out, list(OutputFormat))
+        walls.append(time.perf_counter() - t2)
+        peaks.append(watch.stop())
+    child = resource.getrusage(resource.RUSAGE_CHILDREN)
+    child_cpu = (child.ru_utime + child.ru_stime) / args.repeat
     t0 = time.perf_counter()
+    c0 = time.process_time()
     html = render_html(result, results_sha256=sha256_hex(results_json(result)), plot=plot_series)
     t_html = time.perf_counter() - t0
     t1 = time.perf_counter()
-    render_pdf(html, out)
+    render_pdf(html, out)  # every part in this process, one after the other
     t_pdf = time.perf_counter() - t1
-    ru1 = resource.getrusage(resource.RUSAGE_SELF)
-    t2 = time.perf_counter()
-    write_outputs(result, out, list(OutputFormat))
-    t_all = time.perf_counter() - t2
-    ru2 = resource.getrusage(resource.RUSAGE_SELF)
-    rss = ru2.ru_maxrss / 1024
-    cpu1 = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
-    cpu2 = (ru2.ru_utime + ru2.ru_stime) - (ru1.ru_utime + ru1.ru_stime)
+    cpu1 = time.process_time() - c0
     pages = len(pypdf.PdfReader(out / "report.pdf").pages)
     size = (out / "report.pdf").stat().st_size / 1e6
     load = os.getloadavg()[0]
+    try:
+        from weasyprint.text.ffi import harfbuzz_subset
+        hb = "HarfBuzz" if harfbuzz_subset is not None else "fontTools"
+    except (ImportError, OSError):
+        hb = "unknown"
+    median = sorted(walls)[len(walls) // 2]
     print(f"requirements={args.requirements} checks={3 * args.requirements} pages={pages} "
-          f"(load average {load:.1f} on {os.cpu_count()} CPUs)")
-    print(f"HTML + {args.requirements} SVG plots: {t_html:.2f} s; PDF: {t_pdf:.2f} s; "
-          f"HTML+PDF wall {t_html + t_pdf:.2f} s, CPU {cpu1:.2f} s")
-    print(f"all outputs (html, pdf/a-3 with attachments, json, junit, oscal; PDF in a "
-          f"resource-limited child): wall {t_all:.2f} s, parent CPU {cpu2:.2f} s")
-    child = resource.getrusage(resource.RUSAGE_CHILDREN)
-    child_cpu = child.ru_utime + child.ru_stime
-    print(f"  of which the isolated PDF child process: CPU {child_cpu:.2f} s, "
-          f"peak RSS {child.ru_maxrss / 1024:.0f} MB")
-    print(f"peak RSS of the in-process HTML+PDF render {rss:.0f} MB (before rendering "
-          f"{rss_before:.0f} MB); pdf {size:.2f} MB")
-    verdict = "met" if t_all < 10 and rss < 500 else "NOT met"
-    print(f"target < 10 s and < 500 MB for ~100 pages: {verdict} (wall clock)")
+          f"(load average {load:.1f} on {os.cpu_count()} CPUs; fonts subset with {hb})")
+    print(f"HTML + {args.requirements} SVG plots: {t_html:.2f} s; PDF in one process, part after "
+          f"part: {t_pdf:.2f} s (HTML+PDF CPU {cpu1:.2f} s)")
+    print(f"all outputs (html, pdf/a-3 with attachments, json, junit, oscal; PDF in two "
+          f"resource-limited processes): wall {', '.join(f'{w:.2f}' for w in walls)} s, "
+          f"median {median:.2f} s; rendering processes' CPU {child_cpu:.2f} s a run")
+    print(f"peak resident memory of the parent and its rendering processes together: "
+          f"{max(peaks):.0f} MB; pdf {size:.2f} MB")
+    verdict = "met" if median < 10 and max(peaks) < 500 else "NOT met"
+    print(f"target < 10 s and < 500 MB for ~100 pages: {verdict} (median wall clock)")
 
 
 if __name__ == "__main__":

@@ -209,3 +209,43 @@ def test_the_two_rendering_processes_are_one_group_and_leave_nothing_behind(
     assert pdf == render_pdf(report_html, tmp_path)  # same bytes in one process
     with pytest.raises(ProcessLookupError):
         os.killpg(renderer._proc.pid, 0)  # the forked process is gone too
+
+
+def test_plot_labels_set_as_html_sit_where_the_svg_places_its_texts(tmp_path: Path) -> None:
+    """Each HTML label's baseline passes through its SVG text's anchor point, and the anchor is
+    at the label's start, middle or end (also when turned by 90 degrees), to 0.05 pt."""
+    from evaltool.model.results import Series
+    from evaltool.report._join import _widths
+    from evaltool.report.html import _figure
+    from evaltool.report.plots import plot_figure
+
+    s = Series(name="qber_key", unit="ratio", values=tuple(0.02 + 0.001 * (i % 7)
+                                                            for i in range(50)),
+               threshold=0.026, passes_if="<=", marks=(10.0,), marks_label="abort")
+    fig = plot_figure(s)
+    spans = "".join(f'<span style="{lb["style"]}">{lb["text"]}</span>'
+                    for lb in _figure(fig)["labels"])
+    page_h = 260.0
+    css = (f'<style>@page {{ size: 500pt {page_h:g}pt; margin: 0 }} body {{ margin: 0; '
+           'font-family: "DejaVu Sans" } div.plot { position: relative } div.plot span { '
+           'position: absolute; line-height: 1; white-space: nowrap }</style>')
+    box = f'width:{fig.width:g}pt;height:{fig.height:g}pt'
+    data, _ = render_document(f'<html><head>{css}</head><body><div class="plot" '
+                              f'style="{box}">{spans}</div></body></html>', tmp_path)
+    pdf = pikepdf.open(io.BytesIO(data))
+    page = pdf.pages[0]
+    runs, _ = _runs(page, pikepdf)
+    assert len(runs) == len(fig.labels) >= 10  # ticks, axis labels, legend
+    anchors = {"start": 0.0, "middle": 0.5, "end": 1.0}
+    for run, label in zip(runs, fig.labels, strict=True):
+        widths = _widths(page.Resources.Font[run.font].DescendantFonts[0], pikepdf)
+        advance = (sum(widths[g] for g in run.glyphs) - sum(run.kerns[:-1])) * run.size / 1000
+        a, b, c, d, e, f = run.ctm  # text space (y down, as WeasyPrint draws) -> page points
+        def page_point(tx: float, ty: float) -> tuple[float, float]:
+            return tx * a + ty * c + e, tx * b + ty * d + f  # noqa: B023
+        at = page_point(run.x + anchors[label.anchor] * advance, run.y)
+        assert at == pytest.approx((label.x, page_h - label.y), abs=0.05), label
+        start, step = page_point(run.x, run.y), page_point(run.x + 1, run.y)
+        dx, dy = step[0] - start[0], step[1] - start[1]
+        # Turned labels read upwards (SVG rotate(-90)), the others left to right.
+        assert (abs(dx) < 1e-9 < dy if label.rotate else abs(dy) < 1e-9 < dx), label
