@@ -170,7 +170,7 @@ class _PeakTreeRss:
 def main() -> None:
     """Render the benchmark report and print time, pages and peak memory."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requirements", type=int, default=64)
+    parser.add_argument("--requirements", type=int, default=62)
     parser.add_argument("--repeat", type=int, default=3, help="runs of the full audit output")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()

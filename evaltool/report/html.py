@@ -27,7 +27,7 @@ from evaltool.errors import ReportError
 from evaltool.model.results import CheckResult, EvaluationResult, Series
 from evaltool.model.verdict import Verdict, combine
 from evaltool.report.filters import fmt_measurement, fmt_number, short_hash, verdict_class
-from evaltool.report.plots import BASELINE, Figure, group_series
+from evaltool.report.plots import group_series
 
 ASSURANCE_MODEL = (
     "A pass means that the evidence supplied in this bundle, analysed by the checks listed, "
@@ -143,34 +143,8 @@ def _traceability(result: EvaluationResult) -> dict[str, Any] | None:
     return {"problems": problems, "objectives": objectives}
 
 
-def _figure(fig: Figure) -> dict[str, Any]:
-    """A plot's size and its texts as positioned HTML labels (style strings from numbers only).
-
-    A label's box is placed so that its baseline passes through the SVG text's baseline point
-    (``line-height: 1``, :data:`evaltool.report.plots.BASELINE`); middle and end anchors shift it
-    back by half or all of its width, rotated labels turn about that point, as SVG's
-    ``rotate(-90 x y)`` does.
-    """
-    labels = []
-    for lb in fig.labels:
-        base = BASELINE * lb.size
-        shift = {"middle": " translateX(-50%)", "end": " translateX(-100%)"}.get(lb.anchor, "")
-        style = f"left:{lb.x:.2f}pt;top:{lb.y - base:.2f}pt;font-size:{lb.size:g}pt"
-        if lb.rotate:
-            style += f";transform-origin:0 {base:.2f}pt;transform:rotate(-90deg){shift}"
-        elif shift:
-            style += f";transform:{shift.strip()}"
-        labels.append({"text": lb.text, "style": style})
-    return {"width": f"{fig.width:g}", "height": f"{fig.height:g}", "labels": labels}
-
-
-PlotFunction = Callable[[Series | Sequence[Series]], "tuple[str, str] | Figure"]
-"""Draws a series or a group: ``(data_uri, caption)`` or a :class:`~evaltool.report.plots.Figure`
-(whose texts the page sets as HTML)."""
-
-
 def build_context(result: EvaluationResult, *, results_sha256: str,
-                  plot: PlotFunction | None = None,
+                  plot: Callable[[Series | Sequence[Series]], tuple[str, str]] | None = None,
                   attachments: tuple[str, ...] = ()) -> dict[str, Any]:
     """The data the template renders (plain dicts, lists and strings only)."""
     p = result.provenance
@@ -204,13 +178,10 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
             if plot is not None:
                 # Consecutive series of one group share a plot (e.g. an estimate and its bound).
                 for group in group_series(c.series)[:MAX_PLOTS_PER_CHECK]:
-                    drawn = plot(group if len(group) > 1 else group[0])
-                    uri, caption = ((drawn.uri, drawn.caption) if isinstance(drawn, Figure)
-                                    else drawn)
+                    uri, caption = plot(group if len(group) > 1 else group[0])
                     if not uri.startswith("data:image/svg+xml;base64,"):
                         raise ReportError(f"plot of {group[0].name!r} is not an SVG data URI")
-                    plots.append({"uri": PlotURI(uri), "caption": caption,
-                                  **(_figure(drawn) if isinstance(drawn, Figure) else {})})
+                    plots.append({"uri": PlotURI(uri), "caption": caption})
             checks.append({
                 "check_id": c.check_id, "activity_id": c.activity_id, "kind": c.kind,
                 "element_id": c.element_id or "", "verdict": c.verdict.value,
@@ -282,7 +253,7 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 
 
 def render_html(result: EvaluationResult, *, results_sha256: str = "",
-                plot: PlotFunction | None = None,
+                plot: Callable[[Series | Sequence[Series]], tuple[str, str]] | None = None,
                 attachments: tuple[str, ...] = ()) -> str:
     """The complete HTML report of ``result``.
 
@@ -293,8 +264,7 @@ def render_html(result: EvaluationResult, *, results_sha256: str = "",
     results_sha256:
         SHA-256 of the canonical results.json, printed on the cover and in the provenance.
     plot:
-        Renders a data series to ``(data_uri, caption)`` or to a
-        :class:`~evaltool.report.plots.Figure`; plots are omitted when ``None``.
+        Renders a data series to ``(data_uri, caption)``; plots are omitted when ``None``.
     attachments:
         Names of the files embedded in the PDF, listed in the report.
     """

@@ -23,7 +23,6 @@ from evaltool.report.html import render_html
 from evaltool.report.junit import render_junit
 from evaltool.report.oscal import render_oscal
 from evaltool.report.pdf import IsolatedRenderer, PdfAttachment, RenderLimits, render_pdf
-from evaltool.report.plots import Figure
 
 __all__ = ["OUTPUT_NAMES", "OutputFormat", "remove_outputs", "results_json", "write_outputs"]
 
@@ -90,10 +89,10 @@ def _evaluation_time(result: EvaluationResult) -> datetime:
     return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
-def _plot(series: object) -> Figure:
-    from evaltool.report.plots import plot_figure
+def _plot(series: object) -> tuple[str, str]:
+    from evaltool.report.plots import plot_series
 
-    return plot_figure(series)  # type: ignore[arg-type]
+    return plot_series(series)  # type: ignore[arg-type]
 
 
 def write_outputs(

@@ -173,36 +173,6 @@ class _Prepared:
     notes: list[str] = field(default_factory=list)
 
 
-BASELINE = 0.8462
-"""Baseline of a line of DejaVu Sans set with ``line-height: 1``, below the top of its box, in
-font sizes: (1 + ascent - descent) / 2 with the font's ascent 1901/2048 and descent 483/2048
-(measured in WeasyPrint: 0.84617)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Label:
-    """A text of a plot: baseline point (x, y) in pt, anchored at its start, middle or end."""
-
-    x: float
-    y: float
-    text: str
-    anchor: str
-    size: float
-    rotate: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Figure:
-    """A plot for the report: the SVG without its texts, which the page sets as HTML (WeasyPrint
-    lays out SVG text one glyph at a time, an HTML label in one go)."""
-
-    uri: str
-    width: float
-    height: float
-    labels: tuple[Label, ...]
-    caption: str
-
-
 class _Canvas:
     """Maps data to plot-area coordinates and collects SVG elements."""
 
@@ -212,8 +182,6 @@ class _Canvas:
         self.top, self.height = top, height
         self.bottom = _BOTTOM + (top - _TOP)
         self.parts: list[str] = []
-        self.texts: list[str] = []
-        self.labels: list[Label] = []
 
     def x(self, v: float) -> float:
         lo, hi = self.xlim
@@ -232,17 +200,8 @@ class _Canvas:
         if not s:
             return
         transform = f' transform="rotate(-90 {_f(x)} {_f(y)})"' if rotate else ""
-        self.texts.append(f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size:g}" '
+        self.parts.append(f'<text x="{_f(x)}" y="{_f(y)}" font-size="{size:g}" '
                           f'text-anchor="{anchor}"{transform}>{escape(s)}</text>')
-        self.labels.append(Label(round(x, 2), round(y, 2), s, anchor, size, rotate))
-
-    def svg(self, texts: bool = True) -> str:
-        """The plot as an SVG ``data:`` URI, with or without its texts (drawn last)."""
-        svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH:g}pt" '
-               f'height="{self.height:g}pt" viewBox="0 0 {WIDTH:g} {self.height:g}" '
-               f'font-family="{_FONT}" fill="#000000">' + "".join(self.parts)
-               + ("".join(self.texts) if texts else "") + "</svg>")
-        return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
 
     def polyline(self, xs: Sequence[float], ys: Sequence[float], step: bool = False) -> str:
         """Path data through the points; a NaN breaks the line."""
@@ -429,20 +388,7 @@ _MARKS = 'stroke="#6b4d00" stroke-width="0.8" stroke-dasharray="0.8 1.32" fill="
 
 def plot_series(series: Series | Sequence[Series]) -> tuple[str, str]:
     """A series, or the series of one group (:func:`group_series`), as an SVG ``data:`` URI,
-    and a caption stating what was drawn (:func:`draw`)."""
-    canvas, caption = draw(series)
-    return canvas.svg(), caption
-
-
-def plot_figure(series: Series | Sequence[Series]) -> Figure:
-    """:func:`plot_series` for the report: the SVG without texts, and the texts as labels."""
-    canvas, caption = draw(series)
-    return Figure(canvas.svg(texts=False), WIDTH, canvas.height, tuple(canvas.labels), caption)
-
-
-def draw(series: Series | Sequence[Series]) -> tuple[_Canvas, str]:
-    """Draw a series, or the series of one group (:func:`group_series`); the canvas and a
-    caption stating what was drawn.
+    and a caption stating what was drawn.
 
     The threshold (if any) is a dashed line labelled with its pass condition; marks are vertical
     dotted lines (e.g. aborts); a histogram shows the distribution of the values (e.g. p-values of
@@ -567,4 +513,8 @@ def draw(series: Series | Sequence[Series]) -> tuple[_Canvas, str]:
             else:
                 c.path(f"M{_f(x)} {_f(y0)}h14", _THRESHOLD if what == "threshold" else _MARKS)
             c.text(x + 18, y0 + 2.5, text, anchor="start", size=7.0)
-    return c, "; ".join(caption)
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH:g}pt" '
+           f'height="{c.height:g}pt" viewBox="0 0 {WIDTH:g} {c.height:g}" '
+           f'font-family="{_FONT}" fill="#000000">' + "".join(c.parts) + "</svg>")
+    uri = "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode("ascii")
+    return uri, "; ".join(caption)
