@@ -72,6 +72,7 @@ def _warm_up() -> None:
             warnings.simplefilter("ignore")
             weasyprint.HTML(string=_WARM_UP).render().write_pdf(pdf_variant=PDF_VARIANT)
             gc.collect()
+            gc.freeze()  # the loaded modules are never collected: no need to scan them again
     except Exception:  # a failed warm-up only costs time; the real render reports errors
         return
 
