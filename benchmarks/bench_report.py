@@ -5,22 +5,25 @@ under 500 MB peak RSS on the project's 2-vCPU machine kind. For comparison, the
 leakage-and-reporting note §B6 measured WeasyPrint 70 at 9.2 s layout + 5.0 s write, 319 MB, for
 102 pages of 100 sections with an SVG plot and a 30-row table each.
 
-Measured here (62 requirements, 98-99 pages, WeasyPrint 70.0, fontTools 4.68.0; CPU seconds are
-steadier than wall seconds on the shared machine, so both are given with the load average):
+Measured here (62 requirements, 98-99 pages, WeasyPrint 70.0, fontTools 4.67, pikepdf 10.18;
+this VM's timings wander by 15-20 % from minute to minute, so the full output is run five times):
 
-==========================  =======================  ==========================================
-                            before (a805b85)         now
-==========================  =======================  ==========================================
-HTML + 62 plots             6.75 s (load 0.7)        1.06 s (load 3.9)
-in-process PDF              29.6 s (load 0.7)        17.2 s wall, 17.6 s CPU (load 3.9)
-all outputs, child process  31.0 s wall, child CPU   19.8 s wall, child CPU 18.6 s,
-                            26.8 s, 360 MB           230 MB (load 3.9)
-==========================  =======================  ==========================================
+=============================  ====================  ===========================================
+                               one process (5fdfa15)  two processes, joined (now)
+=============================  ====================  ===========================================
+all outputs, median wall       17.5 s                8.94 s (7.76-9.77; HarfBuzz subsetting)
+                                                     10.26 s (8.45-10.81; fontTools fallback)
+rendering CPU a run            18.7 s                14.6 s (HarfBuzz) / 16.4 s (fontTools)
+peak memory, all processes     227 MB (child)        434 MB (parent + both renderers; shared
+                                                     copy-on-write pages counted twice)
+=============================  ====================  ===========================================
 
-Where the PDF time goes now (py-spy): layout 49 % (tables 17 %, margin boxes 5 %), drawing 38 %
-(text 11 %, the 62 SVG plots 11 %, font subsetting 6 %), CSS cascade, box building and HTML
-parsing 12 %. WeasyPrint renders on one core; the same text as plain paragraphs without plots
-still takes about 7 s, so the 10 s target needs the document rendered in two processes.
+Where the time goes (per-unit renders, best of three): a requirement section with its plot costs
+about 22 us per character of HTML, table-heavy chapters about twice that; each part pays a fixed
+~0.25 s (style sheet, fonts, PDF writing); loading WeasyPrint costs 1.2 s once (its cffi
+declarations alone 0.46 s). Attachments are compressed by the joiner (zlib level 6, 0.15 s for
+9 MB) instead of by WeasyPrint (level 9, 0.9 s). Setting plot texts as HTML labels instead of SVG
+text was tried and measured slower (2.67 s against 2.46 s for 20 sections).
 
 The result rendered is synthetic but shaped like a real one: N requirements with three checks each
 (measurements with thresholds, evidence with SHA-256, notes), one 2 000-point data series with a
