@@ -3,7 +3,7 @@
 ``python -m evaltool.report._worker R1 W1 R2 W2 ...`` loads WeasyPrint once, then forks itself so
 that one process serves each pair of pipe descriptors (read requests from R, write answers to W).
 The parent sends jobs as frames: an 8-byte big-endian length, then a pickle of
-``(html, out_dir, attachments, created, count_only)``. For each job a process answers with two
+``(html, out_dir, attachments, created)``. For each job a process answers with two
 frames: a JSON header (``{"ok": true, "layout": ...}`` or ``{"ok": false, "error": "..."}``) and
 the PDF bytes. A process ends at the end of its input. The parent reads only JSON and bytes from
 the children, never a pickle, so a document that subverted the renderer could not run code in the
@@ -109,10 +109,10 @@ def _serve(requests: BinaryIO, answers: BinaryIO) -> None:
     from evaltool.report.pdf import render_document
 
     while (request := read_frame(requests)) is not None:
-        html, out_dir, attachments, created, count_only = pickle.loads(request)
+        html, out_dir, attachments, created = pickle.loads(request)
         try:
             data, layout = render_document(html, Path(out_dir), attachments=attachments,
-                                           created=created, count_only=count_only)
+                                           created=created)
             header: dict[str, object] = {"ok": True, "layout": layout.to_json()}
         except ReportError as exc:
             data, header = b"", {"ok": False, "error": exc.message}

@@ -176,7 +176,7 @@ def plan(source: ReportSource, first: float = 0.0, last: float = 0.0) -> list[ra
 
 @dataclass(frozen=True, slots=True)
 class Part:
-    """One document to render: its HTML and the anchors it holds only as placeholders."""
+    """One document to render: its HTML and the anchors it holds as empty stand-ins."""
 
     html: str
     stubs: frozenset[str] = frozenset()

@@ -138,12 +138,11 @@ def confined_fetcher(root: Path) -> Any:
 
 
 def render_document(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ...] = (),
-                    created: datetime | None = None, fetcher: Any = None,
-                    count_only: bool = False) -> tuple[bytes, Layout]:
+                    created: datetime | None = None,
+                    fetcher: Any = None) -> tuple[bytes, Layout]:
     """Render one HTML document to PDF/A-3b bytes and the layout the joiner needs.
 
-    ``count_only`` lays the document out without drawing it (the bytes are empty). Resources may
-    come only from ``out_dir`` (see :func:`confined_fetcher`).
+    Resources may come only from ``out_dir`` (see :func:`confined_fetcher`).
     """
     try:
         import weasyprint
@@ -161,7 +160,6 @@ def render_document(html: str, out_dir: Path, *, attachments: tuple[PdfAttachmen
                               relationship=a.relationship)
         for a in attachments
     ]
-    data = b""
     try:
         with warnings.catch_warnings(), _source_date_epoch(stamp), _fewer_collections():
             # WeasyPrint 70 leaves the PDF/A output-intent ICC profile file open; it is
@@ -169,9 +167,8 @@ def render_document(html: str, out_dir: Path, *, attachments: tuple[PdfAttachmen
             warnings.simplefilter("ignore", ResourceWarning)
             document = weasyprint.HTML(string=html, base_url=base, url_fetcher=fetcher).render()
             layout = _layout(document)
-            if not count_only:
-                data = document.write_pdf(pdf_variant=PDF_VARIANT, attachments=pdf_attachments,
-                                          pdf_identifier=None)
+            data: bytes = document.write_pdf(pdf_variant=PDF_VARIANT,
+                                             attachments=pdf_attachments, pdf_identifier=None)
             del document
             gc.collect()
     except FatalURLFetchingError as exc:
@@ -205,11 +202,10 @@ def _layout(document: Any) -> Layout:
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    """One document for a renderer: a report part, the contents or the page-number layer."""
+    """One document for a renderer: a report part, the cover and contents, or the sample."""
 
     html: str
     attachments: tuple[PdfAttachment, ...] = ()
-    count_only: bool = False
 
 
 Runner = Callable[[list[_Job]], list[tuple[bytes, Layout]]]
@@ -275,7 +271,7 @@ def render_pdf(html: str, out_dir: Path, *, attachments: tuple[PdfAttachment, ..
 
     def run(jobs: list[_Job]) -> list[tuple[bytes, Layout]]:
         return [render_document(j.html, out_dir, attachments=j.attachments, created=created,
-                                fetcher=fetcher, count_only=j.count_only) for j in jobs]
+                                fetcher=fetcher) for j in jobs]
 
     return render_report(html, run, attachments=attachments, created=created)
 
@@ -304,14 +300,13 @@ class _Channel:
         self.receive = os.fdopen(receive, "rb")
 
     def call(self, job: _Job, out_dir: Path, created: datetime | None) -> tuple[bytes, Layout]:
-        """Render ``job`` in the process; ``None`` answers mean the process is gone."""
+        """Render ``job`` in the process; :class:`_GoneError` if it ended without answering."""
         import json
         import pickle
 
         from evaltool.report._worker import read_frame, write_frame
 
-        payload = pickle.dumps((job.html, str(out_dir), job.attachments, created,
-                                job.count_only))
+        payload = pickle.dumps((job.html, str(out_dir), job.attachments, created))
         try:
             write_frame(self.send, payload)
             header, data = read_frame(self.receive), read_frame(self.receive)
@@ -439,9 +434,10 @@ class IsolatedRenderer:
         return detail[:300]
 
     def _kill(self) -> None:
+        """Kill the whole process group (the forked process too), then reap the child."""
         import signal
 
-        if self._proc.poll() is None:
+        if self._proc.returncode is None:  # not reaped yet: its pid is still the group's id
             with suppress(ProcessLookupError):
                 os.killpg(self._proc.pid, signal.SIGKILL)
         self._proc.wait()
