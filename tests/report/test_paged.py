@@ -209,3 +209,45 @@ def test_the_two_rendering_processes_are_one_group_and_leave_nothing_behind(
     assert pdf == render_pdf(report_html, tmp_path)  # same bytes in one process
     with pytest.raises(ProcessLookupError):
         os.killpg(renderer._proc.pid, 0)  # the forked process is gone too
+
+
+def _group_members(pgid: int) -> list[int]:
+    """Live rendering processes of a process group (not helpers such as ldconfig)."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    cmdline = f.read()
+            except OSError:
+                continue
+            if (int(fields[2]) == pgid and fields[0] != "Z"
+                    and b"evaltool.report._worker" in cmdline):
+                members.append(int(entry))
+    return members
+
+
+def test_a_rendering_process_that_dies_fails_the_render_and_nothing_hangs(
+        report_html: str, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from evaltool.errors import ReportError
+
+    renderer = IsolatedRenderer()
+    pgid = renderer._proc.pid
+    try:
+        deadline = time.monotonic() + 60
+        while len(members := _group_members(pgid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # the child forks once WeasyPrint is loaded
+        forked = [p for p in members if p != pgid]
+        assert forked, members
+        os.kill(forked[0], signal.SIGKILL)
+        with pytest.raises(ReportError, match="stopped"):
+            renderer.render(report_html, tmp_path)
+    finally:
+        renderer.close()
+    assert _group_members(pgid) == []
+    assert list(tmp_path.iterdir()) == []
