@@ -75,6 +75,23 @@ def _environment() -> ImmutableSandboxedEnvironment:
     return env
 
 
+def pdf_renderer() -> str:
+    """The libraries that turn this report into PDF bytes, with their versions: the same results
+    give the same PDF bytes only with the same renderer (the results' provenance lists the
+    libraries that computed them)."""
+    import ctypes.util
+    from importlib.metadata import PackageNotFoundError, version
+
+    parts = []
+    for name in ("weasyprint", "pydyf", "fonttools", "pikepdf"):
+        try:
+            parts.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            parts.append(f"{name} absent")
+    subsetter = "HarfBuzz" if ctypes.util.find_library("harfbuzz-subset") else "fontTools"
+    return ", ".join(parts) + f"; fonts subset with {subsetter}"
+
+
 def pdf_date(iso: str) -> str:
     """An ISO 8601 timestamp as a W3C date (seconds, UTC ``Z``) for the PDF metadata."""
     try:
@@ -227,6 +244,7 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
         "evaluator": result.evaluator or "",
         "toe": result.toe.model_dump(mode="json"),
         "prov": p.model_dump(mode="json"),
+        "pdf_renderer": pdf_renderer(),
         "verdict": result.verdict.value,
         "counts": result.counts,
         "verdicts": [v.value for v in Verdict],

@@ -251,3 +251,15 @@ def test_a_rendering_process_that_dies_fails_the_render_and_nothing_hangs(
         renderer.close()
     assert _group_members(pgid) == []
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_report_names_the_pdf_renderer_and_its_font_subsetter(report_html: str) -> None:
+    import ctypes.util
+    from importlib.metadata import version
+
+    row = re.search(r"<th>PDF renderer</th><td>([^<]*)</td>", report_html)
+    assert row
+    assert f"weasyprint {version('weasyprint')}" in row.group(1)
+    assert f"pikepdf {version('pikepdf')}" in row.group(1)
+    subsetter = "HarfBuzz" if ctypes.util.find_library("harfbuzz-subset") else "fontTools"
+    assert row.group(1).endswith(f"fonts subset with {subsetter}")
