@@ -29,7 +29,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from evaltool.report.paged import FOOTER_SAMPLE, TOC_SAMPLE, Layout, OutlineNode, outline
+from evaltool.report.paged import (
+    FOOTER_SAMPLE,
+    TOC_SAMPLE,
+    Layout,
+    OutlineNode,
+    anchor_positions,
+    offsets,
+    outline,
+)
 
 FONT_NAME = "EvaltoolNumbers"
 """Resource name of the page-number font on every page."""
@@ -87,12 +95,10 @@ def join(parts: Sequence[tuple[bytes, Layout]], base: int, sample: bytes,
     _outline(out, outline(layouts), pikepdf)
     setter = NumberSetter.from_sample(pikepdf.open(io.BytesIO(sample)), out, pikepdf)
     slots: dict[int, list[tuple[float, float, float, int]]] = {}
-    offset = 0
-    for lay in layouts:
+    for start, lay in zip(offsets(layouts), layouts, strict=True):
         for name, index, _x1, y1, x2, y2 in lay.slots:
             if name in toc:
-                slots.setdefault(offset + index, []).append((x2, y2, y2 - y1, toc[name]))
-        offset += lay.pages
+                slots.setdefault(start + index, []).append((x2, y2, y2 - y1, toc[name]))
     for i, pdf_page in enumerate(out.pages):
         setter.stamp(pdf_page, i + 1, total, slots.get(i, ()), pikepdf)
     if attachments:
@@ -105,12 +111,7 @@ def join(parts: Sequence[tuple[bytes, Layout]], base: int, sample: bytes,
 
 def _destinations(pdf: Any, layouts: Sequence[Layout], pikepdf: Any) -> None:
     """Named destinations of every anchor (where a name recurs, the first occurrence)."""
-    seen: dict[str, tuple[int, float, float]] = {}
-    offset = 0
-    for lay in layouts:
-        for name, page, x, y in lay.anchors:
-            seen.setdefault(name, (offset + page, x, y))
-        offset += lay.pages
+    seen = anchor_positions(layouts)
     tree = pikepdf.NameTree.new(pdf)
     for name in sorted(seen):
         page, x, y = seen[name]

@@ -21,6 +21,7 @@ This module only cuts and assembles HTML and plans the parts; it renders nothing
 from __future__ import annotations
 
 import html as htmlmod
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ _HREF = re.compile(r'href="#([^"]*)"')
 _ID = re.compile(r'\bid="([^"]*)"')
 _HEADING_END = re.compile(r"</h[1-6]>")
 
-#: CSS added to each part: page numbers come from the page-number layer, never from a part.
+#: CSS added to each part: the joiner sets the page numbers, no part draws them.
 _PART_CSS = "@page { @bottom-right { content: none; } }"
 #: CSS added to a part that starts inside a chapter: the running header names that chapter.
 _CONTINUED_CSS = "body { string-set: reportid attr(data-report-id), section attr(data-section); }"
@@ -155,7 +156,7 @@ def weight(fragment: str) -> float:
 
 
 def plan(source: ReportSource, first: float = 0.0, last: float = 0.0) -> list[range]:
-    """Cut the units into :data:`PARTS` contiguous ranges of about equal cost.
+    """Cut the units into two (:data:`PARTS`) contiguous ranges of about equal cost.
 
     ``first`` and ``last`` are costs the first and the last process carry besides their units
     (the attachments; the cover and contents, which the process that finishes first renders).
@@ -219,7 +220,7 @@ def part_html(source: ReportSource, units: range) -> Part:
 def front_html(source: ReportSource) -> Part:
     """Cover and contents, with an empty page-number slot after each entry of the contents."""
     toc = _toc(source.front)
-    counter = iter(range(len(_TOC_LINK.findall(toc))))
+    counter = itertools.count()
     new_toc = re.sub(r"(<a href=\"#[^\"]*\">.*?</a>)",
                      lambda m: f'{m.group(1)}<span class="pn" id="{SLOT}{next(counter)}"></span>',
                      toc, flags=re.S)
@@ -242,15 +243,29 @@ def toc_numbers(source: ReportSource, layouts: Sequence[Layout]) -> dict[str, in
     return {f"{SLOT}{i}": pages[t] for i, t in enumerate(targets) if t in pages}
 
 
-def page_numbers(layouts: Sequence[Layout], offset: int = 0) -> dict[str, int]:
-    """1-based page number of every anchor of consecutive parts that follow ``offset`` pages
-    (where a name recurs, the first one)."""
-    numbers: dict[str, int] = {}
+def offsets(layouts: Sequence[Layout], offset: int = 0) -> list[int]:
+    """Index of the first page of each of consecutive parts that follow ``offset`` pages."""
+    starts = []
     for lay in layouts:
-        for name, page, _x, _y in lay.anchors:
-            numbers.setdefault(name, offset + page + 1)
+        starts.append(offset)
         offset += lay.pages
-    return numbers
+    return starts
+
+
+def anchor_positions(layouts: Sequence[Layout],
+                     offset: int = 0) -> dict[str, tuple[int, float, float]]:
+    """Page index and point of every anchor of consecutive parts that follow ``offset`` pages
+    (where a name recurs, the first one, as WeasyPrint resolves links)."""
+    seen: dict[str, tuple[int, float, float]] = {}
+    for start, lay in zip(offsets(layouts, offset), layouts, strict=True):
+        for name, page, x, y in lay.anchors:
+            seen.setdefault(name, (start + page, x, y))
+    return seen
+
+
+def page_numbers(layouts: Sequence[Layout], offset: int = 0) -> dict[str, int]:
+    """1-based page number of every anchor of consecutive parts that follow ``offset`` pages."""
+    return {name: page + 1 for name, (page, _x, _y) in anchor_positions(layouts, offset).items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -270,13 +285,11 @@ def outline(layouts: Sequence[Layout]) -> list[OutlineNode]:
     lower level before it, as WeasyPrint nests them; levels need not be consecutive)."""
     root: list[OutlineNode] = []
     stack: list[tuple[int, list[OutlineNode]]] = [(0, root)]
-    offset = 0
-    for lay in layouts:
+    for start, lay in zip(offsets(layouts), layouts, strict=True):
         for level, label, page, x, y, is_open in lay.bookmarks:
             while len(stack) > 1 and stack[-1][0] >= level:
                 stack.pop()
-            node = OutlineNode(label, offset + page, x, y, is_open, [])
+            node = OutlineNode(label, start + page, x, y, is_open, [])
             stack[-1][1].append(node)
             stack.append((level, node.children))
-        offset += lay.pages
     return root
