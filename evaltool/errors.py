@@ -89,6 +89,10 @@ class PluginError(EvaltoolError):
     """A third-party check failed to load or register."""
 
 
+class RecordedInputError(EvaltoolError):
+    """An input recorded in a results file is not given, or one given was not recorded."""
+
+
 class UsageError(EvaltoolError):
     """Options that do not make sense together."""
 

@@ -1,4 +1,10 @@
-"""Orchestration: run a plan against a bundle and collect an :class:`EvaluationResult`.
+"""Orchestration: assemble an audit from its input files, run its plan against the bundle and
+collect an :class:`EvaluationResult`.
+
+:func:`prepare_audit` is the one assembly of an audit (profile, security target, evaluation input,
+plan, bundle), shared by ``evaltool audit`` and ``evaltool verify``; :func:`evaluate` runs it with
+an explicit start time, so a recomputation runs at the recorded instant (waiver expiry depends on
+the date) without touching the environment.
 
 The evaluator owns bookkeeping only: seeding, evidence references, captured warnings, attestation
 and waiver handling, and turning *expected* evidence problems into inconclusive verdicts. It holds
@@ -10,10 +16,12 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 import zlib
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,10 +30,15 @@ import numpy as np
 
 from evaltool import __version__
 from evaltool.checks.context import CheckContext
-from evaltool.checks.plan import Plan, PlannedActivity, PlannedCheck
+from evaltool.checks.plan import Plan, PlannedActivity, PlannedCheck, build_plan, check_evaluation
 from evaltool.errors import EvidenceError
-from evaltool.io.bundle import Bundle
-from evaltool.io.profiles import LoadedEvaluation
+from evaltool.io.bundle import Bundle, load_bundle
+from evaltool.io.profiles import (
+    LoadedEvaluation,
+    load_evaluation_input,
+    load_profile,
+    load_security_target,
+)
 from evaltool.model.profile import Profile, Waiver
 from evaltool.model.results import (
     CheckResult,
@@ -44,8 +57,12 @@ ProgressFn = Callable[[int, int, str], None]
 _DEPENDENCIES = ("numpy", "scipy", "pandas", "pyarrow", "pydantic", "numba")
 
 
+Clock = Callable[[], datetime]
+"""Where the evaluator reads the time (the finish time of a run)."""
+
+
 def now_utc() -> datetime:
-    """The current time, or ``SOURCE_DATE_EPOCH`` when set (reproducible builds convention)."""
+    """The current time, or ``SOURCE_DATE_EPOCH`` when set (reproducible-builds.org convention)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is not None and epoch.strip().isdigit():
         return datetime.fromtimestamp(int(epoch), tz=UTC)
@@ -80,6 +97,72 @@ class AuditInputs:
     st_id: str | None = None
     evaluation_path: Path | None = None
     evaluation_sha256: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSources:
+    """The files an audit is computed from, as the user names them."""
+
+    bundle: Path
+    profile: Path
+    st: Path | None = None
+    evaluation: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAudit:
+    """Everything :func:`evaluate` needs, loaded and validated before any check runs."""
+
+    plan: Plan
+    bundle: Bundle
+    inputs: AuditInputs
+    evaluation: LoadedEvaluation | None
+
+
+@dataclass
+class PhaseTimes:
+    """Wall-clock seconds of the named phases of one run, in the order they ended."""
+
+    phases: list[tuple[str, float]] = field(default_factory=list)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Time the enclosed block as phase ``name`` (recorded even when it raises)."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases.append((name, time.perf_counter() - start))
+
+
+def prepare_audit(sources: AuditSources, *, times: PhaseTimes | None = None) -> PreparedAudit:
+    """Load and validate every input of an audit and build its plan.
+
+    Raises the input's own error (exit 4, one line naming file and position) for an invalid
+    profile, security target, evaluation input (CEM attestations must name manual activities of
+    the plan) or bundle; nothing has run yet when it does.
+    """
+    clock = times if times is not None else PhaseTimes()
+    with clock.phase("load profile"):
+        lp = load_profile(sources.profile)
+    with clock.phase("load security target and evaluation input"):
+        lst = load_security_target(sources.st) if sources.st is not None else None
+        lev = (load_evaluation_input(sources.evaluation)
+               if sources.evaluation is not None else None)
+    with clock.phase("build plan"):
+        plan = build_plan(lp, lst)
+        if lev is not None:
+            check_evaluation(plan, lev)
+    with clock.phase("load bundle"):
+        bundle = load_bundle(sources.bundle)
+    inputs = AuditInputs(
+        profile_path=lp.doc.path, profile_sha256=lp.sha256,
+        st_path=lst.doc.path if lst else None, st_sha256=lst.sha256 if lst else None,
+        st_id=f"{lst.st.id} {lst.st.version}" if lst else None,
+        evaluation_path=lev.doc.path if lev else None,
+        evaluation_sha256=lev.sha256 if lev else None,
+    )
+    return PreparedAudit(plan=plan, bundle=bundle, inputs=inputs, evaluation=lev)
 
 
 def _input_files(inputs: AuditInputs, bundle: Bundle) -> tuple[InputFile, ...]:
@@ -202,9 +285,15 @@ def evaluate(
     command_line: Sequence[str],
     evaluation: LoadedEvaluation | None = None,
     progress: ProgressFn | None = None,
+    started_at: datetime | None = None,
+    clock: Clock = now_utc,
 ) -> EvaluationResult:
-    """Run every activity of ``plan`` on ``bundle`` and return the complete result."""
-    started = now_utc()
+    """Run every activity of ``plan`` on ``bundle`` and return the complete result.
+
+    ``started_at`` is the recorded start of the evaluation and the date waivers are judged on
+    (default: ``clock()``); ``clock`` gives the finish time.
+    """
+    started = started_at if started_at is not None else clock()
     total = sum(max(1, len(pa.checks)) for pa in plan.activities)
     done = 0
     by_req: dict[str, list[CheckResult]] = {}
@@ -238,7 +327,7 @@ def evaluate(
         profile_id=plan.profile.id, profile_version=plan.profile.version,
         profile_sha256=inputs.profile_sha256, security_target_id=inputs.st_id,
         inputs=_input_files(inputs, bundle), seed=seed, command_line=tuple(command_line),
-        started_at=started.isoformat(), finished_at=now_utc().isoformat(),
+        started_at=started.isoformat(), finished_at=clock().isoformat(),
     )
     return EvaluationResult(title=f"Evaluation of {m.toe.product} against {plan.profile.title}",
                             toe=toe, provenance=provenance, requirements=requirements,
@@ -246,3 +335,12 @@ def evaluate(
                             lab=evaluation.evaluation.lab if evaluation is not None else None,
                             evaluator=(evaluation.evaluation.evaluator
                                        if evaluation is not None else None))
+
+
+def run_audit(prepared: PreparedAudit, *, seed: int, command_line: Sequence[str],
+              started_at: datetime | None = None, clock: Clock = now_utc,
+              progress: ProgressFn | None = None) -> EvaluationResult:
+    """:func:`evaluate` on a :func:`prepare_audit` result."""
+    return evaluate(prepared.plan, prepared.bundle, inputs=prepared.inputs, seed=seed,
+                    command_line=command_line, evaluation=prepared.evaluation,
+                    progress=progress, started_at=started_at, clock=clock)

@@ -8,15 +8,23 @@ from pathlib import Path
 import click
 
 from evaltool.errors import ProfileError, UsageError
+from evaltool.evaluate import PhaseTimes
 from evaltool.report.outputs import OutputFormat
 
 PROFILE_PATH_ENV = "EVALTOOL_PROFILE_PATH"
 
 
+SHIPPED_PROFILES = Path(__file__).resolve().parents[2] / "profiles"
+"""The profiles shipped beside the package in a source checkout (absent from a wheel)."""
+
+
 def profile_dirs() -> list[Path]:
-    """Folders searched for a profile given by id: $EVALTOOL_PROFILE_PATH, ./profiles."""
+    """Folders searched for a profile given by id: $EVALTOOL_PROFILE_PATH, ./profiles, and the
+    shipped profiles when evaltool runs from a source checkout."""
     dirs = [Path(p) for p in os.environ.get(PROFILE_PATH_ENV, "").split(os.pathsep) if p]
     dirs.append(Path.cwd() / "profiles")
+    if SHIPPED_PROFILES.is_dir() and SHIPPED_PROFILES not in (d.resolve() for d in dirs):
+        dirs.append(SHIPPED_PROFILES)
     return dirs
 
 
@@ -37,6 +45,28 @@ def quiet(ctx: click.Context) -> bool:
     """Whether the root ``--quiet`` option is set."""
     root = ctx.find_root()
     return bool(root.obj and root.obj.get("quiet"))
+
+
+def debug(ctx: click.Context) -> bool:
+    """Whether the root ``--debug`` option (or ``EVALTOOL_DEBUG``) is set."""
+    root = ctx.find_root()
+    return bool(root.obj and root.obj.get("debug"))
+
+
+SLOWEST_SHOWN = 5
+"""Activities listed by ``--debug`` after the phase times."""
+
+
+def show_phases(times: PhaseTimes, *, slowest: PhaseTimes | None = None) -> None:
+    """Print each phase's wall-clock time (and the slowest activities) on standard error."""
+    total = sum(seconds for _, seconds in times.phases)
+    for name, seconds in times.phases:
+        click.echo(f"phase {name}: {seconds:.3f} s", err=True)
+    click.echo(f"phases total: {total:.3f} s", err=True)
+    if slowest is not None and slowest.phases:
+        ranked = sorted(slowest.phases, key=lambda item: -item[1])[:SLOWEST_SHOWN]
+        for name, seconds in ranked:
+            click.echo(f"slowest activity {name}: {seconds:.3f} s", err=True)
 
 
 def argv(ctx: click.Context) -> list[str]:

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from evaltool.checks.plan import build_plan, check_evaluation
-from evaltool.cli._common import argv, find_profile, parse_formats, quiet
+from evaltool.cli._common import argv, debug, find_profile, parse_formats, quiet, show_phases
 from evaltool.errors import EvaltoolError, ExitCode, UsageError
-from evaltool.evaluate import AuditInputs, evaluate
-from evaltool.io.bundle import load_bundle, manifest_path_of
-from evaltool.io.profiles import load_evaluation_input, load_profile, load_security_target
+from evaltool.evaluate import AuditSources, PhaseTimes, now_utc, prepare_audit, run_audit
+from evaltool.io.bundle import manifest_path_of
 from evaltool.model.verdict import Verdict
 from evaltool.report.outputs import remove_outputs, write_outputs
 
@@ -46,43 +45,42 @@ def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | N
     if out_real == bundle_root or bundle_root in out_real.parents:
         raise UsageError("the output folder must not be inside the bundle (inputs are never "
                          "modified)")
+    times = PhaseTimes()
     try:
-        lp = load_profile(find_profile(profile_name))
-        lst = load_security_target(st_path) if st_path is not None else None
-        lev = load_evaluation_input(evaluation_path) if evaluation_path is not None else None
-        plan = build_plan(lp, lst)
-        if lev is not None:
-            check_evaluation(plan, lev)
-        loaded = load_bundle(bundle)
+        prepared = prepare_audit(
+            AuditSources(bundle=bundle, profile=find_profile(profile_name), st=st_path,
+                         evaluation=evaluation_path), times=times)
     except EvaltoolError:
         # A failed run must not leave an earlier report that could be taken for its result.
         if out_dir.is_dir():
             remove_outputs(out_dir)
         raise
-    inputs = AuditInputs(
-        profile_path=lp.doc.path, profile_sha256=lp.sha256,
-        st_path=lst.doc.path if lst else None, st_sha256=lst.sha256 if lst else None,
-        st_id=f"{lst.st.id} {lst.st.version}" if lst else None,
-        evaluation_path=lev.doc.path if lev else None,
-        evaluation_sha256=lev.sha256 if lev else None,
-    )
     command = ("evaltool", *argv(ctx))
     console = Console(stderr=True)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   console=console, transient=True, disable=quiet(ctx)) as bar:
         task = bar.add_task("auditing", total=None)
+        activity_times = PhaseTimes()
+        last = [time.perf_counter()]
 
         def progress(done: int, total: int, item: str) -> None:
+            now = time.perf_counter()
+            activity_times.phases.append((item, now - last[0]))
+            last[0] = now
             bar.update(task, completed=done, total=total, description=f"auditing {item}")
 
         try:
-            result = evaluate(plan, loaded, inputs=inputs, seed=seed, command_line=command,
-                              evaluation=lev, progress=progress)
+            with times.phase("run checks"):
+                result = run_audit(prepared, seed=seed, command_line=command,
+                                   started_at=now_utc(), progress=progress)
         except EvaltoolError:
             if out_dir.is_dir():
                 remove_outputs(out_dir)
             raise
-    written = write_outputs(result, out_dir, wanted)
+    with times.phase("write outputs"):
+        written = write_outputs(result, out_dir, wanted)
+    if debug(ctx):
+        show_phases(times, slowest=activity_times)
     counts = result.counts
     if not quiet(ctx):
         summary = ", ".join(f"{counts[v.value]} {v.value}" for v in Verdict)

@@ -1,34 +1,32 @@
 """``evaltool report`` (re-render stored results) and ``evaltool verify`` (recompute and compare).
 
 ``report`` reads a results.json and writes every output from it without recomputing anything, the
-pattern of ``oscap xccdf generate report`` (leakage-and-reporting note §B4). ``verify`` re-runs the
-evaluation from the bundle with the recorded seed and profile and reports every difference: an
-input whose hash changed, a results file edited after it was written (its digest, its canonical
-form, its roll-ups) and any result the recomputation does not reproduce.
+pattern of OpenSCAP's ``oscap xccdf generate report``. ``verify`` first compares the inputs
+recorded in the results (role, file name, SHA-256) with those given, then re-runs the evaluation
+through the same assembly as ``audit`` (:func:`evaltool.evaluate.prepare_audit`) at the recorded
+seed and start time, and reports every difference: a results file edited after it was written
+(its digest, its canonical form, its roll-ups) and any result the recomputation does not reproduce.
 
-Exit codes of ``verify``: 0 the results are reproduced exactly; 4 an input differs from the one
-recorded (hash mismatch or missing file); 5 the results file was edited or the recomputation gives
-different results.
+Exit codes of ``verify``: 0 the results are reproduced exactly; 4 an input is missing, not
+recorded, invalid or differs from the one recorded (nothing is recomputed then); 5 the results
+file was edited or the recomputation gives different results.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import click
 
-from evaltool.checks.plan import build_plan
-from evaltool.cli._common import find_profile, parse_formats
-from evaltool.errors import EvaltoolError, ExitCode, UsageError
-from evaltool.evaluate import AuditInputs, evaluate
-from evaltool.io.bundle import load_bundle, manifest_path_of
-from evaltool.io.profiles import load_evaluation_input, load_profile, load_security_target
+from evaltool.cli._common import find_profile, parse_formats, profile_dirs
+from evaltool.errors import EvaltoolError, ExitCode, RecordedInputError, UsageError
+from evaltool.evaluate import AuditSources, prepare_audit, run_audit
+from evaltool.io.bundle import manifest_path_of
 from evaltool.model.results import EvaluationResult
 from evaltool.report.canonical import (
     DIGEST_NAME,
@@ -100,25 +98,99 @@ def _file_sha256(path: Path) -> str | None:
     return h.hexdigest()
 
 
+_OPTION = {"profile": "--profile", "security-target": "--st", "evaluation": "--evaluation"}
+_ROLE_NAME = {"profile": "profile", "security-target": "security target",
+              "evaluation": "evaluation input"}
+
+
+def _recorded_profile_argument(command_line: tuple[str, ...]) -> str | None:
+    """The ``--profile`` value of the recorded ``evaltool audit`` command line, if any."""
+    for i, arg in enumerate(command_line):
+        if arg == "--profile" and i + 1 < len(command_line):
+            return command_line[i + 1]
+        if arg.startswith("--profile="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _profile_candidates(stored: EvaluationResult, results_path: Path) -> list[Path]:
+    """Where the audit may have found its profile, most likely first.
+
+    The ``--profile`` argument of the recorded command line (a path, or an id) is tried as the
+    audit resolved it (from the working folder, then the profile folders) and from each folder
+    above the results file (an audit's ``--out`` folder usually lies below the folder it ran
+    in); then the recorded profile id the same ways.
+    """
+    argument = _recorded_profile_argument(stored.provenance.command_line)
+    folder = results_path.resolve().parent
+    ancestors = [folder, *folder.parents]
+    candidates: list[Path] = []
+    for name in dict.fromkeys(n for n in (argument, stored.provenance.profile_id) if n):
+        with suppress(EvaltoolError):
+            candidates.append(find_profile(name))
+        relative = Path(name)
+        if relative.suffix in (".yaml", ".yml"):
+            if not relative.is_absolute():
+                candidates.extend(a / relative for a in ancestors)
+        else:
+            candidates.extend(a / "profiles" / f"{name}{suffix}" for a in ancestors
+                              for suffix in (".yaml", ".yml"))
+    return list(dict.fromkeys(candidates))
+
+
+def _locate_profile(stored: EvaluationResult, results_path: Path) -> Path | None:
+    """The profile the audit used, when ``--profile`` is not given.
+
+    The first candidate whose SHA-256 equals the recorded one; else the first that exists (its
+    changed hash is then reported); else none.
+    """
+    existing = [p for p in _profile_candidates(stored, results_path) if p.is_file()]
+    for path in existing:
+        if _file_sha256(path) == stored.provenance.profile_sha256:
+            return path
+    return existing[0] if existing else None
+
+
+def _unmatched_inputs(stored: EvaluationResult, given: dict[str, Path | None],
+                      searched: dict[str, str]) -> list[str]:
+    """Recorded profile, ST or evaluation inputs not given, and given ones not recorded.
+
+    Each names the role, the file name and the SHA-256 the audit recorded, and the option that
+    passes it.
+    """
+    problems = []
+    recorded = {f.role: f for f in stored.provenance.inputs if f.role in _OPTION}
+    for role, f in recorded.items():
+        if given.get(role) is None:
+            where = f" (searched {searched[role]})" if role in searched else ""
+            problems.append(f"the audit used {_ROLE_NAME[role]} {f.path} (SHA-256 {f.sha256}), "
+                            f"not given{where}: pass it with {_OPTION[role]}")
+    for role, path in given.items():
+        if path is not None and role not in recorded:
+            problems.append(f"{_OPTION[role]} {path.name} was given, but the audit used no "
+                            f"{_ROLE_NAME[role]}")
+    return problems
+
+
 def _input_problems(stored: EvaluationResult, bundle_root: Path,
-                    paths: dict[str, Path | None]) -> list[str]:
-    """Compare every recorded input's SHA-256 with the file found now."""
+                    given: dict[str, Path | None]) -> list[str]:
+    """Every recorded input whose file is missing or whose SHA-256 differs from the record."""
     problems = []
     for f in stored.provenance.inputs:
         if f.role == "manifest" or f.role.startswith("evidence:"):
             target = _safe_join(bundle_root, f.path)
         else:
-            target = paths.get(f.role)
+            target = given.get(f.role)
         if target is None:
-            problems.append(f"input {f.path} ({f.role}): not given, cannot check its hash "
-                            f"{f.sha256[:16]}...")
+            problems.append(f"input {f.path} ({f.role}): not a file inside the bundle")
             continue
         now = _file_sha256(target)
         if now is None:
             problems.append(f"input {f.path} ({f.role}): missing or unreadable at {target}")
         elif now != f.sha256:
+            other = f" in {target}" if target.name != PurePosixPath(f.path).name else ""
             problems.append(f"input {f.path} ({f.role}): SHA-256 mismatch, recorded "
-                            f"{f.sha256[:16]}..., now {now[:16]}...")
+                            f"{f.sha256[:16]}..., now {now[:16]}...{other}")
     return problems
 
 
@@ -150,38 +222,19 @@ def diff(a: Any, b: Any, path: tuple[str | int, ...] = ()) -> Iterator[str]:
         yield f"{where}: recorded {_short(a)}, recomputed {_short(b)}"
 
 
-@contextmanager
-def _source_date(iso: str) -> Iterator[None]:
-    """Run with ``SOURCE_DATE_EPOCH`` at the recorded start (waiver expiry is date-dependent)."""
-    old = os.environ.get("SOURCE_DATE_EPOCH")
-    with suppress(ValueError):
-        os.environ["SOURCE_DATE_EPOCH"] = str(int(datetime.fromisoformat(iso).timestamp()))
+def _recompute(stored: EvaluationResult, sources: AuditSources) -> EvaluationResult:
+    """The evaluation of ``sources`` at the recorded seed and start time, as ``audit`` runs it.
+
+    An invalid input (for example an evaluation input whose attestations name no manual
+    activity) raises its error, exit 4, exactly as in ``audit``.
+    """
+    prepared = prepare_audit(sources)
     try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("SOURCE_DATE_EPOCH", None)
-        else:
-            os.environ["SOURCE_DATE_EPOCH"] = old
-
-
-def _recompute(stored: EvaluationResult, bundle: Path, profile: Path, st: Path | None,
-               evaluation: Path | None) -> EvaluationResult:
-    lp = load_profile(profile)
-    lst = load_security_target(st) if st is not None else None
-    lev = load_evaluation_input(evaluation) if evaluation is not None else None
-    plan = build_plan(lp, lst)
-    loaded = load_bundle(bundle)
-    inputs = AuditInputs(
-        profile_path=lp.doc.path, profile_sha256=lp.sha256,
-        st_path=lst.doc.path if lst else None, st_sha256=lst.sha256 if lst else None,
-        st_id=f"{lst.st.id} {lst.st.version}" if lst else None,
-        evaluation_path=lev.doc.path if lev else None,
-        evaluation_sha256=lev.sha256 if lev else None,
-    )
-    with _source_date(stored.provenance.started_at):
-        return evaluate(plan, loaded, inputs=inputs, seed=stored.provenance.seed,
-                        command_line=stored.provenance.command_line, evaluation=lev)
+        started = datetime.fromisoformat(stored.provenance.started_at)
+    except ValueError:
+        started = None
+    return run_audit(prepared, seed=stored.provenance.seed,
+                     command_line=stored.provenance.command_line, started_at=started)
 
 
 @click.command()
@@ -199,8 +252,9 @@ def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: s
            st_path: Path | None, evaluation_path: Path | None) -> None:
     """Recompute the evaluation recorded in RESULTS.json from BUNDLE and report differences.
 
-    Exit 0: reproduced exactly. Exit 4: an input's hash differs from the recorded one.
-    Exit 5: the results file was edited, or recomputation gives different results.
+    Exit 0: reproduced exactly. Exit 4: an input recorded in RESULTS.json is not given (or one
+    given was not recorded), is invalid, or its hash differs from the recorded one. Exit 5: the
+    results file was edited, or recomputation gives different results.
     """
     try:
         data = results_path.read_bytes()
@@ -221,33 +275,36 @@ def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: s
     if results_json(stored) != data:
         results_problems.append(f"{results_path.name} is not in the canonical form evaltool "
                                 "writes (the file was edited)")
-    profile = find_profile(profile_name or stored.provenance.profile_id)
-    bundle_root = manifest_path_of(bundle).parent
-    input_problems = _input_problems(
-        stored, bundle_root,
-        {"profile": profile, "security-target": st_path, "evaluation": evaluation_path})
-    diffs: list[str] = []
-    recompute_error = None
-    try:
-        again = _recompute(stored, bundle, profile, st_path, evaluation_path)
-    except EvaltoolError as exc:
-        recompute_error = str(exc)
+    searched: dict[str, str] = {}
+    if profile_name is not None:
+        profile: Path | None = find_profile(profile_name)
     else:
+        profile = _locate_profile(stored, results_path)
+        dirs = ", ".join(str(d) for d in profile_dirs())
+        searched["profile"] = f"{dirs} and the folders holding {results_path}"
+    given = {"profile": profile, "security-target": st_path, "evaluation": evaluation_path}
+    unmatched = _unmatched_inputs(stored, given, searched)
+    if unmatched:
+        raise RecordedInputError("; ".join(unmatched), path=results_path)
+    assert profile is not None  # a recorded profile that was not found is unmatched
+    input_problems = _input_problems(stored, manifest_path_of(bundle).parent, given)
+    diffs: list[str] = []
+    if not input_problems:
+        again = _recompute(stored, AuditSources(bundle=bundle, profile=profile, st=st_path,
+                                                evaluation=evaluation_path))
         diffs = list(diff(stored.model_dump(mode="json"), again.model_dump(mode="json")))
     for line in input_problems:
         click.echo(f"input changed: {line}")
     for line in results_problems:
         click.echo(f"difference: {line}")
-    if recompute_error is not None:
-        click.echo(f"difference: recomputation failed: {recompute_error}")
     for line in diffs[:_MAX_DIFFS]:
         click.echo(f"difference: {line}")
     if len(diffs) > _MAX_DIFFS:
         click.echo(f"difference: ... and {len(diffs) - _MAX_DIFFS} more")
     if input_problems:
-        click.echo("verify: FAILED (inputs differ from those recorded)")
+        click.echo("verify: FAILED (inputs differ from those recorded; nothing recomputed)")
         ctx.exit(ExitCode.BAD_INPUT)
-    if results_problems or diffs or recompute_error is not None:
+    if results_problems or diffs:
         click.echo("verify: FAILED (results differ from the recomputation)")
         ctx.exit(ExitCode.REPORT)
     n = len(stored.checks())
