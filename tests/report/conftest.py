@@ -137,17 +137,11 @@ def run_demo_audit(out: Path, profile: Path, bundle: Path = DEMO_BUNDLE,
     """An audit of the demo bundle through the same core functions ``evaltool audit`` calls,
     writing every output. The tests use the one-check profile to keep the PDF short; the full
     profile's report is exercised by benchmarks/bench_report.py."""
-    from evaltool.checks.plan import build_plan
-    from evaltool.evaluate import AuditInputs, evaluate
-    from evaltool.io.bundle import load_bundle
-    from evaltool.io.profiles import load_profile
+    from evaltool.evaluate import AuditSources, prepare_audit, run_audit
 
-    lp = load_profile(profile)
-    plan = build_plan(lp, None)
-    loaded = load_bundle(bundle)
-    inputs = AuditInputs(profile_path=lp.doc.path, profile_sha256=lp.sha256)
-    result = evaluate(plan, loaded, inputs=inputs, seed=seed,
-                      command_line=("evaltool", "audit", "bundle", "--out", "out"))
+    prepared = prepare_audit(AuditSources(bundle=bundle, profile=profile))
+    result = run_audit(prepared, seed=seed,
+                       command_line=("evaltool", "audit", "bundle", "--out", "out"))
     write_outputs(result, out, list(OutputFormat))
     return result
 
