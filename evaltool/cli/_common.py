@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from evaltool.errors import ProfileError, UsageError
-from evaltool.evaluate import PhaseTimes
 from evaltool.report.outputs import OutputFormat
+
+if TYPE_CHECKING:  # the evaluator imports the checks and their engines: only audit needs it
+    from evaltool.evaluate import PhaseTimes
 
 PROFILE_PATH_ENV = "EVALTOOL_PROFILE_PATH"
 
