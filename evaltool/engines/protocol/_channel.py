@@ -13,10 +13,10 @@ Conventions (stated here because the papers differ):
   P_DC is the per-pulse dark-click probability of both detectors together, i.e. P_DC = 2 p_dc.
 * The misalignment term uses the system transmittance eta_sys = eta_ch eta_Bob; the eta_ch of
   Lim's printed formula is treated as a misprint (taken literally it gives a QBER of about 6 % at
-  0 km, inconsistent with the paper's own curves).
+  0 km, inconsistent with the paper's reported results).
 * The dead-time factor is c_dt = 1 / (1 + R P_click t_dead), with P_click the probability of any
   click at Bob per pulse (both bases, all intensities, dark counts and afterpulses included),
-  computed without c_dt itself (the reading under which the published worked example of the
+  computed without c_dt itself (the reading under which the public worked example of the
   Rusca bound is reproduced).
 """
 
