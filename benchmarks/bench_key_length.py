@@ -4,10 +4,11 @@ Run on demand (not a unit test):
 
     nice -n 10 .venv/bin/python benchmarks/bench_key_length.py [--blocks 100000] [--repeat 5]
 
-Blocks are the protocol reference note §1.8 vector (Lim 2014) and the §1.10 worked-example counts
-(Rusca 2018), each perturbed by Poisson noise so that every block differs. The script prints the
-best-of-``repeat`` evaluations per second of one vectorised call, of a per-block loop for
-comparison, and of the same table through ``allowed_key_length`` (the check's path).
+Blocks are the inputs of the two vectors of test_vectors/protocol/bounds/reference.json (the
+Lim 2014 block and the counts of the Rusca 2018 worked example; docs/methods/finite-key.md), each
+perturbed by Poisson noise so that every block differs. The script prints the best-of-``repeat``
+evaluations per second of one vectorised call, of a per-block loop for comparison, and of the same
+table through ``allowed_key_length`` (the check's path).
 """
 
 from __future__ import annotations

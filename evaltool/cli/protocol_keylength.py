@@ -2,7 +2,7 @@
 
 ``key-length`` recomputes the allowed key length of one block from its logged counts (issue 6,
 CLI); ``rate`` plans parameters with the channel model of the bound's paper (Lim 2014 Sec. IV,
-Rusca 2018 Appendix B; protocol reference note §1.5, §1.10).
+Rusca 2018 Appendix B; ``docs/methods/channel-model.md``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from evaltool.engines.protocol.finite_key import BOUNDS, get_bound
 from evaltool.engines.protocol.finite_key import key_length as compute_key_length
 from evaltool.errors import EvidenceError, UsageError
 
-# Defaults of each bound's paper model (note §1.5 table for Lim 2014 Sec. IV; note §1.10 table
-# for Rusca 2018 Appendix B, whose P_DC = 1e-8 for both detectors is 5e-9 per detector).
+# Defaults of each bound's paper model (Lim 2014 Sec. IV; Rusca 2018 Appendix B, whose P_DC = 1e-8
+# for both detectors is 5e-9 per detector); the table and the provenance of each value are in
+# docs/methods/channel-model.md, "Paper defaults".
 PAPER_MODEL: Mapping[str, Mapping[str, float]] = {
     "lim2014": {
         "detector_efficiency": 0.1,

@@ -322,7 +322,7 @@ class EvaluationInput(StrictModel):
 
 
 class MethodGroup(StrEnum):
-    """Area of an ISO/IEC 23837-2 style test method (note §2.3)."""
+    """Area of an ISO/IEC 23837-2 style test method: the part of the QKD module it examines."""
 
     SOURCE = "source"
     DETECTOR = "detector"

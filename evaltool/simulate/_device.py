@@ -1,10 +1,10 @@
 """The simulated device, its link, and the scenarios (one deviation each from the honest device).
 
 The honest device is a three-intensity decoy-state BB84 pair over a dedicated fibre, modelled as in
-Lim et al., PRA 89, 022307 (2014), Sec. IV (protocol reference note §1.5), with the common dead time
-of Rusca et al., APL 112, 171104 (2018) (note §1.10). Every scenario changes one behaviour of that
-device; ``docs/scenarios.md`` names the requirement each deviation violates and the statistic that
-catches it.
+Lim et al., PRA 89, 022307 (2014), Sec. IV, with the common dead time of Rusca et al., APL 112,
+171104 (2018), Appendix B (``docs/methods/channel-model.md``). Every scenario changes one
+behaviour of that device; ``docs/scenarios.md`` names the requirement each deviation violates
+and the statistic that catches it.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ Every file of the bundle draws from its own generator, seeded by the bundle seed
 name, so that a scenario changes only the files its deviation touches (the other files are
 byte-identical to the honest bundle's).
 
-Channel and detector model (protocol reference note §1.5, Lim et al. PRA 89 022307 (2014) Sec. IV,
-with eta_sys in the misalignment term, and the dead-time factor of Rusca et al. APL 112 171104
-(2018), note §1.10), per pulse of intensity class k:
+Channel and detector model (Lim et al. PRA 89 022307 (2014) Sec. IV, with eta_sys in the
+misalignment term, and the dead-time factor of Rusca et al. APL 112 171104 (2018), Appendix B;
+``docs/methods/channel-model.md``), per pulse of intensity class k:
 
 * signal click s_k = 1 - exp(-eta_k mu_k), eta_k = eta_sys x (PNS factor of class k);
 * D_k = 1 - (1 - 2 p_dc) exp(-eta_k mu_k), R_k = D_k (1 + p_ap);
@@ -99,7 +99,7 @@ def class_rates(
     misalignment: float | None = None,
     transmittance: tuple[float, ...] = (1.0, 1.0, 1.0),
 ) -> ClassRates:
-    """Click and error probabilities per intensity class (Lim 2014 Sec. IV; note §1.5, §1.10)."""
+    """Click and error probabilities per intensity class (Lim 2014 Sec. IV, Rusca 2018 App. B)."""
     p_dc = link.dark_count if dark_count is None else dark_count
     e_mis = link.misalignment if misalignment is None else misalignment
     mu = np.asarray(link.intensities, dtype=np.float64)
@@ -119,7 +119,7 @@ def _decoy_asymptotic(
     """Asymptotic decoy estimates s0, s1 (and v1 from errors ``m``) of one basis.
 
     Lim 2014 Eq. (2)-(4) with the Hoeffding terms set to zero, i.e. n* = e^{mu_k} n_k / p_k
-    (the asymptotic forms (A4)-(A6), note §1.4).
+    (the asymptotic forms (A4)-(A6) of Lim 2014's appendix).
     """
     mu1, mu2, mu3 = (float(x) for x in mu)
     star = np.exp(mu) * n / p

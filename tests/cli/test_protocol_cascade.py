@@ -18,11 +18,11 @@ def test_json_output_has_the_issue_fields_and_paper_values() -> None:
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert set(out) == _KEYS
-    # Martinez-Mateo et al. 2015, Fig. 1: f = 1.15 at 2 % for n = 1e4 (note §2.3, A6).
+    # Martinez-Mateo et al. 2015, Fig. 1: f = 1.15 at 2 % for n = 1e4 (read off the figure).
     assert abs(out["efficiency_mean"] - 1.15) <= 0.03
     assert 0 < out["efficiency_sd"] < 0.05
     assert out["frame_errors"] == 0
-    # Fig. 3: about 48 channel uses at 2 % (note §2.3, A9: +-15 %).
+    # Fig. 3: about 48 channel uses at 2 % (read off; +-15 % accepted).
     assert abs(out["channel_uses_mean"] - 48) <= 0.15 * 48
     assert out["throughput_bits_per_s"] > 0
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from evaltool.cli.protocol_keylength import key_length, rate
 from evaltool.errors import EvidenceError, ExitCode, UsageError
 
-# Protocol reference note §1.8: Lim 2014 regression vector (key basis X). The expected outputs
+# The Lim 2014 regression vector of reference.json (key basis X). The expected outputs
 # come from the independent mpmath computation in test_vectors/protocol/bounds/reference.json.
 LIM_COUNTS: dict[str, Any] = {
     "bound": "lim2014",
@@ -25,8 +25,8 @@ LIM_COUNTS: dict[str, Any] = {
     "eps_cor": 1e-15,
 }
 
-# Note §1.10 worked example (A5) expressed as options; P_DC = 6e-7 for both detectors is
-# 3e-7 per detector in evaltool's convention.
+# The public Rusca 2018 worked example (docs/methods/finite-key.md) expressed as options;
+# P_DC = 6e-7 for both detectors is 3e-7 per detector in evaltool's convention.
 RUSCA_EXAMPLE = [
     "--bound", "rusca2018", "--attenuation-db", "25", "--block", "1e7",
     "--detector-efficiency", "1", "--dark-count", "3e-7", "--misalignment", "0.01",
@@ -63,7 +63,7 @@ def test_key_length_readable(tmp_path: Path) -> None:
 
 
 def test_key_length_rusca_in_any_intensity_order(tmp_path: Path) -> None:
-    # Counts of the note §1.10 example (reference.json model_counts), intensities weakest first.
+    # Counts of the Rusca 2018 example (reference.json model_counts), intensities weakest first.
     ref = json.loads(
         (
             Path(__file__).resolve().parents[2] / "test_vectors/protocol/bounds/reference.json"
@@ -81,7 +81,7 @@ def test_key_length_rusca_in_any_intensity_order(tmp_path: Path) -> None:
     }
     res = CliRunner().invoke(key_length, [str(write(tmp_path, doc)), "--json"])
     assert res.exit_code == 0, res.output
-    assert json.loads(res.output)["ell"] == 3_737_689  # note §1.10
+    assert json.loads(res.output)["ell"] == 3_737_689  # the Rusca 2018 worked example
 
 
 def _without(path: str) -> dict[str, Any]:
@@ -149,7 +149,8 @@ def test_key_length_exit_code_through_error_boundary(tmp_path: Path, run_cli) ->
 
 
 def test_rate_rusca_worked_example() -> None:
-    # Note §1.10 (A5): SKR 13,063 b/s, ell = 3.74e6 (3,737,689), phi = 0.03581; within 0.1 %.
+    # Rusca 2018 worked example: SKR 13,063 b/s, ell = 3.74e6 (3,737,689), phi = 0.03581;
+    # within 0.1 %.
     res = CliRunner().invoke(rate, [*RUSCA_EXAMPLE, "--json"])
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
@@ -164,8 +165,8 @@ def test_rate_rusca_worked_example() -> None:
 
 
 def test_rate_optimise_lim_kappa() -> None:
-    # Lim 2014 Sec. IV defaults (kappa = 1e-15, mu3 = 2e-4 fixed); note §1.7: at 50 km and
-    # n_X = 1e7 the optimum has q_K ≈ 0.857 and phi_K ≈ 0.055.
+    # Lim 2014 Sec. IV defaults (kappa = 1e-15, mu3 = 2e-4 fixed); an independent optimisation
+    # found at 50 km and n_X = 1e7 an optimum with q_K ≈ 0.857 and phi_K ≈ 0.055.
     res = CliRunner().invoke(
         rate,
         ["--bound", "lim2014", "--distance-km", "50", "--block", "1e7", "--optimise", "--json"],

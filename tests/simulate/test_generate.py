@@ -120,7 +120,7 @@ def test_scenario_changes_only_its_files(name: str, bundles: dict[str, dict[str,
 
 def test_class_rates_match_the_engine_channel_model() -> None:
     # The per-class probabilities reproduce expected_counts of the engine (Lim 2014 Sec. IV with
-    # the dead time of Rusca 2018, protocol reference note §1.5, §1.10) to rounding.
+    # the dead time of Rusca 2018; docs/methods/channel-model.md) to rounding.
     link = Link()
     n = pulses_per_block(link)
     exp = expected_counts(channel(link), link.intensities, link.probabilities,
@@ -177,8 +177,8 @@ def test_overclaim_and_asymptotic_exceed_the_bound(bundles: dict[str, dict[str, 
     np.testing.assert_allclose(ratio.fillna(1.0), expected, atol=1e-5)
     asym = _blocks(bundles["asymptotic-pa-length"])
     keyed = honest["aborted"] == 0
-    # Dropping the finite-size terms roughly doubles the key at n_K = 3e6 (note §1.7: the
-    # finite-size penalty is large below 1e7).
+    # Dropping the finite-size terms roughly doubles the key at n_K = 3e6 (the finite-size
+    # penalty is large below 1e7).
     assert (asym["pa_output_bits"][keyed] > 1.5 * honest["pa_output_bits"][keyed]).all()
 
 
@@ -231,7 +231,7 @@ def test_detection_window_dead_time_gate_and_rate(bundles: dict[str, dict[str, b
     assert np.diff(pulses).min() >= math.ceil(link.dead_time_s * link.rep_rate_hz)
     assert np.all(np.diff(det["time_ps"].to_numpy()) > 0)
     assert det["gate_offset_ps"].between(0, link.gate_width_ps).all()
-    # Click rate of the model: R sum_k p_k R_k c_dt (note §1.10), within 1 %.
+    # Click rate of the model: R sum_k p_k R_k c_dt (Rusca 2018 App. B), within 1 %.
     r = class_rates(link)
     rate = len(det) / link.detection_window_s
     model = link.rep_rate_hz * float(np.dot(link.probabilities, r.click))
@@ -299,7 +299,7 @@ def test_short_tags_and_high_qber_blocks(bundles: dict[str, dict[str, bytes]]) -
     tags = _blocks(bundles["short-auth-tag"])
     assert (tags["auth_tag_bits"] == 48).all()
     # A one-time-pad-masked polynomial tag of b bits forges with probability >= 2^-b, so the
-    # claimed eps_auth needs b >= log2(1/eps_auth) = 66.4 bits (protocol reference note §3.3).
+    # claimed eps_auth needs b >= log2(1/eps_auth) = 66.4 bits (docs/methods/authentication.md).
     claim = re.search(r"eps_auth: (\S+)", bundles["short-auth-tag"]["bundle.yaml"].decode())
     assert claim is not None and float(claim.group(1)) < 2.0**-48
     assert float(claim.group(1)) > 2.0**-128

@@ -6,11 +6,11 @@ linear-loss channel of transmittance ``η`` with background yield ``Y_0`` is
 
     Q_k = Y_0 + 1 − exp(−η μ_k).
 
-A photon-number-splitting eavesdropper who blocks single photons and forwards multi-photon
-pulses makes the *effective* transmittance depend on the intensity (larger for the signal class
-than for the weak classes), which no single ``(Y_0, η)`` fits: the PNS signature of the attack
-table (standards-and-attacks.md §4, "PNS / decoy inconsistency": goodness-of-fit χ² of ``Q_k`` to
-a linear-loss model).
+A photon-number-splitting eavesdropper (Brassard, Lütkenhaus, Mor, Sanders, PRL 85, 1330, 2000)
+who blocks single photons and forwards multi-photon pulses makes the *effective* transmittance
+depend on the intensity (larger for the signal class than for the weak classes), which no single
+``(Y_0, η)`` fits: that intensity-dependent transmittance is the PNS signature, tested here by the
+goodness of fit (χ²) of the ``Q_k`` to a linear-loss model.
 
 The observed detections ``d_k`` of ``n_k`` pulses are compared with ``n_k s (Y_0 + 1 −
 e^{−η μ_k})``, where the known scale ``s`` collects what multiplies every class alike (sifting
@@ -136,8 +136,7 @@ def decoy_consistency(
     ----------
     H.-K. Lo, X. Ma, K. Chen, "Decoy state quantum key distribution", PRL 94, 230504 (2005)
     (the gain ``Q_μ = Y_0 + 1 − e^{−ημ}`` of a linear-loss channel); W.-Y. Hwang, PRL 91, 057901
-    (2003); standards-and-attacks.md §4 (PNS / decoy inconsistency: χ² of Q_k to a linear-loss
-    model).
+    (2003) (the decoy-state idea: a PNS attack cannot treat decoy and signal pulses alike).
     """
     d = np.asarray(detections, dtype=np.float64).ravel()
     n = np.asarray(trials, dtype=np.float64).ravel()

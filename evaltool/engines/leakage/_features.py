@@ -1,7 +1,9 @@
 """The leakage battery on a per-pulse table: every statistic of one pass over label + features.
 
 For each feature (a numeric column of per-pulse telemetry) the battery runs, in one streaming
-pass (leakage-and-reporting.md, A3 "Which statistic suits what"):
+pass (the choice of statistic per label is explained in ``docs/methods/leakage.md``; TVLA,
+Goodwill et al., NIST NIAT 2011, extended after Schneider & Moradi, CHES 2015 and Moradi et al.,
+TCHES 2018(1)):
 
 - Welch's t-test of the asked orders between the two label classes, or Welch's ANOVA on the same
   preprocessed values when the label has more than two classes;

@@ -1,7 +1,7 @@
 """Statistics behind the quantum-hacking monitors (attack → telemetry → statistic).
 
-Each function computes the detection statistic named for one attack in the domain brief's attack
-table (standards-and-attacks.md, §4); thresholds and verdicts belong to the checks.
+Each function computes the detection statistic for one attack, from the attack's primary
+literature cited below; thresholds and verdicts belong to the checks.
 
 - Detector blinding (Lydersen et al., Nat. Photon. 4, 686, 2010): a blinded detector shows almost
   no dark counts, so a lower-tail binomial test of dark counts over empty gates.
@@ -58,8 +58,8 @@ def dark_count_test(clicks: int, gates: int, expected_probability: float) -> Dar
     References
     ----------
     L. Lydersen et al., "Hacking commercial quantum cryptography systems by tailored bright
-    illumination", Nature Photonics 4, 686 (2010); standards-and-attacks.md §4 (detector
-    blinding, rule (b)).
+    illumination", Nature Photonics 4, 686 (2010): a blinded detector in linear mode shows
+    almost no dark counts.
     """
     if not 0 < expected_probability < 1:
         raise ValueError("expected_probability must lie in (0, 1)")
@@ -104,8 +104,8 @@ def efficiency_mismatch(clicks: ArrayLike, trials: ArrayLike) -> EfficiencyMisma
 
     References
     ----------
-    V. Makarov, A. Anisimov, J. Skaar, PRA 74, 022313 (2006); B. Qi et al., QIC 7, 73 (2007);
-    standards-and-attacks.md §4 (efficiency mismatch, time shift).
+    V. Makarov, A. Anisimov, J. Skaar, PRA 74, 022313 (2006) (efficiency mismatch); B. Qi et al.,
+    QIC 7, 73 (2007) (time shift).
     """
     c = np.asarray(clicks, dtype=np.int64)
     t = np.broadcast_to(np.asarray(trials, dtype=np.int64), c.shape)
@@ -207,7 +207,7 @@ def afterpulse_excess(
     References
     ----------
     ISO/IEC 23837-2 detector characterisation (afterpulse probability from the inter-arrival
-    histogram); standards-and-attacks.md §4 (afterpulse exploitation).
+    histogram).
     """
     t = np.asarray(times_ps, dtype=np.float64)
     if t.ndim != 1 or not np.all(np.isfinite(t)):
@@ -261,8 +261,8 @@ def pattern_effect(
     References
     ----------
     A. Yoshino et al., "Quantum key distribution with an efficient countermeasure against
-    correlated intensity fluctuations in optical pulses", npj Quantum Inf. 4, 8 (2018);
-    standards-and-attacks.md §4 (pattern effect: conditional means, ANOVA).
+    correlated intensity fluctuations in optical pulses", npj Quantum Inf. 4, 8 (2018)
+    (conditional means of the intensity given the previous setting).
     """
     v = np.asarray(x, dtype=np.float64).ravel()
     s = np.asarray(settings).ravel()
@@ -368,7 +368,7 @@ def mismatch_interval_test(
     ----------
     V. Makarov, A. Anisimov, J. Skaar, PRA 74, 022313 (2006) (mismatch ``δ = 1 −
     min(η_a/η_b, η_b/η_a)``); B. Qi et al., QIC 7, 73 (2007) and Y. Zhao et al., PRA 78, 042333
-    (2008) (time-shift: the mismatch over the gate); standards-and-attacks.md §4.
+    (2008) (time-shift: the mismatch over the gate).
     """
     a = np.asarray(clicks_a, dtype=np.int64).ravel()
     b = np.asarray(clicks_b, dtype=np.int64).ravel()

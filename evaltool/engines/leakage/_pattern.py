@@ -6,10 +6,10 @@ relative deviation of a conditional mean from the mean of its current setting,
 
     δ_{l,k,j} = (μ(k | s_{n−l} = j) − μ(k)) / μ(k),
 
-is the pattern-effect size of Yoshino et al. (npj Quantum Inf. 4, 8, 2018) and of the attack
-table (standards-and-attacks.md §4, "Pattern effect / intensity correlations": conditional
-means μ(k | prev = j), max relative deviation ≤ bound). ``μ(k)`` is taken over the same rows as
-the cells of that lag, so ``δ`` sums to zero over ``j`` with weights ``n_{kj}``.
+is the pattern-effect size of Yoshino et al. (npj Quantum Inf. 4, 8, 2018): conditional means
+μ(k | prev = j), whose largest relative deviation a check compares with a bound. ``μ(k)`` is
+taken over the same rows as the cells of that lag, so ``δ`` sums to zero over ``j`` with weights
+``n_{kj}``.
 
 The accumulator reads the table in chunks and carries the last ``L`` settings across chunk
 boundaries; one compiled pass per chunk updates every lag. Sums are of ``x − c_k`` with ``c_k``

@@ -1,7 +1,7 @@
 """Shared pieces of the finite-key decoy-state BB84 bounds: entropy, deviation terms, result type.
 
-Naming follows the project convention of the protocol reference note (Conventions): ``K`` is the
-basis the key is extracted from and ``T`` the test (phase-estimation) basis. Lim et al. (PRA 89,
+Naming follows ``docs/methods/finite-key.md``: ``K`` is the basis the key is extracted from and
+``T`` the test (phase-estimation) basis. Lim et al. (PRA 89,
 022307, 2014) extract key from X and test with Z; Rusca et al. (APL 112, 171104, 2018) extract key
 from Z and test with X. Both map onto K/T here.
 
@@ -37,7 +37,7 @@ def binary_entropy(x: ArrayLike) -> FloatArray:
 
 
 def hoeffding_delta(n: ArrayLike, ln_inv_eps: ArrayLike) -> FloatArray:
-    """Hoeffding deviation delta(n, eps) = sqrt((n / 2) ln(1 / eps)) (Lim 2014 §III, note §1.4).
+    """Hoeffding deviation delta(n, eps) = sqrt((n / 2) ln(1 / eps)) (Lim 2014 §III).
 
     ``ln_inv_eps`` is ln(1/eps1) with eps1 = eps_sec / K (K = 21 for Lim 2014, 19 for Rusca 2018).
     """
@@ -46,7 +46,7 @@ def hoeffding_delta(n: ArrayLike, ln_inv_eps: ArrayLike) -> FloatArray:
 
 
 def photon_weight(n: int, mu: FloatArray, p: FloatArray) -> FloatArray:
-    """Photon-number weight tau_n = sum_k p_k e^{-mu_k} mu_k^n / n! (note §1.4), last axis."""
+    """Photon-number weight tau_n = sum_k p_k e^{-mu_k} mu_k^n / n! (Lim 2014), on the last axis."""
     weight: FloatArray = np.sum(p * np.exp(-mu) * mu**n, axis=-1) / math.factorial(n)
     return weight
 
@@ -58,7 +58,7 @@ def sampling_gamma(
 
     gamma(a, b, c, d) = sqrt((c+d)(1-b) b / (c d ln 2) * log2((c+d) / (c d (1-b) b) / alpha1^2)),
     with alpha1 = ``eps_over_k`` (eps_sec / 21 for Lim 2014, eps_sec / 19 for Rusca 2018), ``c``
-    the single-photon count of the test basis and ``d`` that of the key basis (note §1.4).
+    the single-photon count of the test basis and ``d`` that of the key basis.
     Returns NaN where the expression is undefined (b outside (0, 1), c or d not positive, or a
     negative radicand); the bounds turn NaN into a zero key.
     """
@@ -80,7 +80,8 @@ class KeyLengthResult:
     Attributes
     ----------
     bound, bound_version:
-        Name and version of the bound that produced the result (note §1.9 item 5).
+        Name and version of the bound that produced the result (``docs/methods/finite-key.md``,
+        "Names, versions and later work").
     ell:
         Secret key length in bits (int64, 0 where no key may be extracted).
     ell_real:
@@ -186,7 +187,7 @@ class FiniteKeyBound(ABC):
         """Key length before flooring.
 
         ell = s0 + s1 (1 - h(phi)) - lambda_EC - 6 log2(K / eps_sec) - log2(2 / eps_cor):
-        Lim 2014 Eq. (1) with K = 21; Rusca 2018 Appendix A with K = 19 (note §1.3, §1.10).
+        Lim 2014 Eq. (1) with K = 21 (Appendix B); Rusca 2018 Appendix A with K = 19.
         """
         return (
             bounds.s0
@@ -217,8 +218,8 @@ class FiniteKeyBound(ABC):
     ) -> tuple[DecoyBounds, FloatArray, FloatArray, IntArray]:
         """Evaluate without input checks; ``mu`` must be sorted from strongest to weakest.
 
-        Returns the decoy bounds, phi, the unfloored key-length expression and ell. The edge
-        cases of note §1.9 item 1 give ell = 0: s1 <= 0, phi undefined, or phi >= 0.5.
+        Returns the decoy bounds, phi, the unfloored key-length expression and ell. These give
+        ell = 0: s1 <= 0, phi undefined, or phi >= 0.5 (``docs/methods/finite-key.md``).
         """
         ln_inv_eps1 = np.log(self.secrecy_factor / eps_sec)
         bounds = self.decoy_bounds(mu, p, n_key, m_key, n_test, m_test, ln_inv_eps1)

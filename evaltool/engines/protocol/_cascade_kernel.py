@@ -2,26 +2,22 @@
 
 The kernel simulates both parties on one frame. Alice's parities are never needed as values to drive
 the protocol: Bob compares his parity with Alice's, so only the *error* parity ``parity(a XOR b)``
-of a
-block decides the next step; the kernel keeps the error pattern ``err = a XOR b`` and counts every
-parity Alice discloses. The message flow follows the batched formulation of Martinez-Mateo, Pacher,
-Peev, Ciurana, Martin, QIC 15 (2015) (arXiv:1407.3257, §3): all parity questions that are pending
-when
-no more local progress is possible travel in one message (one channel use).
+of a block decides the next step; the kernel keeps the error pattern ``err = a XOR b`` and counts
+every parity Alice discloses. The message flow follows the batched formulation of Martinez-Mateo,
+Pacher, Peev, Ciurana, Martin, QIC 15 (2015) (arXiv:1407.3257, §3): all parity questions that are
+pending when no more local progress is possible travel in one message (one channel use).
 
 Data layout. Pass ``p`` reorders the frame by a permutation ``perm[p]`` (pass 0: identity) and
-splits
-it into top-level blocks of ``k_p`` bits. The bisection tree of each top-level block is stored
-implicitly in heap order (root 1, children ``2h`` and ``2h + 1``); a block ``[s, e)`` splits at
-``s + ceil((e - s) / 2)``. A node exists once created; its error parity is maintained
-incrementally on
-every bit flip, so bisection and the cascade effect cost ``O(depth)`` per step after creation.
+splits it into top-level blocks of ``k_p`` bits. The bisection tree of each top-level block is
+stored implicitly in heap order (root 1, children ``2h`` and ``2h + 1``); a block ``[s, e)`` splits
+at ``s + ceil((e - s) / 2)``. A node exists once created; its error parity is maintained
+incrementally on every bit flip, so bisection and the cascade effect cost ``O(depth)`` per step
+after creation.
 
 Shuffles. Pass ``p >= 1`` uses a Fisher-Yates shuffle driven by SplitMix64 (Steele, Lea, Flood,
-OOPSLA 2014) seeded with ``frame_seed XOR (p * 0x9E3779B97F4A7C15)``; index ``j`` (from ``n - 1``
-down
-to 1) swaps with ``r mod (j + 1)`` for the next 64-bit output ``r`` (modulo bias below ``n /
-2**64``).
+OOPSLA 2014) seeded with ``frame_seed XOR (p * 0x9E3779B97F4A7C15)``; index ``j`` (from
+``n - 1`` down to 1) swaps with ``r mod (j + 1)`` for the next 64-bit output ``r`` (modulo bias
+below ``n / 2**64``).
 """
 
 from __future__ import annotations

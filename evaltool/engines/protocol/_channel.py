@@ -1,20 +1,23 @@
 """Channel and detector model for decoy-state BB84 key-rate estimates.
 
 One model covers both papers: the Sec. IV model of Lim et al. 2014 (fibre loss, detector
-efficiency, dark counts, afterpulsing, misalignment; note §1.5) and the Appendix B model of Rusca
-et al. 2018 (adds the detector dead time; note §1.10). With afterpulsing 0 and dead time 0 it is
-Lim's model without them; with afterpulsing 0 it is Rusca's model.
+efficiency, dark counts, afterpulsing, misalignment) and the Appendix B model of Rusca et al. 2018
+(adds the detector dead time). With afterpulsing 0 and dead time 0 it is Lim's model without them;
+with afterpulsing 0 it is Rusca's model. ``docs/methods/channel-model.md`` gives the model and the
+reasons for the readings below.
 
-Conventions (stated here because the papers differ, note §1.5 and §1.10):
+Conventions (stated here because the papers differ):
 
 * ``dark_count`` is the dark-count probability *per detector* per pulse; Bob has two detectors,
   so a pulse gives a dark click with probability about 2 p_dc and a dark error with p_dc. Rusca's
   P_DC is the per-pulse dark-click probability of both detectors together, i.e. P_DC = 2 p_dc.
 * The misalignment term uses the system transmittance eta_sys = eta_ch eta_Bob; the eta_ch of
-  Lim's printed formula is treated as a typo (note §1.5, "Use eta_sys").
+  Lim's printed formula is treated as a misprint (taken literally it gives a QBER of about 6 % at
+  0 km, inconsistent with the paper's reported results).
 * The dead-time factor is c_dt = 1 / (1 + R P_click t_dead), with P_click the probability of any
   click at Bob per pulse (both bases, all intensities, dark counts and afterpulses included),
-  computed without c_dt itself (the reading of note §1.10 used for its worked example).
+  computed without c_dt itself (the reading under which the public worked example of the
+  Rusca bound is reproduced).
 """
 
 from __future__ import annotations
@@ -149,7 +152,7 @@ def expected_counts(
 
     Notes
     -----
-    Per pulse of intensity k (note §1.5, §1.10):
+    Per pulse of intensity k (Lim 2014 Sec. IV, Rusca 2018 Appendix B):
     D_k = 1 - (1 - 2 p_dc) exp(-eta_sys mu_k); R_k = D_k (1 + p_ap);
     e_k = p_dc + e_mis (1 - exp(-eta_sys mu_k)) + p_ap D_k / 2; every rate is multiplied by
     c_dt; n_{K,k} = N q^2 p_k R_k c_dt, n_{T,k} = N (1-q)^2 p_k R_k c_dt, and likewise for errors.
@@ -250,7 +253,8 @@ def _secrecy_fixed_point(
     """Evaluate at fixed eps_sec, or solve eps_sec = kappa ell by iterating ell <- f(kappa ell).
 
     The iteration starts from ell = n_K and so converges downwards to the largest fixed point;
-    starting from a small ell would wrongly zero small blocks (note §1.7, pitfall).
+    starting from a small ell would wrongly zero small blocks (``docs/methods/channel-model.md``,
+    "The kappa convention").
     """
     if kappa is None:
         return evaluate(np.full(batch, eps_sec))
@@ -333,15 +337,16 @@ def key_rate(
     block_size:
         n_K, key-basis detections per block.
     eps_sec, kappa:
-        Exactly one: a fixed secrecy parameter, or Lim's convention eps_sec = kappa ell
-        (note §1.5 and §1.9 item 4).
+        Exactly one: a fixed secrecy parameter (an evaluation uses the device's claim), or the
+        convention eps_sec = kappa ell of Lim 2014 Sec. IV (a simulation choice).
     eps_cor:
         Correctness parameter.
 
     Notes
     -----
     Under the kappa convention eps_sec = kappa ell is solved by fixed-point iteration from
-    ell = n_K downwards, which converges to the largest fixed point (note §1.7, pitfall).
+    ell = n_K downwards, which converges to the largest fixed point
+    (``docs/methods/channel-model.md``, "The kappa convention").
     """
     if (eps_sec is None) == (kappa is None):
         raise ValueError("give exactly one of eps_sec and kappa")

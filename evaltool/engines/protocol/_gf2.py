@@ -4,8 +4,8 @@ An element is the polynomial ``sum_i a_i x^i`` over GF(2) reduced modulo a fixed
 polynomial of degree ``b``; as an integer, bit ``i`` is the coefficient of ``x^i``. In compiled
 code an element is ``ceil(b / 64)`` little-endian uint64 words.
 
-Reduction polynomials (low-weight irreducible polynomials; the same as AIT QKD R10 "evhash",
-protocol reference note §3.3; the 32..128-bit ones are also listed in Seroussi, "Table of
+Reduction polynomials (low-weight irreducible polynomials; the same as the "evhash" module of the
+AIT QKD R10 software; the 32..128-bit ones are also listed in Seroussi, "Table of
 Low-Weight Binary Irreducible Polynomials", HP Labs HPL-98-135, 1998, and x^128 + x^7 + x^2 + x +
 1 is the GCM polynomial of NIST SP 800-38D §6.3):
 

@@ -1,8 +1,8 @@
 """Three-intensity decoy-state BB84 finite-key bound of Lim, Curty, Walenta, Xu and Zbinden.
 
 C. C.-W. Lim et al., "Concise security bounds for practical decoy-state quantum key
-distribution", Phys. Rev. A 89, 022307 (2014), arXiv:1311.7129. Formulas as restated in the
-project's protocol reference note §1.3 (Eq. 1) and §1.4 (Eqs. 2-5).
+distribution", Phys. Rev. A 89, 022307 (2014), arXiv:1311.7129: key length Eq. (1), decoy
+estimates Eqs. (2)-(4), phase error Eq. (5); restated in ``docs/methods/finite-key.md``.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Lim2014Bound(FiniteKeyBound):
         m_test: FloatArray,
         ln_inv_eps1: FloatArray,
     ) -> DecoyBounds:
-        """Eqs. (2)-(4) of Lim 2014 with the Hoeffding terms on basis totals (note §1.9 item 2)."""
+        """Eqs. (2)-(4) of Lim 2014 with the Hoeffding terms on basis totals, as in its proof."""
         del m_key  # Lim's estimate uses only test-basis errors.
         mu1, mu2, mu3 = mu[..., 0], mu[..., 1], mu[..., 2]
         weight = np.exp(mu) / p  # e^{mu_k} / p_k
@@ -58,7 +58,7 @@ class Lim2014Bound(FiniteKeyBound):
 
         def vacuum_and_single(counts: FloatArray) -> tuple[FloatArray, FloatArray]:
             lo, hi = corrected(counts)
-            # Eq. (2), clipped at 0 before it enters Eq. (3) (note §1.9 item 1).
+            # Eq. (2), clipped at 0 before it enters Eq. (3): the vacuum count is never negative.
             s0 = tau0 * (mu2 * lo[..., 2] - mu3 * hi[..., 1]) / (mu2 - mu3)
             s0 = np.maximum(s0, 0.0)
             # Eq. (3).

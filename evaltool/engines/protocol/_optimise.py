@@ -1,9 +1,9 @@
 """Deterministic optimisation of decoy-state BB84 parameters for a channel and block size.
 
-Method (note §1.7): a seeded random search over the free parameters, evaluated in one vectorised
-call, followed by bounded Nelder-Mead from the best candidates. Global searches miss the narrow
-feasible region at long distance and small blocks, so a sweep over channels warm-starts each
-point from the previous optimum (:func:`optimise_sweep`).
+Method (``docs/methods/channel-model.md``, "Optimisation"): a seeded random search over the free
+parameters, evaluated in one vectorised call, followed by bounded Nelder-Mead from the best
+candidates. Global searches miss the narrow feasible region at long distance and small blocks, so
+a sweep over channels warm-starts each point from the previous optimum (:func:`optimise_sweep`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _P_RANGE = (0.001, 0.999)
 
 PAPER_FIXED: Mapping[str, Mapping[str, float]] = MappingProxyType(
     {
-        # Lim 2014 Sec. IV fixes the weakest decoy at 2e-4 and optimises the rest (note §1.5).
+        # Lim 2014 Sec. IV fixes the weakest decoy at 2e-4 and optimises the rest.
         "lim2014": MappingProxyType({"mu3": 2e-4}),
         "rusca2018": MappingProxyType({}),
     }
@@ -283,8 +283,8 @@ def optimise_sweep(
 ) -> list[OptimisationResult]:
     """Optimise along a sequence of channels (e.g. increasing distance), warm-starting each.
 
-    Each point starts from the previous optimum while that had a positive key rate (note §1.7:
-    distance continuation finds the narrow feasible region that a global search misses).
+    Each point starts from the previous optimum while that had a positive key rate: distance
+    continuation finds the narrow feasible region that a global search misses.
     ``options`` are passed to :func:`optimise_parameters`.
     """
     out: list[OptimisationResult] = []

@@ -1,8 +1,8 @@
 """One-decoy (two-intensity) BB84 finite-key bound of Rusca, Boaron, Grünenfelder, Martin, Zbinden.
 
 D. Rusca et al., "Finite-key analysis for the 1-decoy state QKD protocol", Appl. Phys. Lett. 112,
-171104 (2018), arXiv:1801.03443, Appendix A, as restated in the project's protocol reference note
-§1.10 (with the e^{mu_k}/p_k prefactor of the Lim form, which the printed appendix drops).
+171104 (2018), arXiv:1801.03443, Appendix A, with the e^{mu_k}/p_k prefactor of the Lim 2014
+form, which the printed appendix drops (``docs/methods/finite-key.md``, rusca2018).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class Rusca2018Bound(FiniteKeyBound):
         m_test: FloatArray,
         ln_inv_eps1: FloatArray,
     ) -> DecoyBounds:
-        """Appendix A of Rusca 2018 (note §1.10), both bases, Hoeffding on basis totals."""
+        """Appendix A of Rusca 2018, both bases, Hoeffding on basis totals."""
         mu1, mu2 = mu[..., 0], mu[..., 1]
         weight = np.exp(mu) / p
         tau0 = photon_weight(0, mu, p)

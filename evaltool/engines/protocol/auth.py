@@ -1,9 +1,9 @@
 """Wegman-Carter authentication with polynomial hashing over GF(2^b) and one-time-pad tags.
 
-Construction (Wegman and Carter, JCSS 22 (1981) 265; protocol reference note §3.3): the message is
-split into ``L`` blocks of ``b`` bits (big-endian, the last block zero-padded); with the hash key
-``k`` in GF(2^b) the evaluation hash is ``H_k(m) = sum_i m_i k^(L - i + 1)``, computed in Horner
-form ``t <- (t + m_i) k``. The family is ``L / 2^b``-almost XOR-universal; the tag
+Construction (Wegman and Carter, JCSS 22 (1981) 265; ``docs/methods/authentication.md``): the
+message is split into ``L`` blocks of ``b`` bits (big-endian, the last block zero-padded); with the
+hash key ``k`` in GF(2^b) the evaluation hash is ``H_k(m) = sum_i m_i k^(L - i + 1)``, computed in
+Horner form ``t <- (t + m_i) k``. The family is ``L / 2^b``-almost XOR-universal; the tag
 ``H_k(m) XOR r`` with a fresh one-time pad ``r`` of ``b`` bits makes it ``L / 2^b``-almost
 strongly universal, so a forgery or substitution succeeds with probability at most ``L / 2^b`` per
 message.
@@ -104,7 +104,7 @@ def forgery_bound(message_bits: ArrayLike, tag_bits: ArrayLike) -> NDArray[np.fl
     """Element-wise ``ceil(message_bits / b) / 2^b`` for any tag length ``b >= 1``.
 
     The Wegman-Carter bound of a polynomial hash over GF(2^b) with a one-time-padded tag
-    (protocol reference note §3.3); at least one block is counted.
+    (``docs/methods/authentication.md``); at least one block is counted.
     """
     m = np.asarray(message_bits, dtype=np.float64)
     b = np.asarray(tag_bits, dtype=np.float64)

@@ -2,7 +2,7 @@
 
 Implements three parameter sets compared by Martinez-Mateo, Pacher, Peev, Ciurana, Martin,
 "Demystifying the information reconciliation protocol Cascade", QIC 15 (2015) 453
-(arXiv:1407.3257), protocol reference note §2.2:
+(arXiv:1407.3257), §4 and Table 1 (``docs/methods/cascade.md``):
 
 ==========  ======  =====================================================  ===================
 name        passes  block sizes                                            extras
@@ -21,7 +21,7 @@ already disclosed (a linear combination of known parities reveals nothing new).
 
 Leakage. ``leaked_bits`` counts the distinct parities of Alice's string that Alice disclosed: every
 top-level block parity of every pass, every BINARY question, including those of the cascade
-back-tracking (protocol reference note §2.5). Inferred parities are not disclosures and are not
+back-tracking. Inferred parities are not disclosures and are not
 counted. The efficiency is ``f = leaked_bits / (n h(e))`` with ``e`` the frame's actual error rate
 (Martinez-Mateo et al. 2015, Eq. 1).
 
@@ -99,7 +99,7 @@ def cascade_block_sizes(algorithm: CascadeAlgorithm | str, qber: float, n: int) 
 
     Notes
     -----
-    Block sizes follow Martinez-Mateo et al. 2015 (§4, Table 1; protocol reference note §2.2).
+    Block sizes follow Martinez-Mateo et al. 2015 (§4, Table 1).
     A block size is capped at ``n`` (a block never exceeds the frame).
     """
     algo = CascadeAlgorithm(algorithm)
@@ -289,8 +289,8 @@ def cascade_simulate(
 ) -> CascadeSimulation:
     """Run ``runs`` independent frames with exactly ``round(qber * frame)`` errors each.
 
-    Errors are placed uniformly at random (partial Fisher-Yates, SplitMix64), as in the
-    "exact" error mode used for the reference runs of protocol reference note §2.4. Run ``r`` uses
+    Errors are placed uniformly at random (partial Fisher-Yates, SplitMix64): the fixed-count
+    error model of the reference values in ``docs/methods/cascade.md``. Run ``r`` uses
     the ``r``-th SplitMix64 output of ``seed`` both for its error pattern and as its frame seed.
 
     Raises
@@ -350,7 +350,7 @@ def leakage_floor_bits(n_bits: ArrayLike, qber: ArrayLike, efficiency: float = 1
     bits at error rate ``qber`` with efficiency ``f`` discloses.
 
     ``f = 1`` is the Slepian-Wolf (Shannon) limit; no error-correcting code reveals less on average
-    (Martinez-Mateo et al. 2015, Eq. 1; protocol reference note §2.5).
+    (Martinez-Mateo et al. 2015, Eq. 1).
     """
     n = np.asarray(n_bits, dtype=np.float64)
     q = np.asarray(qber, dtype=np.float64)
@@ -379,8 +379,8 @@ def cascade_permutation(n: int, seed: int, pass_index: int) -> NDArray[np.int64]
 def transcript_leakage(transcript: ArrayLike) -> int:
     """Count the distinct parities in a parity transcript (rows ``(pass, start, end, ...)``).
 
-    A parity of the same range of the same pass disclosed twice leaks one bit (protocol reference
-    note §2.5: parities already known are not counted again).
+    A parity of the same range of the same pass disclosed twice leaks one bit: a parity already
+    known reveals nothing new (``docs/methods/cascade.md``, "What is counted").
     """
     arr = np.asarray(transcript, dtype=np.int64)
     if arr.ndim != 2 or arr.shape[1] < 3:

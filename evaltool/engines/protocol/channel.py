@@ -3,8 +3,8 @@
 Public entry points: :class:`ChannelModel`, :func:`expected_counts`, :func:`key_rate`,
 :func:`optimise_parameters`, :func:`optimise_sweep` (warm-started along a distance sweep) and
 :func:`plan_parameters` (evaluate given parameters, optimising the missing ones).
-The model is the Sec. IV model of Lim et al. 2014 with the dead time of Rusca et al. 2018
-(protocol reference note §1.5, §1.7, §1.10).
+The model is the Sec. IV model of Lim et al., PRA 89, 022307 (2014) with the dead time of Rusca
+et al., APL 112, 171104 (2018), Appendix B; see ``docs/methods/channel-model.md``.
 """
 
 from __future__ import annotations

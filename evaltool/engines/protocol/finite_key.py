@@ -2,8 +2,8 @@
 
 Public entry points: :func:`key_length` (vectorised over blocks), :func:`get_bound` and the
 registry :data:`BOUNDS` holding ``lim2014`` (Lim et al., PRA 89, 022307, 2014) and ``rusca2018``
-(Rusca et al., APL 112, 171104, 2018). The project's protocol reference note §1 restates the
-formulas; K/T (key/test basis) naming is used throughout (note, Conventions).
+(Rusca et al., APL 112, 171104, 2018). ``docs/methods/finite-key.md`` states the formulas in
+one notation, K (key basis) and T (test basis), and every implementation choice.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def get_bound(bound: str | FiniteKeyBound) -> FiniteKeyBound:
 def verification_hash_min_bits(eps_cor: float) -> int:
     """Shortest error-verification hash for correctness eps_cor: ceil(log2(1/eps_cor)) bits.
 
-    Lim 2014 §II (note §1.1): a 2-universal hash of that length gives eps_cor = eps_hash.
+    Lim 2014 §II: a 2-universal hash of that length gives eps_cor = eps_hash.
     """
     if not 0.0 < eps_cor < 1.0:
         raise ValueError(f"eps_cor must lie in (0, 1), got {eps_cor}")
@@ -118,7 +118,8 @@ def key_length(
         key is extracted from) and the test basis, shape ``(..., m)``; counts may be expected
         (non-integer) values. Leading axes index blocks and broadcast against each other.
     ec_leakage_bits:
-        lambda_EC, bits disclosed by error correction (note §1.9 item 3), shape ``(...)``.
+        lambda_EC, bits actually disclosed by error correction (not a model value f n h(Q)),
+        shape ``(...)``.
     eps_sec, eps_cor:
         Secrecy and correctness parameters, shape ``(...)``.
 
@@ -135,9 +136,9 @@ def key_length(
 
     Notes
     -----
-    Lim 2014 Eq. (1)-(5) or Rusca 2018 Appendix A (note §1.3, §1.4, §1.10). Hoeffding terms use
-    the basis totals (note §1.9 item 2); s0 is clipped at 0 and s1 <= 0, an undefined phase
-    error or phi >= 0.5 give ell = 0 (note §1.9 item 1).
+    Lim 2014 Eq. (1)-(5) or Rusca 2018 Appendix A. Hoeffding terms use the basis totals, s0 is
+    clipped at 0, and s1 <= 0, an undefined phase error or phi >= 0.5 give ell = 0
+    (``docs/methods/finite-key.md``, "Choices the papers leave open", 1-3).
     """
     b = get_bound(bound)
     m = b.n_intensities
@@ -233,7 +234,7 @@ def allowed_key_length(
 
     As :func:`key_length`, with the leakage of an over-long verification hash added: the
     log2(2/eps_cor) term of the key length covers a hash of exactly ceil(log2(1/eps_cor)) bits
-    (note §1.9 item 3), so every hash bit beyond that counts as disclosed. The returned
+    (Lim 2014 §II), so every hash bit beyond that counts as disclosed. The returned
     ``ec_leakage_bits`` is the total counted.
     """
     leak = _as_float("ec_leakage_bits", ec_leakage_bits)

@@ -2,10 +2,10 @@
 
 After the quantum phase Alice and Bob announce their bases; pulses that Bob detected and that both
 prepared and measured in the same basis are kept. Bits in the key basis K form the raw key; bits in
-the test basis T are used to estimate the phase error (protocol reference note §1.1; K/T naming of
-the note's conventions). The counts per intensity class ``k`` are exactly the ``n_{K,k}``,
-``m_{K,k}``, ``n_{T,k}``, ``m_{T,k}`` of the finite-key bounds (Lim et al. PRA 89 022307 (2014),
-§II) and the ``key_detections_<k>``, ``key_errors_<k>``, ``test_detections_<k>``,
+the test basis T are used to estimate the phase error (K/T naming of
+``docs/methods/finite-key.md``). The counts per intensity class ``k`` are exactly the
+``n_{K,k}``, ``m_{K,k}``, ``n_{T,k}``, ``m_{T,k}`` of the finite-key bounds (Lim et al. PRA 89
+022307 (2014), §II) and the ``key_detections_<k>``, ``key_errors_<k>``, ``test_detections_<k>``,
 ``test_errors_<k>`` columns of a bundle's block records. In a real protocol the errors are only
 known after error correction (key basis) or from the disclosed test bits (test basis); here both
 parties' bits are given, so both are counted directly.

@@ -3,7 +3,7 @@
 A Toeplitz matrix ``T`` of shape ``ell x n`` over GF(2) is fixed by ``n + ell - 1`` seed bits ``t``:
 ``T[i, j] = t[j - i + ell - 1]``. The family ``x -> T x`` (mod 2) with a uniform seed is 2-universal
 (XOR-universal), which is what the leftover hash lemma needs (Tomamichel, Schaffner, Smith, Renner,
-IEEE TIT 57 (2011) 5524, arXiv:1002.2436; protocol reference note §3.1).
+IEEE TIT 57 (2011) 5524, arXiv:1002.2436; ``docs/methods/toeplitz.md``).
 
 Four implementations are provided, all exact:
 
@@ -19,13 +19,13 @@ Four implementations are provided, all exact:
   transposition principle (:mod:`evaltool.engines.protocol._gf2_fft`); field arithmetic only, so
   exact by construction, and ``O(n log n)``;
 * ``method="auto"`` (default) takes the additive FFT on long blocks and Karatsuba on short ones
-  (measured crossover, :func:`_auto_method`);
+  (:func:`_auto_method`);
 * :func:`toeplitz_hash` with ``method="fft"``: ``y`` is the middle part of an integer correlation
-  of ``t`` and ``x`` (protocol reference note §3.2); one cyclic convolution of length
-  ``n + ell - 1`` (no zero padding is needed for the rows of full overlap) computed with real
-  FFTs in float64, then rounded to integers and reduced mod 2. Every convolution value is an
-  integer in ``[0, n]``; the rounding residual is measured on every call and the call fails loudly
-  if it ever exceeds :data:`ROUNDING_MARGIN`, so a result is either exact or not returned.
+  of ``t`` and ``x``; one cyclic convolution of length ``n + ell - 1`` (no zero padding is needed
+  for the rows of full overlap) computed with real FFTs in float64, then rounded to integers and
+  reduced mod 2. Every convolution value is an integer in ``[0, n]``; the rounding residual is
+  measured on every call and the call fails loudly if it ever exceeds :data:`ROUNDING_MARGIN`,
+  so a result is either exact or not returned.
 """
 
 from __future__ import annotations
@@ -56,8 +56,7 @@ ROUNDING_MARGIN = 0.25
 """Largest accepted distance between an FFT convolution value and its nearest integer.
 
 Values are integers, so any residual below 0.5 still rounds correctly; 0.25 leaves a factor of two
-of
-headroom. At n = 1e7 the measured residual is below 1e-6 (benchmarks/bench_toeplitz.py).
+of headroom (observed residuals: ``benchmarks/bench_toeplitz.py``).
 """
 
 
@@ -66,14 +65,12 @@ ADDITIVE_MIN_BITS = 60_000
 
 
 def _auto_method(n: int, ell: int) -> Literal["karatsuba", "additive"]:
-    """Pick the faster exact path by the measured crossover.
+    """Pick the faster exact path: Karatsuba below :data:`ADDITIVE_MIN_BITS`, additive above.
 
     Karatsuba costs about ``n ell^0.585`` word operations, the additive FFT (a middle product on
-    ``2^k >= (n + ell) / 32`` points) about ``(n + ell) log(n + ell)``. CPU times on the
-    development machine (2-core AMD EPYC with PCLMULQDQ and VPCLMULQDQ, one thread): at
-    ``n + ell`` below 5e4 Karatsuba is faster for every ``ell`` (e.g. 0.05 against 0.09 ms at
-    ``n = ell = 1e4``); from ``n = 6e4`` on the additive FFT is faster for every ``ell`` (1.2x at
-    ``ell = 64``, 1.8x at ``ell = n``), 2.9x to 8.8x at ``n = 1e6`` (benchmarks/bench_toeplitz.py).
+    ``2^k >= (n + ell) / 32`` points) about ``(n + ell) log(n + ell)``, so Karatsuba wins on short
+    blocks and the FFT on long ones. The threshold is where the two crossed on the development
+    machine; the timings are recorded in ``benchmarks/bench_toeplitz.py``.
     """
     return "additive" if n + ell >= ADDITIVE_MIN_BITS else "karatsuba"
 
@@ -120,8 +117,8 @@ def toeplitz_seed_from_row_column(
     """Build the seed ``t`` from the first row ``r`` (n bits) and first column ``c`` (ell bits).
 
     With ``T[i, j] = r[j - i]`` for ``j >= i`` and ``c[i - j]`` otherwise (the convention of the
-    public
-    512x256 vectors, protocol reference note §5) the seed is ``t = reversed(c[1:]) + r``.
+    public 512x256 vectors of ``test_vectors/protocol/toeplitz/``) the seed is
+    ``t = reversed(c[1:]) + r``.
 
     Raises
     ------
@@ -220,13 +217,12 @@ def toeplitz_hash(
         Input bits, length ``n`` (the reconciled key).
     seed:
         Seed bits ``t``, length ``n + ell - 1``; ``T[i, j] = t[j - i + ell - 1]``. Use a fresh
-        uniform
-        seed per block (protocol reference note §3.1, seed freshness).
+        uniform seed per block (the leftover hash lemma assumes a seed independent of ``x``).
     ell:
         Output length (the final key length from the finite-key bound).
     method:
-        ``"auto"`` (default: the faster of ``"additive"`` and ``"karatsuba"`` by the measured
-        crossover, additive when ``n + ell >=`` :data:`ADDITIVE_MIN_BITS`),
+        ``"auto"`` (default: additive when ``n + ell >=`` :data:`ADDITIVE_MIN_BITS`, else
+        karatsuba),
         ``"karatsuba"`` (packed words, carry-less multiply),
         ``"additive"`` (additive FFT over GF(2^64)) or ``"fft"`` (float64 FFT with a checked
         rounding margin).
@@ -241,15 +237,14 @@ def toeplitz_hash(
     ------
     ArithmeticError
         FFT method only: if a convolution value is farther than :data:`ROUNDING_MARGIN` from an
-        integer (never observed up to n = 1e7; the check guarantees that an inexact result is
-        never returned).
+        integer (the check guarantees that an inexact result is never returned).
 
     Notes
     -----
     FFT method: with ``xr`` the reversed input, ``conv(t, xr)[k] = sum_j t[j + k - n + 1] x_j``
     so that ``y_i = conv[n + ell - 2 - i]``. Those indices are ``>= n - 1``; the linear convolution
     has no term beyond ``n + ell - 2 + n - 1`` and so a cyclic convolution of length
-    ``L >= n + ell - 1`` never wraps onto them (protocol reference note §3.2).
+    ``L >= n + ell - 1`` never wraps onto them (``docs/methods/toeplitz.md``).
 
     Karatsuba method: see :mod:`evaltool.engines.protocol._toeplitz_kara`; the cost grows as
     ``n ell^0.585`` word operations.

@@ -2,7 +2,7 @@
 
 Alice and Bob compare short hashes of their reconciled keys; the family is chosen so that two
 different keys collide with probability at most ``eps_cor``, which makes the protocol
-``eps_cor``-correct (Lim et al., PRA 89 022307 (2014), §II; protocol reference note §1.2 and §3.1).
+``eps_cor``-correct (Lim et al., PRA 89 022307 (2014), §II; ``docs/methods/authentication.md``).
 The hash is drawn after the keys are fixed and may be public.
 
 Two families are offered:
@@ -83,7 +83,7 @@ class VerificationResult:
         The two hashes (``tag_bits`` bits each) as integers.
     tag_bits:
         Hash length (bits disclosed by each party; count it as leakage unless the key-length formula
-        already subtracts ``log2(2/eps_cor)``, protocol reference note §2.5).
+        already subtracts ``log2(2/eps_cor)``; see ``docs/methods/finite-key.md``).
     collision_bound:
         Probability that different keys pass: ``2^-t`` or ``ceil(n/b)/2^b``.
     method, eps_cor, n:

@@ -4,7 +4,7 @@ This script must never import evaltool.
 
 Written separately from evaltool's vectorised code, scalar and in mpmath at 50 digits, in each
 paper's own basis naming (Lim 2014: key X, test Z; Rusca 2018: key Z, test X), straight from the
-formulas restated in the protocol reference note §1.3, §1.4, §1.5 and §1.10. Run:
+formulas of the papers (restated in docs/methods/finite-key.md and channel-model.md). Run:
 
     .venv/bin/python test_vectors/protocol/bounds/generate_reference.py > \
         test_vectors/protocol/bounds/reference.json
@@ -128,7 +128,7 @@ def rusca2018(mu, p, nZ, mZ, nX, mX, lam, eps_sec, eps_cor):
 
 
 def rusca_example_counts():
-    """Note §1.10 worked example: Rusca App. B model, reading of P_det,tot stated there."""
+    """The public Rusca 2018 worked example: App. B model, P_det,tot as in channel-model.md."""
     eta = mp.mpf(10) ** (mp.mpf(-25) / 10)
     P_DC = mp.mpf("6e-7")  # dark clicks per pulse, both detectors together (Rusca's P_DC)
     e_d, R, t_dt = mp.mpf("0.01"), mp.mpf("80e6"), mp.mpf("10e-6")
@@ -185,19 +185,21 @@ def main() -> None:
         "provenance": {
             "generator": "test_vectors/protocol/bounds/generate_reference.py",
             "method": "independent scalar re-implementation in mpmath (50 digits) from the "
-            "formulas of the protocol reference note §1.3-1.5 and §1.10; shares no code with "
-            "evaltool",
+            "formulas of Lim et al. 2014 (Eqs. 1-5, Sec. IV) and Rusca et al. 2018 (App. A and "
+            "B), restated in docs/methods/finite-key.md and channel-model.md; shares no code "
+            "with evaltool",
             "mpmath_version": mp.__version__,
             "python": sys.version.split()[0],
         },
         "lim2014_regression": {
-            "source": "inputs: protocol reference note §1.8 (Sec. IV model, n_X = 1e7, 50 km)",
+            "source": "inputs: Lim 2014 Sec. IV model, n_X = 1e7, 50 km, optimised parameters, "
+            "counts rounded",
             "inputs": lim_in,
             "outputs": num(lim_out),
         },
         "rusca2018_worked_example": {
-            "source": "inputs and published results: protocol reference note §1.10 (A5), after the "
-            "Veriqloud/DecoyState README example",
+            "source": "inputs and published results: the worked example of the "
+            "Veriqloud/DecoyState README (docs/methods/finite-key.md)",
             "published": {
                 "skr_bps": 13063,
                 "ell": 3.74e6,

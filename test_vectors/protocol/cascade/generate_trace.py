@@ -42,8 +42,8 @@ def main() -> None:
         "provenance": {
             "generator": "test_vectors/protocol/cascade/generate_trace.py",
             "evaltool_commit": commit,
-            "kind": "regression vector: evaltool's own output (no external Cascade KAT exists, "
-                    "protocol reference note §5); each parity is independently checkable",
+            "kind": "regression vector: evaltool's own output (no external Cascade KAT "
+                    "exists); each parity is independently checkable",
         },
         "algorithm": "original", "qber_estimate": 0.02, "seed": SEED, "n": N,
         "alice_hex": np.packbits(alice).tobytes().hex(),

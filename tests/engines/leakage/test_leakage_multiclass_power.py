@@ -101,7 +101,8 @@ def test_benjamini_hochberg_matches_scipy() -> None:
 
 @pytest.mark.parametrize(
     ("m", "alpha", "expected"),
-    # leakage-and-reporting.md, A1 "Multiple testing" table (normal approximation, 2 decimals).
+    # Šidák thresholds |t| = z_{1 - a/2} with a = 1 - (1 - alpha)^(1/m) (normal approximation),
+    # computed independently of evaltool when the test was written, to 2 decimals.
     [
         (1, 1e-5, 4.42),
         (10**3, 1e-5, 5.73),

@@ -21,7 +21,7 @@ from evaltool.engines.protocol.auth import (
 
 VECTORS = Path(__file__).resolve().parents[3] / "test_vectors" / "protocol" / "auth"
 
-# Reduction polynomials (protocol reference note §3.3), restated here for the independent
+# Reduction polynomials (docs/methods/authentication.md), restated here for the independent
 # multiplier below.
 _POLY = {32: (32, 7, 3, 2, 0), 64: (64, 4, 3, 1, 0), 96: (96, 10, 9, 6, 0),
          128: (128, 7, 2, 1, 0), 256: (256, 10, 5, 2, 0)}
@@ -52,8 +52,7 @@ def _slow_hash(message: bytes, key: int, bits: int) -> int:
 @pytest.mark.parametrize("bits", SUPPORTED_TAG_BITS)
 def test_ait_r10_evhash_published_tags(bits: int) -> None:
     # AIT QKD R10 test/lib/crypto/evhash.cpp (commit c809032) asserts these tags for its
-    # 2277-byte paragraph fed 1000 times; see the provenance block of ait_evhash.json and the
-    # protocol reference note §5 (A11).
+    # 2277-byte paragraph fed 1000 times; see the provenance block of ait_evhash.json.
     doc = json.loads((VECTORS / "ait_evhash.json").read_text())
     message = doc["paragraph"].encode("ascii") * doc["repeat"]
     assert len(message) == 2_277_000
@@ -93,7 +92,7 @@ def test_hash_is_a_polynomial_in_the_key() -> None:
 
 
 def test_forgery_bound_and_tag_length() -> None:
-    # Protocol reference note §3.3 table, 1 MB transcript (8e6 bits): 5.8e-5 / 6.8e-15 / 1.8e-34.
+    # docs/methods/authentication.md table, 1 MB transcript (8e6 bits): 5.8e-5 / 6.8e-15 / 1.8e-34.
     assert forgery_probability(8_000_000, 32) == pytest.approx(5.82e-5, rel=1e-2)
     assert forgery_probability(8_000_000, 64) == pytest.approx(6.78e-15, rel=1e-2)
     assert forgery_probability(8_000_000, 128) == pytest.approx(1.84e-34, rel=1e-2)

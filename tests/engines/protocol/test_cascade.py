@@ -27,7 +27,7 @@ def _keys(n: int, errors: list[int], seed: int = 5) -> tuple[np.ndarray, np.ndar
 
 
 def test_block_sizes_follow_the_published_parameter_sets() -> None:
-    # Martinez-Mateo et al., QIC 15 (2015), Table 1; protocol reference note §2.2.
+    # Martinez-Mateo et al., QIC 15 (2015), Table 1.
     assert cascade_block_sizes("original", 0.01, 10_000) == (73, 146, 292, 584)
     assert cascade_block_sizes("yanetal", 0.02, 10_000) == (40, 200) + (5000,) * 8
     assert cascade_block_sizes("option4", 0.05, 10_000) == (20, 40) + (5000,) * 14
@@ -120,8 +120,8 @@ def test_invalid_inputs_raise() -> None:
 
 
 # Efficiency at n = 1e4 against Martinez-Mateo et al. 2015, read off Fig. 1 (original) and Fig. 8
-# (opt. (2), Yan et al.) to +-0.005 (protocol reference note §2.3, A6/A7), and against the
-# cascade-python runs of note §2.4 (1000 frames, exact error count; mean and sd listed).
+# (opt. (2), Yan et al.) to +-0.005 (docs/methods/cascade.md), and against runs of cascade-python
+# (brunorijsman) made for this comparison (1000 frames, exact error count; mean and sd listed).
 # 200 frames per point: the standard error of the mean is sd/sqrt(200) <= 0.0031 (the largest sd
 # is 0.043 for yanetal at 1 %), so the +-0.03 band of the issue is ~10 standard errors wide.
 # Agreement with cascade-python is tested at 5 combined standard errors plus 0.003: our original
@@ -155,14 +155,14 @@ def test_efficiency_at_1e4_bits_matches_paper(algorithm: str, qber: float) -> No
 
 @pytest.mark.parametrize(("qber", "paper_uses"), [(0.01, 47), (0.02, 48), (0.05, 41)])
 def test_original_channel_uses_match_paper(qber: float, paper_uses: int) -> None:
-    # Martinez-Mateo et al. 2015, Fig. 3 at n = 1e4 (note §2.3, A9: +-15 %).
+    # Martinez-Mateo et al. 2015, Fig. 3 at n = 1e4 (read off; +-15 % accepted).
     sim = cascade_simulate(algorithm="original", qber=qber, frame=10_000, runs=50, seed=7)
     assert abs(sim.channel_uses_mean - paper_uses) <= 0.15 * paper_uses
 
 
 def test_option4_efficiency_is_near_the_papers_option_4() -> None:
     # Martinez-Mateo et al. 2015, Fig. 11/12: opt. (4) f ~ 1.068 / 1.065 / 1.075 at 1 / 2 / 5 %
-    # (note §2.3). Our sub-block reuse reaches 1.087 / 1.085 / 1.097 (within +-0.03) and is below
+    # (read off). Our sub-block reuse reaches 1.087 / 1.085 / 1.097 (within +-0.03) and is below
     # the original's efficiency at every point.
     for qber, paper in [(0.01, 1.068), (0.02, 1.065), (0.05, 1.075)]:
         sim = cascade_simulate(algorithm="option4", qber=qber, frame=10_000, runs=60, seed=1)

@@ -1,4 +1,4 @@
-"""Finite-key bounds: reference vectors, edge cases of note §1.9, vectorisation and input policy."""
+"""Finite-key bounds: reference vectors, edge cases (docs/methods/finite-key.md), vectorisation."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def _lim_inputs(ref: dict) -> dict:
 
 
 def test_lim2014_regression_vector(reference: dict) -> None:
-    # Inputs: protocol reference note §1.8 (Lim 2014 Sec. IV model, n_X = 1e7, 50 km, key basis X).
+    # Inputs: the Lim 2014 block of reference.json (Sec. IV model, n_X = 1e7, 50 km, key basis X).
     # Expected: test_vectors/protocol/bounds/reference.json, an independent 50-digit mpmath
     # implementation (generate_reference.py).
     kw = _lim_inputs(reference)
@@ -56,17 +56,19 @@ def test_lim2014_regression_vector(reference: dict) -> None:
     for name in ("s1", "s1_test", "v1_test", "phi", "ell_real"):
         assert float(getattr(res, name)) == pytest.approx(want[name], rel=1e-10), name
     # The vacuum bound is negative before clipping here (the Hoeffding term on the basis total,
-    # 11,417, exceeds the 2,244 vacuum-decoy detections) and must be clipped (note §1.9 item 1).
+    # 11,417, exceeds the 2,244 vacuum-decoy detections) and must be clipped (finite-key.md,
+    # choice 2).
     assert float(res.s0) == 0.0 == want["s0"]
-    # Plausibility against the note's typical optimum at n_X = 1e7, 50 km (§1.7: phi_K ≈ 0.055).
+    # Plausibility: an independent optimisation of the Sec. IV model gave phi_K ≈ 0.055 here.
     assert 0.05 < float(res.phi) < 0.06
     assert res.bound == "lim2014" and res.bound_version == "1"
     assert res.statistic is res.ell
 
 
 def test_lim2014_vacuum_clip_changes_s1() -> None:
-    # Note §1.9 item 1: a negative s0 enters Eq. (3) as 0 (the true vacuum count is never negative,
-    # so 0 is still a valid lower bound); Eq. (3) grows with s0, so s1 exceeds its raw-s0 value.
+    # finite-key.md, choice 2: a negative s0 enters Eq. (3) as 0 (the true vacuum count is never
+    # negative, so 0 is still a valid lower bound); Eq. (3) grows with s0, so s1 exceeds its raw-s0
+    # value.
     mu = np.array([0.411, 0.2198, 0.0002])
     p = np.array([0.3773, 0.4455, 0.1772])
     n = np.array([6125230.0, 3872526.0, 2244.0])
@@ -100,9 +102,9 @@ def test_lim2014_vacuum_clip_changes_s1() -> None:
 
 
 def test_rusca2018_formula_on_worked_example_counts(reference: dict) -> None:
-    # Counts of the note §1.10 worked example (A5) computed with Rusca's own P_DC form; the note's
-    # independent implementation gives ell = 3,737,689, phi = 0.03581, s_Z1 = 6,045,302,
-    # s_X1 = 60,583, v_X1 = 1,787.8.
+    # Counts of the public Rusca 2018 worked example (finite-key.md, "Reference values") computed
+    # with Rusca's own P_DC form; an independent implementation gives ell = 3,737,689,
+    # phi = 0.03581, s_Z1 = 6,045,302, s_X1 = 60,583, v_X1 = 1,787.8.
     ex = reference["rusca2018_worked_example"]
     c = ex["model_counts"]
     res = key_length(
@@ -177,7 +179,7 @@ def test_leakage_enters_linearly(reference: dict) -> None:
 
 
 def test_phase_error_half_gives_zero_key(reference: dict) -> None:
-    # Note §1.9 item 1: phi >= 0.5 gives ell = 0. Half the test-basis detections are errors.
+    # finite-key.md, choice 3: phi >= 0.5 gives ell = 0. Half the test-basis detections are errors.
     kw = _lim_inputs(reference)
     kw["test_errors"] = [d // 2 for d in kw["test_detections"]]
     res = key_length("lim2014", **kw)
@@ -186,7 +188,8 @@ def test_phase_error_half_gives_zero_key(reference: dict) -> None:
 
 
 def test_nonpositive_single_photon_bound_gives_zero_key(reference: dict) -> None:
-    # Tiny blocks: the Hoeffding terms swamp the counts, s1 <= 0, so no key (note §1.9 item 1).
+    # Tiny blocks: the Hoeffding terms swamp the counts, s1 <= 0, so no key (finite-key.md,
+    # choice 3).
     kw = _lim_inputs(reference)
     for k in ("key_detections", "key_errors", "test_detections", "test_errors"):
         kw[k] = [max(1, v // 10_000) for v in kw[k]]
@@ -204,7 +207,7 @@ def test_leakage_larger_than_key_gives_zero(reference: dict) -> None:
 
 
 def test_secrecy_factor_and_versions() -> None:
-    # Lim 2014: eps_sec = 21 eps; Rusca 2018: eps_sec = 19 eps (note §1.3, §1.10).
+    # Lim 2014: eps_sec = 21 eps (Appendix B); Rusca 2018: eps_sec = 19 eps (Appendix A).
     assert BOUNDS["lim2014"].secrecy_factor == 21
     assert BOUNDS["rusca2018"].secrecy_factor == 19
     assert get_bound(BOUNDS["lim2014"]) is BOUNDS["lim2014"]

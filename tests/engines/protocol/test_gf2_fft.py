@@ -66,9 +66,9 @@ def test_reference_multiply_known_values() -> None:
 
 
 def test_reference_multiply_agrees_with_the_mac_field_tables() -> None:
-    # The polynomial-MAC code multiplies in the same field (z^64 + z^4 + z^3 + z + 1, protocol
-    # reference note §3.3) by 8-bit tables (McGrew and Viega 2005, §4.1), an independent method:
-    # one Horner step from state 0 over one big-endian block m gives m * key.
+    # The polynomial-MAC code multiplies in the same field (z^64 + z^4 + z^3 + z + 1,
+    # docs/methods/authentication.md) by 8-bit tables (McGrew and Viega 2005, §4.1), an
+    # independent method: one Horner step from state 0 over one big-endian block m gives m * key.
     from evaltool.engines.protocol import _gf2
 
     assert _gf2.reduction_low_int(64) | (1 << 64) == gf.MODULUS

@@ -35,7 +35,7 @@ def _load(path: Path) -> tuple[np.ndarray, list[tuple[str, np.ndarray, np.ndarra
 
 
 # rokzitko/toeplitz 512x256 reference data (Mathematica), five x/y pairs, see the provenance block
-# of test_vectors/protocol/toeplitz/rokzitko_512x256.json; protocol reference note §5, A10.
+# of test_vectors/protocol/toeplitz/rokzitko_512x256.json (docs/methods/toeplitz.md).
 _SEED, _VECTORS = _load(KAT)
 
 
