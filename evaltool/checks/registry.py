@@ -7,7 +7,6 @@ place listing every built-in kind). Kinds a profile may name before their implem
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from evaltool.errors import PluginError, ProfileError
 from evaltool.model.base import StrictModel
+from evaltool.suggest import suggest
 
 if TYPE_CHECKING:
     from evaltool.checks.context import CheckContext
@@ -88,9 +88,8 @@ def get(kind: str) -> CheckType[Any]:
     try:
         return _REGISTRY[kind]
     except KeyError:
-        near = difflib.get_close_matches(kind, list(_REGISTRY), n=3, cutoff=0.6)
-        hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
-        raise ProfileError(f"unknown check kind {kind!r}{hint}") from None
+        raise ProfileError(f"unknown check kind {kind!r}{suggest(kind, _REGISTRY, n=3)}"
+                           ) from None
 
 
 def all_checks() -> list[CheckType[Any]]:

@@ -8,13 +8,14 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from evaltool.checks.plan import build_plan, check_evaluation
+from evaltool.checks.plan import build_plan
 from evaltool.cli._common import argv, find_profile, parse_formats, quiet
 from evaltool.errors import EvaltoolError, ExitCode, UsageError
 from evaltool.evaluate import AuditInputs, evaluate
 from evaltool.io.bundle import load_bundle, manifest_path_of
 from evaltool.io.profiles import load_evaluation_input, load_profile, load_security_target
 from evaltool.model.verdict import Verdict
+from evaltool.profile.evaluation import check_evaluation
 from evaltool.report.outputs import remove_outputs, write_outputs
 
 _EXIT = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAIL,
@@ -52,7 +53,7 @@ def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | N
         lev = load_evaluation_input(evaluation_path) if evaluation_path is not None else None
         plan = build_plan(lp, lst)
         if lev is not None:
-            check_evaluation(plan, lev)
+            check_evaluation(plan.profile, lev)
         loaded = load_bundle(bundle)
     except EvaltoolError:
         # A failed run must not leave an earlier report that could be taken for its result.

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 import evaltool.checks  # noqa: F401  (fills the registry)
-from evaltool.checks.plan import automation_ratio, build_plan, load_library, render_text
+from evaltool.checks.plan import build_plan, load_library
 from evaltool.errors import ProfileError
 from evaltool.io.profiles import load_profile, load_security_target
+from evaltool.profile.coverage import automation_ratio
+from evaltool.profile.st import render_text
 from tests.support import REPO
 
 CORPUS = REPO / "test_vectors" / "profiles"
