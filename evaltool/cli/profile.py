@@ -62,8 +62,7 @@ def _activity_lines(pa: PlannedActivity, plan: Plan) -> list[str]:
     out.extend(f"      applies if {cond.selection} in [{', '.join(cond.in_)}]"
                for cond in act.applies_if)
     for pc in pa.checks:
-        status = "" if pc.ctype.available else "  [declared, not available: runs inconclusive]"
-        out.append(f"      check {pc.check_id}: {pc.ctype.kind}{status}")
+        out.append(f"      check {pc.check_id}: {pc.ctype.kind}")
         out.append(f"        params: {_params(pc.params)}")
         out.append(f"        ref: {pc.ctype.standard_ref}")
     if act.evidence:
