@@ -30,7 +30,7 @@ import numpy as np
 
 from evaltool import __version__
 from evaltool.checks.context import CheckContext
-from evaltool.checks.plan import Plan, PlannedActivity, PlannedCheck, build_plan, check_evaluation
+from evaltool.checks.plan import Plan, PlannedActivity, PlannedCheck, build_plan
 from evaltool.errors import EvidenceError
 from evaltool.io.bundle import Bundle, load_bundle
 from evaltool.io.profiles import (
@@ -50,6 +50,7 @@ from evaltool.model.results import (
     TraceLink,
 )
 from evaltool.model.verdict import Verdict
+from evaltool.profile.evaluation import check_evaluation
 
 ProgressFn = Callable[[int, int, str], None]
 """Called as ``progress(done, total, check_id)`` after each check."""
@@ -152,7 +153,7 @@ def prepare_audit(sources: AuditSources, *, times: PhaseTimes | None = None) -> 
     with clock.phase("build plan"):
         plan = build_plan(lp, lst)
         if lev is not None:
-            check_evaluation(plan, lev)
+            check_evaluation(plan.profile, lev)
     with clock.phase("load bundle"):
         bundle = load_bundle(sources.bundle)
     inputs = AuditInputs(
@@ -194,10 +195,6 @@ def _run_check(pc: PlannedCheck, pa: PlannedActivity, bundle: Bundle, plan: Plan
     if not pa.applicable:
         return CheckResult(**base, verdict=Verdict.NOT_APPLICABLE,
                            reason=pa.not_applicable_reason or "not applicable")
-    if pc.ctype.run is None:
-        return CheckResult(**base, verdict=Verdict.INCONCLUSIVE,
-                           reason=f"check not available: kind {pc.ctype.kind!r} is declared but "
-                                  f"not implemented in evaltool {__version__}")
     ctx = CheckContext(bundle, plan.st_values, check_seed(seed, pc.check_id))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

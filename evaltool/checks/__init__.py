@@ -1,15 +1,13 @@
 """Decision rules: registered check kinds turn evidence into verdicts.
 
 Importing this package fills the registry. This file is the one place that lists every built-in
-check module. ``declared`` comes first: an implementation imported after it replaces the
-declaration of its kind.
+check module.
 """
 
 from __future__ import annotations
 
 from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
     claims,
-    declared,
     leakage,
     monitors,
     protocol_bounds,

@@ -1,13 +1,12 @@
 """The registry of check kinds: ``family.test`` names, their parameter models and implementations.
 
 Kinds are registered with :func:`check` by the modules that ``evaltool.checks`` imports (the one
-place listing every built-in kind). Kinds a profile may name before their implementation exists are
-:func:`declare`-d: they validate, and run as *inconclusive: check not available*, never as pass.
+place listing every built-in kind). A kind the registry does not hold is a profile error naming it
+and the nearest registered kinds.
 """
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from evaltool.errors import PluginError, ProfileError
 from evaltool.model.base import StrictModel
+from evaltool.suggest import suggest
 
 if TYPE_CHECKING:
     from evaltool.checks.context import CheckContext
@@ -38,21 +38,16 @@ class CheckType(Generic[P]):
 
     kind: str
     params: type[P]
-    run: Callable[[P, CheckContext], Outcome] | None
+    run: Callable[[P, CheckContext], Outcome]
     standard_ref: str
     summary: str
-
-    @property
-    def available(self) -> bool:
-        """Whether an implementation exists (declared kinds have none yet)."""
-        return self.run is not None
 
 
 _REGISTRY: dict[str, CheckType[Any]] = {}
 
 
-def _summary(fn: Callable[..., Any] | None, fallback: str) -> str:
-    doc = inspect.getdoc(fn) if fn is not None else None
+def _summary(fn: Callable[..., Any], fallback: str) -> str:
+    doc = inspect.getdoc(fn)
     return doc.strip().splitlines()[0] if doc else fallback
 
 
@@ -60,8 +55,7 @@ def check(kind: str, *, params: type[P], ref: str) -> Callable[[RunFn[P]], RunFn
     """Register ``fn`` as the implementation of ``kind``; a duplicate kind fails at import."""
 
     def register(fn: RunFn[P]) -> RunFn[P]:
-        existing = _REGISTRY.get(kind)
-        if existing is not None and existing.available:
+        if kind in _REGISTRY:
             raise PluginError(f"check kind '{kind}' is registered twice")
         if not fn.__doc__:
             raise PluginError(f"check kind '{kind}' has no docstring")
@@ -71,26 +65,13 @@ def check(kind: str, *, params: type[P], ref: str) -> Callable[[RunFn[P]], RunFn
     return register
 
 
-class _AnyParams(CheckParams):
-    """Parameters of a declared, not yet available kind (accepted as written)."""
-
-    model_config = CheckParams.model_config | {"extra": "allow"}
-
-
-def declare(kind: str, *, ref: str, summary: str) -> None:
-    """Declare a kind that profiles may use before it is implemented."""
-    if kind not in _REGISTRY:
-        _REGISTRY[kind] = CheckType(kind, _AnyParams, None, ref, summary)
-
-
 def get(kind: str) -> CheckType[Any]:
     """The check type for ``kind``, or a ProfileError suggesting the nearest names."""
     try:
         return _REGISTRY[kind]
     except KeyError:
-        near = difflib.get_close_matches(kind, list(_REGISTRY), n=3, cutoff=0.6)
-        hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
-        raise ProfileError(f"unknown check kind {kind!r}{hint}") from None
+        raise ProfileError(f"unknown check kind {kind!r}{suggest(kind, _REGISTRY, n=3)}"
+                           ) from None
 
 
 def all_checks() -> list[CheckType[Any]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -10,18 +9,14 @@ from typing import Any
 
 import click
 
-from evaltool.checks.plan import (
-    Plan,
-    PlannedActivity,
-    automation_ratio,
-    build_plan,
-    crosswalk,
-    render_text,
-)
+from evaltool.checks.plan import Plan, PlannedActivity, build_plan
 from evaltool.cli._common import find_profile
 from evaltool.errors import UsageError
 from evaltool.io.profiles import load_profile, load_security_target
 from evaltool.model.profile import MethodLibrary
+from evaltool.profile.coverage import automation_ratio, crosswalk
+from evaltool.profile.st import render_text
+from evaltool.suggest import suggest
 
 DEFAULT_PROFILE = "etsi-gs-qkd-016"
 
@@ -67,8 +62,7 @@ def _activity_lines(pa: PlannedActivity, plan: Plan) -> list[str]:
     out.extend(f"      applies if {cond.selection} in [{', '.join(cond.in_)}]"
                for cond in act.applies_if)
     for pc in pa.checks:
-        status = "" if pc.ctype.available else "  [declared, not available: runs inconclusive]"
-        out.append(f"      check {pc.check_id}: {pc.ctype.kind}{status}")
+        out.append(f"      check {pc.check_id}: {pc.ctype.kind}")
         out.append(f"        params: {_params(pc.params)}")
         out.append(f"        ref: {pc.ctype.standard_ref}")
     if act.evidence:
@@ -86,9 +80,8 @@ def _show_requirement(plan: Plan, req_id: str) -> list[str]:
     sar = p.sar(req_id) if sfr is None else None
     if sfr is None and sar is None:
         ids = [s.id for s in p.sfrs] + [s.id for s in p.sars]
-        near = difflib.get_close_matches(req_id, ids, n=3, cutoff=0.5)
-        hint = f" (did you mean {' or '.join(near)}?)" if near else ""
-        raise UsageError(f"profile {p.id} has no requirement {req_id!r}{hint}")
+        raise UsageError(f"profile {p.id} has no requirement {req_id!r}"
+                         f"{suggest(req_id, ids, n=3)}")
     values: Mapping[str, Any] = plan.st_values
     acts = [pa for pa in plan.activities
             if pa.requirement_id == (sfr.id if sfr is not None else req_id)]

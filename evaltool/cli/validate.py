@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from evaltool.checks.plan import Plan, build_plan, check_evaluation, load_library
+from evaltool.checks.plan import Plan, build_plan, load_library
 from evaltool.cli._common import profile_dirs
 from evaltool.errors import ProfileError
 from evaltool.io.bundle import load_bundle
@@ -19,6 +19,7 @@ from evaltool.io.profiles import (
     load_security_target,
 )
 from evaltool.io.yaml import load_yaml
+from evaltool.profile.evaluation import check_evaluation
 
 
 def _profile_for(st_profile: str, given: dict[str, LoadedProfile]) -> LoadedProfile | None:
@@ -76,7 +77,7 @@ def validate(files: tuple[Path, ...]) -> None:
         elif kind == "evaluation":
             lev = load_evaluation_input(f)
             if len(plans) == 1:
-                check_evaluation(plans[0], lev)
+                check_evaluation(plans[0].profile, lev)
                 click.echo(f"{f}: valid evaluation input for {plans[0].profile.id}")
             else:
                 click.echo(f"{f}: valid evaluation input")

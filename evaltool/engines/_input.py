@@ -26,14 +26,6 @@ def as_bits(data: ArrayLike, /) -> NDArray[np.uint8]:
     return np.ascontiguousarray(arr, dtype=np.uint8)
 
 
-def as_finite_float(data: ArrayLike, /, *, name: str = "data") -> NDArray[np.float64]:
-    """Return ``data`` as float64, raising ``ValueError`` if any value is NaN or infinite."""
-    arr = np.asarray(data, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    return arr
-
-
 def require_min_length(n: int, minimum: int, *, test: str, unit: str = "bits") -> None:
     """Raise :class:`InsufficientDataError` when ``n < minimum``."""
     if n < minimum:

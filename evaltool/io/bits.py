@@ -210,20 +210,3 @@ def regroup(
                         buf = np.empty((rest, n), dtype=np.uint8)
         if done == count:
             return
-
-
-def read_bits(
-    path: str | os.PathLike[str], *, format: BitFormat = "binary", max_bits: int | None = None
-) -> NDArray[np.uint8]:
-    """All bits of a (small) file as one 1-D uint8 array, at most ``max_bits`` of them."""
-    bf = BitFile(path, format=format)
-    parts: list[NDArray[np.uint8]] = []
-    have = 0
-    for chunk in bf.iter_chunks():
-        if max_bits is not None and have + chunk.size >= max_bits:
-            parts.append(chunk[: max_bits - have])
-            have = max_bits
-            break
-        parts.append(chunk)
-        have += chunk.size
-    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)

@@ -1,8 +1,8 @@
 """Deterministic SVG plots of the data series a check recorded.
 
 Each plot is a small SVG document returned as a ``data:`` URI, so the report never loads a file it
-did not write. The SVG is written here directly, with matplotlib's tick locator choosing the axis
-ticks: one ``<path>`` per kind of mark (frame, ticks, grid, data, threshold, event marks) and one
+did not write. The SVG is written here directly, with round axis ticks from :func:`nice_ticks`:
+one ``<path>`` per kind of mark (frame, ticks, grid, data, threshold, event marks) and one
 ``<text>`` per label, coordinates rounded to 0.01 pt. WeasyPrint draws every SVG node, and every
 character of SVG text, with a separate call, so a plot that matplotlib's SVG backend wrote (about
 230 elements: a group per artist, a ``<use>`` per tick) cost about 50 ms to draw in the PDF and
@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import math
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -116,13 +117,73 @@ def _limits(values: Sequence[float], extra: Sequence[float] = ()) -> tuple[float
     return lo - pad, hi + pad
 
 
-def _ticks(lo: float, hi: float, nbins: int, integer: bool = False) -> list[float]:
-    """At most ``nbins + 1`` round tick values inside ``[lo, hi]`` (matplotlib's MaxNLocator)."""
-    from matplotlib.ticker import MaxNLocator
+_STEPS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
+"""Tick spacings tried within a decade: the "nice numbers" of Heckbert (Graphics Gems, 1990,
+pp. 61-63) refined with 1.5, 2.5, 3, 4, 6 and 8, the ladder matplotlib's ``MaxNLocator`` uses by
+default, so that the ticks are those the plots had when matplotlib chose them."""
+_LADDER = (*(0.1 * s for s in _STEPS[:-1]), *_STEPS, 10.0 * _STEPS[1])
+"""The spacings of the decade below, of the decade, and the first one above."""
 
-    values = MaxNLocator(nbins, integer=integer).tick_values(lo, hi)
+
+def _widen(lo: float, hi: float) -> tuple[float, float]:
+    """``lo < hi`` with a span double precision can resolve (a range of 1e-13 about zero or
+    of 1e-13 relative to the values when it is narrower than 1e-14 of them)."""
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return -1e-13, 1e-13
+    lo, hi = min(lo, hi), max(lo, hi)
+    top = max(abs(lo), abs(hi))
+    if top < 1e20 * sys.float_info.min or (hi - lo <= top * 1e-14 and lo == hi == 0.0):
+        return -1e-13, 1e-13
+    if hi - lo <= top * 1e-14:
+        return lo - 1e-13 * abs(lo), hi + 1e-13 * abs(hi)
+    return lo, hi
+
+
+def _multiples(x: float, step: float, slack: float, *, up: bool) -> float:
+    """How many ``step`` fit in ``x``, rounded down (or up), a remainder within ``slack`` steps
+    of a whole step counting as whole."""
+    whole, rest = divmod(x, step)
+    if up:
+        return whole if abs(rest / step) < slack else whole + 1
+    return whole + 1 if abs(rest / step - 1) < slack else whole
+
+
+def nice_ticks(lo: float, hi: float, nbins: int, integer: bool = False) -> list[float]:
+    """At most ``nbins + 1`` round tick values inside ``[lo, hi]``, evenly spaced.
+
+    The spacing is the smallest of :data:`_LADDER` (scaled to the range's decade) that divides
+    the range into at most ``nbins`` intervals and still leaves two ticks inside it. Values far
+    from zero relative to the range are ticked relative to their leading power of ten, so that
+    the multiples of the spacing stay exact. With ``integer`` the spacing is a whole number
+    whenever the range holds at least two integers.
+    """
+    a, b = _widen(lo, hi)
+    width, middle = b - a, (a + b) / 2
+    offset = 0.0 if abs(middle) / width < 100 else math.copysign(
+        10.0 ** (math.log10(abs(middle)) // 1), middle)
+    scale = 10.0 ** (math.log10(width / nbins) // 1)
+    a, b = a - offset, b - offset
+    steps = [s * scale for s in _LADDER]
+    if integer:
+        steps = [s for s in steps if s < 1 or abs(s - round(s)) < 0.001]
+    first = next((i for i, s in enumerate(steps) if s >= (b - a) / nbins), len(steps) - 1)
+    whole_steps = integer and math.floor(b) - math.ceil(a) >= 1
+    ticks: list[float] = []
+    for step in reversed(steps[:first + 1]):
+        if whole_steps:
+            step = max(1.0, step)
+        # A large offset leaves fewer exact digits, so more slack in telling a whole multiple.
+        slack = min(0.4999, max(1e-10, 10.0 ** (math.log10(abs(offset) / step) - 12))
+                    ) if offset else 1e-10
+        start = (a // step) * step
+        low = _multiples(a - start, step, slack, up=False)
+        high = _multiples(b - start, step, slack, up=True)
+        ticks = [k * step + start for k in range(int(low), int(high) + 1)]
+        if sum(a <= t <= b for t in ticks) >= 2:
+            break
     span = hi - lo
-    return [float(v) for v in values if lo - 1e-9 * span <= v <= hi + 1e-9 * span]
+    return [t + offset for t in ticks
+            if lo - 1e-9 * span <= t + offset <= hi + 1e-9 * span]
 
 
 def _tick_labels(ticks: Sequence[float]) -> list[str]:
@@ -225,11 +286,11 @@ class _Canvas:
 def _axes(c: _Canvas, xlabel: str, ylabel: str, *, integer_y: bool = False,
           categories: _Categories | None = None) -> None:
     """Frame, ticks, tick labels, horizontal grid and axis labels."""
-    yt = _ticks(*c.ylim, 5, integer=integer_y)
+    yt = nice_ticks(*c.ylim, 5, integer=integer_y)
     grid = "".join(f"M{_f(_LEFT)} {_f(c.y(t))}H{_f(_RIGHT)}" for t in yt)
     c.path(grid, f'stroke="{_GRID}" stroke-width="0.3" fill="none"')
     if categories is None:
-        xt = _ticks(*c.xlim, 6)
+        xt = nice_ticks(*c.xlim, 6)
         xlabels = _tick_labels(xt)
     else:
         # One tick per category while they are at least 2 pt apart, else one per label.

@@ -12,9 +12,11 @@ from pathlib import Path
 import pytest
 
 import evaltool.checks  # noqa: F401  (fills the registry)
-from evaltool.checks.plan import automation_ratio, build_plan, load_library, render_text
+from evaltool.checks.plan import build_plan, load_library
 from evaltool.errors import ProfileError
 from evaltool.io.profiles import load_profile, load_security_target
+from evaltool.profile.coverage import automation_ratio
+from evaltool.profile.st import render_text
 from tests.support import REPO
 
 CORPUS = REPO / "test_vectors" / "profiles"
@@ -199,3 +201,17 @@ def test_library_duplicate_method_and_unknown_kind(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match=re.escape("did you mean 'protocol.abort-rule'")) as info:
         load_library(kind)
     assert info.value.location is not None and info.value.location.startswith("11:")
+
+
+def test_a_kind_evaltool_does_not_implement_is_a_profile_error(tmp_path: Path) -> None:
+    # No kind is "declared but not available": a kind the registry lacks stops validation at
+    # the kind's line, with the nearest registered kinds when there are any.
+    far = _profile(tmp_path, ("- kind: telemetry.range", "- kind: monitor.quantum-radar"))
+    err = _error(far)
+    assert err.message == "unknown check kind 'monitor.quantum-radar'"
+    assert err.location is not None
+    assert err.location.startswith(f"{_line_of(far, 'monitor.quantum-radar')}:")
+    near = _profile(tmp_path, ("- kind: telemetry.range", "- kind: monitor.dead-tim"))
+    assert _error(near).message == ("unknown check kind 'monitor.dead-tim' "
+                                    "(did you mean 'monitor.dead-time' or "
+                                    "'monitor.afterpulsing'?)")

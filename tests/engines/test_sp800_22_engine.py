@@ -14,6 +14,7 @@ import pytest
 from evaltool.engines.stats import sp800_22 as sts
 from evaltool.engines.stats.sp800_22 import _kernels
 from evaltool.errors import InsufficientDataError
+from tests.engines import sp800_22_expansions as appendix_b
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "test_vectors" / "sp800_22"
@@ -295,7 +296,7 @@ def test_second_level_reference_mode_reproduces_final_analysis_report(test: str)
 def test_second_level_on_our_pvalues_matches_report() -> None:
     # Our own first-level p-values for the same 100 sequences (G-SHA1, 10^7 bits) give the same
     # report rows: frequency and cumulative sums (second_level_gsha1_100x1e5.json)
-    bits = sts.g_sha1(10_000_000).reshape(100, 100_000)
+    bits = appendix_b.g_sha1(10_000_000).reshape(100, 100_000)
     part = sts.run_tests(bits, tests=["frequency", "cumulative-sums", "random-excursions"])
     report = sts.analyse(part)
     for test in ("frequency", "cumulative-sums", "random-excursions"):

@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.io.bits import BitFile, read_bits
+from evaltool.io.bits import BitFile, BitFormat
+
+
+def read_bits(path: Path, format: BitFormat = "binary") -> np.ndarray:
+    """Every bit of a small file, read through :meth:`BitFile.iter_chunks`."""
+    chunks = list(BitFile(path, format=format).iter_chunks())
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint8)
 
 
 def test_binary_is_msb_first(tmp_path: Path) -> None:

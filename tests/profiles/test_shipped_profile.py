@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from evaltool.checks import all_checks
-from evaltool.checks.plan import AUTOMATION_AREAS, automation_ratio, build_plan, crosswalk
+from evaltool.checks.plan import build_plan
 from evaltool.evaluate import AuditInputs, evaluate
 from evaltool.io.bundle import load_bundle
 from evaltool.io.profiles import load_evaluation_input, load_profile, load_security_target
 from evaltool.model.profile import RequirementArea
 from evaltool.model.verdict import Verdict, combine
+from evaltool.profile.coverage import AUTOMATION_AREAS, automation_ratio, crosswalk
 from tests.profiles.conftest import DEMO_EVALUATION, DEMO_ST, GS016, LIBRARY, PROFILES
 from tests.support import DEMO_BUNDLE, rehash_manifest
 

@@ -4,9 +4,11 @@ and the SVG stays lean (WeasyPrint draws each node and each character of SVG tex
 from __future__ import annotations
 
 import base64
+import json
 import math
 import re
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -21,10 +23,13 @@ from evaltool.report.plots import (
     _decimate,
     _tick_labels,
     group_series,
+    nice_ticks,
     plot_series,
 )
 
 SVG_NS = "{http://www.w3.org/2000/svg}"
+RECORDED_TICKS = json.loads(
+    (Path(__file__).parent / "data" / "ticks-recorded.json").read_text())["cases"]
 
 
 def svg_of(uri: str) -> ET.Element:
@@ -297,3 +302,32 @@ def test_a_check_with_a_grouped_pair_gets_one_figure_in_the_report() -> None:
     uris = re.findall(r"data:image/svg\+xml;base64,[A-Za-z0-9+/=]+", html)
     overlay = next(svg_of(u) for u in uris if {"estimate", "lower bound"} <= set(texts(svg_of(u))))
     assert "alone" not in texts(overlay)
+
+
+@pytest.mark.parametrize(("lo", "hi", "nbins", "integer", "expected"), [
+    (-0.05, 1.05, 5, False, [0.0, 0.25, 0.5, 0.75, 1.0]),
+    (0.17462699194536546, 5.720921985103391, 5, False, [1.5, 3.0, 4.5]),
+    (-682951.5, 32521.5, 5, False, [-600000.0, -450000.0, -300000.0, -150000.0, 0.0]),
+    (-76.0521, -35.7899, 5, False, [-70.0, -60.0, -50.0, -40.0]),
+    (0.0, 170.1, 5, True, [0.0, 40.0, 80.0, 120.0, 160.0]),
+    (-0.05, 1.05, 5, True, [0.0, 1.0]),
+    (0.0, 1e-9, 5, True, [0.0, 2e-10, 4e-10, 6e-10, 8e-10, 1e-09]),
+])
+def test_nice_ticks_are_round_and_evenly_spaced(lo, hi, nbins, integer, expected) -> None:
+    assert nice_ticks(lo, hi, nbins, integer) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_nice_ticks_far_from_zero_step_relative_to_the_leading_power_of_ten() -> None:
+    # 543 / 5 bins -> spacing 150, counted from 100000 (the leading power of ten).
+    assert nice_ticks(123456.0, 123999.0, 5) == [123550.0, 123700.0, 123850.0]
+    assert nice_ticks(1e6, 1e6 + 3, 6) == [1e6 + k / 2 for k in range(7)]
+    assert nice_ticks(2.5, 2.5, 5) == [2.5]  # a zero-width range is widened, not an error
+
+
+def test_nice_ticks_are_those_matplotlib_chose() -> None:
+    """The plots kept their axes when matplotlib went: the tick lists recorded from its
+    ``MaxNLocator`` for the demo report's axes and for fixed and random ranges, bit for bit."""
+    assert len(RECORDED_TICKS) > 150
+    for case in RECORDED_TICKS:
+        got = nice_ticks(case["lo"], case["hi"], case["nbins"], case["integer"])
+        assert got == case["ticks"], case

@@ -66,7 +66,7 @@ def _catchable(name: str) -> set[str]:
             if pa.requirement_id != req or not pa.applicable:
                 continue
             for pc in pa.checks:
-                if pc.ctype.kind in kinds and pc.ctype.available and _runnable(folder, pc.params):
+                if pc.ctype.kind in kinds and _runnable(folder, pc.params):
                     out.add(req)
     return out
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from evaltool.engines.leakage._multiple import holm
 from evaltool.errors import EvidenceError, InsufficientDataError
@@ -215,13 +215,6 @@ class IndependenceTestResult:
     bin_width: float
     n_bins: int
     n: int
-
-    @property
-    def log10_pvalue(self) -> float:
-        """``log10`` of the p-value, finite even when the p-value underflows (TCHES 2018(1))."""
-        if self.dof == 0:
-            return 0.0
-        return float(stats.chi2.logsf(self.statistic, self.dof) / np.log(10.0))
 
 
 def independence_test(

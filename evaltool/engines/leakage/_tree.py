@@ -68,11 +68,6 @@ class CanonicalTree(ABC, Generic[NodeT]):
         """Rows per leaf of the canonical merge tree."""
         return self._leaf_rows
 
-    @property
-    def next_row(self) -> int:
-        """Global index the next row passed to ``update`` will receive."""
-        return self._next_row
-
     def _ingest(self, arrays: Arrays) -> None:
         n = int(arrays[0].shape[0])
         L = self._leaf_rows

@@ -208,11 +208,6 @@ class CascadeSimulation:
         """Mean number of channel uses per frame."""
         return float(np.mean(self.channel_uses))
 
-    @property
-    def frame_error_rate(self) -> float:
-        """Fraction of runs with residual errors."""
-        return self.frame_errors / self.runs
-
 
 def _seed64(seed: int) -> np.uint64:
     if seed < 0:

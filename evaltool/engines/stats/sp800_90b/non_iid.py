@@ -49,8 +49,6 @@ ESTIMATORS: tuple[str, ...] = (
     "lz78y",
 )
 
-_BINARY_ONLY = frozenset({"collision", "markov", "compression"})
-
 
 @dataclass(frozen=True, slots=True)
 class NonIIDResult:

@@ -1,4 +1,4 @@
-"""Reference inputs of SP 800-22 rev. 1a Appendix B, generated in the project.
+"""Reference inputs of SP 800-22 rev. 1a Appendix B, generated for the tests.
 
 The binary expansions of e, π, √2 and √3 (the suite's ``data.e``, ``data.pi``, ``data.sqrt2``,
 ``data.sqrt3``: the first n bits of the number written in base 2, integer part included, so e
