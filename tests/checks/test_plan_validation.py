@@ -1,7 +1,8 @@
-"""Profile and ST validation of ``evaltool.checks.plan`` beyond the broken-input corpus.
+"""Profile and ST validation (``evaltool.profile`` and plan building in ``evaltool.checks.plan``)
+beyond the broken-input corpus.
 
 Rules follow the CC:2022 Part 3 rationale work units (APE_OBJ.2, APE_REQ.2, APE_ECD.1, ASE_REQ.2)
-as summarised in ../shared/domain/standards-and-attacks.md §1 and §5.
+and their CEM:2022 evaluator actions.
 """
 
 from __future__ import annotations

@@ -20,8 +20,9 @@ from evaltool.profile.coverage import AUTOMATION_AREAS, automation_ratio, crossw
 from tests.profiles.conftest import DEMO_EVALUATION, DEMO_ST, GS016, LIBRARY, PROFILES
 from tests.support import DEMO_BUNDLE, rehash_manifest
 
-# The note's §1.6 table lists these component families; §1.7 the EAL4 + AVA_VAN.5 + ALC_DVS.2
-# package (../shared/domain/standards-and-attacks.md).
+# The CC:2022 Part 2 component families the shipped profile models (profiles/README.md), and the
+# assurance package ETSI GS QKD 016 claims: EAL4 (CC:2022 Part 5) augmented by AVA_VAN.5 and
+# ALC_DVS.2.
 SECTION_1_6 = ("FCS_CKM.1", "FCS_CKM.2", "FCS_CKM.6", "FCS_COP.1", "FCS_RNG.1", "FDP_ACC.1",
                "FDP_ACF.1", "FDP_ETC.2", "FDP_ITC.1", "FDP_RIP.2", "FDP_SDI.2", "FDP_ITT.1",
                "FPT_ITT.1", "FPT_RPL.1", "FIA_UID.2", "FIA_UAU.2", "FIA_AFL.1", "FIA_API.1",
@@ -56,7 +57,8 @@ def test_profile_covers_the_notes_sfr_and_sar_tables(plan) -> None:
     assert set(SECTION_1_6) <= bases
     assert {s.id for s in p.sars} == set(SECTION_1_7)
     assert {s.id for s in p.sars if s.augmented} == {"AVA_VAN.5", "ALC_DVS.2"}
-    # CC 3.1 names are kept as aliases of their CC:2022 successors (note §1.6).
+    # CC v3.1 names are kept as aliases of their CC:2022 successors (FCS_CKM.4 became FCS_CKM.6
+    # in CC:2022 Part 2).
     assert p.sfr("FCS_CKM.4") is p.sfr("FCS_CKM.6")
     # QKD protocol and optical-implementation components are extended, with definitions.
     extended = {s.id for s in p.sfrs if s.extended}
