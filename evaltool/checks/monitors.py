@@ -26,29 +26,38 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
-from scipy import special, stats
 
 from evaltool.checks.context import CheckContext
-from evaltool.checks.outcome import Outcome, fmt
+from evaltool.checks.outcome import Outcome, enumerate_ids, fmt
 from evaltool.checks.registry import CheckParams, check
+from evaltool.checks.series import Envelope, bounded_series, marks
 from evaltool.checks.telemetry import time_column
+from evaltool.engines.decision import sidak_level
+from evaltool.engines.decision import upper_normal_quantile as _z
 from evaltool.engines.leakage import (
     AfterpulseResult,
     MismatchIntervalResult,
     PatternCellsResult,
     PatternEffectAccumulator,
+    afterpulse_bound_test,
     afterpulse_from_counts,
+    binomial_critical_ratio,
     dark_count_test,
     decoy_consistency,
+    decoy_family,
     decoy_noncentrality,
     interval_excess_z,
     mismatch_interval_test,
+    mismatch_lower_bound,
     mutual_information,
+    suppression_mde,
+    suppression_trials_needed,
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
+from evaltool.io.readers import BlockRecords
+from evaltool.io.readers.blocks import FAMILIES
 from evaltool.model.bundle import EvidenceFormat, EvidenceKind
 from evaltool.model.results import Measurement, Series
 
@@ -58,25 +67,10 @@ QUANTILE_ROWS = 1_000_000
 """Rows of the first chunk that fix the equal-count time bins of the mismatch test."""
 PULSE_CHUNK_ROWS = 1 << 20
 """Rows per chunk of per-pulse tables (two narrow columns: about 13 MB per chunk)."""
-MAX_SERIES_POINTS = 2000
-"""Points a monitor records per plotted time series; a longer capture is reduced to the extreme of
-each group of consecutive samples (the value a ceiling or floor is decided on)."""
-MAX_SERIES_MARKS = 1000
-"""Event marks (aborts) recorded per series."""
 HISTOGRAM_BINS = 60
 """Bins of the inter-arrival histograms of the dead-time and afterpulsing rules."""
 PLOTTED_LAGS = 3
 """Lags of the pattern-effect rule recorded as plot series (two series per lag)."""
-
-
-def sidak(alpha: float, m: int) -> float:
-    """Per-test level of ``m`` tests at family-wise ``alpha`` (Šidák 1967)."""
-    return float(-np.expm1(np.log1p(-alpha) / max(m, 1)))
-
-
-def _z(p: float) -> float:
-    """``Φ⁻¹(1 − p)``."""
-    return float(-special.ndtri(p))
 
 
 def _key_basis(ctx: CheckContext) -> float:
@@ -119,122 +113,25 @@ def _open_gate_fraction(ctx: CheckContext, dead_s: float, click_rate: NDArray[np
     return open_fraction
 
 
-def _class_columns(df: pd.DataFrame, slot: str) -> int:
-    """Number of intensity classes in block records (columns n_sent_0, n_sent_1, ...)."""
-    k = 0
-    while f"n_sent_{k}" in df.columns:
-        k += 1
-    if k == 0:
-        raise EvidenceError(f"slot {slot!r} has no n_sent_<k> columns")
-    return k
+_COUNTS_PURPOSE = "for the per-class counts"
 
 
 def _block_counts(ctx: CheckContext, slot: str, k: int | None = None
-                  ) -> tuple[pd.DataFrame, int, dict[str, NDArray[np.float64]]]:
-    df = ctx.read_table(slot)
-    classes = _class_columns(df, slot)
-    if k is not None and classes != k:
-        raise EvidenceError(f"slot {slot!r} has {classes} intensity classes, {k} expected")
-    if not len(df):
-        raise InsufficientDataError(f"slot {slot!r} has no blocks")
-    out: dict[str, NDArray[np.float64]] = {}
-    for name in ("n_sent", "key_detections", "test_detections", "key_errors", "test_errors"):
-        cols = [f"{name}_{i}" for i in range(classes)]
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise InsufficientDataError(f"slot {slot!r} lacks column(s) {', '.join(missing)}")
-        out[name] = df[cols].to_numpy(dtype=np.float64)
-    return df, classes, out
+                  ) -> tuple[BlockRecords, dict[str, NDArray[np.float64]]]:
+    """The block records of ``slot`` and their five per-class count families (with ``k``, the
+    table must have exactly ``k`` classes)."""
+    blocks = ctx.blocks(slot)
+    arrays = blocks.counts(*FAMILIES, n_classes=k, purpose=_COUNTS_PURPOSE)
+    return blocks, dict(zip(FAMILIES, arrays, strict=True))
 
 
-def _blocks_named(df: pd.DataFrame, rows: NDArray[np.intp]) -> str:
-    ids = df["block_id"].to_numpy()[rows] if "block_id" in df.columns else rows
-    shown = ", ".join(str(int(i)) for i in ids[:5])
-    return shown + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+def _blocks_named(blocks: BlockRecords, rows: NDArray[np.intp]) -> str:
+    return enumerate_ids(blocks.ids(rows))
 
 
-class Envelope:
-    """A time series reduced, while it streams, to at most ``cap`` points for the report.
-
-    Each point is the maximum (or, with ``lowest``, the minimum) of a group of ``k`` consecutive
-    samples at the time of the group's first sample; ``k`` doubles whenever the groups exceed
-    ``cap``. Groups are aligned on multiples of ``k`` from the first sample, so the points depend
-    only on the samples, never on how they were chunked. NaN propagates: a silent monitor stays
-    visible as a gap.
-    """
-
-    def __init__(self, cap: int = MAX_SERIES_POINTS, *, lowest: bool = False) -> None:
-        if cap < 1:
-            raise ValueError("cap must be >= 1")
-        self.cap = cap
-        self._lowest = lowest
-        self._empty = math.inf if lowest else -math.inf
-        self.k = 1
-        self.samples = 0
-        self._x: NDArray[np.float64] = np.empty(0)
-        self._v: NDArray[np.float64] = np.empty(0)
-
-    def _reduce(self, a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
-        with np.errstate(invalid="ignore"):
-            out: NDArray[np.float64] = np.minimum(a, b) if self._lowest else np.maximum(a, b)
-        return out
-
-    def update(self, x: NDArray[np.float64], v: NDArray[np.float64]) -> None:
-        """Add the samples ``v`` taken at times ``x`` (in time order)."""
-        if not v.size:
-            return
-        g = (self.samples + np.arange(v.size)) // self.k
-        size = int(g[-1]) + 1
-        if size > self._v.size:
-            grow = size - self._v.size
-            self._x = np.concatenate((self._x, np.full(grow, np.nan)))
-            self._v = np.concatenate((self._v, np.full(grow, self._empty)))
-        first = np.flatnonzero(np.diff(g, prepend=-1))
-        gid = g[first]
-        new = np.isnan(self._x[gid])
-        self._x[gid[new]] = x[first[new]]
-        with np.errstate(invalid="ignore"):  # NaN is kept on purpose
-            (np.minimum if self._lowest else np.maximum).at(self._v, g, v)
-        self.samples += int(v.size)
-        while self._v.size > self.cap:
-            if self._v.size % 2:
-                self._x = np.append(self._x, np.nan)
-                self._v = np.append(self._v, self._empty)
-            self._x = self._x[0::2]
-            self._v = self._reduce(self._v[0::2], self._v[1::2])
-            self.k *= 2
-
-    def points(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
-        """``(x, values)`` of the recorded points."""
-        return tuple(self._x.tolist()), tuple(self._v.tolist())
-
-    def series(self, name: str, **fields: object) -> Series:
-        """The points as a :class:`Series`; the name says when groups of samples were reduced."""
-        x, v = self.points()
-        if self.k > 1:
-            name = f"{name} ({'minimum' if self._lowest else 'maximum'} of {self.k} samples)"
-        return Series(name=name, values=v, x=x, **fields)
-
-
-def _marks(times: NDArray[np.float64]) -> tuple[float, ...]:
-    return tuple(float(t) for t in times[:MAX_SERIES_MARKS].tolist())
-
-
-def _block_x(df: pd.DataFrame) -> tuple[NDArray[np.float64], str]:
-    """x values of per-block series: the block ids, else the row numbers."""
-    if "block_id" in df.columns:
-        return df["block_id"].to_numpy(dtype=np.float64), "block_id"
-    return np.arange(len(df), dtype=np.float64), "row"
-
-
-def bounded_series(name: str, x: NDArray[np.float64], values: NDArray[np.float64], *,
-                   lowest: bool = False, **fields: object) -> Series:
-    """A series of at most :data:`MAX_SERIES_POINTS` points: a longer one keeps, per group of
-    consecutive points, the one that matters for the decision (the maximum, or the minimum with
-    ``lowest``), as :class:`Envelope` does."""
-    env = Envelope(lowest=lowest)
-    env.update(np.asarray(x, dtype=np.float64), np.asarray(values, dtype=np.float64))
-    return env.series(name, **fields)
+def _block_x(blocks: BlockRecords) -> tuple[NDArray[np.float64], str]:
+    """x values of per-block series: the block ids."""
+    return blocks.block_id.astype(np.float64), "block_id"
 
 
 # --- monitor.detector-blinding --------------------------------------------------------------
@@ -277,10 +174,10 @@ def _photocurrent_excess(p: DetectorBlindingParams, ctx: CheckContext
     first: float | None = None
     trace = Envelope()
     for chunk in ctx.iter_table(p.photocurrent_slot, [tcol, p.photocurrent_column]):
-        v = chunk[p.photocurrent_column].to_numpy(dtype=np.float64)
+        v = chunk[p.photocurrent_column].astype(np.float64, copy=False)
         if not v.size:
             continue
-        t = chunk[tcol].to_numpy(dtype=np.float64) / per_s
+        t = chunk[tcol].astype(np.float64, copy=False) / per_s
         trace.update(t, v)
         bad = ~(v <= p.photocurrent_max_ua)  # NaN counts as above: a silent monitor is no pass
         if first is None and bad.any():
@@ -291,43 +188,6 @@ def _photocurrent_excess(p: DetectorBlindingParams, ctx: CheckContext
     if n == 0:
         raise InsufficientDataError(f"slot {p.photocurrent_slot!r} has no photocurrent samples")
     return n, above, top, first, trace
-
-
-def _critical_ratio(gates: NDArray[np.int64], floor: NDArray[np.float64], a: float
-                    ) -> float | None:
-    """The largest ratio of vacuum-class errors to their floor that fails some block's test.
-
-    Per block the test fails for a count ``m <= c_b``, ``c_b`` the largest count with
-    ``P(X <= c_b) < a``; a block whose ratio is above every ``c_b / (n_b q_b)`` passes. None
-    when no count can fail any block (underpowered).
-    """
-    worst: float | None = None
-    for n, q in zip(gates.tolist(), floor.tolist(), strict=True):
-        c = int(stats.binom.ppf(a, n, q))
-        if stats.binom.cdf(c, n, q) >= a:
-            c -= 1
-        if c >= 0 and n * q > 0:
-            ratio = c / (n * q)
-            worst = ratio if worst is None else max(worst, ratio)
-    return worst
-
-
-def _suppression_mde(gates: float, p: float, a: float, power: float) -> float:
-    """Smallest relative suppression ρ detected with ``power`` by the level-``a`` lower-tail
-    binomial test (inf when even ρ = 1 is not detected)."""
-    crit = int(stats.binom.ppf(a, gates, p))
-    if stats.binom.cdf(crit, gates, p) > a:
-        crit -= 1
-    if crit < 0:
-        return math.inf
-    lo, hi = 0.0, 1.0
-    for _ in range(50):
-        mid = 0.5 * (lo + hi)
-        if stats.binom.cdf(crit, gates, p * (1.0 - mid)) >= power:
-            hi = mid
-        else:
-            lo = mid
-    return hi
 
 
 @check("monitor.detector-blinding", params=DetectorBlindingParams,
@@ -345,7 +205,8 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     ceiling (rule (a) of the attack table); inconclusive if a block's floor is too low to detect
     a suppression of ``detectable_suppression`` with ``power``.
     """
-    df, classes, c = _block_counts(ctx, p.blocks_slot)
+    df, c = _block_counts(ctx, p.blocks_slot)
+    classes = df.n_classes
     v = p.vacuum_class
     if v >= classes:
         raise EvidenceError(f"vacuum_class {v} but the blocks have {classes} classes")
@@ -357,10 +218,10 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     errors = (c["key_errors"][:, v] + c["test_errors"][:, v]).astype(np.int64)
     gates = sent[:, v].astype(np.int64)
     B = len(df)
-    a = sidak(p.alpha, B)
+    a = sidak_level(p.alpha, B)
     pvalues = np.array([dark_count_test(int(m), int(n), float(q)).pvalue
                         for m, n, q in zip(errors, gates, floor, strict=True)])
-    mde = np.array([_suppression_mde(float(n), float(q), a, p.power)
+    mde = np.array([suppression_mde(float(n), float(q), a, p.power)
                     for n, q in zip(gates, floor, strict=True)])
     worst = int(np.argmin(pvalues))
     expected = float(np.sum(gates * floor))
@@ -377,7 +238,7 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     x, x_name = _block_x(df)
     plots = [bounded_series(
         "vacuum errors / dark-count floor", x, ratio, lowest=True, x_name=x_name,
-        threshold=_critical_ratio(gates, floor, a), passes_if=">", style="points")]
+        threshold=binomial_critical_ratio(gates, floor, a), passes_if=">", style="points")]
     bright = ""
     if p.photocurrent_slot is not None:
         n_pc, above, top, first, trace = _photocurrent_excess(p, ctx)
@@ -395,7 +256,7 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
 
 
 def _detector_blinding_outcome(
-    p: DetectorBlindingParams, df: pd.DataFrame, B: int, a: float, pvalues: NDArray[np.float64],
+    p: DetectorBlindingParams, df: BlockRecords, B: int, a: float, pvalues: NDArray[np.float64],
     mde: NDArray[np.float64], errors: NDArray[np.int64], gates: NDArray[np.int64],
     floor: NDArray[np.float64], ms: list[Measurement], bright: str,
 ) -> Outcome:
@@ -414,8 +275,8 @@ def _detector_blinding_outcome(
     weak = np.flatnonzero(mde > p.detectable_suppression)
     if weak.size:
         j = int(weak[0])
-        z = _z(a) + _z(1.0 - p.power) * math.sqrt(1.0 - p.detectable_suppression)
-        need = (z / p.detectable_suppression) ** 2 / float(floor[j])
+        need = suppression_trials_needed(float(floor[j]), a, p.power,
+                                         p.detectable_suppression)
         detectable = (f"even a total suppression is not detectable at level {fmt(a)}"
                       if math.isinf(mde[j]) else
                       f"the smallest detectable suppression is {fmt(float(mde[j]))} > "
@@ -461,11 +322,11 @@ def _mismatch_counts(p: EfficiencyMismatchParams, ctx: CheckContext
     counts = np.zeros((2, 2, p.bins), dtype=np.int64)
     t_sum = np.zeros(p.bins, dtype=np.float64)
     for chunk in ctx.iter_table(p.slot, [p.time_column, "basis", "bit"]):
-        t = chunk[p.time_column].to_numpy(dtype=np.float64)
+        t = chunk[p.time_column].astype(np.float64, copy=False)
         if not t.size:
             continue
-        basis = chunk["basis"].to_numpy()
-        bit = chunk["bit"].to_numpy()
+        basis = chunk["basis"]
+        bit = chunk["bit"]
         if not (np.isin(basis, (0, 1)).all() and np.isin(bit, (0, 1)).all()):
             raise EvidenceError(f"slot {p.slot!r}: basis and bit must be 0 or 1")
         if not np.all(np.isfinite(t)):
@@ -484,29 +345,6 @@ def _mismatch_counts(p: EfficiencyMismatchParams, ctx: CheckContext
     with np.errstate(divide="ignore", invalid="ignore"):
         centre = t_sum[:k] / counts.sum(axis=(0, 1))
     return counts, edges, centre
-
-
-def mismatch_lower_bound(r: MismatchIntervalResult, a: float) -> NDArray[np.float64]:
-    """Per bin, the smallest mismatch consistent with the clicks at level ``a``.
-
-    The Clopper–Pearson bounds at ``a/2`` on the share of group a are mapped to the mismatch;
-    0 when they enclose the design share. A bin's test of ``δ <= max_mismatch``
-    (:func:`evaltool.engines.leakage.mismatch_interval_test`, each side at ``a/2``) rejects
-    exactly when this bound exceeds ``max_mismatch`` (Clopper & Pearson, Biometrika 26, 404
-    (1934)). Empty bins are NaN.
-    """
-    ca = r.clicks_a.astype(np.float64)
-    cb = r.clicks_b.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s_lo = np.where(ca > 0, stats.beta.ppf(a / 2.0, ca, cb + 1.0), 0.0)
-        s_hi = np.where(cb > 0, stats.beta.isf(a / 2.0, ca + 1.0, cb), 1.0)
-        odds0 = r.expected_share / (1.0 - r.expected_share)
-        above = 1.0 - odds0 * (1.0 - s_lo) / s_lo
-        below = 1.0 - s_hi / (1.0 - s_hi) / odds0
-    out = np.where(s_lo > r.expected_share, above,
-                   np.where(s_hi < r.expected_share, below, 0.0))
-    result: NDArray[np.float64] = np.where(ca + cb > 0, out, np.nan)
-    return result
 
 
 @check("monitor.efficiency-mismatch", params=EfficiencyMismatchParams,
@@ -533,7 +371,7 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
     if not pairs:
         raise InsufficientDataError(f"slot {p.slot!r} has no detections to compare")
     m = sum(int(np.count_nonzero(x + y)) for _, x, y in pairs)
-    a = sidak(p.alpha, m)
+    a = sidak_level(p.alpha, m)
     results = [(name, mismatch_interval_test(x, y, max_mismatch=p.max_mismatch,
                                              expected_share=share, alpha=a, power=p.power))
                for name, x, y in pairs]
@@ -638,8 +476,8 @@ def _episodes(p: TrojanHorseParams, ctx: CheckContext
     prev_t: float | None = None
     current: list[float] | None = None
     for chunk in ctx.iter_table(p.monitor_slot, [tcol, p.column]):
-        t = chunk[tcol].to_numpy(dtype=np.float64) / per_s
-        v = chunk[p.column].to_numpy(dtype=np.float64)
+        t = chunk[tcol].astype(np.float64, copy=False) / per_s
+        v = chunk[p.column].astype(np.float64, copy=False)
         if not t.size:
             continue
         if not np.all(np.isfinite(v)):
@@ -714,18 +552,18 @@ def trojan_horse(p: TrojanHorseParams, ctx: CheckContext) -> Outcome:
             if rec.get("event") in p.response_events and isinstance(t, int | float):
                 times.append(float(t))
         aborts = np.sort(np.asarray(times, dtype=np.float64))
-        abort_marks = _marks(aborts)
+        abort_marks = marks(aborts)
         for onset, _, top in episodes:
             later = aborts[aborts >= onset]
             if not later.size or later[0] - onset > p.within_s:
                 problems.append(f"{fmt(top)} dBm at t = {fmt(onset)} s not followed by an "
                                 f"abort within {fmt(p.within_s)} s")
     elif bf.entry.kind is EvidenceKind.BLOCK_RECORDS:
-        df = ctx.read_table(p.response_slot, ["time_s", "aborted", "pa_output_bits"])
-        end = df["time_s"].to_numpy(dtype=np.float64)
-        aborted = (df["aborted"].to_numpy() == 1) & (df["pa_output_bits"].to_numpy() == 0)
-        keyed = df["pa_output_bits"].to_numpy() > 0
-        abort_marks = _marks(end[df["aborted"].to_numpy() == 1])
+        df = ctx.blocks(p.response_slot)
+        end = df.time_s
+        aborted = df.aborted & (df.pa_output_bits == 0)
+        keyed = df.pa_output_bits > 0
+        abort_marks = marks(end[df.aborted])
         start = np.concatenate(([end[0] - (end[1] - end[0]) if end.size > 1 else 0.0],
                                 end[:-1]))
         for onset, last, top in episodes:
@@ -799,7 +637,8 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
     classes' transmittance with ``power``.
     """
     mu = np.asarray(p.intensities, dtype=np.float64)
-    df, classes, c = _block_counts(ctx, p.slot, len(mu))
+    df, c = _block_counts(ctx, p.slot, len(mu))
+    classes = df.n_classes
     if classes < 3:
         raise InsufficientDataError(
             f"{classes} intensity classes: a linear-loss fit needs 3 or more")
@@ -814,19 +653,9 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
         sent[b], mu, scale=float(scale[b]), background_yield=fits[b].background_yield,
         transmittance=fits[b].transmittance, relative_deviation=p.detectable_deviation)
         for b in range(B)])
-    a = sidak(p.alpha, B + 1)
-    if classes == 3:
-        z = np.array([f.z for f in fits])
-        per_block = stats.norm.sf(z)
-        pooled_z = float(z.sum() / math.sqrt(B))
-        pooled_p = float(stats.norm.sf(pooled_z))
-        shift = float(np.sqrt(lam).sum() / math.sqrt(B))
-    else:
-        chi2 = np.array([f.statistic for f in fits])
-        per_block = np.array([f.pvalue for f in fits])
-        pooled_z = math.nan
-        pooled_p = float(stats.chi2.sf(chi2.sum(), B * (classes - 2)))
-        shift = float(math.sqrt(lam.sum()))
+    a = sidak_level(p.alpha, B + 1)
+    family = decoy_family(fits, lam, classes)
+    per_block, pooled_p, shift = family.per_block, family.pooled_p, family.shift
     need = _z(a) + _z(1.0 - p.power)
     mde = p.detectable_deviation * need / shift if shift > 0 else math.inf
     ratio = np.array([f.class_transmittance for f in fits])
@@ -854,8 +683,9 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
     if weak:
         plots.append(bounded_series(f"transmittance ratio {label}", x, rel[:, weak[0]],
                                     lowest=True, x_name=x_name, style="points"))
-    if classes == 3:
-        plots.append(bounded_series("fit z per block", x, z, x_name=x_name, threshold=_z(a),
+    if family.z is not None:
+        plots.append(bounded_series("fit z per block", x, family.z, x_name=x_name,
+                                    threshold=_z(a),
                                     passes_if="<=", style="points"))
     else:
         with np.errstate(divide="ignore"):
@@ -866,7 +696,7 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
                           ms).with_series(*plots)
 
 
-def _decoy_outcome(p: DecoyConsistencyParams, df: pd.DataFrame, B: int, a: float,
+def _decoy_outcome(p: DecoyConsistencyParams, df: BlockRecords, B: int, a: float,
                    per_block: NDArray[np.float64], worst: int, pooled_p: float, label: str,
                    dev: float, mde: float, ms: list[Measurement]) -> Outcome:
     if pooled_p < a or per_block[worst] < a:
@@ -940,7 +770,7 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
     acc = PatternEffectAccumulator(K, p.lags)
     for chunk in ctx.iter_table(p.slot, [p.label, feature], chunk_rows=PULSE_CHUNK_ROWS):
         try:
-            acc.update(chunk[feature].to_numpy(), chunk[p.label].to_numpy())
+            acc.update(chunk[feature], chunk[p.label])
         except (ValueError, TypeError) as exc:
             raise EvidenceError(f"slot {p.slot!r}: {exc}") from None
     res = acc.result()
@@ -949,7 +779,7 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
     if m == 0:
         raise InsufficientDataError(
             f"no (setting, earlier setting) cell of {p.slot!r} has 2 pulses and a positive mean")
-    a = sidak(p.alpha, m)
+    a = sidak_level(p.alpha, m)
     crit = _z(a / 2.0)
     z = interval_excess_z(res.relative_deviation, res.se, p.max_relative_deviation)
     z = np.where(tested, z, -np.inf)
@@ -1050,8 +880,8 @@ def dead_time(p: DeadTimeParams, ctx: CheckContext) -> Outcome:
     prev_d: int | None = None
     first: float | None = None
     for chunk in ctx.iter_table(p.slot, [tcol, p.detector_column]):
-        t = chunk[tcol].to_numpy()
-        d = chunk[p.detector_column].to_numpy()
+        t = chunk[tcol]
+        d = chunk[p.detector_column]
         if not t.size:
             continue
         if prev_t is not None:
@@ -1145,8 +975,8 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
     live: dict[int, float] = {}
     prev_t: float | None = None
     for chunk in ctx.iter_table(p.slot, [tcol, p.detector_column]):
-        t = chunk[tcol].to_numpy(dtype=np.float64)
-        d = chunk[p.detector_column].to_numpy()
+        t = chunk[tcol].astype(np.float64, copy=False)
+        d = chunk[p.detector_column]
         if not t.size:
             continue
         if np.any(np.diff(t) < 0) or (prev_t is not None and t[0] < prev_t):
@@ -1168,9 +998,8 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
         raise InsufficientDataError(f"slot {p.slot!r} has too few detections per detector")
     res = afterpulse_from_counts([gaps[k] for k in dets], [short[k] for k in dets],
                                  [live[k] for k in dets], window_ps=window)
-    boundary = res.expected + p.max_probability * G
-    pvalue = float(stats.poisson.sf(res.statistic - 1, boundary))
-    mde = (_z(p.alpha) + _z(1.0 - p.power)) * math.sqrt(boundary) / G
+    bound = afterpulse_bound_test(res, G, p.max_probability, p.alpha, p.power)
+    boundary, pvalue, mde = bound.boundary, bound.pvalue, bound.mde
     ms = [
         Measurement(name="gaps", value=G),
         Measurement(name="short_gaps", value=res.statistic),
