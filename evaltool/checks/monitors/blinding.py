@@ -5,6 +5,7 @@ dark-count floor and the detector photocurrent under its ceiling.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -65,10 +66,39 @@ class DetectorBlindingParams(CheckParams):
         return self
 
 
+@dataclass(frozen=True, slots=True)
+class PhotocurrentExcess:
+    """The photocurrent monitor against its ceiling."""
+
+    samples: int
+    above: int
+    """Samples above the ceiling (NaN counts as above: a silent monitor is no pass)."""
+    top: float
+    """The highest value."""
+    first: float | None
+    """Time of the first sample above the ceiling, seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlindingStats:
+    """What the detector-blinding rule decides on: per block, the vacuum-class errors against
+    their dark-count floor, the test's p-value and its minimum detectable suppression."""
+
+    blocks: BlockRecords
+    level: float
+    """Šidák per-block level."""
+    pvalues: NDArray[np.float64]
+    mde: NDArray[np.float64]
+    errors: NDArray[np.int64]
+    gates: NDArray[np.int64]
+    floor: NDArray[np.float64]
+    """Dark-count error probability per vacuum-class gate (after sifting and dead time)."""
+    photocurrent: PhotocurrentExcess | None
+
+
 def _photocurrent_excess(p: DetectorBlindingParams, ctx: CheckContext
-                         ) -> tuple[int, int, float, float | None, Envelope]:
-    """Samples, samples above the ceiling, the highest value, the first time above it and the
-    photocurrent against time for the report."""
+                         ) -> tuple[PhotocurrentExcess, Envelope]:
+    """The photocurrent against its ceiling, and against time for the report."""
     assert p.photocurrent_slot is not None and p.photocurrent_max_ua is not None
     tcol, per_s = time_column(ctx.columns(p.photocurrent_slot))
     n = above = 0
@@ -89,7 +119,7 @@ def _photocurrent_excess(p: DetectorBlindingParams, ctx: CheckContext
         n += int(v.size)
     if n == 0:
         raise InsufficientDataError(f"slot {p.photocurrent_slot!r} has no photocurrent samples")
-    return n, above, top, first, trace
+    return PhotocurrentExcess(n, above, top, first), trace
 
 
 @check("monitor.detector-blinding", params=DetectorBlindingParams,
@@ -141,27 +171,29 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     plots = [bounded_series(
         "vacuum errors / dark-count floor", x, ratio, lowest=True, x_name=x_name,
         threshold=binomial_critical_ratio(gates, floor, a), passes_if=">", style="points")]
-    bright = ""
+    pc: PhotocurrentExcess | None = None
     if p.photocurrent_slot is not None:
-        n_pc, above, top, first, trace = _photocurrent_excess(p, ctx)
-        ms += [Measurement(name="photocurrent_max", value=top, unit="µA",
+        pc, trace = _photocurrent_excess(p, ctx)
+        ms += [Measurement(name="photocurrent_max", value=pc.top, unit="µA",
                            threshold=p.photocurrent_max_ua, passes_if="<="),
-               Measurement(name="photocurrent_samples_above", value=above, threshold=0,
+               Measurement(name="photocurrent_samples_above", value=pc.above, threshold=0,
                            passes_if="<=")]
         plots.append(trace.series(p.photocurrent_column, unit="µA", x_name="time", x_unit="s",
                                   threshold=p.photocurrent_max_ua, passes_if="<="))
-        if above:
-            bright = (f"photocurrent above {fmt(p.photocurrent_max_ua)} µA in {above} of {n_pc} "
-                      f"samples (first at t = {fmt(first)} s, highest {fmt(top)} µA)")
-    return _detector_blinding_outcome(p, df, B, a, pvalues, mde, errors, gates, floor, ms,
-                                      bright).with_series(*plots)
+    stats = BlindingStats(df, a, pvalues, mde, errors, gates, floor, pc)
+    return _detector_blinding_outcome(p, stats, ms).with_series(*plots)
 
 
-def _detector_blinding_outcome(
-    p: DetectorBlindingParams, df: BlockRecords, B: int, a: float, pvalues: NDArray[np.float64],
-    mde: NDArray[np.float64], errors: NDArray[np.int64], gates: NDArray[np.int64],
-    floor: NDArray[np.float64], ms: list[Measurement], bright: str,
-) -> Outcome:
+def _detector_blinding_outcome(p: DetectorBlindingParams, s: BlindingStats,
+                               ms: list[Measurement]) -> Outcome:
+    df, a, pvalues, mde = s.blocks, s.level, s.pvalues, s.mde
+    errors, gates, floor, B = s.errors, s.gates, s.floor, len(s.blocks)
+    bright = ""
+    if s.photocurrent is not None and s.photocurrent.above:
+        pc = s.photocurrent
+        bright = (f"photocurrent above {fmt(p.photocurrent_max_ua)} µA in {pc.above} of "
+                  f"{pc.samples} samples (first at t = {fmt(pc.first)} s, highest "
+                  f"{fmt(pc.top)} µA)")
     worst = int(np.argmin(pvalues))
     low = np.flatnonzero(pvalues < a)
     if low.size:

@@ -5,9 +5,9 @@ classes fit one linear-loss channel, with no photon-number-splitting signature.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
-from numpy.typing import NDArray
 from pydantic import Field
 
 from evaltool.checks.context import CheckContext
@@ -27,6 +27,7 @@ from evaltool.checks.series import bounded_series
 from evaltool.engines.decision import sidak_level
 from evaltool.engines.decision import upper_normal_quantile as _z
 from evaltool.engines.leakage import (
+    DecoyFamily,
     decoy_consistency,
     decoy_family,
     decoy_noncentrality,
@@ -50,6 +51,24 @@ class DecoyConsistencyParams(CheckParams):
     detectable_deviation: float = Field(0.05, gt=0, lt=1, description="relative drop of the "
                                         "weak classes' transmittance the test must detect")
     power: float = Field(DEFAULT_POWER, gt=0, lt=1, description="power for that detection")
+
+
+@dataclass(frozen=True, slots=True)
+class DecoyStats:
+    """What the decoy-consistency rule decides on."""
+
+    blocks: BlockRecords
+    level: float
+    """Šidák level over the per-block tests and the pooled one."""
+    family: DecoyFamily
+    worst: int
+    """Row of the block with the smallest p-value."""
+    ratio_label: str
+    """Which transmittance ratio ``ratio`` is (weak class over the strongest)."""
+    ratio: float
+    """Median effective transmittance of the weak class relative to the strongest."""
+    mde: float
+    """Smallest detectable relative drop of the weak classes' transmittance."""
 
 
 @check("monitor.decoy-consistency", params=DecoyConsistencyParams,
@@ -115,20 +134,21 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
                                     lowest=True, x_name=x_name, style="points"))
     if family.z is not None:
         plots.append(bounded_series("fit z per block", x, family.z, x_name=x_name,
-                                    threshold=_z(a),
-                                    passes_if="<=", style="points"))
+                                    threshold=_z(a), passes_if="<=", style="points"))
     else:
         with np.errstate(divide="ignore"):
             score = -np.log10(per_block)
         plots.append(bounded_series("-log10 p of the fit per block", x, score, x_name=x_name,
                                     threshold=-math.log10(a), passes_if="<=", style="points"))
-    return _decoy_outcome(p, df, B, a, per_block, worst, pooled_p, label, dev, mde,
-                          ms).with_series(*plots)
+    stats = DecoyStats(df, a, family, worst, label, dev, mde)
+    return _decoy_outcome(p, stats, ms).with_series(*plots)
 
 
-def _decoy_outcome(p: DecoyConsistencyParams, df: BlockRecords, B: int, a: float,
-                   per_block: NDArray[np.float64], worst: int, pooled_p: float, label: str,
-                   dev: float, mde: float, ms: list[Measurement]) -> Outcome:
+def _decoy_outcome(p: DecoyConsistencyParams, s: DecoyStats, ms: list[Measurement]
+                   ) -> Outcome:
+    df, B, a, worst = s.blocks, len(s.blocks), s.level, s.worst
+    per_block, pooled_p = s.family.per_block, s.family.pooled_p
+    label, dev, mde = s.ratio_label, s.ratio, s.mde
     if pooled_p < a or per_block[worst] < a:
         bad = np.flatnonzero(per_block < a)
         where = (f"{bad.size} of {B} blocks (smallest p = {fmt(float(per_block[worst]))} in "

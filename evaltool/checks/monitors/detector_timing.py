@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
@@ -18,6 +20,7 @@ from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.checks.telemetry import time_column
 from evaltool.engines.leakage import (
+    AfterpulseBoundTest,
     AfterpulseResult,
     afterpulse_bound_test,
     afterpulse_from_counts,
@@ -40,6 +43,19 @@ class DeadTimeParams(CheckParams):
     max_violations: int = Field(0, ge=0, description="detections allowed inside the dead time")
     detector_column: str = Field("detector", description="detector identifier column")
     time_column: str | None = Field(None, description="time tag column; default: time_<unit>")
+
+
+@dataclass(frozen=True, slots=True)
+class DeadTimeStats:
+    """What the dead-time rule decides on."""
+
+    detections: int
+    inside: int
+    """Detections accepted inside the dead time after the previous click (any detector)."""
+    after_other: int
+    """Of those, the ones after another detector's click (what the attack exploits)."""
+    first: float | None
+    """Time of the first, seconds."""
 
 
 @check("monitor.dead-time", params=DeadTimeParams,
@@ -89,7 +105,8 @@ def dead_time(p: DeadTimeParams, ctx: CheckContext) -> Outcome:
     ]
     plot = _gap_histogram("gaps per bin (any detector)", hist,
                           edges, per_s, marks=(p.dead_time_ns,), marks_label="dead time")
-    return _dead_time_outcome(p, n, total, cross, first, ms).with_series(plot)
+    stats = DeadTimeStats(n, total, cross, first)
+    return _dead_time_outcome(p, stats, ms).with_series(plot)
 
 
 def _gap_histogram(name: str, counts: NDArray[np.int64], edges: NDArray[np.float64],
@@ -104,8 +121,8 @@ def _gap_histogram(name: str, counts: NDArray[np.int64], edges: NDArray[np.float
                   marks_label=marks_label, style="binned")
 
 
-def _dead_time_outcome(p: DeadTimeParams, n: int, total: int, cross: int, first: float | None,
-                       ms: list[Measurement]) -> Outcome:
+def _dead_time_outcome(p: DeadTimeParams, s: DeadTimeStats, ms: list[Measurement]) -> Outcome:
+    n, total, cross, first = s.detections, s.inside, s.after_other, s.first
     if total > p.max_violations:
         return Outcome.failed(
             f"{total} of {n} detections accepted within {fmt(p.dead_time_ns)} ns of the previous "
@@ -131,6 +148,19 @@ class AfterpulsingParams(CheckParams):
     detector_column: str = Field("detector", description="detector identifier column")
     time_column: str | None = Field(None, description="time tag column; default: time_<unit>")
     power: float = Field(DEFAULT_POWER, gt=0, lt=1, description="power for the MDE")
+
+
+@dataclass(frozen=True, slots=True)
+class AfterpulseStats:
+    """What the afterpulsing rule decides on."""
+
+    excess: AfterpulseResult
+    """Short gaps against their Poisson expectation, and the probability estimate."""
+    test: AfterpulseBoundTest
+    """The test at the bound and its minimum detectable excess."""
+    gaps: int
+    window: str
+    """The afterpulse window, as text (``[dead, dead + window) ns``)."""
 
 
 @check("monitor.afterpulsing", params=AfterpulsingParams,
@@ -180,7 +210,7 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
     res = afterpulse_from_counts([gaps[k] for k in dets], [short[k] for k in dets],
                                  [live[k] for k in dets], window_ps=window)
     bound = afterpulse_bound_test(res, G, p.max_probability, p.alpha, p.power)
-    boundary, pvalue, mde = bound.boundary, bound.pvalue, bound.mde
+    pvalue, mde = bound.pvalue, bound.mde
     ms = [
         Measurement(name="gaps", value=G),
         Measurement(name="short_gaps", value=res.statistic),
@@ -194,11 +224,14 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
         "gaps per bin (same detector)", hist, edges, per_s,
         marks=(dead / per_s * 1e9, (dead + window) / per_s * 1e9),
         marks_label="afterpulse window")
-    return _afterpulse_outcome(p, res, G, boundary, pvalue, mde, span, ms).with_series(plot)
+    stats = AfterpulseStats(res, bound, G, span)
+    return _afterpulse_outcome(p, stats, ms).with_series(plot)
 
 
-def _afterpulse_outcome(p: AfterpulsingParams, res: AfterpulseResult, G: int, boundary: float,
-                        pvalue: float, mde: float, span: str, ms: list[Measurement]) -> Outcome:
+def _afterpulse_outcome(p: AfterpulsingParams, s: AfterpulseStats, ms: list[Measurement]
+                        ) -> Outcome:
+    res, G, span = s.excess, s.gaps, s.window
+    boundary, pvalue, mde = s.test.boundary, s.test.pvalue, s.test.mde
     if pvalue < p.alpha:
         return Outcome.failed(
             f"afterpulse probability {fmt(res.excess_probability)} is above "

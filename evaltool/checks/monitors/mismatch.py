@@ -6,7 +6,7 @@ every time bin of the gate.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -89,6 +89,32 @@ def _mismatch_counts(p: EfficiencyMismatchParams, ctx: CheckContext
     return counts, edges, centre
 
 
+@dataclass(frozen=True, slots=True)
+class MismatchStats:
+    """What the efficiency-mismatch rule decides on: the bin tests of every compared pair."""
+
+    tests: int
+    """Bins tested over all pairs (the Šidák family)."""
+    level: float
+    results: tuple[tuple[str, MismatchIntervalResult], ...]
+    """Per compared pair (two detectors of a basis, or the two bases): its bin tests."""
+    inner_edges: NDArray[np.float64]
+    """Inner edges of the equal-count time bins."""
+    min_p: float
+    worst_delta: float
+    worst_mde: float
+
+    def where(self, j: int, column: str) -> str:
+        """Bin ``j`` as an interval of ``column``."""
+        bounds = np.concatenate(([-math.inf], self.inner_edges, [math.inf]))
+        lo, hi = bounds[j], bounds[j + 1]
+        if not math.isfinite(lo):
+            return f"{column} < {fmt(float(hi))}"
+        if not math.isfinite(hi):
+            return f"{column} >= {fmt(float(lo))}"
+        return f"{column} in [{fmt(float(lo))}, {fmt(float(hi))})"
+
+
 @check("monitor.efficiency-mismatch", params=EfficiencyMismatchParams,
        ref="Makarov et al., PRA 74, 022313 (2006); Qi et al., QIC 7, 73 (2007); "
            "ETSI GS QKD 016 FPT_ODC.1")
@@ -117,16 +143,6 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
     results = [(name, mismatch_interval_test(x, y, max_mismatch=p.max_mismatch,
                                              expected_share=share, alpha=a, power=p.power))
                for name, x, y in pairs]
-    bounds = np.concatenate(([-math.inf], edges, [math.inf]))
-
-    def where(j: int) -> str:
-        lo, hi = bounds[j], bounds[j + 1]
-        if not math.isfinite(lo):
-            return f"{p.time_column} < {fmt(float(hi))}"
-        if not math.isfinite(hi):
-            return f"{p.time_column} >= {fmt(float(lo))}"
-        return f"{p.time_column} in [{fmt(float(lo))}, {fmt(float(hi))})"
-
     min_p = min(float(r.pvalue.min()) for _, r in results)
     worst_delta = max(r.statistic for _, r in results)
     worst_mde = max(float(r.mde.max()) for _, r in results)
@@ -161,15 +177,18 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
                 x=tuple(centre.tolist()), x_name=f"{p.time_column} (bin mean)", x_unit=x_unit,
                 threshold=p.max_mismatch, passes_if=passes_if, style="points",
                 group=f"efficiency mismatch, {name}"))
-    return _mismatch_outcome(p, m, a, results, where, min_p, worst_delta, worst_mde,
-                             ms).with_series(*plots)
+    stats = MismatchStats(m, a, tuple(results), edges, min_p, worst_delta, worst_mde)
+    return _mismatch_outcome(p, stats, ms).with_series(*plots)
 
 
-def _mismatch_outcome(
-    p: EfficiencyMismatchParams, m: int, a: float,
-    results: list[tuple[str, MismatchIntervalResult]], where: Callable[[int], str],
-    min_p: float, worst_delta: float, worst_mde: float, ms: list[Measurement],
-) -> Outcome:
+def _mismatch_outcome(p: EfficiencyMismatchParams, s: MismatchStats,
+                      ms: list[Measurement]) -> Outcome:
+    m, a, results = s.tests, s.level, s.results
+    min_p, worst_delta, worst_mde = s.min_p, s.worst_delta, s.worst_mde
+
+    def where(j: int) -> str:
+        return s.where(j, p.time_column)
+
     hits = [(float(r.pvalue[j]), name, j, r) for name, r in results
             for j in np.flatnonzero(r.pvalue < a).tolist()]
     if hits:

@@ -4,6 +4,8 @@ depend on the settings of earlier pulses beyond the allowed deviation.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
@@ -48,6 +50,25 @@ class PatternEffectParams(CheckParams):
     n_settings: int | None = Field(None, ge=2, description="number of settings; default: the "
                                    "claimed intensity classes")
     power: float = Field(DEFAULT_POWER, gt=0, lt=1, description="power for the MDE")
+
+
+@dataclass(frozen=True, slots=True)
+class PatternStats:
+    """What the pattern-effect rule decides on: per (lag, setting, earlier setting) cell."""
+
+    cells: PatternCellsResult
+    tested: NDArray[np.bool_]
+    """Cells with a relative deviation and at least 2 pulses."""
+    excess_z: NDArray[np.float64]
+    """``(|δ̂| − bound) / se`` per cell (−inf where untested)."""
+    critical: float
+    """``Φ⁻¹(1 − a/2)`` at the Šidák level ``a`` over the tested cells."""
+    tests: int
+    mde_excess: NDArray[np.float64]
+    """Deviation beyond the bound each cell detects with the requested power."""
+    worst_deviation: float
+    worst_mde: float
+    pulses: int
 
 
 @check("monitor.pattern-effect", params=PatternEffectParams,
@@ -124,14 +145,15 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
                 x_name=f"cell: {p.label} k after {p.label} j (x = {K}·k + j)",
                 threshold=p.max_relative_deviation, passes_if=passes_if, style="points",
                 group=f"pattern effect, lag {lag + 1}"))
-    return _pattern_outcome(p, res, tested, z, crit, m, mde_excess, worst_dev, worst_mde,
-                            acc.rows, ms).with_series(*plots)
+    stats = PatternStats(res, tested, z, crit, m, mde_excess, worst_dev, worst_mde, acc.rows)
+    return _pattern_outcome(p, stats, ms).with_series(*plots)
 
 
-def _pattern_outcome(p: PatternEffectParams, res: PatternCellsResult, tested: NDArray[np.bool_],
-                     z: NDArray[np.float64], crit: float, m: int, mde_excess: NDArray[np.float64],
-                     worst_dev: float, worst_mde: float, rows: int,
-                     ms: list[Measurement]) -> Outcome:
+def _pattern_outcome(p: PatternEffectParams, s: PatternStats, ms: list[Measurement]
+                     ) -> Outcome:
+    res, z, crit, m, mde_excess = s.cells, s.excess_z, s.critical, s.tests, s.mde_excess
+    worst_dev, worst_mde, rows = s.worst_deviation, s.worst_mde, s.pulses
+
     def cell(idx: tuple[int, ...]) -> str:
         lag, k, j = idx
         return (f"{p.label} {k} after {p.label} {j} at lag {lag + 1}: "

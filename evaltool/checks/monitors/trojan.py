@@ -5,6 +5,7 @@ ingress power above the alarm level is answered by an abort, and no key comes fr
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from pydantic import Field
@@ -34,6 +35,20 @@ class TrojanHorseParams(CheckParams):
     within_s: float = Field(gt=0, description="the abort must follow the alarm within this time")
     response_events: tuple[str, ...] = Field(("abort",), description="log events counting as "
                                              "the abort (JSON-lines logs)")
+
+
+@dataclass(frozen=True, slots=True)
+class TrojanStats:
+    """What the Trojan-horse rule decides on."""
+
+    episodes: tuple[tuple[float, float, float], ...]
+    """Alarm episodes: onset, last sample above the threshold, peak power (dBm)."""
+    unanswered: tuple[str, ...]
+    """One sentence per episode not answered by an abort, or per probed block that gave key."""
+    samples: int
+    max_gap: float
+    """Largest interval between monitor samples, seconds."""
+    peak: float
 
 
 def _episodes(p: TrojanHorseParams, ctx: CheckContext
@@ -157,12 +172,12 @@ def trojan_horse(p: TrojanHorseParams, ctx: CheckContext) -> Outcome:
     # condition; the marks are the aborts that must follow.
     plot = trace.series(p.column, unit="dBm", x_name="time", x_unit="s",
                         threshold=p.threshold_dbm, marks=abort_marks, marks_label="abort")
-    return _trojan_outcome(p, episodes, problems, n, gap, peak, ms).with_series(plot)
+    stats = TrojanStats(tuple(episodes), tuple(problems), n, gap, peak)
+    return _trojan_outcome(p, stats, ms).with_series(plot)
 
 
-def _trojan_outcome(p: TrojanHorseParams, episodes: list[tuple[float, float, float]],
-                    problems: list[str], n: int, gap: float, peak: float,
-                    ms: list[Measurement]) -> Outcome:
+def _trojan_outcome(p: TrojanHorseParams, s: TrojanStats, ms: list[Measurement]) -> Outcome:
+    episodes, problems, n, gap, peak = s.episodes, s.unanswered, s.samples, s.max_gap, s.peak
     level = f"{p.column} > {fmt(p.threshold_dbm)} dBm"
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
