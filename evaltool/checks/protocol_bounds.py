@@ -4,7 +4,8 @@ hash length, and the abort rule.
 Each block's allowed key length is recomputed from its logged counts, errors and reported
 error-correction leakage with the finite-key bound the device claims (``claims.bound``:
 ``lim2014`` = Lim et al. PRA 89 022307 (2014); ``rusca2018`` = Rusca et al. APL 112 171104 (2018);
-protocol reference note §1). Columns of the block-records table: ``key_detections_<k>``,
+``docs/methods/protocol-checks.md``). The records are read through the block reader
+(:mod:`evaltool.io.readers.blocks`). Columns of the block-records table: ``key_detections_<k>``,
 ``key_errors_<k>``, ``test_detections_<k>``, ``test_errors_<k>`` for each claimed intensity class
 k, ``ec_leakage_bits``, ``verification_hash_bits``, ``pa_output_bits``, ``aborted``.
 """

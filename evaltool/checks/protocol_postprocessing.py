@@ -3,14 +3,14 @@ authentication.
 
 * ``protocol.ec-leakage``: the leakage a block reports must cover what error correction disclosed,
   counted from the parity transcript when the bundle has one, otherwise bounded below by
-  ``f_ec_min * n * h(Q)`` (protocol reference note §2.5: a device that reports a nominal
-  ``f n h(Q)`` instead of its counted parities under-reports).
+  ``f_ec_min * n * h(Q)`` (a device that reports a nominal ``f n h(Q)`` instead of its counted
+  parities under-reports; ``docs/methods/protocol-checks.md``).
 * ``protocol.pa-output``: a key-producing block never outputs more bits than entered privacy
   amplification (nor more than it sifted), and never reuses a PA seed (leftover hash lemma with a
-  seed independent of the key, Tomamichel et al. IEEE TIT 57 (2011) 5524; note §3.1).
+  seed independent of the key, Tomamichel et al. IEEE TIT 57 (2011) 5524).
 * ``protocol.auth``: the Wegman-Carter forgery bound ``ceil(M/b) / 2^b`` of each tag is within the
   claimed ``eps_auth`` and every tag consumed at least ``b`` fresh key bits for its one-time pad
-  (Wegman and Carter, JCSS 22 (1981) 265; note §3.3).
+  (Wegman and Carter, JCSS 22 (1981) 265).
 
 Block-records columns used: ``block_id``, ``aborted``, ``ec_leakage_bits``,
 ``key_detections_<k>``/``key_errors_<k>`` (or ``qber_key``), ``pa_input_bits``,
@@ -52,7 +52,8 @@ class EcLeakageParams(CheckParams):
         1.0, ge=1.0, le=2.0,
         description="least credible reconciliation efficiency when no transcript is given; 1.0 "
         "(the Shannon limit) flags only leakage no code can achieve, a profile may demand more "
-        "(e.g. 1.05 for Cascade or LDPC at 1e4-bit frames, note §2.3)",
+        "(e.g. 1.05) when the device's code and frame length cannot come closer to the limit "
+        "(Martinez-Mateo et al. QIC 15 (2015) 453)",
     )
     tolerance_bits: int = Field(0, ge=0, description="shortfall still accepted (rounding)")
 
@@ -97,7 +98,7 @@ def _transcript_leakage(ctx: CheckContext, slot: str) -> dict[int, float]:
 @check(
     "protocol.ec-leakage",
     params=EcLeakageParams,
-    ref="Martinez-Mateo et al. QIC 15 (2015) 453, Eq. (1); protocol reference note §2.5",
+    ref="Martinez-Mateo et al. QIC 15 (2015) 453, Eq. (1)",
 )
 def ec_leakage(p: EcLeakageParams, ctx: CheckContext) -> Outcome:
     """Every key-producing block reports at least the error-correction leakage it disclosed."""
@@ -162,7 +163,7 @@ class PaOutputParams(CheckParams):
 @check(
     "protocol.pa-output",
     params=PaOutputParams,
-    ref="Tomamichel et al. IEEE TIT 57 (2011) 5524 (leftover hash lemma); note §3.1",
+    ref="Tomamichel et al. IEEE TIT 57 (2011) 5524 (leftover hash lemma)",
 )
 def pa_output(p: PaOutputParams, ctx: CheckContext) -> Outcome:
     """Key-producing blocks output no more than their PA input and never reuse a PA seed."""
@@ -252,7 +253,7 @@ class AuthParams(CheckParams):
 @check(
     "protocol.auth",
     params=AuthParams,
-    ref="Wegman and Carter, JCSS 22 (1981) 265; protocol reference note §3.3",
+    ref="Wegman and Carter, JCSS 22 (1981) 265",
 )
 def auth(p: AuthParams, ctx: CheckContext) -> Outcome:
     """Tags meet the claimed eps_auth and each consumes fresh one-time-pad key (no reuse)."""

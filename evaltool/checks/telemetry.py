@@ -1,8 +1,9 @@
 """Generic telemetry checks: ranges, event rates, responses to monitor alarms, completeness.
 
-These implement the runtime-monitoring side of the attack table (ETSI GS QKD 016 FPT/FAU; ISO/IEC
-23837-2 characterisation of monitors): a monitored quantity stays inside its bounds, event rates
-stay plausible, every alarm is followed by an abort, and the evidence needed to decide is complete.
+These implement the runtime-monitoring rules (``docs/methods/monitors.md``; ETSI GS QKD 016
+FPT/FAU; ISO/IEC 23837-2 characterisation of monitors): a monitored quantity stays inside its
+bounds, event rates stay plausible, every alarm is followed by an abort, and the evidence needed
+to decide is complete.
 """
 
 from __future__ import annotations

@@ -42,8 +42,8 @@ def open_gate_fraction(ctx: CheckContext, dead_s: float, click_rate: NDArray[np.
     """Fraction of gates the common dead time leaves open, ``1 − f_rep t_dead r``.
 
     ``r`` is the click probability per pulse (all classes); for a non-paralysable dead time the
-    fraction of dead gates is the click rate times the dead time (Rusca et al., APL 112, 171104
-    (2018); protocol reference note §1.10).
+    fraction of dead gates is the click rate times the dead time (the correction of Rusca et
+    al., APL 112, 171104 (2018); ``docs/methods/monitors.md``).
     """
     if dead_s == 0:
         return np.ones_like(click_rate)

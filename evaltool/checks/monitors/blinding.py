@@ -134,8 +134,9 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     rate is at or above the floor (misalignment and afterpulse errors add to it), so the
     lower-tail p-value is conservative. Fail if any block's p-value is below the Šidák level over
     the blocks, or (when a photocurrent slot is given) any photocurrent sample is above the
-    ceiling (rule (a) of the attack table); inconclusive if a block's floor is too low to detect
-    a suppression of ``detectable_suppression`` with ``power``.
+    ceiling (the bright-light signature; ``docs/methods/monitors.md``); inconclusive if a
+    block's floor is too low to detect a suppression of ``detectable_suppression`` with
+    ``power``.
     """
     df, c = block_counts(ctx, p.blocks_slot)
     classes = df.n_classes

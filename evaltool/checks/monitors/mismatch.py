@@ -156,7 +156,8 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
     ]
     if p.by == "detector":
         # Time-shift leakage: I(bit; time bin) per detection, bias-corrected, both bases
-        # pooled (standards-and-attacks.md §4, time-shift row).
+        # pooled: the time-shift attack reads the bit from the arrival time (Qi et al., QIC 7,
+        # 73 (2007)).
         table = counts.sum(axis=0)
         if np.count_nonzero(table.sum(axis=0)) >= 2 and np.all(table.sum(axis=1) > 0):
             mi = mutual_information(table, rng=ctx.seed, n_resamples=200)
