@@ -25,6 +25,9 @@ from evaltool.io.tables import CHUNK_ROWS
 from evaltool.model.bundle import BundleManifest, EvidenceFormat, EvidenceKind
 from evaltool.model.results import EvidenceRef
 
+_TYPED_TABLE_KINDS = frozenset({EvidenceKind.BLOCK_RECORDS, EvidenceKind.PARITY_TRANSCRIPT})
+"""Table kinds with a reader of their own, whose rules every access to the slot applies."""
+
 
 class CheckContext:
     """What a check may see: the bundle's evidence, the ST's values and a seeded generator.
@@ -94,8 +97,16 @@ class CheckContext:
         return view
 
     def table(self, slot: str) -> TableView:
-        """Any table slot, streamed in validated chunks (:mod:`evaltool.io.readers.tables`)."""
-        return readers.table_view(self._source(self.file(slot)))
+        """Any table slot, streamed in validated chunks (:mod:`evaltool.io.readers.tables`).
+
+        A slot whose kind has a typed reader (block records, parity transcripts) is first read
+        by it, so a generic rule (range, rate, completeness) refuses a malformed slot exactly as
+        the kind's own checks do.
+        """
+        source = self._source(self.file(slot))
+        if source.kind in _TYPED_TABLE_KINDS:
+            readers.read(source)
+        return readers.table_view(source)
 
     def transcript(self, slot: str) -> ParityTranscript:
         """The parity transcript bound to ``slot``."""

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import evaltool.checks  # noqa: F401  (fills the registry)
+from evaltool.checks import context as context_module
 from evaltool.checks.context import CheckContext
 from evaltool.checks.registry import get, parse_params
 from evaltool.errors import EvidenceError, InsufficientDataError
@@ -65,6 +66,9 @@ READERS_OF_BLOCKS: dict[str, dict[str, Any]] = {
                                    "threshold": -50.0, "response_slot": "blocks",
                                    "within_s": 1.0},
     "telemetry.completeness": {"block_slot": "blocks"},
+    # The generic rules read any table; on a block-records slot they apply its reader's rules.
+    "telemetry.range": {"slot": "blocks", "column": "ec_leakage_bits", "max": 1e9},
+    "telemetry.rate": {"slot": "blocks", "window_s": 1.0, "max_hz": 10.0},
 }
 
 
@@ -127,14 +131,15 @@ def test_every_check_reading_blocks_gets_the_same_rows(tmp_path: Path, kind: str
     path = bundle(tmp_path / "b", HEADER, rows())
     expected = reader_view(path)
     seen: list[BlockRecords] = []
-    original = CheckContext.blocks
+    original = readers.read
 
-    def spy(self: CheckContext, slot: str) -> BlockRecords:
-        view = original(self, slot)
-        seen.append(view)
+    def spy(source: readers.Source) -> object:
+        view = original(source)
+        if isinstance(view, BlockRecords):
+            seen.append(view)
         return view
 
-    monkeypatch.setattr(CheckContext, "blocks", spy)
+    monkeypatch.setattr(context_module.readers, "read", spy)
     ctx = run(kind, path)
     assert "blocks" in {e.slot for e in ctx.evidence_used}
     assert seen and all(v is expected for v in seen)  # one view, parsed once, shared
