@@ -1,4 +1,5 @@
-"""Evidence access for one check; records which files (and hashes) the check read."""
+"""Evidence access for one check through the typed readers; records which files (and hashes)
+the check read."""
 
 from __future__ import annotations
 
@@ -6,21 +7,33 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.io import tables
+from evaltool.io import readers
 from evaltool.io.bundle import Bundle, BundleFile
-from evaltool.model.bundle import TABLE_FORMATS, BundleManifest, EvidenceFormat, EvidenceKind
+from evaltool.io.readers import (
+    BlockRecords,
+    Chunk,
+    LogView,
+    ParityTranscript,
+    RandomBits,
+    TableView,
+    TraceArray,
+)
+from evaltool.io.tables import CHUNK_ROWS
+from evaltool.model.bundle import BundleManifest, EvidenceFormat, EvidenceKind
 from evaltool.model.results import EvidenceRef
 
-MAX_IN_MEMORY_BITS = 1 << 33
-"""Largest RNG slot unpacked in memory at once (1 GiB of bits); larger slots must be streamed."""
+_TYPED_TABLE_KINDS = frozenset({EvidenceKind.BLOCK_RECORDS, EvidenceKind.PARITY_TRANSCRIPT})
+"""Table kinds with a reader of their own, whose rules every access to the slot applies."""
 
 
 class CheckContext:
     """What a check may see: the bundle's evidence, the ST's values and a seeded generator.
+
+    Evidence is read through :mod:`evaltool.io.readers`: one typed, validated view per slot,
+    shared by every check that reads the slot (views are frozen and cached by content hash).
 
     Parameters
     ----------
@@ -71,71 +84,83 @@ class CheckContext:
     def _display(self, bf: BundleFile) -> str:
         return f"{self._bundle.root.name}/{bf.entry.path}"
 
-    # -- binary --------------------------------------------------------------------------
+    def _source(self, bf: BundleFile) -> readers.Source:
+        return readers.Source(slot=bf.entry.slot, kind=bf.entry.kind, format=bf.entry.format,
+                              path=bf.path, display=self._display(bf), sha256=bf.sha256)
+
+    # -- typed views ---------------------------------------------------------------------
+
+    def blocks(self, slot: str) -> BlockRecords:
+        """The block records bound to ``slot`` (:mod:`evaltool.io.readers.blocks`)."""
+        view: BlockRecords = readers.read(self._source(
+            self.file(slot, kinds=[EvidenceKind.BLOCK_RECORDS])))
+        return view
+
+    def table(self, slot: str) -> TableView:
+        """Any table slot, streamed in validated chunks (:mod:`evaltool.io.readers.tables`).
+
+        A slot whose kind has a typed reader (block records, parity transcripts) is first read
+        by it, so a generic rule (range, rate, completeness) refuses a malformed slot exactly as
+        the kind's own checks do.
+        """
+        source = self._source(self.file(slot))
+        if source.kind in _TYPED_TABLE_KINDS:
+            readers.read(source)
+        return readers.table_view(source)
+
+    def transcript(self, slot: str) -> ParityTranscript:
+        """The parity transcript bound to ``slot``."""
+        view: ParityTranscript = readers.read(self._source(
+            self.file(slot, kinds=[EvidenceKind.PARITY_TRANSCRIPT])))
+        return view
+
+    def log(self, slot: str) -> LogView:
+        """A JSON-lines log slot."""
+        bf = self.file(slot)
+        if bf.entry.format is not EvidenceFormat.JSONL:
+            raise EvidenceError(f"slot {slot!r} is not JSON lines", path=self._display(bf))
+        view: LogView = readers.read(self._source(bf))
+        return view
+
+    def random_bits(self, slot: str) -> RandomBits:
+        """A binary slot of raw generator output."""
+        bf = self.file(slot)
+        if bf.entry.format is not EvidenceFormat.BINARY:
+            raise EvidenceError(f"slot {slot!r} is not binary", path=self._display(bf))
+        view: RandomBits = readers.read(self._source(bf))
+        return view
+
+    def traces(self, slot: str) -> TraceArray:
+        """A trace-array slot, memory-mapped."""
+        view: TraceArray = readers.read(self._source(
+            self.file(slot, kinds=[EvidenceKind.TRACE_ARRAY])))
+        return view
+
+    # -- shorthands ----------------------------------------------------------------------
 
     def raw_bytes(self, slot: str) -> bytes:
         """The whole content of a binary slot."""
-        bf = self._binary(slot)
-        return bf.path.read_bytes()
+        return self.random_bits(slot).raw_bytes()
 
     def bits(self, slot: str) -> NDArray[np.uint8]:
         """A binary slot unpacked into bits, most significant bit of each byte first."""
-        bf = self._binary(slot)
-        if bf.size_bytes * 8 > MAX_IN_MEMORY_BITS:
-            raise EvidenceError(f"slot {slot!r} is too large to load at once; stream it",
-                                path=self._display(bf))
-        return np.unpackbits(np.fromfile(bf.path, dtype=np.uint8))
+        return self.random_bits(slot).bits()
 
     def iter_bits(self, slot: str, chunk_bits: int) -> Iterator[NDArray[np.uint8]]:
         """A binary slot as bit chunks of ``chunk_bits`` (a multiple of 8), MSB first."""
         if chunk_bits <= 0 or chunk_bits % 8:
             raise ValueError("chunk_bits must be a positive multiple of 8")
-        bf = self._binary(slot)
-        with bf.path.open("rb") as f:
-            while block := f.read(chunk_bits // 8):
-                yield np.unpackbits(np.frombuffer(block, dtype=np.uint8))
+        return self.random_bits(slot).iter_bits(chunk_bits)
 
-    def _binary(self, slot: str) -> BundleFile:
-        bf = self.file(slot)
-        if bf.entry.format is not EvidenceFormat.BINARY:
-            raise EvidenceError(f"slot {slot!r} is not binary", path=self._display(bf))
-        return bf
-
-    # -- tables --------------------------------------------------------------------------
-
-    def iter_table(
-        self, slot: str, columns: Sequence[str] | None = None, *, chunk_rows: int | None = None
-    ) -> Iterator[pd.DataFrame]:
-        """A table slot in chunks (bounded memory)."""
-        bf = self._table(slot)
-        return tables.iter_table(
-            bf.path, bf.entry.kind, bf.entry.format, display=self._display(bf), columns=columns,
-            chunk_rows=chunk_rows or tables.CHUNK_ROWS,
-        )
-
-    def read_table(self, slot: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
-        """A whole table slot (for small tables such as per-block records)."""
-        bf = self._table(slot)
-        return tables.read_table(bf.path, bf.entry.kind, bf.entry.format,
-                                 display=self._display(bf), columns=columns)
+    def iter_table(self, slot: str, columns: Sequence[str], *, chunk_rows: int | None = None
+                   ) -> Iterator[Chunk]:
+        """``columns`` of a table slot in validated chunks of numpy arrays (bounded memory)."""
+        return self.table(slot).chunks(columns, chunk_rows=chunk_rows or CHUNK_ROWS)
 
     def columns(self, slot: str) -> tuple[str, ...]:
         """Column names of a table slot."""
-        bf = self._table(slot)
-        return bf.columns or tuple(tables.read_columns(bf.path, bf.entry.format,
-                                                       self._display(bf)))
+        return self.table(slot).columns
 
-    def _table(self, slot: str) -> BundleFile:
-        bf = self.file(slot)
-        if bf.entry.format not in TABLE_FORMATS:
-            raise EvidenceError(f"slot {slot!r} is not a table", path=self._display(bf))
-        return bf
-
-    # -- logs ----------------------------------------------------------------------------
-
-    def jsonl(self, slot: str) -> Iterator[dict[str, Any]]:
+    def jsonl(self, slot: str) -> Iterator[Mapping[str, Any]]:
         """The records of a JSON-lines slot."""
-        bf = self.file(slot)
-        if bf.entry.format is not EvidenceFormat.JSONL:
-            raise EvidenceError(f"slot {slot!r} is not JSON lines", path=self._display(bf))
-        return tables.iter_jsonl(bf.path, display=self._display(bf))
+        return self.log(slot).records()

@@ -29,9 +29,10 @@ from numpy.typing import NDArray
 from pydantic import Field, field_validator
 
 from evaltool.checks.context import CheckContext
-from evaltool.checks.monitors import MAX_SERIES_POINTS, bounded_series
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
+from evaltool.checks.series import MAX_SERIES_POINTS, bounded_series
+from evaltool.engines.decision import sidak_level
 from evaltool.engines.leakage import (
     TVLA_THRESHOLD,
     FeatureBatteryAccumulator,
@@ -42,7 +43,6 @@ from evaltool.engines.leakage import (
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.io import traces as trace_io
-from evaltool.model.bundle import EvidenceKind
 from evaltool.model.results import Measurement, Series
 
 DEFAULT_POWER = 0.8
@@ -88,7 +88,7 @@ def decide(
     F = len(result.features)
     per_feature = len(result.orders) + (1 if result.bivariate is not None else 0) + 1
     m = F * per_feature
-    a = float(-np.expm1(np.log1p(-alpha) / m))
+    a = sidak_level(alpha, m)
     critical = max(TVLA_THRESHOLD, sidak_t_threshold(m, alpha))
     mde = minimum_detectable_effect(
         result.se, critical=critical, power=power, pooled_sd=result.pooled_sd
@@ -314,9 +314,9 @@ def valid_orders(v: list[int]) -> list[int]:
 )
 def tvla(p: TVLAParams, ctx: CheckContext) -> Outcome:
     """Per-pulse features do not depend on the label (t orders 1-3, χ² sweep, family-wise α)."""
-    label_chunks = (c[p.label].to_numpy() for c in ctx.iter_table(p.slot, [p.label]))
+    label_chunks = (c[p.label] for c in ctx.iter_table(p.slot, [p.label]))
     table_chunks = (
-        (c[p.label].to_numpy(), c[p.features].to_numpy(dtype=np.float64))
+        (c[p.label], c.matrix(p.features))
         for c in ctx.iter_table(p.slot, [p.label, *p.features])
     )
     try:
@@ -369,7 +369,8 @@ def leakage_traces(p: TracesParams, ctx: CheckContext) -> Outcome:
     traces. The labels are the ``label`` column of the table the slot's ``labels_slot`` names,
     one row per trace. A fail names the leaking samples.
     """
-    bf = ctx.file(p.slot, kinds=[EvidenceKind.TRACE_ARRAY])
+    capture = ctx.traces(p.slot)
+    bf = ctx.file(p.slot)
     labels_slot = bf.entry.labels_slot
     if labels_slot is None:  # the manifest model requires it; a hand-built entry may not
         raise EvidenceError(f"trace-array slot {p.slot!r} names no labels_slot",
@@ -377,8 +378,8 @@ def leakage_traces(p: TracesParams, ctx: CheckContext) -> Outcome:
     if p.label not in ctx.columns(labels_slot):
         raise EvidenceError(f"labels slot {labels_slot!r} has no column {p.label!r}",
                             path=ctx.file(labels_slot).display_path)
-    labels = ctx.read_table(labels_slot, [p.label])[p.label].to_numpy()
-    arr = trace_io.open_traces(bf.path, bf.display_path)
+    labels = ctx.table(labels_slot).read([p.label])[p.label]
+    arr = capture.traces
     n, width = (int(v) for v in arr.shape)
     if labels.shape[0] != n:
         raise EvidenceError(f"{labels.shape[0]} label rows in slot {labels_slot!r} for {n} "

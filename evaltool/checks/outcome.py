@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from evaltool.model.results import Comparison, Measurement, Series
@@ -28,6 +28,12 @@ def fmt(x: float | int | None) -> str:
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) < 1e15):
         return str(int(x))
     return f"{x:.6g}"
+
+
+def enumerate_ids(ids: Sequence[int], limit: int = 5) -> str:
+    """The first ``limit`` ids, comma-separated, and how many more (``"3, 4, 9 and 2 more"``)."""
+    shown = ", ".join(str(int(b)) for b in ids[:limit])
+    return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,22 +4,20 @@ hash length, and the abort rule.
 Each block's allowed key length is recomputed from its logged counts, errors and reported
 error-correction leakage with the finite-key bound the device claims (``claims.bound``:
 ``lim2014`` = Lim et al. PRA 89 022307 (2014); ``rusca2018`` = Rusca et al. APL 112 171104 (2018);
-protocol reference note §1). Columns of the block-records table: ``key_detections_<k>``,
+``docs/methods/protocol-checks.md``). The records are read through the block reader
+(:mod:`evaltool.io.readers.blocks`). Columns of the block-records table: ``key_detections_<k>``,
 ``key_errors_<k>``, ``test_detections_<k>``, ``test_errors_<k>`` for each claimed intensity class
 k, ``ec_leakage_bits``, ``verification_hash_bits``, ``pa_output_bits``, ``aborted``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
 from evaltool.checks.context import CheckContext
-from evaltool.checks.outcome import Outcome, fmt
+from evaltool.checks.outcome import Outcome, enumerate_ids, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.protocol.finite_key import (
     BOUNDS,
@@ -29,6 +27,7 @@ from evaltool.engines.protocol.finite_key import (
     verification_hash_min_bits,
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
+from evaltool.io.readers import BlockRecords
 from evaltool.model.bundle import ProtocolClaims
 from evaltool.model.results import Measurement, Series
 
@@ -62,89 +61,37 @@ def claimed_bound(claims: ProtocolClaims) -> FiniteKeyBound:
     return bound
 
 
-@dataclass(frozen=True, slots=True)
-class BlockTable:
-    """The columns of the block records the protocol checks use."""
-
-    block_id: NDArray[np.int64]
-    counts: dict[str, NDArray[np.float64]]
-    ec_leakage_bits: NDArray[np.float64]
-    verification_hash_bits: NDArray[np.float64] | None
-    pa_output_bits: NDArray[np.float64]
-    aborted: NDArray[np.bool_]
-    qber_reported: NDArray[np.float64] | None
+_COUNTS_PURPOSE = "to recompute the key length"
 
 
-def read_blocks(ctx: CheckContext, slot: str, n_classes: int) -> BlockTable:
-    """Read the per-block records needed for ``n_classes`` intensity classes."""
-    available = set(ctx.columns(slot))
-    count_cols = [f"{kind}_{k}" for kind in _COUNT_KINDS for k in range(n_classes)]
-    required = ["block_id", "ec_leakage_bits", "pa_output_bits", "aborted", *count_cols]
-    missing = [c for c in required if c not in available]
-    if missing:
-        raise InsufficientDataError(
-            f"slot {slot!r} lacks the column(s) {', '.join(missing)} needed to recompute the key "
-            "length"
-        )
-    optional: list[str] = [c for c in ("verification_hash_bits", "qber_key") if c in available]
-    df = ctx.read_table(slot, columns=required + optional)
-    if df.empty:
-        raise InsufficientDataError(f"slot {slot!r} has no blocks")
-
-    def col(name: str) -> NDArray[np.float64]:
-        values: NDArray[np.float64] = df[name].to_numpy(dtype=np.float64)
-        return values
-
-    counts = {
-        kind: np.stack([col(f"{kind}_{k}") for k in range(n_classes)], axis=-1)
-        for kind in _COUNT_KINDS
-    }
-    block_id = df["block_id"].to_numpy(dtype=np.int64)
-    for basis in ("key", "test"):
-        bad = counts[f"{basis}_errors"] > counts[f"{basis}_detections"]
-        if bad.any():
-            row, k = (int(v[0]) for v in np.nonzero(bad))
-            raise EvidenceError(
-                f"block {block_id[row]}: {basis}_errors_{k} exceeds {basis}_detections_{k}",
-                location=f"{slot}, row {row + 1}",
-            )
-    return BlockTable(
-        block_id=block_id,
-        counts=counts,
-        ec_leakage_bits=col("ec_leakage_bits"),
-        verification_hash_bits=(
-            col("verification_hash_bits") if "verification_hash_bits" in df else None
-        ),
-        pa_output_bits=col("pa_output_bits"),
-        aborted=df["aborted"].to_numpy() != 0,
-        qber_reported=col("qber_key") if "qber_key" in df else None,
-    )
+def _counts(blocks: BlockRecords, bound: FiniteKeyBound) -> dict[str, NDArray[np.float64]]:
+    """The key- and test-basis counts of every class the bound is written for."""
+    arrays = blocks.counts(*_COUNT_KINDS, n_classes=bound.n_intensities, purpose=_COUNTS_PURPOSE)
+    return dict(zip(_COUNT_KINDS, arrays, strict=True))
 
 
-def recompute(table: BlockTable, claims: ProtocolClaims, bound: FiniteKeyBound) -> KeyLengthResult:
+def recompute(table: BlockRecords, claims: ProtocolClaims, bound: FiniteKeyBound
+              ) -> KeyLengthResult:
     """Allowed key length of every block under the claimed bound and eps parameters."""
+    counts = _counts(table, bound)
     return allowed_key_length(
         bound,
         claims.intensities,
         claims.probabilities,
-        table.counts["key_detections"],
-        table.counts["key_errors"],
-        table.counts["test_detections"],
-        table.counts["test_errors"],
+        counts["key_detections"],
+        counts["key_errors"],
+        counts["test_detections"],
+        counts["test_errors"],
         ec_leakage_bits=table.ec_leakage_bits,
-        verification_hash_bits=table.verification_hash_bits,
+        verification_hash_bits=(table.column("verification_hash_bits")
+                                if table.has("verification_hash_bits") else None),
         eps_sec=claims.eps_sec,
         eps_cor=claims.eps_cor,
     )
 
 
-def _ids(block_ids: Sequence[int], limit: int = 5) -> str:
-    shown = ", ".join(str(int(b)) for b in block_ids[:limit])
-    return shown + (f" and {len(block_ids) - limit} more" if len(block_ids) > limit else "")
-
-
 def _excess_series(
-    out: Outcome, table: BlockTable, excess: NDArray[np.float64], tolerance: int
+    out: Outcome, table: BlockRecords, excess: NDArray[np.float64], tolerance: int
 ) -> Outcome:
     """Attach the per-block excess of output over the bound (<= tolerance passes) for the plot."""
     return out.with_series(Series(
@@ -175,7 +122,7 @@ def key_length_bound(p: KeyLengthBoundParams, ctx: CheckContext) -> Outcome:
     """No block outputs more key than the claimed finite-key bound allows from its logged counts."""
     claims = ctx.manifest.claims
     bound = claimed_bound(claims)
-    table = read_blocks(ctx, p.slot, bound.n_intensities)
+    table = ctx.blocks(p.slot)
     res = recompute(table, claims, bound)
     allowed = res.ell.astype(np.float64)
     excess = table.pa_output_bits - allowed
@@ -198,7 +145,7 @@ def key_length_bound(p: KeyLengthBoundParams, ctx: CheckContext) -> Outcome:
         ids = table.block_id[violating].tolist()
         return _excess_series(Outcome.failed(
             f"{int(violating.sum())} of {n} blocks output more key than the {label} bound allows "
-            f"(blocks {_ids(ids)}); worst: block {int(table.block_id[worst])} output "
+            f"(blocks {enumerate_ids(ids)}); worst: block {int(table.block_id[worst])} output "
             f"{fmt(float(table.pa_output_bits[worst]))} bits, allowed "
             f"{fmt(float(allowed[worst]))}, excess {fmt(float(excess[worst]))} bits",
             ms,
@@ -235,14 +182,14 @@ def verification_hash(p: VerificationHashParams, ctx: CheckContext) -> Outcome:
     """Every block that produced key was verified with a hash of at least log2(1/eps_cor) bits."""
     eps_cor = ctx.manifest.claims.eps_cor
     need = verification_hash_min_bits(eps_cor)
-    if "verification_hash_bits" not in ctx.columns(p.slot):
+    blocks = ctx.blocks(p.slot)
+    if not blocks.has("verification_hash_bits"):
         raise InsufficientDataError(f"slot {p.slot!r} has no verification_hash_bits column")
-    df = ctx.read_table(p.slot, columns=["block_id", "verification_hash_bits", "pa_output_bits"])
-    keyed = df["pa_output_bits"].to_numpy(dtype=np.float64) > 0
+    keyed = blocks.pa_output_bits > 0
     if not keyed.any():
         return Outcome.not_applicable("no block produced key, so none needed verification")
-    hash_bits = df["verification_hash_bits"].to_numpy(dtype=np.float64)[keyed]
-    ids = df["block_id"].to_numpy(dtype=np.int64)[keyed]
+    hash_bits = blocks.column("verification_hash_bits")[keyed]
+    ids = blocks.block_id[keyed]
     short = hash_bits < need
     shortest = int(np.argmin(hash_bits))
     ms = [
@@ -256,7 +203,7 @@ def verification_hash(p: VerificationHashParams, ctx: CheckContext) -> Outcome:
     if short.any():
         return Outcome.failed(
             f"{int(short.sum())} of {int(keyed.sum())} key-producing blocks used a verification "
-            f"hash shorter than {rule} (blocks {_ids(ids[short].tolist())}; shortest "
+            f"hash shorter than {rule} (blocks {enumerate_ids(ids[short].tolist())}; shortest "
             f"{fmt(float(hash_bits[shortest]))} bits)",
             ms,
         )
@@ -281,13 +228,14 @@ def abort_rule(p: AbortRuleParams, ctx: CheckContext) -> Outcome:
     """Blocks over the claimed QBER or phase-error threshold produced no key."""
     claims = ctx.manifest.claims
     bound = claimed_bound(claims)
-    table = read_blocks(ctx, p.slot, bound.n_intensities)
+    table = ctx.blocks(p.slot)
+    counts = _counts(table, bound)
     # QBER of the key basis from the logged counts; a higher reported value also counts.
     with np.errstate(divide="ignore", invalid="ignore"):
-        qber = table.counts["key_errors"].sum(axis=-1) / table.counts["key_detections"].sum(axis=-1)
+        qber = counts["key_errors"].sum(axis=-1) / counts["key_detections"].sum(axis=-1)
     qber = np.where(np.isfinite(qber), qber, 0.0)
-    if table.qber_reported is not None:
-        qber = np.maximum(qber, np.nan_to_num(table.qber_reported, nan=0.0))
+    if table.has("qber_key"):
+        qber = np.maximum(qber, np.nan_to_num(table.column("qber_key"), nan=0.0))
     # Phase-error rate of the claimed bound (Lim 2014 Eq. 5). An undefined phi gives ell = 0 and
     # is the key-length check's concern, not a threshold crossing.
     phi = recompute(table, claims, bound).phi
@@ -327,7 +275,8 @@ def abort_rule(p: AbortRuleParams, ctx: CheckContext) -> Outcome:
         )
         return Outcome.failed(
             f"{int(leaked.sum())} of {int(must_abort.sum())} blocks over the {limits} still "
-            f"produced key (blocks {_ids(ids)}; block {int(table.block_id[first])}: {why}, "
+            f"produced key (blocks {enumerate_ids(ids)}; block {int(table.block_id[first])}: "
+            f"{why}, "
             f"{fmt(float(table.pa_output_bits[first]))} bits)",
             ms,
         ).with_series(plot)
@@ -341,8 +290,6 @@ def abort_rule(p: AbortRuleParams, ctx: CheckContext) -> Outcome:
 
 
 __all__ = [
-    "BlockTable",
     "claimed_bound",
-    "read_blocks",
     "recompute",
 ]

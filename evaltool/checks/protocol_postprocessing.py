@@ -3,14 +3,14 @@ authentication.
 
 * ``protocol.ec-leakage``: the leakage a block reports must cover what error correction disclosed,
   counted from the parity transcript when the bundle has one, otherwise bounded below by
-  ``f_ec_min * n * h(Q)`` (protocol reference note §2.5: a device that reports a nominal
-  ``f n h(Q)`` instead of its counted parities under-reports).
+  ``f_ec_min * n * h(Q)`` (a device that reports a nominal ``f n h(Q)`` instead of its counted
+  parities under-reports; ``docs/methods/protocol-checks.md``).
 * ``protocol.pa-output``: a key-producing block never outputs more bits than entered privacy
   amplification (nor more than it sifted), and never reuses a PA seed (leftover hash lemma with a
-  seed independent of the key, Tomamichel et al. IEEE TIT 57 (2011) 5524; note §3.1).
+  seed independent of the key, Tomamichel et al. IEEE TIT 57 (2011) 5524).
 * ``protocol.auth``: the Wegman-Carter forgery bound ``ceil(M/b) / 2^b`` of each tag is within the
   claimed ``eps_auth`` and every tag consumed at least ``b`` fresh key bits for its one-time pad
-  (Wegman and Carter, JCSS 22 (1981) 265; note §3.3).
+  (Wegman and Carter, JCSS 22 (1981) 265).
 
 Block-records columns used: ``block_id``, ``aborted``, ``ec_leakage_bits``,
 ``key_detections_<k>``/``key_errors_<k>`` (or ``qber_key``), ``pa_input_bits``,
@@ -24,40 +24,19 @@ counts once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 from pydantic import Field
 
 from evaltool.checks.context import CheckContext
-from evaltool.checks.outcome import Outcome, fmt
+from evaltool.checks.outcome import Outcome, enumerate_ids, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.protocol.auth import forgery_bound
 from evaltool.engines.protocol.cascade import leakage_floor_bits
 from evaltool.errors import EvidenceError, InsufficientDataError
+from evaltool.io.readers import BlockRecords
 from evaltool.model.results import Measurement
-
-
-def _ids(block_ids: Sequence[int], limit: int = 5) -> str:
-    shown = ", ".join(str(int(b)) for b in block_ids[:limit])
-    return shown + (f" and {len(block_ids) - limit} more" if len(block_ids) > limit else "")
-
-
-def _require(ctx: CheckContext, slot: str, columns: Sequence[str], purpose: str) -> None:
-    available = set(ctx.columns(slot))
-    missing = [c for c in columns if c not in available]
-    if missing:
-        raise InsufficientDataError(
-            f"slot {slot!r} lacks the column(s) {', '.join(missing)} needed {purpose}"
-        )
-
-
-def _class_columns(ctx: CheckContext, slot: str, prefix: str) -> list[str]:
-    cols = [c for c in ctx.columns(slot) if c.startswith(prefix) and c[len(prefix):].isdigit()]
-    return sorted(cols, key=lambda c: int(c[len(prefix):]))
-
 
 # --- protocol.ec-leakage ----------------------------------------------------------------------
 
@@ -73,50 +52,45 @@ class EcLeakageParams(CheckParams):
         1.0, ge=1.0, le=2.0,
         description="least credible reconciliation efficiency when no transcript is given; 1.0 "
         "(the Shannon limit) flags only leakage no code can achieve, a profile may demand more "
-        "(e.g. 1.05 for Cascade or LDPC at 1e4-bit frames, note §2.3)",
+        "(e.g. 1.05) when the device's code and frame length cannot come closer to the limit "
+        "(Martinez-Mateo et al. QIC 15 (2015) 453)",
     )
     tolerance_bits: int = Field(0, ge=0, description="shortfall still accepted (rounding)")
 
 
-def _key_sizes(ctx: CheckContext, slot: str, df: pd.DataFrame
-               ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    det_cols = _class_columns(ctx, slot, "key_detections_")
-    err_cols = _class_columns(ctx, slot, "key_errors_")
-    if not det_cols:
+def _key_sizes(blocks: BlockRecords) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Sifted key bits and key-basis QBER of every block (from the counts, else ``qber_key``)."""
+    if "key_detections" not in blocks.per_class:
         raise InsufficientDataError(
-            f"slot {slot!r} has no key_detections_<k> columns: the sifted key length is unknown"
+            f"slot {blocks.slot!r} has no key_detections_<k> columns: the sifted key length is "
+            "unknown"
         )
-    n = df[det_cols].to_numpy(dtype=np.float64).sum(axis=1)
-    if err_cols:
-        errors = df[err_cols].to_numpy(dtype=np.float64).sum(axis=1)
+    n = blocks.per_class["key_detections"].sum(axis=1)
+    if "key_errors" in blocks.per_class:
+        errors = blocks.per_class["key_errors"].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             q = np.where(n > 0, errors / np.where(n > 0, n, 1.0), 0.0)
-    elif "qber_key" in df:
-        q = df["qber_key"].to_numpy(dtype=np.float64)
+    elif blocks.has("qber_key"):
+        q = blocks.column("qber_key")
     else:
         raise InsufficientDataError(
-            f"slot {slot!r} has neither key_errors_<k> nor qber_key: the QBER is unknown"
+            f"slot {blocks.slot!r} has neither key_errors_<k> nor qber_key: the QBER is unknown"
         )
     if np.any((q < 0) | (q > 1)):
-        raise EvidenceError(f"slot {slot!r}: a key-basis error rate lies outside [0, 1]")
+        raise EvidenceError(f"slot {blocks.slot!r}: a key-basis error rate lies outside [0, 1]")
     return n, q
 
 
-_RANGE_COLUMNS = (("pass", "start", "end"), ("pass_index_count", "start_bits", "end_bits"))
-"""Per-parity transcript columns: the pass and the ``[start, end)`` range in its permuted order
-(the second spelling carries unit suffixes, as bundle tables require for columns outside a kind's
-schema)."""
-
-
 def _transcript_leakage(ctx: CheckContext, slot: str) -> dict[int, float]:
-    cols = set(ctx.columns(slot))
-    for names in _RANGE_COLUMNS:
-        if set(names) <= cols:
-            df = ctx.read_table(slot, columns=["block_id", *names])
-            counts = df.drop_duplicates(["block_id", *names]).groupby("block_id").size()
-            break
+    """Bits disclosed per block: the distinct (pass, range) parities when the transcript lists
+    them (a range disclosed twice counts once), else the sum of ``parity_bits``."""
+    tr = ctx.transcript(slot)
+    if tr.ranges is not None:
+        df = pd.DataFrame({"block_id": tr.block_id, "pass": tr.ranges[:, 0],
+                           "start": tr.ranges[:, 1], "end": tr.ranges[:, 2]})
+        counts = df.drop_duplicates().groupby("block_id").size()
     else:
-        df = ctx.read_table(slot, columns=["block_id", "parity_bits"])
+        df = pd.DataFrame({"block_id": tr.block_id, "parity_bits": tr.parity_bits})
         counts = df.groupby("block_id")["parity_bits"].sum()
     return {int(k): float(v) for k, v in counts.items()}
 
@@ -124,31 +98,27 @@ def _transcript_leakage(ctx: CheckContext, slot: str) -> dict[int, float]:
 @check(
     "protocol.ec-leakage",
     params=EcLeakageParams,
-    ref="Martinez-Mateo et al. QIC 15 (2015) 453, Eq. (1); protocol reference note §2.5",
+    ref="Martinez-Mateo et al. QIC 15 (2015) 453, Eq. (1)",
 )
 def ec_leakage(p: EcLeakageParams, ctx: CheckContext) -> Outcome:
     """Every key-producing block reports at least the error-correction leakage it disclosed."""
-    _require(ctx, p.slot, ["block_id", "ec_leakage_bits", "aborted"], "to audit EC leakage")
-    cols = ctx.columns(p.slot)
-    wanted = [c for c in cols if c.startswith(("key_detections_", "key_errors_"))]
-    wanted += [c for c in ("qber_key",) if c in cols]
-    df = ctx.read_table(p.slot, columns=["block_id", "ec_leakage_bits", "aborted", *wanted])
-    live = df["aborted"].to_numpy() == 0
+    blocks = ctx.blocks(p.slot)
+    live = ~blocks.aborted
     if not live.any():
         return Outcome.not_applicable("every block aborted, so no leakage enters a key")
-    ids = df["block_id"].to_numpy(dtype=np.int64)[live]
-    reported = df["ec_leakage_bits"].to_numpy(dtype=np.float64)[live]
+    ids = blocks.block_id[live]
+    reported = blocks.ec_leakage_bits[live]
     if p.transcript_slot is not None:
         per_block = _transcript_leakage(ctx, p.transcript_slot)
         absent = [int(b) for b in ids if int(b) not in per_block]
         if absent:
             raise InsufficientDataError(
-                f"the parity transcript has no entry for block(s) {_ids(absent)}"
+                f"the parity transcript has no entry for block(s) {enumerate_ids(absent)}"
             )
         implied = np.array([per_block[int(b)] for b in ids], dtype=np.float64)
         basis = "the parities listed in the transcript"
     else:
-        n, q = _key_sizes(ctx, p.slot, df)
+        n, q = _key_sizes(blocks)
         implied = leakage_floor_bits(n[live], q[live], p.f_ec_min)
         basis = f"f_ec_min * n * h(Q) with f_ec_min = {fmt(p.f_ec_min)}"
     shortfall = implied - reported
@@ -167,7 +137,8 @@ def ec_leakage(p: EcLeakageParams, ctx: CheckContext) -> Outcome:
     if under.any():
         return Outcome.failed(
             f"{int(under.sum())} of {int(live.sum())} blocks report less EC leakage than "
-            f"{basis} (blocks {_ids(ids[under].tolist())}); worst: block {int(ids[worst])} "
+            f"{basis} (blocks {enumerate_ids(ids[under].tolist())}); worst: block "
+            f"{int(ids[worst])} "
             f"reported {fmt(float(reported[worst]))} bits, implied "
             f"{fmt(round(float(implied[worst]), 1))}, short by "
             f"{fmt(round(float(shortfall[worst]), 1))} bits",
@@ -192,44 +163,42 @@ class PaOutputParams(CheckParams):
 @check(
     "protocol.pa-output",
     params=PaOutputParams,
-    ref="Tomamichel et al. IEEE TIT 57 (2011) 5524 (leftover hash lemma); note §3.1",
+    ref="Tomamichel et al. IEEE TIT 57 (2011) 5524 (leftover hash lemma)",
 )
 def pa_output(p: PaOutputParams, ctx: CheckContext) -> Outcome:
     """Key-producing blocks output no more than their PA input and never reuse a PA seed."""
-    need = ["block_id", "pa_input_bits", "pa_output_bits", "pa_seed_sha256", "aborted"]
-    _require(ctx, p.slot, need, "to audit privacy amplification")
-    det_cols = _class_columns(ctx, p.slot, "key_detections_")
-    df = ctx.read_table(p.slot, columns=need + det_cols)
-    out_bits = df["pa_output_bits"].to_numpy(dtype=np.float64)
+    blocks = ctx.blocks(p.slot)
+    blocks.require(["pa_input_bits", "pa_seed_sha256"], "to audit privacy amplification")
+    out_bits = blocks.pa_output_bits
     keyed = out_bits > 0
     if not keyed.any():
         return Outcome.not_applicable("no block produced key")
-    ids = df["block_id"].to_numpy(dtype=np.int64)[keyed]
+    ids = blocks.block_id[keyed]
     out_bits = out_bits[keyed]
-    in_bits = df["pa_input_bits"].to_numpy(dtype=np.float64)[keyed]
+    in_bits = blocks.column("pa_input_bits")[keyed]
     problems: list[str] = []
     too_long = out_bits > in_bits
     if too_long.any():
         problems.append(
             f"{int(too_long.sum())} blocks output more bits than entered privacy amplification "
-            f"(blocks {_ids(ids[too_long].tolist())})"
+            f"(blocks {enumerate_ids(ids[too_long].tolist())})"
         )
     over_sifted = np.zeros_like(too_long)
-    if det_cols:
-        sifted = df[det_cols].to_numpy(dtype=np.float64).sum(axis=1)[keyed]
+    if "key_detections" in blocks.per_class:
+        sifted = blocks.per_class["key_detections"].sum(axis=1)[keyed]
         over_sifted = in_bits > sifted
         if over_sifted.any():
             problems.append(
                 f"{int(over_sifted.sum())} blocks fed more bits into privacy amplification than "
-                f"they sifted (blocks {_ids(ids[over_sifted].tolist())})"
+                f"they sifted (blocks {enumerate_ids(ids[over_sifted].tolist())})"
             )
-    seeds = df["pa_seed_sha256"].astype("string").fillna("").str.strip().str.lower()[keyed]
-    seeds = seeds.to_numpy(dtype=object)
+    seeds = np.array([("" if s is None else str(s)).strip().lower()
+                      for s in blocks.column("pa_seed_sha256")[keyed]], dtype=object)
     blank = np.array([s == "" for s in seeds])
     if blank.any():
         problems.append(
             f"{int(blank.sum())} key-producing blocks record no PA seed hash "
-            f"(blocks {_ids(ids[blank].tolist())})"
+            f"(blocks {enumerate_ids(ids[blank].tolist())})"
         )
     first_seen: dict[str, int] = {}
     reused: list[tuple[int, int]] = []
@@ -284,17 +253,16 @@ class AuthParams(CheckParams):
 @check(
     "protocol.auth",
     params=AuthParams,
-    ref="Wegman and Carter, JCSS 22 (1981) 265; protocol reference note §3.3",
+    ref="Wegman and Carter, JCSS 22 (1981) 265",
 )
 def auth(p: AuthParams, ctx: CheckContext) -> Outcome:
     """Tags meet the claimed eps_auth and each consumes fresh one-time-pad key (no reuse)."""
-    need = ["block_id", "auth_tag_bits", "auth_key_bits_consumed"]
-    _require(ctx, p.slot, need, "to audit authentication")
-    has_msg = "auth_message_bits" in ctx.columns(p.slot)
-    df = ctx.read_table(p.slot, columns=need + (["auth_message_bits"] if has_msg else []))
-    tag_bits = df["auth_tag_bits"].to_numpy(dtype=np.float64)
-    consumed = df["auth_key_bits_consumed"].to_numpy(dtype=np.float64)
-    ids = df["block_id"].to_numpy(dtype=np.int64)
+    blocks = ctx.blocks(p.slot)
+    blocks.require(["auth_tag_bits", "auth_key_bits_consumed"], "to audit authentication")
+    has_msg = blocks.has("auth_message_bits")
+    tag_bits = blocks.column("auth_tag_bits")
+    consumed = blocks.column("auth_key_bits_consumed")
+    ids = blocks.block_id
     tagged = tag_bits > 0
     if not tagged.any():
         raise InsufficientDataError(f"no block in slot {p.slot!r} records an authentication tag")
@@ -311,7 +279,7 @@ def auth(p: AuthParams, ctx: CheckContext) -> Outcome:
         w = int(np.argmax(np.where(reuse, pad_needed - consumed, -np.inf)))
         problems.append(
             f"{int(reuse.sum())} blocks consumed less key than their one-time pads need, so key "
-            f"is reused (blocks {_ids(ids[reuse].tolist())}; block {int(ids[w])} consumed "
+            f"is reused (blocks {enumerate_ids(ids[reuse].tolist())}; block {int(ids[w])} consumed "
             f"{fmt(float(consumed[w]))} bits for {p.tags_per_block} tag(s) of "
             f"{fmt(float(tag_bits[w]))} bits)"
         )
@@ -327,7 +295,7 @@ def auth(p: AuthParams, ctx: CheckContext) -> Outcome:
         msg = np.full(tag_bits.shape, float(p.message_bits))
         msg_note = f"{p.message_bits}-bit messages"
     elif has_msg:
-        msg = df["auth_message_bits"].to_numpy(dtype=np.float64)
+        msg = blocks.column("auth_message_bits")
         msg_note = "the logged message lengths"
     else:
         msg = np.zeros(tag_bits.shape)
@@ -344,7 +312,7 @@ def auth(p: AuthParams, ctx: CheckContext) -> Outcome:
         problems.append(
             f"{int(weak.sum())} blocks use tags whose forgery bound ceil(M/b)/2^b exceeds the "
             f"claimed eps_auth = {fmt(eps_auth)} for {msg_note} (blocks "
-            f"{_ids(ids[weak].tolist())}; worst {fmt(float(bound[worst]))} at "
+            f"{enumerate_ids(ids[weak].tolist())}; worst {fmt(float(bound[worst]))} at "
             f"{fmt(float(tag_bits[worst]))}-bit tags)"
         )
     if problems:

@@ -30,11 +30,11 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, field_validator
-from scipy.stats import binom
 
 from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
+from evaltool.engines.decision import binomial_upper_tail, sidak_level
 from evaltool.engines.stats.sp800_22 import (
     RECOMMENDED_MIN_BITS,
     TEST_NAMES,
@@ -109,7 +109,7 @@ def _column_bits(ctx: CheckContext, slot: str, column: str) -> Iterator[NDArray[
     """The 0/1 values of a table column, chunk by chunk; any other value is bad evidence."""
     row = 0
     for chunk in ctx.iter_table(slot, [column]):
-        values = chunk[column].to_numpy()
+        values = chunk[column]
         if values.size and not np.isin(values, (0, 1)).all():
             bad = int(np.flatnonzero(~np.isin(values, (0, 1)))[0])
             value = values[bad].item()
@@ -174,14 +174,14 @@ def _family_wise(report: BatteryReport, family_alpha: float) -> Outcome | None:
                 continue
             label = f"{name} {c.label}".strip()
             failures = c.sample_size - c.passed_count
-            p_prop = float(binom.sf(failures - 1, c.sample_size, report.alpha))
+            p_prop = binomial_upper_tail(failures, c.sample_size, report.alpha)
             tests.append((f"{label} ({c.passed_count}/{c.sample_size} passed)", p_prop))
             if c.uniformity_pvalue is not None:
                 tests.append((f"{label} (uniformity)", float(c.uniformity_pvalue)))
     if not tests:
         return None
     # Šidák: per-test level so that P(any false failure) = family_alpha for independent tests.
-    level = -np.expm1(np.log1p(-family_alpha) / len(tests))
+    level = sidak_level(family_alpha, len(tests))
     worst_label, worst_p = min(tests, key=lambda t: t[1])
     failing = [t for t in tests if t[1] < level]
     subject = (f"SP 800-22 on {report.sequences} sequence(s) of {report.n} bits "

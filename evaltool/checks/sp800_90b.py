@@ -7,6 +7,7 @@ The RNG output is an ``rng-raw`` binary slot read most significant bit first; wi
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -257,7 +258,7 @@ _APT = re.compile(r"adaptive|\bapt\b|apt[-_ ]", re.IGNORECASE)
 _ALARM = re.compile(r"alarm|fail", re.IGNORECASE)
 
 
-def _device_alarms(records: list[dict[str, Any]]) -> tuple[int, int, int, list[int] | None]:
+def _device_alarms(records: list[Mapping[str, Any]]) -> tuple[int, int, int, list[int] | None]:
     """Alarms in the device log: counts (repetition count, adaptive proportion, unattributed)
     and their ``sample_index`` values when every alarm record carries one."""
     rct = apt = other = 0

@@ -1,8 +1,9 @@
 """Generic telemetry checks: ranges, event rates, responses to monitor alarms, completeness.
 
-These implement the runtime-monitoring side of the attack table (ETSI GS QKD 016 FPT/FAU; ISO/IEC
-23837-2 characterisation of monitors): a monitored quantity stays inside its bounds, event rates
-stay plausible, every alarm is followed by an abort, and the evidence needed to decide is complete.
+These implement the runtime-monitoring rules (``docs/methods/monitors.md``; ETSI GS QKD 016
+FPT/FAU; ISO/IEC 23837-2 characterisation of monitors): a monitored quantity stays inside its
+bounds, event rates stay plausible, every alarm is followed by an abort, and the evidence needed
+to decide is complete.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def telemetry_range(p: RangeParams, ctx: CheckContext) -> Outcome:
     first: tuple[int, float] | None = None
     seen_min, seen_max = math.inf, -math.inf
     for chunk in ctx.iter_table(p.slot, [p.column]):
-        values = chunk[p.column].to_numpy(dtype=np.float64)
+        values = chunk[p.column].astype(np.float64, copy=False)
         if not len(values):
             continue
         bad = (values < lo) | (values > hi)
@@ -141,7 +142,7 @@ def telemetry_rate(p: RateParams, ctx: CheckContext) -> Outcome:
     t0: float | None = None
     t_last = 0.0
     for chunk in ctx.iter_table(p.slot, [tcol]):
-        t = chunk[tcol].to_numpy(dtype=np.float64) / per_s
+        t = chunk[tcol].astype(np.float64, copy=False) / per_s
         if not len(t):
             continue
         if t0 is None:
@@ -203,8 +204,8 @@ def _alarm_onsets(p: ThresholdEventsParams, ctx: CheckContext) -> tuple[list[flo
     prev_alarm = False
     n = 0
     for chunk in ctx.iter_table(p.monitor_slot, [tcol, p.column]):
-        t = chunk[tcol].to_numpy(dtype=np.float64) / per_s
-        v = chunk[p.column].to_numpy(dtype=np.float64)
+        t = chunk[tcol].astype(np.float64, copy=False) / per_s
+        v = chunk[p.column].astype(np.float64, copy=False)
         alarm = v > p.threshold if p.direction == "above" else v < p.threshold
         prev = np.concatenate(([prev_alarm], alarm[:-1])) if len(alarm) else alarm
         onsets.extend(t[alarm & ~prev].tolist())
@@ -230,9 +231,8 @@ def _responses(p: ThresholdEventsParams, ctx: CheckContext) -> tuple[np.ndarray,
     if bf.entry.kind is not EvidenceKind.BLOCK_RECORDS:
         raise EvidenceError(f"response slot {p.response_slot!r} must be block records or a log",
                             path=bf.entry.path)
-    df = ctx.read_table(p.response_slot, ["time_s", "aborted", "pa_output_bits"])
-    aborted = (df["aborted"].to_numpy() == 1) & (df["pa_output_bits"].to_numpy() == 0)
-    return df["time_s"].to_numpy(dtype=np.float64), aborted
+    blocks = ctx.blocks(p.response_slot)
+    return blocks.time_s, blocks.aborted & (blocks.pa_output_bits == 0)
 
 
 @check("telemetry.threshold-events", params=ThresholdEventsParams,
@@ -304,7 +304,7 @@ def telemetry_completeness(p: CompletenessParams, ctx: CheckContext) -> Outcome:
     ms: list[Measurement] = [Measurement(name="slots_present", value=len(present),
                                          threshold=len(slots), passes_if=">=")]
     if p.block_slot and ctx.has(p.block_slot):
-        ids = ctx.read_table(p.block_slot, ["block_id"])["block_id"].to_numpy()
+        ids = ctx.blocks(p.block_slot).block_id
         gaps = int(np.count_nonzero(np.diff(ids) != 1)) if len(ids) > 1 else 0
         ms.append(Measurement(name="block_id_gaps", value=gaps, threshold=0, passes_if="<="))
         if gaps:
@@ -316,7 +316,7 @@ def telemetry_completeness(p: CompletenessParams, ctx: CheckContext) -> Outcome:
         tcol, per_s = time_column(ctx.columns(slot))
         worst, at, prev = 0.0, 0.0, None
         for chunk in ctx.iter_table(slot, [tcol]):
-            t = chunk[tcol].to_numpy(dtype=np.float64) / per_s
+            t = chunk[tcol].astype(np.float64, copy=False) / per_s
             if not len(t):
                 continue
             seq = t if prev is None else np.concatenate(([prev], t))

@@ -90,7 +90,9 @@ def read_columns(path: Path, fmt: EvidenceFormat, display: str) -> list[str]:
         raise EvidenceError(f"unreadable Parquet file ({_one_line(exc)})", path=display) from None
 
 
-def _check_columns(kind: EvidenceKind, columns: Sequence[str], display: str) -> None:
+def check_columns(kind: EvidenceKind, columns: Sequence[str], display: str) -> None:
+    """The column rules of ``kind``'s schema: no duplicates, every required column present (all
+    missing ones named at once), every other column known to the schema or unit-suffixed."""
     if len(columns) > MAX_COLUMNS:
         raise EvidenceError(f"{len(columns)} columns, more than the limit of {MAX_COLUMNS}",
                             path=display)
@@ -178,17 +180,24 @@ def validate_table(
 ) -> TableInfo:
     """Read the whole table once in chunks and check it against the kind's schema."""
     names = read_columns(path, fmt, display)
-    _check_columns(kind, names, display)
-    specs = {c: spec_for(kind, c) for c in names}
+    check_columns(kind, names, display)
     last: dict[str, Any] = {}
     offset = 0
     for chunk in iter_table(path, kind, fmt, display=display):
-        for c in names:
-            _check_values(chunk[c], specs[c], c, offset, last, fmt, display)
+        check_chunk(chunk, kind, fmt, display, offset=offset, last=last)
         offset += len(chunk)
     if offset == 0:
         raise EvidenceError("table has no rows", path=display)
     return TableInfo(rows=offset, columns=tuple(names))
+
+
+def check_chunk(chunk: pd.DataFrame, kind: EvidenceKind, fmt: EvidenceFormat, display: str, *,
+                offset: int, last: dict[str, Any]) -> None:
+    """The value rules of ``kind``'s schema on every column of ``chunk`` (rows ``offset`` on):
+    numbers, finite, integer counts >= 0, 0/1 flags, monotonic time and ids; ``last`` carries
+    the last value of each monotonic column across chunk boundaries."""
+    for c in chunk.columns:
+        _check_values(chunk[c], spec_for(kind, c), str(c), offset, last, fmt, display)
 
 
 def _row_location(fmt: EvidenceFormat, row: int) -> str:

@@ -19,14 +19,13 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from evaltool.checks.monitors import (
-    Envelope,
-    _critical_ratio,
-    bounded_series,
+from evaltool.checks.series import Envelope, bounded_series
+from evaltool.engines.decision import sidak_level as sidak
+from evaltool.engines.leakage import (
+    binomial_critical_ratio,
+    mismatch_interval_test,
     mismatch_lower_bound,
-    sidak,
 )
-from evaltool.engines.leakage import mismatch_interval_test
 from evaltool.model.results import Series
 from evaltool.model.verdict import Verdict
 from tests.checks.test_monitors import (
@@ -114,9 +113,9 @@ def test_critical_ratio_is_the_binomial_lower_tail_cut() -> None:
     tail is below a, found by scanning the binomial CDF."""
     n, q, a = 100_000_000, 5.5e-7, 5e-5
     c = max(k for k in range(60) if stats.binom.cdf(k, n, q) < a)
-    got = _critical_ratio(np.array([n]), np.array([q]), a)
+    got = binomial_critical_ratio(np.array([n]), np.array([q]), a)
     assert got == pytest.approx(c / 55.0, rel=1e-12)
-    assert _critical_ratio(np.array([100]), np.array([1e-4]), a) is None  # nothing can fail
+    assert binomial_critical_ratio(np.array([100]), np.array([1e-4]), a) is None  # nothing can fail
 
 
 def test_detector_blinding_plots_dark_counts_per_block_against_the_cut() -> None:

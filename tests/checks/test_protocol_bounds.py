@@ -1,6 +1,6 @@
 """protocol.key-length-bound, protocol.verification-hash and protocol.abort-rule on small bundles.
 
-The blocks reuse the Lim 2014 regression vector of the protocol reference note §1.8, whose
+The blocks reuse the Lim 2014 regression vector of test_vectors/protocol/bounds, whose
 allowed key length is 2,600,927 bits (test_vectors/protocol/bounds/reference.json, independent
 mpmath computation) with eps_sec = 1e-10, eps_cor = 1e-15 and lambda_EC = 1,911,180 bits.
 """
@@ -21,7 +21,7 @@ from evaltool.io.bundle import load_bundle
 from evaltool.model.verdict import Verdict
 from tests.support import make_bundle
 
-ELL = 2_600_927  # note §1.8 vector, reference.json
+ELL = 2_600_927  # test_vectors/protocol/bounds/reference.json
 LAMBDA = 1_911_180
 VEC = {
     "key_detections": [6125230, 3872526, 2244],

@@ -71,7 +71,7 @@ H_002 = -(0.02 * math.log2(0.02) + 0.98 * math.log2(0.98))  # h(0.02) = 0.141440
 
 class TestEcLeakage:
     def test_cascade_like_leakage_passes_the_shannon_floor(self, tmp_path: Path) -> None:
-        # f = 1640 / 1414.405 = 1.16, the original Cascade at 2 % (note §2.3).
+        # f = 1640 / 1414.405 = 1.16: a code 16 % above the Shannon limit.
         out, m = run("protocol.ec-leakage", make(tmp_path, [row(0), row(1, leak=1500)]))
         assert out.verdict is Verdict.PASS, out.reason
         assert m["worst_block_id"] == 1
@@ -96,7 +96,8 @@ class TestEcLeakage:
     def test_transcript_of_a_real_cascade_run_is_the_reference(self, tmp_path: Path) -> None:
         # A 10,000-bit frame with 500 errors reconciled by our original Cascade; its transcript is
         # logged and the device reports (a) the counted parities, (b) the nominal 1.16 n h(Q)
-        # instead of the counted ~1.18 n h(Q) (the under-reporting case of note §2.5).
+        # instead of the counted ~1.18 n h(Q) (the under-reporting case of
+        # docs/methods/protocol-checks.md).
         rng = np.random.default_rng(6)
         alice = rng.integers(0, 2, 10_000, dtype=np.uint8)
         bob = alice.copy()
@@ -169,13 +170,13 @@ class TestPaOutput:
 
 class TestAuth:
     def test_64_bit_tags_meet_eps_auth_for_a_megabyte(self, tmp_path: Path) -> None:
-        # ceil(8e6/64) / 2^64 = 6.8e-15 <= 1e-10 (note §3.3 table).
+        # ceil(8e6/64) / 2^64 = 6.8e-15 <= 1e-10.
         out, m = run("protocol.auth", make(tmp_path, [row(0), row(1)]), message_bits=8_000_000)
         assert out.verdict is Verdict.PASS, out.reason
         assert m["worst_forgery_bound"] == pytest.approx(125_000 / 2**64)
 
     def test_32_bit_tags_are_too_weak(self, tmp_path: Path) -> None:
-        # ceil(8e6/32) / 2^32 = 5.8e-5 > 1e-10 (note §3.3: "too weak").
+        # ceil(8e6/32) / 2^32 = 5.8e-5 > 1e-10: too weak.
         b = make(tmp_path, [row(0, tag=32, consumed=32), row(1)])
         out, m = run("protocol.auth", b, message_bits=8_000_000)
         assert out.verdict is Verdict.FAIL

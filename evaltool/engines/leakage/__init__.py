@@ -19,6 +19,9 @@ Public API (everything else in this package is private):
   :func:`mismatch_interval_test`, :func:`afterpulse_from_counts`;
 - decoy consistency: :func:`decoy_consistency` (:class:`DecoyConsistencyResult`),
   :func:`decoy_noncentrality`;
+- monitor critical values and power: :func:`binomial_critical_ratio`, :func:`suppression_mde`,
+  :func:`suppression_trials_needed`, :func:`mismatch_lower_bound`, :func:`decoy_family`
+  (:class:`DecoyFamily`), :func:`afterpulse_bound_test` (:class:`AfterpulseBoundTest`);
 - streaming pattern effect: :class:`PatternEffectAccumulator` (:class:`PatternCellsResult`),
   :func:`pattern_cells`, :func:`interval_excess_z`;
 - the whole battery on a per-pulse table: :class:`FeatureBatteryAccumulator`
@@ -58,6 +61,16 @@ from evaltool.engines.leakage._moments import (
     LaggedPairAccumulator,
     MomentAccumulator,
     default_leaf_rows,
+)
+from evaltool.engines.leakage._monitor_power import (
+    AfterpulseBoundTest,
+    DecoyFamily,
+    afterpulse_bound_test,
+    binomial_critical_ratio,
+    decoy_family,
+    mismatch_lower_bound,
+    suppression_mde,
+    suppression_trials_needed,
 )
 from evaltool.engines.leakage._monitors import (
     AfterpulseResult,
@@ -103,6 +116,7 @@ __all__ = [
     "DEFAULT_CALIBRATION_ROWS",
     "DEFAULT_SWEEP",
     "TVLA_THRESHOLD",
+    "AfterpulseBoundTest",
     "AfterpulseResult",
     "ClassCoMoments",
     "ClassMoments",
@@ -111,6 +125,7 @@ __all__ = [
     "DarkCountResult",
     "DeadTimeResult",
     "DecoyConsistencyResult",
+    "DecoyFamily",
     "EfficiencyMismatchResult",
     "FeatureBatteryAccumulator",
     "FeatureBatteryResult",
@@ -127,15 +142,18 @@ __all__ = [
     "SweepResult",
     "WelchANOVAResult",
     "WelchTResult",
+    "afterpulse_bound_test",
     "afterpulse_excess",
     "afterpulse_from_counts",
     "benjamini_hochberg",
+    "binomial_critical_ratio",
     "centred_product_t",
     "chi2_sweep",
     "confirm_two_datasets",
     "dark_count_test",
     "dead_time_violations",
     "decoy_consistency",
+    "decoy_family",
     "decoy_noncentrality",
     "default_leaf_rows",
     "efficiency_mismatch",
@@ -145,6 +163,7 @@ __all__ = [
     "lagged_centred_product_t",
     "minimum_detectable_effect",
     "mismatch_interval_test",
+    "mismatch_lower_bound",
     "mutual_information",
     "pattern_cells",
     "pattern_effect",
@@ -155,6 +174,8 @@ __all__ = [
     "sidak_t_threshold",
     "snr",
     "suggest_binning",
+    "suppression_mde",
+    "suppression_trials_needed",
     "total_variation_distance",
     "tvla_family_alpha",
     "welch_anova",

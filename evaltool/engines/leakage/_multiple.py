@@ -21,6 +21,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import special
 
+from evaltool.engines.decision import sidak_level
+
 TVLA_THRESHOLD = 4.5
 """The per-test |t| threshold of TVLA (Goodwill et al. 2011; ISO/IEC 17825:2016)."""
 
@@ -77,7 +79,7 @@ def sidak_t_threshold(n_tests: int, family_alpha: float) -> float:
         raise ValueError("n_tests must be >= 1")
     if not 0 < family_alpha < 1:
         raise ValueError("family_alpha must lie in (0, 1)")
-    per_test = -np.expm1(np.log1p(-family_alpha) / n_tests)
+    per_test = sidak_level(family_alpha, n_tests)
     return float(-special.ndtri(per_test / 2.0))
 
 
