@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from evaltool.errors import ProfileError, UsageError
-from evaltool.report.outputs import OutputFormat
+
+if TYPE_CHECKING:
+    from evaltool.report.outputs import OutputFormat
 
 PROFILE_PATH_ENV = "EVALTOOL_PROFILE_PATH"
 
@@ -47,6 +50,8 @@ def argv(ctx: click.Context) -> list[str]:
 
 def parse_formats(text: str) -> list[OutputFormat]:
     """The output formats of a comma-separated ``--format`` value."""
+    from evaltool.report.outputs import OutputFormat  # imported only by commands writing reports
+
     out = []
     for item in (t.strip() for t in text.split(",") if t.strip()):
         try:
