@@ -23,34 +23,28 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
-from scipy import special, stats
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.checks.telemetry import time_column
-from evaltool.engines.leakage import (
-    AfterpulseResult,
-    MismatchIntervalResult,
-    PatternCellsResult,
-    PatternEffectAccumulator,
-    afterpulse_from_counts,
-    dark_count_test,
-    decoy_consistency,
-    decoy_noncentrality,
-    interval_excess_z,
-    mismatch_interval_test,
-    mutual_information,
-)
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.bundle import EvidenceFormat, EvidenceKind
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evaltool.checks.context import CheckContext
+    from evaltool.engines.leakage import (
+        AfterpulseResult,
+        MismatchIntervalResult,
+        PatternCellsResult,
+    )
 
 DEFAULT_ALPHA = 0.001
 DEFAULT_POWER = 0.8
@@ -76,6 +70,8 @@ def sidak(alpha: float, m: int) -> float:
 
 def _z(p: float) -> float:
     """``Φ⁻¹(1 − p)``."""
+    from scipy import special
+
     return float(-special.ndtri(p))
 
 
@@ -301,6 +297,8 @@ def _critical_ratio(gates: NDArray[np.int64], floor: NDArray[np.float64], a: flo
     ``P(X <= c_b) < a``; a block whose ratio is above every ``c_b / (n_b q_b)`` passes. None
     when no count can fail any block (underpowered).
     """
+    from scipy import stats
+
     worst: float | None = None
     for n, q in zip(gates.tolist(), floor.tolist(), strict=True):
         c = int(stats.binom.ppf(a, n, q))
@@ -315,6 +313,8 @@ def _critical_ratio(gates: NDArray[np.int64], floor: NDArray[np.float64], a: flo
 def _suppression_mde(gates: float, p: float, a: float, power: float) -> float:
     """Smallest relative suppression ρ detected with ``power`` by the level-``a`` lower-tail
     binomial test (inf when even ρ = 1 is not detected)."""
+    from scipy import stats
+
     crit = int(stats.binom.ppf(a, gates, p))
     if stats.binom.cdf(crit, gates, p) > a:
         crit -= 1
@@ -345,6 +345,8 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     ceiling (rule (a) of the attack table); inconclusive if a block's floor is too low to detect
     a suppression of ``detectable_suppression`` with ``power``.
     """
+    from evaltool.engines.leakage import dark_count_test
+
     df, classes, c = _block_counts(ctx, p.blocks_slot)
     v = p.vacuum_class
     if v >= classes:
@@ -495,6 +497,8 @@ def mismatch_lower_bound(r: MismatchIntervalResult, a: float) -> NDArray[np.floa
     exactly when this bound exceeds ``max_mismatch`` (Clopper & Pearson, Biometrika 26, 404
     (1934)). Empty bins are NaN.
     """
+    from scipy import stats
+
     ca = r.clicks_a.astype(np.float64)
     cb = r.clicks_b.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -522,6 +526,8 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
     the Šidák level over all bins and pairs; inconclusive if some bin cannot detect a mismatch of
     ``detectable_mismatch`` with ``power``.
     """
+    from evaltool.engines.leakage import mismatch_interval_test, mutual_information
+
     counts, edges, centre = _mismatch_counts(p, ctx)
     if p.by == "detector":
         share = 0.5 if p.expected_share is None else p.expected_share
@@ -798,6 +804,10 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
     Inconclusive when the pooled test cannot detect a ``detectable_deviation`` drop of the weak
     classes' transmittance with ``power``.
     """
+    from scipy import stats
+
+    from evaltool.engines.leakage import decoy_consistency, decoy_noncentrality
+
     mu = np.asarray(p.intensities, dtype=np.float64)
     df, classes, c = _block_counts(ctx, p.slot, len(mu))
     if classes < 3:
@@ -922,6 +932,8 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
     relative deviation and are left out. Inconclusive when some cell cannot detect a deviation
     of twice the bound with ``power``.
     """
+    from evaltool.engines.leakage import PatternEffectAccumulator, interval_excess_z
+
     columns = ctx.columns(p.slot)
     feature = p.feature
     if feature is None:
@@ -1134,6 +1146,10 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
     ``P(X >= observed) < alpha``. Inconclusive when the test cannot detect twice the bound with
     ``power``.
     """
+    from scipy import stats
+
+    from evaltool.engines.leakage import afterpulse_from_counts
+
     tcol, per_s = time_column(ctx.columns(p.slot), p.time_column)
     dead = _dead_time_s(ctx, p.dead_time_ns) * per_s
     window = p.window_ns * 1e-9 * per_s

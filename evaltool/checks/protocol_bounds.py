@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.protocol.finite_key import (
@@ -31,6 +31,9 @@ from evaltool.engines.protocol.finite_key import (
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.bundle import ProtocolClaims
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
 
 _COUNT_KINDS = ("key_detections", "key_errors", "test_detections", "test_errors")
 

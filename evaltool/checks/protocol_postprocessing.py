@@ -25,19 +25,21 @@ counts once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
-from evaltool.engines.protocol.auth import forgery_bound
-from evaltool.engines.protocol.cascade import leakage_floor_bits
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.results import Measurement
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from evaltool.checks.context import CheckContext
 
 
 def _ids(block_ids: Sequence[int], limit: int = 5) -> str:
@@ -128,6 +130,8 @@ def _transcript_leakage(ctx: CheckContext, slot: str) -> dict[int, float]:
 )
 def ec_leakage(p: EcLeakageParams, ctx: CheckContext) -> Outcome:
     """Every key-producing block reports at least the error-correction leakage it disclosed."""
+    from evaltool.engines.protocol.cascade import leakage_floor_bits
+
     _require(ctx, p.slot, ["block_id", "ec_leakage_bits", "aborted"], "to audit EC leakage")
     cols = ctx.columns(p.slot)
     wanted = [c for c in cols if c.startswith(("key_detections_", "key_errors_"))]
@@ -288,6 +292,8 @@ class AuthParams(CheckParams):
 )
 def auth(p: AuthParams, ctx: CheckContext) -> Outcome:
     """Tags meet the claimed eps_auth and each consumes fresh one-time-pad key (no reuse)."""
+    from evaltool.engines.protocol.auth import forgery_bound
+
     need = ["block_id", "auth_tag_bits", "auth_key_bits_consumed"]
     _require(ctx, p.slot, need, "to audit authentication")
     has_msg = "auth_message_bits" in ctx.columns(p.slot)

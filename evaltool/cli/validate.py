@@ -10,7 +10,6 @@ import click
 from evaltool.checks.plan import Plan, build_plan, check_evaluation, load_library
 from evaltool.cli._common import profile_dirs
 from evaltool.errors import ProfileError
-from evaltool.io.bundle import load_bundle
 from evaltool.io.profiles import (
     LoadedProfile,
     detect_document,
@@ -81,5 +80,7 @@ def validate(files: tuple[Path, ...]) -> None:
             else:
                 click.echo(f"{f}: valid evaluation input")
         elif kind == "bundle":
+            from evaltool.io.bundle import load_bundle  # pandas and pyarrow only for bundles
+
             b = load_bundle(f)
             click.echo(f"{f}: valid bundle ({len(b.files)} evidence files)")

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 import pytest
@@ -60,6 +61,23 @@ def test_cheap_commands_import_no_numeric_library(argv: tuple[str, ...]) -> None
     assert out.strip()
     assert _heavy(modules) == []
     assert "evaltool.cli.audit" not in modules
+
+
+def test_validate_registers_checks_without_their_numeric_machinery(tmp_path: Path) -> None:
+    code, out, modules = _imported("validate", "profiles/etsi-gs-qkd-016.yaml",
+                                   "profiles/iso-iec-23837-2-activities.yaml",
+                                   env={"XDG_CACHE_HOME": str(tmp_path)})
+    assert code == 0, out
+    assert "valid profile etsi-gs-qkd-016" in out
+    assert "valid method library iso-iec-23837-2-activities" in out
+    # Every check kind was registered (the profile names many of them) ...
+    assert {"evaltool.checks.monitors", "evaltool.checks.sp800_22",
+            "evaltool.checks.sp800_90b", "evaltool.checks.leakage"} <= modules
+    # ... without scipy, pandas, pyarrow, the numba kernels or the renderer.
+    assert sorted(m for m in modules if m.split(".")[0] in (
+        "scipy", "pandas", "numba", "pyarrow", "weasyprint", "matplotlib")) == []
+    assert sorted(m for m in modules if m.startswith("evaltool.engines.")
+                  and ("kernel" in m or m.endswith((".first_level", ".iid", ".non_iid")))) == []
 
 
 def _groups() -> list[tuple[LazyGroup, str]]:
