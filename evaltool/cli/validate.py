@@ -33,9 +33,10 @@ def _profile_for(st_profile: str, given: dict[str, LoadedProfile]) -> LoadedProf
 def document_kind(path: Path) -> str:
     """What ``path`` holds: 'method-library' or one of :func:`detect_document`'s kinds."""
     if path.is_file() and path.suffix in (".yaml", ".yml") and path.name != "bundle.yaml":
-        data = load_yaml(path, error=ProfileError).data
-        if isinstance(data, Mapping) and "methods" in data and "sfrs" not in data:
+        doc = load_yaml(path, error=ProfileError)
+        if isinstance(doc.data, Mapping) and "methods" in doc.data and "sfrs" not in doc.data:
             return "method-library"
+        return detect_document(path, doc)
     return detect_document(path)
 
 

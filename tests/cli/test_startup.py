@@ -66,7 +66,7 @@ def test_cheap_commands_import_no_numeric_library(argv: tuple[str, ...]) -> None
 def test_validate_registers_checks_without_their_numeric_machinery(tmp_path: Path) -> None:
     code, out, modules = _imported("validate", "profiles/etsi-gs-qkd-016.yaml",
                                    "profiles/iso-iec-23837-2-activities.yaml",
-                                   env={"XDG_CACHE_HOME": str(tmp_path)})
+                                   env={"EVALTOOL_CACHE_DIR": str(tmp_path)})
     assert code == 0, out
     assert "valid profile etsi-gs-qkd-016" in out
     assert "valid method library iso-iec-23837-2-activities" in out
