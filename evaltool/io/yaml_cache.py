@@ -22,6 +22,7 @@ import json
 import os
 import tempfile
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ def cache_dir() -> Path:
     return Path(base) / "evaltool" / "yaml"
 
 
+@cache
 def _parser_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -157,31 +159,34 @@ def _pos(line: Any, col: Any) -> tuple[int, int] | None:
     return line, col
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def _decode(node: Any) -> Any:
     from evaltool.io.yaml import YamlMap, YamlSeq
 
-    if isinstance(node, dict):
-        start = _pos(*node["p"]) if node.get("p") is not None else None
-        if "m" in node:
-            mapping = YamlMap(start)
-            for k_enc, kl, kc, v_enc in node["m"]:
-                k = _decode(k_enc)
-                mapping[k] = _decode(v_enc)
-                where = _pos(kl, kc)
-                if where is not None:
-                    mapping.key_positions[k] = where
-            return mapping
-        if "s" in node:
-            seq = YamlSeq(start)
-            for il, ic, v_enc in node["s"]:
-                seq.append(_decode(v_enc))
-                seq.item_positions.append(_pos(il, ic))
-            return seq
-        if "t" in node:
-            return datetime.fromisoformat(node["t"])
-        if "d" in node:
-            return date.fromisoformat(node["d"])
-        raise ValueError("unknown node")
-    if isinstance(node, list):
+    if type(node) in _JSON_SCALARS:
+        return node
+    if not isinstance(node, dict):
         raise ValueError("bare list in an entry")
-    return node
+    start = _pos(*node["p"]) if node.get("p") is not None else None
+    if "m" in node:
+        mapping = YamlMap(start)
+        for k_enc, kl, kc, v_enc in node["m"]:
+            k = k_enc if type(k_enc) is str else _decode(k_enc)
+            mapping[k] = v_enc if type(v_enc) is str else _decode(v_enc)
+            where = _pos(kl, kc)
+            if where is not None:
+                mapping.key_positions[k] = where
+        return mapping
+    if "s" in node:
+        seq = YamlSeq(start)
+        for il, ic, v_enc in node["s"]:
+            seq.append(v_enc if type(v_enc) is str else _decode(v_enc))
+            seq.item_positions.append(_pos(il, ic))
+        return seq
+    if "t" in node:
+        return datetime.fromisoformat(node["t"])
+    if "d" in node:
+        return date.fromisoformat(node["d"])
+    raise ValueError("unknown node")
