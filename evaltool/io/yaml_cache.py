@@ -11,8 +11,9 @@ folder off (a file read twice in one process is still parsed once).
 
 The cache never changes a result: only a document that parsed and passed the alias-expansion
 check is stored, validation still runs on every load, and an entry that is unreadable, malformed
-or recorded for other bytes is ignored (and rewritten). Entries are JSON, never pickle, and are
-written atomically.
+or recorded for other bytes is ignored (and rewritten). Entries are JSON, never pickle, are
+written atomically, and are read only from a folder and files that this user owns and nobody else
+may write: whoever can write the entries decides what a profile says.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def store(raw: bytes, tree: Any) -> None:
     entry = {"format": FORMAT, "key": key, "tree": encoded}
     try:
         folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not _private(folder):
+            return
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -112,8 +115,20 @@ def store(raw: bytes, tree: Any) -> None:
         pass  # a read-only or full cache folder only costs the next run a parse
 
 
+def _private(path: Path) -> bool:
+    """Whether only this user can have written ``path``: owned by them, not group- or
+    world-writable (a cache folder shared with others, or restored from an untrusted CI cache
+    into such a folder, is not read)."""
+    if not hasattr(os, "getuid"):  # pragma: no cover - not POSIX
+        return True
+    st = path.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+
+
 def _read(path: Path, key: str) -> Any | None:
     try:
+        if not (_private(path.parent) and _private(path)):
+            return None
         entry = json.loads(path.read_bytes())
     except (OSError, ValueError):
         return None

@@ -210,3 +210,25 @@ def test_the_key_changes_with_the_bytes_and_the_version(monkeypatch: pytest.Monk
     assert k != yaml_cache._key(b"a: 2\n")
     monkeypatch.setattr(yaml_cache, "__version__", "9.9.9")
     assert k != yaml_cache._key(b"a: 1\n")
+
+
+@pytest.mark.parametrize("writable", ["folder", "entry"])
+def test_an_entry_others_may_write_is_not_read(
+        writable: str, cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    p = tmp_path / "small.yaml"
+    p.write_text("a: 1\n")
+    load_yaml(p)
+    (entry,) = cache.glob("*.json")
+    obj = json.loads(entry.read_text())
+    obj["tree"]["m"][0][3] = 2  # what an attacker would plant
+    entry.write_text(json.dumps(obj))
+    (cache if writable == "folder" else entry).chmod(0o777 if writable == "folder" else 0o666)
+    monkeypatch.setattr(yaml_cache, "_memory", {})
+    assert load_yaml(p).data == {"a": 1}
+    monkeypatch.setattr(yaml_cache, "_memory", {})
+    if writable == "entry":  # replaced by the fresh parse, privately
+        assert entry.stat().st_mode & 0o077 == 0
+        assert load_yaml(p).data == {"a": 1}
+    else:  # nothing is written into a folder others may write; the planted entry is left unread
+        cache.chmod(0o700)
+        assert load_yaml(p).data == {"a": 2}
