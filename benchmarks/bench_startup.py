@@ -25,6 +25,7 @@ import argparse
 import glob
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -66,26 +67,36 @@ def _argv(tree: Path, args: list[str]) -> list[str]:
     return out
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def time_process(cmd: list[str], cwd: Path, env: dict[str, str], runs: int,
-                 warmup: int) -> list[float]:
-    """Wall times (s) of ``runs`` executions of ``cmd`` after ``warmup`` untimed ones."""
-    times = []
+                 warmup: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU (user + system) times (s) of ``runs`` executions of ``cmd`` after
+    ``warmup`` untimed ones."""
+    times, cpus = [], []
     for i in range(warmup + runs):
+        c0 = _cpu()
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, check=False)
         elapsed = time.perf_counter() - t0
+        cpu = _cpu() - c0
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: "
                              f"{proc.stderr.decode(errors='replace')[-500:]}")
         if i >= warmup:
             times.append(elapsed)
-    return times
+            cpus.append(cpu)
+    return times, cpus
 
 
-def measure(tree: Path, python: str, runs: int, warmup: int) -> dict[str, list[float]]:
-    """Times of every command and peer on the evaltool source tree ``tree``."""
-    out: dict[str, list[float]] = {}
+def measure(tree: Path, python: str, runs: int,
+            warmup: int) -> dict[str, tuple[list[float], list[float]]]:
+    """Wall and CPU times of every command and peer on the evaltool source tree ``tree``."""
+    out: dict[str, tuple[list[float], list[float]]] = {}
     with tempfile.TemporaryDirectory(prefix="evaltool-bench-startup-") as tmp:
         env = _env(tree, Path(tmp))
         for label, args in PEERS:
@@ -111,21 +122,24 @@ def main() -> None:
 
     print(f"median of {args.runs} warm runs (after {args.warmup}), {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}")
-    head = f"{'command':36s} {'median s':>9s} {'min s':>7s} {'goal s':>7s}  ok"
+    print("wall: elapsed time; cpu: user + system time of the process (less sensitive to other "
+          "load on the machine)")
+    head = (f"{'command':36s} {'wall s':>7s} {'min s':>7s} {'cpu s':>7s} {'goal s':>7s}  ok")
     if base:
-        head += f"  {'base s':>7s} {'speed-up':>8s}"
+        head += f"  {'base wall':>9s} {'base cpu':>8s} {'speed-up':>8s}"
     print(head)
     failed = False
-    for label, times in now.items():
+    for label, (times, cpus) in now.items():
         med = statistics.median(times)
         goal = goals.get(label)
         ok = "" if goal is None else ("yes" if med < goal else "NO")
         failed |= ok == "NO"
-        line = (f"{label:36s} {med:9.3f} {min(times):7.3f} "
+        line = (f"{label:36s} {med:7.3f} {min(times):7.3f} {statistics.median(cpus):7.3f} "
                 f"{'' if goal is None else f'{goal:.1f}':>7s}  {ok:3s}")
         if base:
-            bmed = statistics.median(base[label])
-            line += f"  {bmed:7.3f} {bmed / med:7.1f}x"
+            bmed = statistics.median(base[label][0])
+            line += (f"  {bmed:9.3f} {statistics.median(base[label][1]):8.3f} "
+                     f"{bmed / med:7.1f}x")
         print(line)
     if args.out:
         args.out.write_text(json.dumps({"runs": args.runs, "warmup": args.warmup, "now": now,
