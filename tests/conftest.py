@@ -20,6 +20,13 @@ class CliResult:
     stderr: str
 
 
+@pytest.fixture(autouse=True)
+def _yaml_cache_in_tmp(tmp_path_factory: pytest.TempPathFactory,
+                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test (and the processes it starts) keeps the YAML parse cache in a fresh folder."""
+    monkeypatch.setenv("EVALTOOL_CACHE_DIR", str(tmp_path_factory.mktemp("evaltool-cache")))
+
+
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]):
     """Call ``evaltool.cli.main(argv)`` (with its error boundary) and capture the outcome."""

@@ -10,13 +10,16 @@ implements the ST).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.model.results import Measurement
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
 
 
 class STConsistencyParams(CheckParams):

@@ -9,17 +9,19 @@ to decide is complete.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.bundle import TIME_UNITS_PER_SECOND, EvidenceFormat, EvidenceKind
 from evaltool.model.results import Measurement
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
 
 
 def time_column(columns: tuple[str, ...], wanted: str | None = None) -> tuple[str, float]:

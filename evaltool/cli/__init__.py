@@ -1,9 +1,9 @@
 """The ``evaltool`` command line: the root group, global options and the single error boundary.
 
 Every command is a thin module that parses options, calls one core function and renders its
-output. Errors evaltool raises on purpose become one line on stderr and their documented exit code;
-anything else is an internal error (exit 70) with a traceback only under ``--debug`` or
-``EVALTOOL_DEBUG=1``.
+output; the root group imports a command's module only when that command is used. Errors evaltool
+raises on purpose become one line on stderr and their documented exit code; anything else is an
+internal error (exit 70) with a traceback only under ``--debug`` or ``EVALTOOL_DEBUG=1``.
 """
 
 from __future__ import annotations
@@ -15,10 +15,38 @@ from typing import NoReturn
 import click
 
 from evaltool import __version__
+from evaltool.cli._lazy import LazyCommand, LazyGroup
 from evaltool.errors import EvaltoolError, ExitCode
 
+_COMMANDS = {
+    "audit": LazyCommand("evaltool.cli.audit:audit", "Audit an evidence BUNDLE against a "
+                         "protection profile and write the reports."),
+    "checks": LazyCommand("evaltool.cli.checks:checks",
+                          "List the registered check kinds with their parameters."),
+    "leakage": LazyCommand("evaltool.cli.leakage:leakage", "Test whether per-pulse features in "
+                           "FILE (Parquet, CSV, or .npz/.npy traces) depend on a label."),
+    "profile": LazyCommand("evaltool.cli.profile:profile", "Inspect protection profiles: "
+                           "requirements, activities, checks and the crosswalk."),
+    "protocol": LazyCommand("evaltool.cli.protocol:protocol", "Reference decoy-state BB84 "
+                            "computations for planning and checking claims."),
+    "report": LazyCommand("evaltool.cli.report:report", "Re-render every output from "
+                          "RESULTS.json without recomputing anything."),
+    "rng": LazyCommand("evaltool.cli.rng:rng",
+                       "Statistical tests of random number generator output."),
+    "schema": LazyCommand("evaltool.cli.schema:schema", "Print the JSON Schema of DOCUMENT."),
+    "simulate": LazyCommand("evaltool.cli.simulate:simulate", "Write the evidence bundle of "
+                            "SCENARIO: a simulated decoy-state BB84 pair over 50 km of fibre, "
+                            "honest or with one deviation (docs/scenarios.md)."),
+    "validate": LazyCommand("evaltool.cli.validate:validate", "Validate FILES (profiles, security "
+                            "targets, method libraries, evaluation inputs, bundles)."),
+    "verify": LazyCommand("evaltool.cli.report:verify", "Recompute the evaluation recorded in "
+                          "RESULTS.json from BUNDLE and report differences."),
+}
+"""Every top-level command; its module is imported only when the command is used."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+@click.group(cls=LazyGroup, lazy=_COMMANDS,
+             context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="evaltool")
 @click.option("--debug", is_flag=True, envvar="EVALTOOL_DEBUG",
               help="Show tracebacks for internal errors.")
@@ -30,36 +58,6 @@ def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
     ctx.obj.setdefault("argv", [])
     ctx.obj["debug"] = debug
     ctx.obj["quiet"] = quiet
-
-
-def _register() -> None:
-    from evaltool.cli import (
-        audit,
-        checks,
-        leakage,
-        profile,
-        protocol,
-        report,
-        rng,
-        schema,
-        simulate,
-        validate,
-    )
-
-    cli.add_command(audit.audit)
-    cli.add_command(validate.validate)
-    cli.add_command(checks.checks)
-    cli.add_command(schema.schema)
-    cli.add_command(rng.rng)
-    cli.add_command(protocol.protocol)
-    cli.add_command(report.report)
-    cli.add_command(report.verify)
-    cli.add_command(profile.profile)
-    cli.add_command(simulate.simulate)
-    cli.add_command(leakage.leakage)
-
-
-_register()
 
 
 def _fail(message: str, code: int) -> NoReturn:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING
 import click
 
 from evaltool.errors import ProfileError, UsageError
-from evaltool.report.outputs import OutputFormat
+
+if TYPE_CHECKING:
+    from evaltool.report.outputs import OutputFormat
 
 if TYPE_CHECKING:  # the evaluator imports the checks and their engines: only audit needs it
     from evaltool.evaluate import PhaseTimes
@@ -80,6 +82,8 @@ def argv(ctx: click.Context) -> list[str]:
 
 def parse_formats(text: str) -> list[OutputFormat]:
     """The output formats of a comma-separated ``--format`` value."""
+    from evaltool.report.outputs import OutputFormat  # imported only by commands writing reports
+
     out = []
     for item in (t.strip() for t in text.split(",") if t.strip()):
         try:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import click
 
-from evaltool.cli.rng_sp800_22 import sp800_22
-from evaltool.cli.rng_sp800_90b import sp800_90b
+from evaltool.cli._lazy import LazyCommand, LazyGroup
+
+_COMMANDS = {
+    "sp800-22": LazyCommand("evaltool.cli.rng_sp800_22:sp800_22", "Run the NIST SP 800-22 rev. "
+                            "1a battery on FILE split into sequences of N bits."),
+    "sp800-90b": LazyCommand("evaltool.cli.rng_sp800_90b:sp800_90b", "Assess the min-entropy per "
+                             "sample of noise-source samples (NIST SP 800-90B)."),
+}
 
 
-@click.group()
+@click.group(cls=LazyGroup, lazy=_COMMANDS)
 def rng() -> None:
     """Statistical tests of random number generator output."""
-
-
-rng.add_command(sp800_22)
-rng.add_command(sp800_90b)

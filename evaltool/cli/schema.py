@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from evaltool.model.base import StrictModel
-from evaltool.model.bundle import BundleManifest
-from evaltool.model.profile import EvaluationInput, MethodLibrary, Profile, SecurityTarget
-from evaltool.model.results import EvaluationResult
+if TYPE_CHECKING:
+    from evaltool.model.base import StrictModel
 
-SCHEMAS: dict[str, type[StrictModel]] = {
-    "profile": Profile,
-    "st": SecurityTarget,
-    "bundle": BundleManifest,
-    "results": EvaluationResult,
-    "evaluation": EvaluationInput,
-    "method-library": MethodLibrary,
+SCHEMAS: dict[str, str] = {
+    "profile": "evaltool.model.profile:Profile",
+    "st": "evaltool.model.profile:SecurityTarget",
+    "bundle": "evaltool.model.bundle:BundleManifest",
+    "results": "evaltool.model.results:EvaluationResult",
+    "evaluation": "evaltool.model.profile:EvaluationInput",
+    "method-library": "evaltool.model.profile:MethodLibrary",
 }
+"""Document name → its model (only the one asked for is imported)."""
+
+
+def schema_model(document: str) -> type[StrictModel]:
+    """The model of ``document``, one of :data:`SCHEMAS`."""
+    module, _, attr = SCHEMAS[document].partition(":")
+    model: type[StrictModel] = getattr(importlib.import_module(module), attr)
+    return model
 
 
 @click.command()
 @click.argument("document", type=click.Choice(sorted(SCHEMAS)))
 def schema(document: str) -> None:
     """Print the JSON Schema of DOCUMENT."""
-    model = SCHEMAS[document]
+    model = schema_model(document)
     if document == "results":
         out = model.model_json_schema(mode="serialization")
     else:

@@ -10,7 +10,6 @@ import click
 from evaltool.checks.plan import Plan, build_plan, load_library
 from evaltool.cli._common import profile_dirs
 from evaltool.errors import ProfileError
-from evaltool.io.bundle import load_bundle
 from evaltool.io.profiles import (
     LoadedProfile,
     detect_document,
@@ -35,9 +34,10 @@ def _profile_for(st_profile: str, given: dict[str, LoadedProfile]) -> LoadedProf
 def document_kind(path: Path) -> str:
     """What ``path`` holds: 'method-library' or one of :func:`detect_document`'s kinds."""
     if path.is_file() and path.suffix in (".yaml", ".yml") and path.name != "bundle.yaml":
-        data = load_yaml(path, error=ProfileError).data
-        if isinstance(data, Mapping) and "methods" in data and "sfrs" not in data:
+        doc = load_yaml(path, error=ProfileError)
+        if isinstance(doc.data, Mapping) and "methods" in doc.data and "sfrs" not in doc.data:
             return "method-library"
+        return detect_document(path, doc)
     return detect_document(path)
 
 
@@ -82,5 +82,7 @@ def validate(files: tuple[Path, ...]) -> None:
             else:
                 click.echo(f"{f}: valid evaluation input")
         elif kind == "bundle":
+            from evaltool.io.bundle import load_bundle  # pandas and pyarrow only for bundles
+
             b = load_bundle(f)
             click.echo(f"{f}: valid bundle ({len(b.files)} evidence files)")

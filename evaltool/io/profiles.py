@@ -59,12 +59,14 @@ def load_evaluation_input(path: Path) -> LoadedEvaluation:
     return LoadedEvaluation(ev, doc, sha256_file(path)[0])
 
 
-def detect_document(path: Path) -> str:
-    """Guess what a YAML file is: 'profile', 'security-target', 'evaluation' or 'bundle'."""
+def detect_document(path: Path, doc: Located | None = None) -> str:
+    """Guess what a YAML file is: 'profile', 'security-target', 'evaluation' or 'bundle'.
+
+    ``doc`` is the file already parsed, if the caller has it.
+    """
     if path.is_dir() or path.name == "bundle.yaml":
         return "bundle"
-    doc = load_yaml(path, error=ProfileError)
-    data = doc.data
+    data = (doc or load_yaml(path, error=ProfileError)).data
     if not hasattr(data, "keys"):
         raise ProfileError("top level must be a mapping", path=path, location="1:1")
     keys = set(data.keys())

@@ -9,15 +9,14 @@ mapped back to ``file:line:column``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from evaltool.errors import EvaltoolError, ProfileError
+from evaltool.io import yaml_cache
 
 MAX_YAML_BYTES = 16 * 1024 * 1024
 """Largest YAML document read (profiles with full text stay far below this)."""
@@ -27,8 +26,35 @@ MAX_EXPANDED_NODES = 1_000_000
 M = TypeVar("M", bound=BaseModel)
 
 
+class YamlMap(dict[Any, Any]):
+    """A YAML mapping with the 0-based ``(line, column)`` of the node and of each of its keys."""
+
+    __slots__ = ("key_positions", "start")
+
+    def __init__(self, start: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.start = start
+        self.key_positions: dict[Any, tuple[int, int]] = {}
+
+
+class YamlSeq(list[Any]):
+    """A YAML sequence with the 0-based ``(line, column)`` of the node and of each item."""
+
+    __slots__ = ("item_positions", "start")
+
+    def __init__(self, start: tuple[int, int] | None) -> None:
+        super().__init__()
+        self.start = start
+        self.item_positions: list[tuple[int, int] | None] = []
+
+
 class Located:
-    """A parsed YAML document that can tell where a key path came from."""
+    """A parsed YAML document that can tell where a key path came from.
+
+    ``data`` holds :class:`YamlMap` and :class:`YamlSeq` containers and plain Python scalars
+    (``str``, ``int``, ``float``, ``bool``, ``None``, ``date``, ``datetime``); a value of any other
+    type (an unknown tag, ``!!binary``, a complex key) is kept as the YAML loader built it.
+    """
 
     def __init__(self, path: Path, data: Any) -> None:
         self.path = path
@@ -37,21 +63,147 @@ class Located:
     def position(self, loc: Sequence[int | str]) -> str | None:
         """``line L, column C`` (1-based) of the deepest node of ``loc`` that exists."""
         node = self.data
-        where: tuple[int, int] | None = _start(node)
+        where: tuple[int, int] | None = getattr(node, "start", None)
         for key in loc:
-            if isinstance(node, CommentedMap) and key in node:
-                lc = node.lc.key(key) if hasattr(node, "lc") else None
+            if isinstance(node, YamlMap) and key in node:
+                where = node.key_positions.get(key) or where
                 node = node[key]
-                where = _pair(lc) or where
-            elif isinstance(node, CommentedSeq) and isinstance(key, int) and 0 <= key < len(node):
-                lc = node.lc.item(key) if hasattr(node, "lc") else None
+            elif isinstance(node, YamlSeq) and isinstance(key, int) and 0 <= key < len(node):
+                where = node.item_positions[key] or where
                 node = node[key]
-                where = _pair(lc) or where
             else:
                 break
         if where is None:
             return None
         return f"{where[0] + 1}:{where[1] + 1}"
+
+
+def read_bytes(path: Path, *, error: type[EvaltoolError], limit: int = MAX_YAML_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, or ``error`` naming the problem."""
+    try:
+        if not path.is_file():
+            raise error("no such file" if not path.exists() else "not a regular file", path=path)
+        size = path.stat().st_size
+        if size > limit:
+            raise error(f"file is {size} bytes, larger than the limit of {limit}", path=path)
+        return path.read_bytes()
+    except OSError as exc:
+        raise error(f"cannot read file ({exc.strerror or exc})", path=path) from None
+
+
+def decode_utf8(raw: bytes, path: Path, *, error: type[EvaltoolError]) -> str:
+    """``raw`` decoded as UTF-8, or ``error`` naming the line of the first invalid byte."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise error(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            path=path, location=f"{line}",
+        ) from None
+
+
+def read_text(path: Path, *, error: type[EvaltoolError], limit: int = MAX_YAML_BYTES) -> str:
+    """Read a UTF-8 text file of at most ``limit`` bytes, or raise ``error`` naming the problem."""
+    return decode_utf8(read_bytes(path, error=error, limit=limit), path, error=error)
+
+
+def load_yaml(path: Path, *, error: type[EvaltoolError] = ProfileError) -> Located:
+    """Parse a YAML file safely; raise ``error`` with ``file:line:column`` on any problem.
+
+    A document parsed before (same bytes, same evaltool) is read back from the parse cache
+    (:mod:`evaltool.io.yaml_cache`) instead of being composed again.
+    """
+    raw = read_bytes(path, error=error)
+    cached = yaml_cache.lookup(raw)
+    if cached is not None:
+        return Located(path, cached)
+    text = decode_utf8(raw, path, error=error)
+    tree = _parse(text, path, error)
+    _check_expansion(tree, path, error)
+    data, plain = _positioned(tree)
+    if plain:
+        yaml_cache.store(raw, data)
+    return Located(path, data)
+
+
+def _parse(text: str, path: Path, error: type[EvaltoolError]) -> Any:
+    from ruamel.yaml import YAML  # imported here: a cached document needs no parser
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    yaml = YAML(typ="rt", pure=True)
+    yaml.allow_duplicate_keys = False
+    try:
+        return yaml.load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else None
+        problem = (exc.problem or exc.context or "YAML error").strip()
+        raise error(f"YAML syntax error: {problem}", path=path, location=loc) from None
+    except YAMLError as exc:
+        raise error(f"YAML error: {str(exc).splitlines()[0]}", path=path) from None
+    except RecursionError:
+        raise error("YAML nesting too deep", path=path) from None
+
+
+def _scalar(value: Any) -> tuple[Any, bool]:
+    """``value`` as a plain Python scalar, and whether it is one.
+
+    ruamel's round-trip scalars (``ScalarString``, ``ScalarFloat``, ``ScalarInt``,
+    ``ScalarBoolean``) become their base type, which compares, formats and validates alike.
+    Anything else (a time stamp with a time zone, bytes, a tagged value) is kept as built and
+    makes the document uncacheable.
+    """
+    kind = type(value)
+    if kind is datetime:
+        return value, value.tzinfo is None
+    if kind in (bool, int, float, str, date) or value is None:
+        return value, True
+    if isinstance(value, date):
+        return value, False
+    for base in (str, float, int):
+        if isinstance(value, base):
+            return base(value), True
+    return value, False
+
+
+def _positioned(tree: Any) -> tuple[Any, bool]:
+    """The ruamel round-trip tree as :class:`YamlMap`/:class:`YamlSeq` with plain scalars, and
+    whether everything in it is plain (only then may it be cached). Shared (aliased) nodes stay
+    shared; :func:`_check_expansion` has ruled out cycles."""
+    done: dict[int, Any] = {}
+    plain = True
+
+    def convert(node: Any) -> Any:
+        nonlocal plain
+        if id(node) in done:
+            return done[id(node)]
+        lc = getattr(node, "lc", None)
+        out: YamlMap | YamlSeq
+        if isinstance(node, Mapping):
+            out = YamlMap(_start(node))
+            known = getattr(lc, "data", {}) or {}
+            for key, value in node.items():
+                k, ok = _scalar(key)
+                plain = plain and ok
+                out[k] = convert(value)
+                where = _pair(known[key][:2]) if key in known else None
+                if where is not None:
+                    out.key_positions[k] = where
+        elif isinstance(node, list):
+            out = YamlSeq(_start(node))
+            known = getattr(lc, "data", {}) or {}
+            for i, value in enumerate(node):
+                out.append(convert(value))
+                out.item_positions.append(_pair(known[i][:2]) if i in known else None)
+        else:
+            value, ok = _scalar(node)
+            plain = plain and ok
+            return value
+        done[id(node)] = out
+        return out
+
+    return convert(tree), plain
 
 
 def _pair(lc: Any) -> tuple[int, int] | None:
@@ -68,47 +220,6 @@ def _start(node: Any) -> tuple[int, int] | None:
     if lc is None:
         return None
     return _pair((lc.line, lc.col))
-
-
-def read_text(path: Path, *, error: type[EvaltoolError], limit: int = MAX_YAML_BYTES) -> str:
-    """Read a UTF-8 text file of at most ``limit`` bytes, or raise ``error`` naming the problem."""
-    try:
-        if not path.is_file():
-            raise error("no such file" if not path.exists() else "not a regular file", path=path)
-        size = path.stat().st_size
-        if size > limit:
-            raise error(f"file is {size} bytes, larger than the limit of {limit}", path=path)
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise error(f"cannot read file ({exc.strerror or exc})", path=path) from None
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise error(
-            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-            path=path, location=f"{line}",
-        ) from None
-
-
-def load_yaml(path: Path, *, error: type[EvaltoolError] = ProfileError) -> Located:
-    """Parse a YAML file safely; raise ``error`` with ``file:line:column`` on any problem."""
-    text = read_text(path, error=error)
-    yaml = YAML(typ="rt", pure=True)
-    yaml.allow_duplicate_keys = False
-    try:
-        data = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        loc = f"{mark.line + 1}:{mark.column + 1}" if mark is not None else None
-        problem = (exc.problem or exc.context or "YAML error").strip()
-        raise error(f"YAML syntax error: {problem}", path=path, location=loc) from None
-    except YAMLError as exc:
-        raise error(f"YAML error: {str(exc).splitlines()[0]}", path=path) from None
-    except RecursionError:
-        raise error("YAML nesting too deep", path=path) from None
-    _check_expansion(data, path, error)
-    return Located(path, data)
 
 
 def _check_expansion(data: Any, path: Path, error: type[EvaltoolError]) -> None:

@@ -23,7 +23,11 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from evaltool.engines.stats.sp800_22 import first_level as fl
-from evaltool.engines.stats.sp800_22.results import TEST_NAMES, Sp80022Result, merge_results
+from evaltool.engines.stats.sp800_22.results import (
+    Sp80022Result,
+    merge_results,
+    resolve_tests,
+)
 from evaltool.engines.stats.sp800_22.second_level import Mode, SecondLevel, second_level
 from evaltool.errors import InsufficientDataError
 
@@ -75,24 +79,6 @@ def _runner(name: str, params: Sp80022Params) -> Callable[[ArrayLike], Sp80022Re
         ),
     }
     return table[name]
-
-
-def resolve_tests(tests: Iterable[str] | None) -> tuple[str, ...]:
-    """The requested test names in the suite's order; ``None`` means all 15.
-
-    Raises ``ValueError`` naming an unknown test.
-    """
-    if tests is None:
-        return TEST_NAMES
-    wanted = set()
-    for t in tests:
-        name = t.strip()
-        if name not in TEST_NAMES:
-            raise ValueError(f"unknown SP 800-22 test {name!r}; known: {', '.join(TEST_NAMES)}")
-        wanted.add(name)
-    if not wanted:
-        raise ValueError("no test selected")
-    return tuple(t for t in TEST_NAMES if t in wanted)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +26,24 @@ TEST_NAMES: tuple[str, ...] = (
     "linear-complexity",
 )
 """The 15 tests of SP 800-22 rev. 1a §2 in the reference suite's order, by their evaltool names."""
+
+
+def resolve_tests(tests: Iterable[str] | None) -> tuple[str, ...]:
+    """The requested test names in the suite's order; ``None`` means all 15.
+
+    Raises ``ValueError`` naming an unknown test.
+    """
+    if tests is None:
+        return TEST_NAMES
+    wanted = set()
+    for t in tests:
+        name = t.strip()
+        if name not in TEST_NAMES:
+            raise ValueError(f"unknown SP 800-22 test {name!r}; known: {', '.join(TEST_NAMES)}")
+        wanted.add(name)
+    if not wanted:
+        raise ValueError("no test selected")
+    return tuple(t for t in TEST_NAMES if t in wanted)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -14,6 +14,10 @@ health_tests, repetition_count_cutoff, adaptive_proportion_cutoff
 
 from __future__ import annotations
 
+import importlib as _importlib
+from typing import TYPE_CHECKING
+from typing import Any as _Any
+
 from evaltool.engines.stats.sp800_90b._common import (
     MIN_SAMPLES,
     Z_ALPHA,
@@ -21,20 +25,6 @@ from evaltool.engines.stats.sp800_90b._common import (
     PreparedSamples,
     prepare_samples,
 )
-from evaltool.engines.stats.sp800_90b._entropic import (
-    collision,
-    compression,
-    markov,
-    most_common_value,
-)
-from evaltool.engines.stats.sp800_90b._predictors import (
-    lag,
-    lz78y,
-    multi_mcw,
-    multi_mmc,
-    prediction_bound,
-)
-from evaltool.engines.stats.sp800_90b._tuples import tuple_estimates
 from evaltool.engines.stats.sp800_90b.health import (
     DEFAULT_ALPHA,
     HealthTestResult,
@@ -45,27 +35,88 @@ from evaltool.engines.stats.sp800_90b.health import (
     repetition_count_alarms,
     repetition_count_cutoff,
 )
-from evaltool.engines.stats.sp800_90b.iid import (
-    PERMUTATIONS,
-    STATISTICS,
-    ChiSquareResult,
-    IIDResult,
-    LRSTestResult,
-    PermutationTestResult,
-    assess_iid,
-    chi_square_goodness_of_fit,
-    chi_square_independence,
-    compression_statistic,
-    lrs_test,
-    permutation_tests,
-)
-from evaltool.engines.stats.sp800_90b.non_iid import ESTIMATORS, NonIIDResult, assess_non_iid
-from evaltool.engines.stats.sp800_90b.restart import (
-    RestartResult,
-    max_count_cdf,
-    restart_tests,
-    sanity_cutoff,
-)
+
+if TYPE_CHECKING:
+    from evaltool.engines.stats.sp800_90b._entropic import (
+        collision,
+        compression,
+        markov,
+        most_common_value,
+    )
+    from evaltool.engines.stats.sp800_90b._predictors import (
+        lag,
+        lz78y,
+        multi_mcw,
+        multi_mmc,
+        prediction_bound,
+    )
+    from evaltool.engines.stats.sp800_90b._tuples import tuple_estimates
+    from evaltool.engines.stats.sp800_90b.iid import (
+        PERMUTATIONS,
+        STATISTICS,
+        ChiSquareResult,
+        IIDResult,
+        LRSTestResult,
+        PermutationTestResult,
+        assess_iid,
+        chi_square_goodness_of_fit,
+        chi_square_independence,
+        compression_statistic,
+        lrs_test,
+        permutation_tests,
+    )
+    from evaltool.engines.stats.sp800_90b.non_iid import ESTIMATORS, NonIIDResult, assess_non_iid
+    from evaltool.engines.stats.sp800_90b.restart import (
+        RestartResult,
+        max_count_cdf,
+        restart_tests,
+        sanity_cutoff,
+    )
+
+# Submodules that load numba kernels or scipy are imported on first use of one of their names,
+# so that the check registry can read this package's constants without compiling anything.
+_LAZY: dict[str, str] = {
+    "collision": "_entropic",
+    "compression": "_entropic",
+    "markov": "_entropic",
+    "most_common_value": "_entropic",
+    "lag": "_predictors",
+    "lz78y": "_predictors",
+    "multi_mcw": "_predictors",
+    "multi_mmc": "_predictors",
+    "prediction_bound": "_predictors",
+    "tuple_estimates": "_tuples",
+    "PERMUTATIONS": "iid",
+    "STATISTICS": "iid",
+    "ChiSquareResult": "iid",
+    "IIDResult": "iid",
+    "LRSTestResult": "iid",
+    "PermutationTestResult": "iid",
+    "assess_iid": "iid",
+    "chi_square_goodness_of_fit": "iid",
+    "chi_square_independence": "iid",
+    "compression_statistic": "iid",
+    "lrs_test": "iid",
+    "permutation_tests": "iid",
+    "ESTIMATORS": "non_iid",
+    "NonIIDResult": "non_iid",
+    "assess_non_iid": "non_iid",
+    "RestartResult": "restart",
+    "max_count_cdf": "restart",
+    "restart_tests": "restart",
+    "sanity_cutoff": "restart",
+}
+"""Public name → the submodule defining it, imported when the name is first used."""
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_ALPHA",

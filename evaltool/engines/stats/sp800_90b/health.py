@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
 
 from evaltool.engines.stats.sp800_90b._common import as_samples
 
@@ -54,6 +53,8 @@ def adaptive_proportion_cutoff(h: float, window: int, *, alpha: float = DEFAULT_
     evaluated through the survival function, ``P[X > k] <= alpha``, to keep the tail exact.
     The result is capped at ``W`` (a cutoff above ``W`` could never fire).
     """
+    from scipy import stats  # imported here: the package is read for DEFAULT_ALPHA alone
+
     _check(h, alpha)
     if window < 2:
         raise ValueError(f"window must be at least 2, got {window}")
