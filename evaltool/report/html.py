@@ -26,7 +26,13 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from evaltool.errors import ReportError
 from evaltool.model.results import CheckResult, EvaluationResult, Series
 from evaltool.model.verdict import Verdict, combine
-from evaltool.report.filters import fmt_measurement, fmt_number, short_hash, verdict_class
+from evaltool.report.filters import (
+    fmt_measurement,
+    fmt_number,
+    short_hash,
+    verdict_class,
+    verdict_short,
+)
 from evaltool.report.plots import group_series
 
 ASSURANCE_MODEL = (
@@ -71,7 +77,8 @@ def _environment() -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
         finalize=clip,
     )
-    env.filters.update(num=fmt_number, vclass=verdict_class, short=short_hash)
+    env.filters.update(num=fmt_number, vclass=verdict_class, vshort=verdict_short,
+                       short=short_hash)
     return env
 
 
