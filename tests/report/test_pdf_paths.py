@@ -90,6 +90,7 @@ def _raise(exc: Exception):  # type: ignore[no-untyped-def]
 # Each place the split path can fail: cutting, planning, joining, setting the numbers, and a
 # renderer's layout the parent does not understand.
 FAILURES = {
+    "cut": (split, "parse", ValueError("substring not found")),
     "plan": (split, "plan", IndexError("no unit")),
     "join": (join, "join", RuntimeError("qpdf: object stream damaged")),
     "numbers": (join.NumberSetter, "from_sample",

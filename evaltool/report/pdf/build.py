@@ -1,8 +1,9 @@
 """Which path makes the report PDF: one whole render, or parts joined for long reports.
 
-The default is one render of the whole document, in which WeasyPrint sets the page numbers itself
-(``counter(page)``/``counter(pages)`` in the footer, ``target-counter()`` in the contents; CSS
-Generated Content for Paged Media, W3C, §2 and §3). Above
+The default is one render of the whole document, in which WeasyPrint sets the page numbers itself:
+``counter(page)`` and ``counter(pages)`` in the footer (W3C CSS Paged Media Module Level 3,
+page-based counters) and ``target-counter()`` in the contents (W3C CSS Generated Content Module
+Level 3, cross-references). Above
 :data:`evaltool.report.pdf.split.SPLIT_ABOVE` the report is rendered in parts on two cores and
 joined (:mod:`evaltool.report.pdf.split`, :mod:`evaltool.report.pdf.join`): an acceleration only.
 The joiner reads what WeasyPrint drew, which a new WeasyPrint release may draw differently, so
@@ -45,10 +46,11 @@ def render_report(html: str, run: Runner, *, attachments: tuple[PdfAttachment, .
     split path other than the renderer's own (:class:`evaltool.errors.ReportError`) is logged as
     a warning and the document is rendered whole.
     """
-    source = split.parse(html) if parts is not False else None
-    if source is not None and (parts or split.cost(source) > split.SPLIT_ABOVE):
+    if parts is not False:
         try:
-            return _render_in_parts(source, run, attachments, created or _EPOCH)
+            source = split.parse(html)
+            if source is not None and (parts or split.cost(source) > split.SPLIT_ABOVE):
+                return _render_in_parts(source, run, attachments, created or _EPOCH)
         except ReportError:
             raise
         except Exception as exc:  # a defect of the acceleration, never a missing report

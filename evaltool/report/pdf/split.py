@@ -49,10 +49,14 @@ per character in the summary, matrix and appendix tables)."""
 BREAK_WEIGHT = 300
 """Cost of one line break (``<br>``): the report uses them only inside table cells, where a tall
 cell makes the table paginate by trial (measured on the traceability table)."""
-SPLIT_ABOVE = 150_000.0
-"""Estimated layout cost (:func:`cost`) above which the report is rendered in parts: below it
-the fixed cost of the split (a third document, the sample, the join) outweighs the second core.
-Measured on two cores with benchmarks/bench_report.py (``--crossover``): PLACEHOLDER."""
+SPLIT_ABOVE = 250_000.0
+"""Estimated layout cost (:func:`cost`) above which the report is rendered in parts, about 50
+pages. Measured with ``benchmarks/bench_report.py --crossover`` (WeasyPrint 70, CPU time of each
+render, median of three): the whole render costs 2.3 s at 15 pages, 5.0 s at 45 and 11.2 s at 98;
+in parts on two free cores 0.57-0.65 of that. The second core is seldom free on a shared machine
+(wall clocks under a load average of 5 showed no gain up to 35 pages), and below about 50 pages
+the whole render ends within about 5 s anyway: the split is kept for the reports where it saves
+seconds and where the whole render would approach the 10 s target."""
 
 _DATA_URI = re.compile(r'data:[^"]*')
 _H2 = re.compile(r"<h2\b[^>]*>(.*?)</h2>", re.S)
