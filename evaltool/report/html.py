@@ -7,10 +7,10 @@ methods), a missing variable is an error (StrictUndefined), and every printed st
 :data:`MAX_TEXT` characters so one huge field cannot turn into thousands of pages (the full text
 stays in results.json). Only evaltool's own SVG plots enter the page as ``data:`` URIs.
 
-The report follows the ETR shape of CEM (standards-and-attacks note §5.1/5.2) and the report
-conventions of leakage-and-reporting note §B5: cover, executive summary with the failing
-requirements first, verdict matrix, traceability, one section per requirement, waivers and
-attestations, statistical appendix, provenance.
+The report follows the shape of the evaluation technical report of the Common Evaluation
+Methodology (CEM:2022, ETR for the TOE): cover, executive summary with the failing requirements
+first, verdict matrix, traceability, one section per requirement, waivers and attestations,
+statistical appendix, provenance.
 """
 
 from __future__ import annotations
