@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
@@ -81,7 +82,8 @@ def test_a_long_report_is_rendered_in_parts(monkeypatch: pytest.MonkeyPatch, rep
     assert stamped(pdf)
 
 
-def _raise(exc: Exception):  # type: ignore[no-untyped-def]
+def _raise(exc: Exception) -> Callable[..., object]:
+    """A stand-in that raises ``exc`` whatever it is called with."""
     def fail(*args: object, **kwargs: object) -> object:
         raise exc
     return fail

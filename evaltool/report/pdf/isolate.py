@@ -193,8 +193,8 @@ class IsolatedRenderer:
                                       "and was stopped")
             if any(isinstance(e, _GoneError) for e in errors):
                 raise ReportError(f"PDF rendering failed: {self._death()}")
-            for e in sorted(errors, key=lambda e: not isinstance(e, ReportError)):
-                raise e  # the renderer's own failure first, then an answer not understood
+            if errors:  # the renderer's own failure first, then an answer not understood
+                raise next((e for e in errors if isinstance(e, ReportError)), errors[0])
             return [results[i] for i in range(len(jobs))]
 
         return render_report(html, run, attachments=attachments, created=created, parts=parts)
