@@ -186,3 +186,28 @@ def test_a_refused_resource_is_not_retried_whole(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ReportError, match="not allowed"):
         render_pdf(html, out, parts=True)
     assert rendered and html not in rendered  # a part failed; no whole render after it
+
+
+def test_the_whole_render_ends_the_idle_rendering_process(report_html: str, whole: bytes,
+                                                          tmp_path: Path) -> None:
+    """Of the two rendering processes, the one without a job ends (and frees its memory) while
+    the other renders the whole document."""
+    import time
+
+    from tests.report.test_pdf_split import _group_members
+
+    renderer = IsolatedRenderer()
+    pgid = renderer._proc.pid
+    try:
+        deadline = time.monotonic() + 60
+        while len(_group_members(pgid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)  # loaded and forked
+        assert len(_group_members(pgid)) == 2
+        assert renderer.render(report_html, tmp_path, attachments=ATTACHMENTS) == whole
+        deadline = time.monotonic() + 10
+        while len(_group_members(pgid)) > 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _group_members(pgid) == [pgid]  # the forked process is gone, the first one serves
+    finally:
+        renderer.close()
+    assert _group_members(pgid) == []

@@ -181,8 +181,10 @@ class IsolatedRenderer:
                     except Exception as exc:  # reported below, after every thread ended
                         errors.append(exc)
 
-            threads = [threading.Thread(target=serve, args=(c,), daemon=True)
-                       for c in self._channels]
+            busy, idle = self._channels[:len(jobs)], self._channels[len(jobs):]
+            for c in idle:  # one job (the whole render): the other process ends, freeing memory
+                c.close()
+            threads = [threading.Thread(target=serve, args=(c,), daemon=True) for c in busy]
             for t in threads:
                 t.start()
             for t in threads:
