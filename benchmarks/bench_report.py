@@ -17,9 +17,13 @@ PDF alone, CPU, median of 3            11.16 s                6.38 s on two free
 all outputs on two free cores,         12.6 s                 7.8 s
 estimated (HTML 1.4 s + PDF)
 all outputs, median wall of five,      22.41 s (load 3.9-5.0) 26.33 s (load 5.0-5.6)
-under load                             22.76 s (nice -10)     31.91 s (nice -10)
-rendering processes' CPU a run         13.45 s / 18.26 s      16.44 s / 18.13 s
-peak memory, parent and renderers      490-529 MB             477-492 MB
+under load, four runs                  22.76 s (nice -10)     31.91 s (nice -10)
+                                       23.88 s (load 3.3-3.7) 19.41 s (load 1.8-3.3)
+                                       34.79 s (load 3.1-4.1) 35.52 s (load 4.1-4.5)
+rendering processes' CPU a run         13.5-18.9 s            16.4-20.0 s
+peak memory, parent and renderers      447 MB (490-532 MB     475-492 MB
+                                       while the idle
+                                       renderer was kept)
 =====================================  =====================  ====================================
 
 So at ~100 pages only the split path is under 10 s (it is the one taken there; the whole render
