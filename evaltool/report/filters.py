@@ -31,6 +31,14 @@ def verdict_class(v: str) -> str:
     return "v-" + v.replace(" ", "-")
 
 
+_SHORT = {"inconclusive": "inc.", "not-applicable": "n/a"}
+
+
+def verdict_short(v: str) -> str:
+    """A verdict in at most four letters, for the narrow cells of the verdict matrix."""
+    return _SHORT.get(v, v)
+
+
 def short_hash(h: str) -> str:
     """First 16 hex digits of a hash, for tables (the full hash is in provenance)."""
     return h[:16]

@@ -7,10 +7,10 @@ methods), a missing variable is an error (StrictUndefined), and every printed st
 :data:`MAX_TEXT` characters so one huge field cannot turn into thousands of pages (the full text
 stays in results.json). Only evaltool's own SVG plots enter the page as ``data:`` URIs.
 
-The report follows the ETR shape of CEM (standards-and-attacks note §5.1/5.2) and the report
-conventions of leakage-and-reporting note §B5: cover, executive summary with the failing
-requirements first, verdict matrix, traceability, one section per requirement, waivers and
-attestations, statistical appendix, provenance.
+The report follows the shape of the evaluation technical report of the Common Evaluation
+Methodology (CEM:2022, ETR for the TOE): cover, executive summary with the failing requirements
+first, verdict matrix, traceability, one section per requirement, waivers and attestations,
+statistical appendix, provenance.
 """
 
 from __future__ import annotations
@@ -26,7 +26,13 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from evaltool.errors import ReportError
 from evaltool.model.results import CheckResult, EvaluationResult, Series
 from evaltool.model.verdict import Verdict, combine
-from evaltool.report.filters import fmt_measurement, fmt_number, short_hash, verdict_class
+from evaltool.report.filters import (
+    fmt_measurement,
+    fmt_number,
+    short_hash,
+    verdict_class,
+    verdict_short,
+)
 from evaltool.report.plots import group_series
 
 ASSURANCE_MODEL = (
@@ -71,7 +77,8 @@ def _environment() -> ImmutableSandboxedEnvironment:
         lstrip_blocks=True,
         finalize=clip,
     )
-    env.filters.update(num=fmt_number, vclass=verdict_class, short=short_hash)
+    env.filters.update(num=fmt_number, vclass=verdict_class, vshort=verdict_short,
+                       short=short_hash)
     return env
 
 

@@ -1,6 +1,6 @@
 """OSCAL assessment-results (JSON) of an evaluation, for GRC tools.
 
-Mapping (leakage-and-reporting note §B4/B5, FedRAMP automated-tool rules):
+Mapping (NIST OSCAL 1.0.6 assessment-results model; FedRAMP's guidance for automated tools):
 
 - one *observation* per check: ``methods: [TEST]`` (``EXAMINE`` for manual activities, which rest
   on an evaluator's review), type ``finding``, origin actor of type ``tool`` (evaltool as an

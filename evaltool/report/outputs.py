@@ -102,8 +102,9 @@ def write_outputs(
     """Render and write every requested format; on failure remove what this call wrote.
 
     With ``isolate`` (the default) the PDF is rendered in a child process under ``limits``
-    (memory, CPU and wall-clock; :class:`evaltool.report.pdf.IsolatedRenderer`), started first so
-    that it loads the renderer on the second core while this process writes the other outputs.
+    (memory, CPU and wall-clock; :class:`evaltool.report.pdf.isolate.IsolatedRenderer`), started
+    first so that it loads the renderer on the second core while this process writes the other
+    outputs.
     """
     wanted = list(dict.fromkeys(formats))
     try:

@@ -307,8 +307,13 @@ def _axes(c: _Canvas, xlabel: str, ylabel: str, *, integer_y: bool = False,
             c.text(c.x(t) + 2.5, c.bottom + 6, s, anchor="end", size=7.0, rotate=True)
         else:
             c.text(c.x(t), c.bottom + 13, s, size=7.0 if categories else 8.0)
-    for t, s in zip(yt, _tick_labels(yt), strict=True):
-        c.text(_LEFT - 6, c.y(t) + 2.9, s, anchor="end")
+    ylabels = _tick_labels(yt)
+    # The y tick labels end 6 pt left of the frame and must clear the upright axis label, whose
+    # glyphs reach 13 pt from the left edge: long labels ("3.52e-05") are set smaller.
+    widest = max((len(s) for s in ylabels), default=0)
+    size = min(8.0, round((_LEFT - 6 - 14) / (widest * _CHAR / 8.0), 1)) if widest else 8.0
+    for t, s in zip(yt, ylabels, strict=True):
+        c.text(_LEFT - 6, c.y(t) + 2.9, s, anchor="end", size=size)
     c.text((_LEFT + _RIGHT) / 2, c.height - 4, _clip(xlabel))
     c.text(11, (c.top + c.bottom) / 2, _clip(ylabel), rotate=True)
 

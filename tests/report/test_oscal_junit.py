@@ -34,7 +34,7 @@ def test_synthetic_oscal_validates_and_maps_verdicts(synthetic: EvaluationResult
     assert oscal_errors(doc) == []
     res = doc["assessment-results"]["results"][0]
     status = {f["target"]["target-id"]: f["target"]["status"] for f in res["findings"]}
-    # Mapping of leakage-and-reporting note §B5 (verdict -> OSCAL finding target status).
+    # The mapping in evaltool.report.oscal (verdict -> OSCAL finding target status).
     assert status == {
         "FPT_FLS.1": {"state": "not-satisfied", "reason": "fail"},
         "FCS_RNG.1": {"state": "not-satisfied", "reason": "other"},

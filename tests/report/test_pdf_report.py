@@ -91,7 +91,7 @@ def test_pdf_has_bookmarks_toc_and_page_numbers(demo_outputs: Path) -> None:
         printed = re.search(re.escape(item.title) + r"\s*\.{3,}\s*(\d+)", toc)
         assert printed, item.title
         assert int(printed.group(1)) == reader.get_destination_page_number(item) + 1, item.title
-    # Every page carries its number (set by the joiner, not by a part).
+    # Every page carries its number (WeasyPrint's counter(page) and counter(pages)).
     for i, page in enumerate(reader.pages, 1):
         assert f"Page {i} of {n}" in page.extract_text(), i
 

@@ -30,9 +30,8 @@ def test_pdf_dates_and_id_come_from_the_evaluation(demo_outputs: Path) -> None:
     # SOURCE_DATE_EPOCH 1767225600 = 2026-01-01T00:00:00Z (evaltool.evaluate.now_utc).
     assert reader.metadata["/CreationDate"] == "D:20260101000000Z"
     assert reader.metadata["/ModDate"] == "D:20260101000000Z"
-    # The file identifier has no random part: the first half is the renderer's digest of the
-    # part that carries the catalogue, the second qpdf's digest of the joined file (the
-    # byte-identity tests show both are reproducible).
+    # The file identifier has no random part: for PDF/A, WeasyPrint (pydyf) sets both halves to
+    # a digest of the file's objects (the byte-identity tests show it is reproducible).
     ids = reader.trailer["/ID"]
     assert len(ids) == 2 and all(len(i.original_bytes) >= 16 for i in ids)
     # Embedded files carry the evaluation's time, not the time of rendering.

@@ -1,4 +1,5 @@
-"""The report PDF rendered in parts and joined: cutting, planning, stubs, outline, numbering."""
+"""The split path of the report PDF (forced on here; long reports take it by default): cutting,
+planning, stubs, outline, numbering, joining, and its fallback to the whole render."""
 
 from __future__ import annotations
 
@@ -13,11 +14,10 @@ import pypdf
 import pytest
 
 from evaltool.model.results import EvaluationResult
-from evaltool.report import paged
-from evaltool.report._join import FONT_NAME, NumberSetter, _runs
 from evaltool.report.html import render_html
-from evaltool.report.paged import Layout
-from evaltool.report.pdf import IsolatedRenderer, PdfAttachment, render_document, render_pdf
+from evaltool.report.pdf import IsolatedRenderer, PdfAttachment, render_pdf, split
+from evaltool.report.pdf.join import FONT_NAME, NumberSetter, _runs
+from evaltool.report.pdf.render import SLOT, Layout, render_document
 from evaltool.report.plots import plot_series
 from tests.report.conftest import make_result
 
@@ -28,13 +28,13 @@ def report_html() -> str:
 
 
 def test_the_template_is_cut_losslessly_at_its_marks(report_html: str) -> None:
-    source = paged.parse(report_html)
+    source = split.parse(report_html)
     assert source is not None
     body = report_html[report_html.index(">", report_html.index("<body")) + 1:
                        report_html.rindex("</body>")]
-    assert source.front + "".join(source.units) == body.replace(paged.FRONT, "", 1)
+    assert source.front + "".join(source.units) == body.replace(split.FRONT, "", 1)
     assert 'class="cover"' in source.front and 'nav class="toc"' in source.front
-    assert all(u.startswith(paged.UNIT) for u in source.units)
+    assert all(u.startswith(split.UNIT) for u in source.units)
     # summary, matrix, traceability, 4 requirements, waivers, appendix, method, provenance
     assert len(source.units) == 3 + 4 + 4
     # A requirement section continues chapter 4 (its running header), a chapter opens its own;
@@ -45,36 +45,36 @@ def test_the_template_is_cut_losslessly_at_its_marks(report_html: str) -> None:
 
 
 def test_a_document_without_marks_is_not_cut() -> None:
-    assert paged.parse("<html><body><p>x</p></body></html>") is None
+    assert split.parse("<html><body><p>x</p></body></html>") is None
 
 
 def test_the_plan_cuts_where_the_larger_part_is_smallest(report_html: str) -> None:
-    source = paged.parse(report_html)
+    source = split.parse(report_html)
     assert source is not None
-    w = [paged.weight(u) for u in source.units]
+    w = [split.weight(u) for u in source.units]
     for first, last in ((0.0, 0.0), (0.0, 30_000.0), (40_000.0, 0.0)):
-        a, b = paged.plan(source, first=first, last=last)
+        a, b = split.plan(source, first=first, last=last)
         assert a.start == 0 and a.stop == b.start and b.stop == len(source.units)
         best = min(max(first + sum(w[:c]), sum(w[c:]) + last) for c in range(1, len(w)))
         assert max(first + sum(w[a.start:a.stop]), sum(w[b.start:b.stop]) + last) == best
     # Work added to the second process moves the cut to the back.
-    assert paged.plan(source, last=30_000.0)[0].stop >= paged.plan(source)[0].stop
+    assert split.plan(source, last=30_000.0)[0].stop >= split.plan(source)[0].stop
 
 
 def test_weights_count_plots_cells_and_breaks_not_data_uris() -> None:
     plot = '<img src="data:image/svg+xml;base64,' + "A" * 10_000 + '">'
-    assert paged.weight(plot) == len('<img src="">') + paged.PLOT_WEIGHT
-    assert paged.weight("<td>x</td>") == 10 + paged.CELL_WEIGHT
-    assert paged.weight("a<br>b") == 6 + paged.BREAK_WEIGHT
+    assert split.weight(plot) == len('<img src="">') + split.PLOT_WEIGHT
+    assert split.weight("<td>x</td>") == 10 + split.CELL_WEIGHT
+    assert split.weight("a<br>b") == 6 + split.BREAK_WEIGHT
 
 
 def test_each_part_holds_placeholders_for_the_anchors_its_links_leave_it_for(
         report_html: str) -> None:
-    source = paged.parse(report_html)
+    source = split.parse(report_html)
     assert source is not None
-    a_range, b_range = paged.plan(source)
-    a, b = paged.part_html(source, a_range), paged.part_html(source, b_range)
-    front = paged.front_html(source)
+    a_range, b_range = split.plan(source)
+    a, b = split.part_html(source, a_range), split.part_html(source, b_range)
+    front = split.front_html(source)
     # The summary (part A) links to every requirement; those in part B are stubs in A.
     in_b = set(re.findall(r'<h3 id="([^"]+)"', "".join(source.units[i] for i in b_range)))
     assert in_b and in_b <= a.stubs
@@ -89,30 +89,30 @@ def test_each_part_holds_placeholders_for_the_anchors_its_links_leave_it_for(
         assert 'data-section="4 Results per requirement"' in b.html
     # No part draws page numbers; the front leaves a slot per contents entry.
     assert all("@bottom-right { content: none; }" in p.html for p in (a, b, front))
-    assert front.html.count(f'id="{paged.SLOT}') == len(re.findall(r'<a href="#', source.front))
+    assert front.html.count(f'id="{SLOT}') == len(re.findall(r'<a href="#', source.front))
 
 
 def test_bookmarks_nest_across_parts_and_pages_are_offset() -> None:
     front = Layout(2, bookmarks=((1, "Contents", 1, 0, 800, True),))
     a = Layout(3, bookmarks=((1, "4 Results", 0, 0, 700, True), (2, "R1", 1, 0, 600, True)))
     b = Layout(4, bookmarks=((2, "R2", 0, 0, 500, False), (1, "5 Waivers", 3, 0, 400, True)))
-    tree = paged.outline([front, a, b])
+    tree = split.outline([front, a, b])
     assert [n.label for n in tree] == ["Contents", "4 Results", "5 Waivers"]
     results = tree[1]
     # R2 starts part B, whose own PDF would make it a top-level bookmark: here it is a child.
     assert [(c.label, c.page, c.open) for c in results.children] == [("R1", 3, True),
                                                                      ("R2", 5, False)]
     assert tree[2].page == 2 + 3 + 3
-    numbers = paged.page_numbers([a, b], offset=2)
+    numbers = split.page_numbers([a, b], offset=2)
     assert numbers == {}
     a2 = Layout(3, anchors=(("x", 2, 0, 0), ("y", 0, 0, 0)))
     b2 = Layout(4, anchors=(("x", 1, 0, 0), ("z", 3, 0, 0)))
-    assert paged.page_numbers([a2, b2], offset=2) == {"x": 5, "y": 3, "z": 9}
+    assert split.page_numbers([a2, b2], offset=2) == {"x": 5, "y": 3, "z": 9}
 
 
 def test_layout_survives_its_json_round_trip() -> None:
     lay = Layout(3, anchors=(("a", 0, 1.5, 2.25),), bookmarks=((2, "B", 1, 3.0, 4.0, False),),
-                 slots=((paged.SLOT + "0", 2, 1.0, 2.0, 3.0, 4.0),))
+                 slots=((SLOT + "0", 2, 1.0, 2.0, 3.0, 4.0),))
     assert Layout.from_json(lay.to_json()) == lay
 
 
@@ -125,11 +125,11 @@ def _footer_run(pdf_bytes: bytes) -> object:
 def test_page_numbers_are_set_exactly_as_weasyprint_sets_the_footer(report_html: str,
                                                                      tmp_path: Path) -> None:
     """The joiner's "Page 7 of 12" has WeasyPrint's glyphs, kerning, size, colour and position."""
-    source = paged.parse(report_html)
+    source = split.parse(report_html)
     assert source is not None
-    sample, _ = render_document(paged.sample_html(source).html, tmp_path)
+    sample, _ = render_document(split.sample_html(source).html, tmp_path)
     text = "Page 7 of 12"
-    reference_html = paged.sample_html(source).html.replace(paged.FOOTER_SAMPLE, text)
+    reference_html = split.sample_html(source).html.replace(split.FOOTER_SAMPLE, text)
     reference, _ = render_document(reference_html, tmp_path)
     target = pikepdf.new()
     setter = NumberSetter.from_sample(pikepdf.open(io.BytesIO(sample)), target, pikepdf)
@@ -154,7 +154,7 @@ def test_joined_report_numbers_links_and_attachments(tmp_path: Path) -> None:
     data = b'{"a": 1}\n' * 1000
     pdf = render_pdf(html, tmp_path, attachments=(
         PdfAttachment("results.json", data, "the results", "Data"),
-        PdfAttachment("inputs.csv", b"role,path\n", "inputs", "Source")))
+        PdfAttachment("inputs.csv", b"role,path\n", "inputs", "Source")), parts=True)
     reader = pypdf.PdfReader(io.BytesIO(pdf))
     n = len(reader.pages)
     texts = [p.extract_text() for p in reader.pages]
@@ -203,10 +203,12 @@ def test_the_two_rendering_processes_are_one_group_and_leave_nothing_behind(
         report_html: str, tmp_path: Path) -> None:
     renderer = IsolatedRenderer()
     try:
-        pdf = renderer.render(report_html, tmp_path)
+        pdf = renderer.render(report_html, tmp_path, parts=True)
     finally:
         renderer.close()
-    assert pdf == render_pdf(report_html, tmp_path)  # same bytes in one process
+    assert pdf == render_pdf(report_html, tmp_path, parts=True)  # same bytes in one process
+    with pikepdf.open(io.BytesIO(pdf)) as doc:  # joined: the joiner set the page numbers
+        assert f"/{FONT_NAME}" in doc.pages[0].Resources.Font
     with pytest.raises(ProcessLookupError):
         os.killpg(renderer._proc.pid, 0)  # the forked process is gone too
 
@@ -224,7 +226,7 @@ def _group_members(pgid: int) -> list[int]:
             except OSError:
                 continue
             if (int(fields[2]) == pgid and fields[0] != "Z"
-                    and b"evaltool.report._worker" in cmdline):
+                    and b"evaltool.report.pdf.worker" in cmdline):
                 members.append(int(entry))
     return members
 
@@ -240,13 +242,20 @@ def test_a_rendering_process_that_dies_fails_the_render_and_nothing_hangs(
     pgid = renderer._proc.pid
     try:
         deadline = time.monotonic() + 60
-        while len(members := _group_members(pgid)) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)  # the child forks once WeasyPrint is loaded
+        seen: list[list[int]] = []
+        # The child forks once WeasyPrint is loaded; while loading, it may fork short-lived
+        # helpers (ctypes' ldconfig) that carry its command line until they exec: wait until
+        # the same two processes are seen five times in a row.
+        while time.monotonic() < deadline and not (
+                len(seen) >= 5 and len(seen[-1]) >= 2 and all(m == seen[-1] for m in seen[-5:])):
+            seen.append(sorted(_group_members(pgid)))
+            time.sleep(0.05)
+        members = seen[-1]
         forked = [p for p in members if p != pgid]
         assert forked, members
         os.kill(forked[0], signal.SIGKILL)
         with pytest.raises(ReportError, match="stopped"):
-            renderer.render(report_html, tmp_path)
+            renderer.render(report_html, tmp_path, parts=True)  # a job for each process
     finally:
         renderer.close()
     assert _group_members(pgid) == []

@@ -1,23 +1,14 @@
-"""Child processes that render PDFs under resource limits.
+"""The rendering processes' side of :mod:`evaltool.report.pdf.isolate`.
 
-``python -m evaltool.report._worker R1 W1 R2 W2 ...`` loads WeasyPrint once, then forks itself so
-that one process serves each pair of pipe descriptors (read requests from R, write answers to W).
-The parent sends jobs as frames: an 8-byte big-endian length, then a pickle of
-``(html, out_dir, attachments, created)``. For each job a process answers with two
-frames: a JSON header (``{"ok": true, "layout": ...}`` or ``{"ok": false, "error": "..."}``) and
-the PDF bytes. A process ends at the end of its input. The parent reads only JSON and bytes from
-the children, never a pickle, so a document that subverted the renderer could not run code in the
-parent. The processes share standard error (a file the parent reads when one of them dies);
-standard output is not used.
+``python -m evaltool.report.pdf.worker R1 W1 R2 W2 ...`` loads WeasyPrint once, then forks itself
+so that one process serves each pair of pipe descriptors (read requests from R, write answers to
+W), in the frames :mod:`evaltool.report.pdf.isolate` describes. A process ends at the end of its
+input. The processes share standard error (a file the parent reads when one of them dies);
+standard output is not used. The limits on address space and CPU time were set by the parent
+before this process started.
 
-Limits on address space and CPU time are set by the parent before this process starts
-(``preexec_fn``), so a hostile document that makes WeasyPrint loop or allocate without bound kills
-only this process (leakage-and-reporting note §B6: the Jinja2 sandbox does not stop CPU or memory
-blow-up; render under resource limits).
-
-The parent starts this process before it writes the HTML (:class:`evaltool.report.pdf.
-IsolatedRenderer`), so while it waits for the document the child loads WeasyPrint, Pango and the
-report's two font faces by rendering a one-line document of its own (nothing is read or written).
+While the parent is still writing the HTML, the child loads WeasyPrint, Pango and the report's two
+font faces by rendering a one-line document of its own (nothing is read or written).
 """
 
 from __future__ import annotations
@@ -25,36 +16,16 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import struct
 import sys
 from pathlib import Path
 from typing import BinaryIO
 
 from evaltool.errors import ReportError
+from evaltool.report.pdf.isolate import read_frame, write_frame
+from evaltool.report.pdf.render import PDF_VARIANT, render_document
 
 _WARM_UP = ('<html><head><style>body { font-family: "DejaVu Sans"; }</style></head>'
             "<body><p>0 <b>1</b></p></body></html>")
-MAX_FRAME = 1 << 32
-"""Largest frame accepted (4 GiB)."""
-
-
-def write_frame(stream: BinaryIO, data: bytes) -> None:
-    """Write one length-prefixed frame and flush."""
-    stream.write(struct.pack(">Q", len(data)))
-    stream.write(data)
-    stream.flush()
-
-
-def read_frame(stream: BinaryIO) -> bytes | None:
-    """Read one length-prefixed frame; ``None`` at the end of the stream or on a short read."""
-    head = stream.read(8)
-    if len(head) < 8:
-        return None
-    (size,) = struct.unpack(">Q", head)
-    if size > MAX_FRAME:
-        raise ValueError(f"frame of {size} bytes")
-    data = stream.read(size)
-    return data if len(data) == size else None
 
 
 def _warm_up() -> None:
@@ -63,10 +34,7 @@ def _warm_up() -> None:
     import warnings
 
     try:
-        import pikepdf  # noqa: F401  (imported here so that the first join does not wait)
         import weasyprint
-
-        from evaltool.report.pdf import PDF_VARIANT
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -82,7 +50,7 @@ def main(argv: list[str]) -> int:
     fds = [int(a) for a in argv]
     pairs = list(zip(fds[0::2], fds[1::2], strict=True))
     if not pairs:
-        sys.stderr.write("usage: python -m evaltool.report._worker R1 W1 [R2 W2 ...]\n")
+        sys.stderr.write("usage: python -m evaltool.report.pdf.worker R1 W1 [R2 W2 ...]\n")
         return 2
     _warm_up()
     mine: tuple[int, int] = pairs[0]
@@ -106,8 +74,6 @@ def main(argv: list[str]) -> int:
 
 
 def _serve(requests: BinaryIO, answers: BinaryIO) -> None:
-    from evaltool.report.pdf import render_document
-
     while (request := read_frame(requests)) is not None:
         html, out_dir, attachments, created = pickle.loads(request)
         try:

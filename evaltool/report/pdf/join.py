@@ -11,7 +11,7 @@ every part's anchors (so a link in one part reaches its target in another; ISO 3
 of the content, so the bytes depend only on the parts.
 
 Page numbers ("Page i of N" in the footer, the contents' numbers in their slots) are set here as
-text in the font of the *sample* (:func:`evaltool.report.paged.sample_html`), which WeasyPrint
+text in the font of the *sample* (:func:`evaltool.report.pdf.split.sample_html`), which WeasyPrint
 rendered with the report's style sheet: its glyph ids, advance widths, kerning, size, colour and
 the footer's baseline and right edge are read from the sample, so the numbers look as if WeasyPrint
 had set them, and the PDF's text (ToUnicode) reads "Page 12 of 99".
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from evaltool.report.paged import (
+from evaltool.report.pdf.render import Layout
+from evaltool.report.pdf.split import (
     FOOTER_SAMPLE,
     TOC_SAMPLE,
-    Layout,
     OutlineNode,
     anchor_positions,
     offsets,

@@ -1,21 +1,25 @@
-"""The report PDF laid out in parts on several cores, then joined into one document.
+"""The acceleration of long reports: cut the HTML into parts that render at once on two cores.
 
 WeasyPrint lays out and draws a document on one core, so a 100-page report costs its whole layout
-time on one core. The report template marks where it may be cut (``<!--evaltool:front-->`` before
-the cover and the contents, ``<!--evaltool:unit-->`` before each chapter or requirement section;
-the last unit runs to ``</body>``). The body is cut into two parts of about equal cost (always
-two, and always at the same place for the same report, so the bytes do not depend on the
-machine); the parts, the cover with the contents, and a one-line *sample* of the page-number text
-are rendered at once by as many processes as there are cores.
+time on one core. Above :data:`SPLIT_ABOVE` (estimated layout cost, :func:`weight`) the report is
+rendered in parts instead, and :mod:`evaltool.report.pdf.join` joins them; below it, and whenever
+cutting or joining fails, the document is rendered whole (:mod:`evaltool.report.pdf.build`).
+
+The report template marks where it may be cut (``<!--evaltool:front-->`` before the cover and
+the contents, ``<!--evaltool:unit-->`` before each chapter or requirement section; the last unit
+runs to ``</body>``). The body is cut into two parts of about equal cost (always two, and always
+at the same place for the same report, so the bytes do not depend on the machine); the parts, the
+cover with the contents, and a one-line *sample* of the page-number text are rendered at once by
+as many processes as there are cores.
 
 Page numbers are the only content that depends on other parts, so no part draws them: the
 contents leave an empty slot (an empty inline-block whose bottom edge lies on the baseline and
 whose height is the font size) after each entry's leader, and the footer's page-number box is left
-empty. :mod:`evaltool.report._join` joins the parts and sets each number in its place with the
-glyphs, advances, kerning, colour and footer position of the sample, which WeasyPrint rendered
-with the report's own style sheet.
+empty. The joiner sets each number in its place with the glyphs, advances, kerning, colour and
+footer position of the sample, which WeasyPrint rendered with the report's own style sheet.
 
-This module only cuts and assembles HTML and plans the parts; it renders nothing itself.
+This module only cuts and assembles HTML, plans the parts and does the arithmetic of their
+layouts; it renders nothing itself.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from __future__ import annotations
 import html as htmlmod
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from evaltool.report.pdf.render import SLOT, Layout
 
 FRONT = "<!--evaltool:front-->"
 UNIT = "<!--evaltool:unit-->"
@@ -43,6 +49,14 @@ per character in the summary, matrix and appendix tables)."""
 BREAK_WEIGHT = 300
 """Cost of one line break (``<br>``): the report uses them only inside table cells, where a tall
 cell makes the table paginate by trial (measured on the traceability table)."""
+SPLIT_ABOVE = 250_000.0
+"""Estimated layout cost (:func:`cost`) above which the report is rendered in parts, about 50
+pages. Measured with ``benchmarks/bench_report.py --crossover`` (WeasyPrint 70, CPU time of each
+render, median of three): the whole render costs 2.3 s at 15 pages, 5.0 s at 45 and 11.2 s at 98;
+in parts on two free cores 0.57-0.65 of that. The second core is seldom free on a shared machine
+(wall clocks under a load average of 5 showed no gain up to 35 pages), and below about 50 pages
+the whole render ends within about 5 s anyway: the split is kept for the reports where it saves
+seconds and where the whole render would approach the 10 s target."""
 
 _DATA_URI = re.compile(r'data:[^"]*')
 _H2 = re.compile(r"<h2\b[^>]*>(.*?)</h2>", re.S)
@@ -60,8 +74,6 @@ _CONTINUED_CSS = "body { string-set: reportid attr(data-report-id), section attr
 #: draws each repetition of the leader string as a box of its own: eight dots a box.
 _TOC_CSS = ('nav.toc a::after { content: leader("........"); } '
             "nav.toc span.pn { display: inline-block; width: 3ch; height: 1em; margin-left: 2pt; }")
-SLOT = "evaltool-pn-"
-"""Prefix of the ids of the contents' page-number slots."""
 FOOTER_SAMPLE = "Page 0123456789 of 0"
 """The footer text the sample renders (every glyph and kerning pair a page number needs)."""
 TOC_SAMPLE = "0123456789"
@@ -71,40 +83,6 @@ _SAMPLE_CSS = ("@page { @top-left { content: none; } @top-right { content: none;
                "@bottom-left { content: none; } "
                f'@bottom-right {{ content: "{FOOTER_SAMPLE}"; }} }} '
                "nav.toc a::after { content: none; }")
-
-
-@dataclass(frozen=True, slots=True)
-class Layout:
-    """What a rendered part tells the joiner, in PDF points from the page's bottom-left corner."""
-
-    pages: int
-    anchors: tuple[tuple[str, int, float, float], ...] = ()
-    """``(name, page index, x, y)`` of every anchor, in document order."""
-    bookmarks: tuple[tuple[int, str, int, float, float, bool], ...] = ()
-    """``(level, label, page index, x, y, open)`` of every bookmark, in document order."""
-    slots: tuple[tuple[str, int, float, float, float, float], ...] = ()
-    """``(id, page index, x1, y1, x2, y2)`` of every page-number slot (:data:`SLOT` ids), in
-    CSS pixels from the page's top-left corner, as WeasyPrint draws."""
-
-    def to_json(self) -> dict[str, object]:
-        return {"pages": self.pages, "anchors": [list(a) for a in self.anchors],
-                "bookmarks": [list(b) for b in self.bookmarks],
-                "slots": [list(b) for b in self.slots]}
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, object]) -> Layout:
-        anchors = data.get("anchors", [])
-        bookmarks = data.get("bookmarks", [])
-        slots = data.get("slots", [])
-        assert isinstance(anchors, list) and isinstance(bookmarks, list)
-        assert isinstance(slots, list)
-        return cls(pages=int(data["pages"]),  # type: ignore[call-overload]
-                   anchors=tuple((str(n), int(p), float(x), float(y))
-                                 for n, p, x, y in anchors),
-                   bookmarks=tuple((int(lv), str(lb), int(p), float(x), float(y), bool(o))
-                                   for lv, lb, p, x, y, o in bookmarks),
-                   slots=tuple((str(n), int(p), float(a), float(b), float(c), float(d))
-                               for n, p, a, b, c, d in slots))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +131,11 @@ def weight(fragment: str) -> float:
     """Estimated layout cost of an HTML fragment, in characters of text."""
     return (len(_DATA_URI.sub("", fragment)) + PLOT_WEIGHT * fragment.count("<img")
             + CELL_WEIGHT * fragment.count("<td") + BREAK_WEIGHT * fragment.count("<br"))
+
+
+def cost(source: ReportSource) -> float:
+    """Estimated layout cost of the whole report (front and units), in characters of text."""
+    return weight(source.front) * FRONT_WEIGHT + sum(weight(u) for u in source.units)
 
 
 def plan(source: ReportSource, first: float = 0.0, last: float = 0.0) -> list[range]:
