@@ -109,6 +109,8 @@ def ref_t8(s: str, q: int = 2560, k: int = 256_000) -> float:
 
 def rand_bits(n: int, seed: int, p: float = 0.5) -> np.ndarray:
     rng = np.random.default_rng(seed)
+    if p == 0.5:
+        return rng.integers(0, 2, n, dtype=np.uint8)
     return (rng.random(n) < p).astype(np.uint8)
 
 
@@ -443,15 +445,17 @@ def test_procedure_a_passes_on_ideal_bits_in_one_attempt(ideal_a: np.ndarray) ->
     assert [t.test for t in att.tests] == ["T0", "T1", "T2", "T3", "T4", "T5"]
     assert att.test("T5").offsets[-1].tolist() == [8_285_728 - N, 8_285_728]
     # packed bytes, MSB first, give the same result
-    packed = np.packbits(ideal_a[: 8 * (ais31.PROCEDURE_A_BITS // 8)]).tobytes()
-    res_b = ais31.procedure_a(packed)
-    assert res_b.outcome == "pass"
+    packed = np.packbits(ideal_a[:1000])
+    assert np.array_equal(ais31.as_procedure_bits(packed.tobytes()), ideal_a[:1000])
+    assert np.array_equal(ais31.as_procedure_bits(packed, packed=True), ideal_a[:1000])
+    res_b = ais31.procedure_a(np.packbits(ideal_a[: ais31.PROCEDURE_A_BITS]).tobytes())
     assert np.array_equal(res_b.attempts[0].test("T2").statistic, att.test("T2").statistic)
 
 
 def test_procedure_a_one_failure_then_pass_records_the_repetition(ideal_a: np.ndarray) -> None:
     b = ideal_a.copy()
     duplicate_word(b, 0)
+    assert ais31.procedure_a(b, repeat=False).outcome == "fail"
     res = ais31.procedure_a(b)
     assert res.outcome == "pass" and res.repeated
     first, second = res.attempts

@@ -61,10 +61,22 @@ def bits_needed(procedure: Literal["A", "B"], *, attempts: int = 1) -> int:
     return attempts * per
 
 
-def as_procedure_bits(data: ArrayLike | bytes | bytearray | memoryview) -> NDArray[np.uint8]:
-    """The input as a 1-D uint8 array of 0/1: a bit array as is, bytes unpacked MSB first."""
+def as_procedure_bits(
+    data: ArrayLike | bytes | bytearray | memoryview, *, packed: bool = False
+) -> NDArray[np.uint8]:
+    """The input as a 1-D uint8 array of 0/1.
+
+    ``bytes``-like input, or a uint8 array with ``packed=True``, holds 8 bits per byte, most
+    significant bit first (the binary format of ``evaltool/io/bits.py``); anything else is an
+    array of bits.
+    """
     if isinstance(data, bytes | bytearray | memoryview):
         return np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+    if packed:
+        arr = np.asarray(data)
+        if arr.dtype != np.uint8:
+            raise TypeError(f"packed input must be uint8 bytes, got dtype {arr.dtype}")
+        return np.unpackbits(arr.ravel())
     return as_bits(data)
 
 
@@ -167,7 +179,10 @@ def _decide(
 
 
 def procedure_a(
-    data: ArrayLike | bytes | bytearray | memoryview, *, repeat: bool = True
+    data: ArrayLike | bytes | bytearray | memoryview,
+    *,
+    packed: bool = False,
+    repeat: bool = True,
 ) -> ProcedureResult:
     """Test procedure A (§5.4.4): T0 on 2^16 48-bit words, then T1–T5 on each of 257
     sequences of 20,000 bits — 1286 basic tests on 8,285,728 bits.
@@ -175,8 +190,10 @@ def procedure_a(
     The procedure passes when all basic tests pass and fails when more than one fails; when
     exactly one fails it is repeated once on the next 8,285,728 bits and passes only if the
     repetition passes all. Raises :class:`Ais31InsufficientDataError` below 8,285,728 bits.
+    ``packed``: ``data`` is a uint8 array of bytes (MSB first); ``repeat=False`` reports a
+    single failure as a failure without repeating.
     """
-    b = as_procedure_bits(data)
+    b = as_procedure_bits(data, packed=packed)
     if b.size < PROCEDURE_A_BITS:
         raise Ais31InsufficientDataError(
             f"test procedure A needs {PROCEDURE_A_BITS} bits "
@@ -188,7 +205,10 @@ def procedure_a(
 
 
 def procedure_b(
-    data: ArrayLike | bytes | bytearray | memoryview, *, repeat: bool = True
+    data: ArrayLike | bytes | bytearray | memoryview,
+    *,
+    packed: bool = False,
+    repeat: bool = True,
 ) -> ProcedureResult:
     """Test procedure B (§5.4.4): T6 on 100,000 bits; T6 on pairs; T7 on 3- and 4-tuples
     (n = 100,000 per class); T8 with L = 8, Q = 2560, K = 256,000 — 9 basic tests.
@@ -197,7 +217,7 @@ def procedure_b(
     (at least 6,968,480 bits in all). Same repetition rule as :func:`procedure_a`. Raises
     :class:`Ais31InsufficientDataError` when the first attempt runs out of bits.
     """
-    b = as_procedure_bits(data)
+    b = as_procedure_bits(data, packed=packed)
     if b.size < PROCEDURE_B_MIN_BITS:
         raise Ais31InsufficientDataError(
             f"test procedure B needs at least {PROCEDURE_B_MIN_BITS} bits "
