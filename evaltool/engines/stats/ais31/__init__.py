@@ -1,5 +1,5 @@
 """BSI AIS 20/31 statistical test procedures A and B (Killmann & Schindler, "A proposal for:
-Functionality classes for random number generators", v2.0, 2011, §2.4.4 and §5.4.4).
+Functionality classes for random number generators", v2.0, 2011, §2.4.4 and §5.4).
 
 The basic tests T0–T8 (:mod:`.basic`), the procedures with their repetition rule
 (:mod:`.procedures`) and the result objects (:mod:`.results`). Pure computation on bits; the

@@ -1,5 +1,5 @@
 """The basic tests T0–T8 of AIS 20/31 (Killmann & Schindler, "A proposal for: Functionality
-classes for random number generators", v2.0, 2011, §2.4.4 and §5.4.4), vectorised.
+classes for random number generators", v2.0, 2011, §2.4.4 and §5.4), vectorised.
 
 Procedure A's tests T1–T5 take a ``(m, 20000)`` array (one 20,000-bit sequence per row) or one
 sequence; T0 takes the 3,145,728 bits of its 2^16 48-bit words; T6–T8 take the bits remaining
@@ -21,7 +21,7 @@ from evaltool.engines._input import as_bits
 from evaltool.engines.stats.ais31.results import BasicTestResult, Bounds
 from evaltool.errors import InsufficientDataError
 
-# ---- parameters of §5.4.4 (procedure A) and §2.4.4 (tests) --------------------------------
+# ---- parameters of §5.4 (procedure A) and §2.4.4 (tests) --------------------------------
 
 T0_WORDS = 1 << 16
 T0_WORD_BITS = 48
@@ -50,7 +50,7 @@ T5_SHIFTS = 5000
 T5_WINDOW = 5000
 T5_BOUNDS = Bounds(2326, 2674)
 
-# ---- procedure B (§5.4.4) --------------------------------------------------------------------
+# ---- procedure B (§5.4) --------------------------------------------------------------------
 
 T6_BITS = 100_000
 T6_A = 0.025

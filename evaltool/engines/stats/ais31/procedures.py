@@ -1,4 +1,4 @@
-"""Test procedures A and B of AIS 20/31 (Killmann & Schindler, v2.0, 2011, §5.4.4), with the
+"""Test procedures A and B of AIS 20/31 (Killmann & Schindler, v2.0, 2011, §5.4), with the
 rule that exactly one failed basic test repeats the whole procedure once on fresh data.
 
 Both functions take the whole input (bits, or bytes read most significant bit first) and
@@ -184,7 +184,7 @@ def procedure_a(
     packed: bool = False,
     repeat: bool = True,
 ) -> ProcedureResult:
-    """Test procedure A (§5.4.4): T0 on 2^16 48-bit words, then T1–T5 on each of 257
+    """Test procedure A (§5.4): T0 on 2^16 48-bit words, then T1–T5 on each of 257
     sequences of 20,000 bits — 1286 basic tests on 8,285,728 bits.
 
     The procedure passes when all basic tests pass and fails when more than one fails; when
@@ -210,7 +210,7 @@ def procedure_b(
     packed: bool = False,
     repeat: bool = True,
 ) -> ProcedureResult:
-    """Test procedure B (§5.4.4): T6 on 100,000 bits; T6 on pairs; T7 on 3- and 4-tuples
+    """Test procedure B (§5.4): T6 on 100,000 bits; T6 on pairs; T7 on 3- and 4-tuples
     (n = 100,000 per class); T8 with L = 8, Q = 2560, K = 256,000 — 9 basic tests.
 
     The steps read consecutive parts of the input; how much steps 2–4 use depends on the data

@@ -39,6 +39,15 @@ class Bounds:
             ok &= (x <= self.upper) if self.upper_inclusive else (x < self.upper)
         return ok
 
+    def as_dict(self) -> dict[str, object]:
+        """Plain values for a JSON report."""
+        return {
+            "lower": self.lower,
+            "upper": self.upper,
+            "lower_inclusive": self.lower_inclusive,
+            "upper_inclusive": self.upper_inclusive,
+        }
+
     def describe(self, name: str = "x") -> str:
         """The interval as the document writes it, e.g. ``9654 < x < 10346``."""
 
@@ -121,6 +130,34 @@ class BasicTestResult:
                 return values
         raise KeyError(name)
 
+    def as_dict(self, *, instances: bool = True) -> dict[str, object]:
+        """Plain values for a JSON report; ``instances=False`` keeps only the failed ones."""
+        rows = range(self.count) if instances else np.flatnonzero(~self.passed).tolist()
+        return {
+            "test": self.test,
+            "name": self.name,
+            "labels": list(self.labels),
+            "bounds": [b.as_dict() for b in self.bounds],
+            "instances_total": self.count,
+            "failures": self.failures,
+            "params": dict(self.params),
+            "instances": [
+                {
+                    "instance": self.instances[i],
+                    "statistic": [_plain(v) for v in self.statistic[i].tolist()],
+                    "passed": bool(self.passed[i]),
+                    "bits": [int(self.offsets[i, 0]), int(self.offsets[i, 1])],
+                    **{k: _plain(float(v[i])) for k, v in self.details},
+                }
+                for i in rows
+            ],
+        }
+
+
+def _plain(v: float) -> float | int:
+    """Integral floats (counts) as ints, so a JSON report prints 9971, not 9971.0."""
+    return int(v) if float(v).is_integer() else float(v)
+
 
 @dataclass(frozen=True, slots=True, eq=False)
 class Attempt:
@@ -145,6 +182,16 @@ class Attempt:
     def passed(self) -> bool:
         """All basic tests passed."""
         return self.failures == 0
+
+    def as_dict(self, *, instances: bool = True) -> dict[str, object]:
+        """Plain values for a JSON report (see :meth:`BasicTestResult.as_dict`)."""
+        return {
+            "attempt": self.index,
+            "bits": [self.start, self.stop],
+            "basic_tests": self.basic_tests,
+            "failures": self.failures,
+            "tests": [t.as_dict(instances=instances) for t in self.tests],
+        }
 
     def test(self, name: str) -> BasicTestResult:
         """The result of basic test ``name`` (e.g. ``"T5"``); for T7 the first of its steps."""
@@ -186,3 +233,17 @@ class ProcedureResult:
     def bits_used(self) -> int:
         """Bits consumed from the start of the input by all attempts."""
         return self.attempts[-1].stop if self.attempts else 0
+
+    def as_dict(self, *, instances: bool = True) -> dict[str, object]:
+        """Plain values for a JSON report: outcome, reason, bits, and every attempt's tests
+        (all instances, or with ``instances=False`` only the failed ones)."""
+        return {
+            "procedure": self.procedure,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "bits_given": self.bits_given,
+            "bits_used": self.bits_used,
+            "bits_needed": self.bits_needed,
+            "repeated": self.repeated,
+            "attempts": [a.as_dict(instances=instances) for a in self.attempts],
+        }
