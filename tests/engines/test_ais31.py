@@ -506,6 +506,8 @@ def test_procedure_a_inputs_too_short(ideal_a: np.ndarray) -> None:
     assert res.outcome == "inconclusive" and res.bits_needed == 16_571_456
     assert "16571456" in res.reason and len(res.attempts) == 1
     assert ais31.bits_needed("A", attempts=2) == 16_571_456
+    assert sum(b for _, b in ais31.PROCEDURE_A_STAGES) == ais31.PROCEDURE_A_BITS
+    assert sum(b for _, b in ais31.PROCEDURE_B_STAGES) == ais31.PROCEDURE_B_MIN_BITS
 
 
 def test_procedure_b_pass_repetition_and_shortness() -> None:
@@ -529,6 +531,10 @@ def test_procedure_b_pass_repetition_and_shortness() -> None:
     assert ais31.procedure_b(c).outcome == "fail"
     with pytest.raises(ais31.Ais31InsufficientDataError, match="at least 6968480"):
         ais31.procedure_b(b[:5_000_000])
+    # the minimum is not enough for ideal bits: the tuple steps read past it
+    with pytest.raises(ais31.Ais31InsufficientDataError, match="ran out of bits") as exc:
+        ais31.procedure_b(b[: ais31.PROCEDURE_B_MIN_BITS])
+    assert exc.value.needed > exc.value.given == ais31.PROCEDURE_B_MIN_BITS
     assert ais31.PROCEDURE_B_MIN_BITS == 6_968_480
 
 

@@ -27,8 +27,10 @@ from evaltool.engines.stats.ais31.basic import (
 from evaltool.engines.stats.ais31.procedures import (
     PROCEDURE_A_BASIC_TESTS,
     PROCEDURE_A_BITS,
+    PROCEDURE_A_STAGES,
     PROCEDURE_B_BASIC_TESTS,
     PROCEDURE_B_MIN_BITS,
+    PROCEDURE_B_STAGES,
     SEQUENCES,
     Ais31InsufficientDataError,
     as_procedure_bits,
@@ -47,8 +49,10 @@ from evaltool.engines.stats.ais31.results import (
 __all__ = [
     "PROCEDURE_A_BASIC_TESTS",
     "PROCEDURE_A_BITS",
+    "PROCEDURE_A_STAGES",
     "PROCEDURE_B_BASIC_TESTS",
     "PROCEDURE_B_MIN_BITS",
+    "PROCEDURE_B_STAGES",
     "SEQUENCES",
     "Ais31InsufficientDataError",
     "Attempt",

@@ -53,6 +53,23 @@ class Ais31InsufficientDataError(InsufficientDataError):
         super().__init__(message)
 
 
+PROCEDURE_A_STAGES: tuple[tuple[str, int], ...] = (
+    ("T0", basic.T0_BITS),
+    ("T1-T5", SEQUENCES * basic.SEQUENCE_BITS),
+)
+"""Bits each stage of procedure A uses, in input order (exact)."""
+
+PROCEDURE_B_STAGES: tuple[tuple[str, int], ...] = (
+    ("step 1 (T6)", basic.T6_BITS),
+    ("step 2 (T6, pairs)", 2 * 2 * basic.TUPLES_PER_CLASS),
+    ("step 3 (T7, 3-tuples)", 3 * 4 * basic.TUPLES_PER_CLASS),
+    ("step 4 (T7, 4-tuples)", 4 * 8 * basic.TUPLES_PER_CLASS),
+    ("step 5 (T8)", basic.T8_BITS),
+)
+"""Bits each step of procedure B uses, in input order: exact for steps 1 and 5, the minimum
+for steps 2–4 (they read tuples until every class holds 100,000)."""
+
+
 def bits_needed(procedure: Literal["A", "B"], *, attempts: int = 1) -> int:
     """Bits that ``attempts`` runs of a procedure need (procedure B: the fewest possible)."""
     if attempts not in (1, 2):
