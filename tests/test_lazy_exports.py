@@ -10,7 +10,7 @@ from types import ModuleType
 import pytest
 
 LAZY_PACKAGES = ["evaltool.model", "evaltool.engines.stats.sp800_22",
-                 "evaltool.engines.stats.sp800_90b"]
+                 "evaltool.engines.stats.sp800_90b", "evaltool.engines.leakage"]
 
 
 def _type_checking_imports(pkg: ModuleType) -> dict[str, str]:
