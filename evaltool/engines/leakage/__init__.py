@@ -107,7 +107,11 @@ if TYPE_CHECKING:
         interval_excess_z,
         pattern_cells,
     )
-    from evaltool.engines.leakage._power import MDEResult, minimum_detectable_effect, rows_for_effect
+    from evaltool.engines.leakage._power import (
+        MDEResult,
+        minimum_detectable_effect,
+        rows_for_effect,
+    )
     from evaltool.engines.leakage._ttest import (
         WelchTResult,
         centred_product_t,
