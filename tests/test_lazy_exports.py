@@ -5,12 +5,16 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import subprocess
+import sys
 from types import ModuleType
 
 import pytest
 
+from tests.support import REPO
+
 LAZY_PACKAGES = ["evaltool.model", "evaltool.engines.stats.sp800_22",
-                 "evaltool.engines.stats.sp800_90b"]
+                 "evaltool.engines.stats.sp800_90b", "evaltool.engines.leakage"]
 
 
 def _type_checking_imports(pkg: ModuleType) -> dict[str, str]:
@@ -43,6 +47,16 @@ def test_every_public_name_resolves_to_its_submodules_object(name: str) -> None:
             assert value is getattr(importlib.import_module(f"{name}.{module}"), public)
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         pkg.nope  # noqa: B018
+
+
+@pytest.mark.parametrize("name", LAZY_PACKAGES)
+def test_importing_the_package_loads_no_scipy_numba_or_pandas(name: str) -> None:
+    probe = f"import sys, {name}; print(' '.join(sorted(sys.modules)))"
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          cwd=REPO, timeout=120, check=True)
+    loaded = proc.stdout.split()
+    assert name in loaded
+    assert [m for m in loaded if m.split(".")[0] in ("scipy", "numba", "pandas")] == []
 
 
 def test_sp800_22_exports_the_second_level_function_and_the_test_table() -> None:

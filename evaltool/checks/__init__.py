@@ -1,7 +1,10 @@
 """Decision rules: registered check kinds turn evidence into verdicts.
 
 Importing this package fills the registry. This file is the one place that lists every built-in
-check module.
+check module. Registering must stay cheap (``validate``, ``checks`` and ``profile show`` do it): a
+check module imports :class:`~evaltool.checks.context.CheckContext`, the reader views and engine
+result types only under ``TYPE_CHECKING``, and engine functions, pandas and scipy inside the
+functions that run (``tests/cli/test_startup.py`` checks this).
 """
 
 from __future__ import annotations

@@ -22,28 +22,23 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, field_validator
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.checks.series import MAX_SERIES_POINTS, bounded_series
 from evaltool.engines.decision import sidak_level
-from evaltool.engines.leakage import (
-    TVLA_THRESHOLD,
-    FeatureBatteryAccumulator,
-    FeatureBatteryResult,
-    minimum_detectable_effect,
-    sidak_t_threshold,
-    tvla_family_alpha,
-)
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.io import traces as trace_io
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.engines.leakage import FeatureBatteryResult
 
 DEFAULT_POWER = 0.8
 DEFAULT_MDE_TOLERANCE_SD = 0.05
@@ -84,6 +79,13 @@ def decide(
     mde_tolerance_sd: float = DEFAULT_MDE_TOLERANCE_SD,
 ) -> LeakageDecision:
     """Apply the module's rule to a battery result."""
+    from evaltool.engines.leakage import (
+        TVLA_THRESHOLD,
+        minimum_detectable_effect,
+        sidak_t_threshold,
+        tvla_family_alpha,
+    )
+
     alpha = tvla_family_alpha() if family_alpha is None else family_alpha
     F = len(result.features)
     per_feature = len(result.orders) + (1 if result.bivariate is not None else 0) + 1
@@ -241,6 +243,8 @@ def run_battery(
     """The battery over a table read twice in chunks: once for the label's distinct values
     (``label_chunks``), then as ``(labels, features)`` chunks. Label values are coded in sorted
     order, so with two values the t statistics are "second minus first"."""
+    from evaltool.engines.leakage import FeatureBatteryAccumulator
+
     seen: set[Any] = set()
     for values in label_chunks:
         seen.update(label_codes(values))

@@ -12,11 +12,12 @@ k, ``ec_leakage_bits``, ``verification_hash_bits``, ``pa_output_bits``, ``aborte
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, enumerate_ids, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.protocol.finite_key import (
@@ -27,9 +28,12 @@ from evaltool.engines.protocol.finite_key import (
     verification_hash_min_bits,
 )
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.io.readers import BlockRecords
 from evaltool.model.bundle import ProtocolClaims
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.io.readers import BlockRecords
 
 _COUNT_KINDS = ("key_detections", "key_errors", "test_detections", "test_errors")
 

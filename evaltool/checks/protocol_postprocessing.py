@@ -24,19 +24,20 @@ counts once.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, enumerate_ids, fmt
 from evaltool.checks.registry import CheckParams, check
-from evaltool.engines.protocol.auth import forgery_bound
-from evaltool.engines.protocol.cascade import leakage_floor_bits
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.io.readers import BlockRecords
 from evaltool.model.results import Measurement
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.io.readers import BlockRecords
 
 # --- protocol.ec-leakage ----------------------------------------------------------------------
 
@@ -84,6 +85,8 @@ def _key_sizes(blocks: BlockRecords) -> tuple[NDArray[np.float64], NDArray[np.fl
 def _transcript_leakage(ctx: CheckContext, slot: str) -> dict[int, float]:
     """Bits disclosed per block: the distinct (pass, range) parities when the transcript lists
     them (a range disclosed twice counts once), else the sum of ``parity_bits``."""
+    import pandas as pd
+
     tr = ctx.transcript(slot)
     if tr.ranges is not None:
         df = pd.DataFrame({"block_id": tr.block_id, "pass": tr.ranges[:, 0],
@@ -102,6 +105,8 @@ def _transcript_leakage(ctx: CheckContext, slot: str) -> dict[int, float]:
 )
 def ec_leakage(p: EcLeakageParams, ctx: CheckContext) -> Outcome:
     """Every key-producing block reports at least the error-correction leakage it disclosed."""
+    from evaltool.engines.protocol.cascade import leakage_floor_bits
+
     blocks = ctx.blocks(p.slot)
     live = ~blocks.aborted
     if not live.any():
@@ -257,6 +262,8 @@ class AuthParams(CheckParams):
 )
 def auth(p: AuthParams, ctx: CheckContext) -> Outcome:
     """Tags meet the claimed eps_auth and each consumes fresh one-time-pad key (no reuse)."""
+    from evaltool.engines.protocol.auth import forgery_bound
+
     blocks = ctx.blocks(p.slot)
     blocks.require(["auth_tag_bits", "auth_key_bits_consumed"], "to audit authentication")
     has_msg = blocks.has("auth_message_bits")

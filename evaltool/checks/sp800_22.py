@@ -25,29 +25,24 @@ positively dependent template columns), so a fair generator fails with probabili
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, field_validator
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.decision import binomial_upper_tail, sidak_level
-from evaltool.engines.stats.sp800_22 import (
-    RECOMMENDED_MIN_BITS,
-    TEST_NAMES,
-    BatteryReport,
-    Sp80022Params,
-    analyse,
-    resolve_tests,
-    run_groups,
-)
+from evaltool.engines.stats.sp800_22 import TEST_NAMES, resolve_tests
 from evaltool.errors import EvidenceError, InsufficientDataError, ProfileError
 from evaltool.io.bits import regroup
 from evaltool.model.bundle import EvidenceKind
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.engines.stats.sp800_22 import BatteryReport, Sp80022Params
 
 _REF = "NIST SP 800-22r1a §2, §4.2"
 _GROUP_BITS = 1 << 24
@@ -124,6 +119,8 @@ def _column_bits(ctx: CheckContext, slot: str, column: str) -> Iterator[NDArray[
 def _run(
     p: Sp80022CommonParams, ctx: CheckContext, tests: tuple[str, ...], params: Sp80022Params
 ) -> BatteryReport:
+    from evaltool.engines.stats.sp800_22 import RECOMMENDED_MIN_BITS, analyse, run_groups
+
     short = [t for t in tests if p.n < RECOMMENDED_MIN_BITS[t]]
     if short:
         needs = ", ".join(f"{t} needs n >= {RECOMMENDED_MIN_BITS[t]}" for t in short)
@@ -151,6 +148,8 @@ def _run(
 
 
 def _engine_params(p: Sp80022CommonParams, **overrides: object) -> Sp80022Params:
+    from evaltool.engines.stats.sp800_22 import Sp80022Params
+
     document = p.variant == "document"
     base: dict[str, object] = {
         "overlapping_probabilities": "exact" if document else "reference",

@@ -8,26 +8,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
-from evaltool.engines.stats.sp800_90b import (
-    DEFAULT_ALPHA,
-    ESTIMATORS,
-    MIN_SAMPLES,
-    assess_iid,
-    assess_non_iid,
-    health_tests,
-    restart_tests,
-)
+from evaltool.engines.stats.sp800_90b import DEFAULT_ALPHA, MIN_SAMPLES, health_tests
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
 
 
 def _samples(
@@ -72,6 +66,8 @@ class MinEntropyParams(CheckParams):
 )
 def min_entropy(p: MinEntropyParams, ctx: CheckContext) -> Outcome:
     """Assessed SP 800-90B min-entropy per sample is at least the claimed value."""
+    from evaltool.engines.stats.sp800_90b import assess_iid, assess_non_iid
+
     if p.claimed_min_entropy > p.bits_per_symbol:
         raise EvidenceError(
             f"claimed min-entropy {fmt(p.claimed_min_entropy)} exceeds the "
@@ -117,6 +113,8 @@ def _estimator_series(estimates: dict[str, float | None], claimed: float) -> Ser
     """Each estimator's min-entropy per sample (labelled with its name, x = its section 6.3.x;
     one that was not run is left out, one without a value is a gap) against the claimed
     entropy: the assessed value is their minimum (§3.1.3)."""
+    from evaltool.engines.stats.sp800_90b import ESTIMATORS
+
     names = [name for name in ESTIMATORS if name in estimates]
     return Series(name="min-entropy estimate", values=tuple(estimates[n] for n in names),
                   unit="bits", x=tuple(float(ESTIMATORS.index(n) + 1) for n in names),
@@ -137,6 +135,8 @@ class IIDParams(CheckParams):
 @check("sp800-90b.iid", params=IIDParams, ref="NIST SP 800-90B §5.1, §5.2")
 def iid_tests(p: IIDParams, ctx: CheckContext) -> Outcome:
     """The noise-source samples pass the IID permutation, chi-square and LRS tests."""
+    from evaltool.engines.stats.sp800_90b import assess_iid
+
     samples = _samples(ctx, p.slot, p.bits_per_symbol, p.max_samples)
     res = assess_iid(
         samples,
@@ -193,6 +193,8 @@ class RestartParams(CheckParams):
 @check("sp800-90b.restart", params=RestartParams, ref="NIST SP 800-90B §3.1.4")
 def restart(p: RestartParams, ctx: CheckContext) -> Outcome:
     """Restart data pass the sanity check and support the claimed entropy (§3.1.4)."""
+    from evaltool.engines.stats.sp800_90b import restart_tests
+
     if p.claimed_min_entropy > p.bits_per_symbol:
         raise EvidenceError(
             f"claimed min-entropy {fmt(p.claimed_min_entropy)} exceeds the "

@@ -15,7 +15,9 @@ stay independent of each other and may all import it).
 from __future__ import annotations
 
 import numpy as np
-from scipy import special, stats
+
+# scipy is imported inside the functions: the check registry imports this module to validate
+# profiles and must not pay for scipy's start-up.
 
 
 def sidak_level(alpha: float, m: int) -> float:
@@ -27,11 +29,15 @@ def sidak_level(alpha: float, m: int) -> float:
 
 def upper_normal_quantile(p: float) -> float:
     """``Φ⁻¹(1 − p)`` for ``0 < p < 1``."""
+    from scipy import special
+
     return float(-special.ndtri(p))
 
 
 def binomial_upper_tail(k: int, n: int, p: float) -> float:
     """``P(X >= k)`` for ``X ~ Binomial(n, p)`` (1 for ``k <= 0``)."""
+    from scipy import stats
+
     return float(stats.binom.sf(k - 1, n, p))
 
 

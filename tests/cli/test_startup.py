@@ -80,6 +80,19 @@ def test_validate_registers_checks_without_their_numeric_machinery(tmp_path: Pat
                   and ("kernel" in m or m.endswith((".first_level", ".iid", ".non_iid")))) == []
 
 
+@pytest.mark.parametrize("argv", [("checks", "--json"),
+                                  ("profile", "show", "profiles/etsi-gs-qkd-016.yaml")])
+def test_listing_checks_and_profiles_loads_no_reader_or_numeric_library(
+        argv: tuple[str, ...], tmp_path: Path) -> None:
+    code, out, modules = _imported(*argv, env={"EVALTOOL_CACHE_DIR": str(tmp_path)})
+    assert code == 0, out
+    assert "evaltool.checks.leakage" in modules  # the kinds were registered
+    assert sorted(m for m in modules if m.split(".")[0] in (
+        "scipy", "pandas", "numba", "pyarrow", "weasyprint", "matplotlib")) == []
+    # Check modules name the evidence context and the reader views only for typing.
+    assert {"evaltool.checks.context", "evaltool.io.readers"} & modules == set()
+
+
 def _groups() -> list[tuple[LazyGroup, str]]:
     return [(g, name) for g in (cli, rng, protocol) if isinstance(g, LazyGroup)
             for name in g.lazy]

@@ -3,14 +3,17 @@ corrections, and block-record access."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from numpy.typing import NDArray
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.outcome import enumerate_ids
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.io.readers import BlockRecords
-from evaltool.io.readers.blocks import FAMILIES
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.io.readers import BlockRecords
 
 DEFAULT_ALPHA = 0.001
 DEFAULT_POWER = 0.8
@@ -64,6 +67,8 @@ def block_counts(ctx: CheckContext, slot: str, k: int | None = None
                  ) -> tuple[BlockRecords, dict[str, NDArray[np.float64]]]:
     """The block records of ``slot`` and their five per-class count families (with ``k``, the
     table must have exactly ``k`` classes)."""
+    from evaltool.io.readers.blocks import FAMILIES
+
     blocks = ctx.blocks(slot)
     arrays = blocks.counts(*FAMILIES, n_classes=k, purpose=COUNTS_PURPOSE)
     return blocks, dict(zip(FAMILIES, arrays, strict=True))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field, model_validator
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.monitors._common import (
     DEFAULT_ALPHA,
     DEFAULT_POWER,
@@ -27,15 +27,12 @@ from evaltool.checks.registry import CheckParams, check
 from evaltool.checks.series import Envelope, bounded_series
 from evaltool.checks.telemetry import time_column
 from evaltool.engines.decision import sidak_level
-from evaltool.engines.leakage import (
-    binomial_critical_ratio,
-    dark_count_test,
-    suppression_mde,
-    suppression_trials_needed,
-)
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.io.readers import BlockRecords
 from evaltool.model.results import Measurement
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.io.readers import BlockRecords
 
 # --- monitor.detector-blinding -------------------------------------------------------------------
 
@@ -138,6 +135,8 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     block's floor is too low to detect a suppression of ``detectable_suppression`` with
     ``power``.
     """
+    from evaltool.engines.leakage import binomial_critical_ratio, dark_count_test, suppression_mde
+
     df, c = block_counts(ctx, p.blocks_slot)
     classes = df.n_classes
     v = p.vacuum_class
@@ -187,6 +186,8 @@ def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
 
 def _detector_blinding_outcome(p: DetectorBlindingParams, s: BlindingStats,
                                ms: list[Measurement]) -> Outcome:
+    from evaltool.engines.leakage import suppression_trials_needed
+
     df, a, pvalues, mde = s.blocks, s.level, s.pvalues, s.mde
     errors, gates, floor, B = s.errors, s.gates, s.floor, len(s.blocks)
     bright = ""

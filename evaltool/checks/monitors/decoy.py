@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.monitors._common import (
     DEFAULT_ALPHA,
     DEFAULT_POWER,
@@ -26,15 +26,13 @@ from evaltool.checks.registry import CheckParams, check
 from evaltool.checks.series import bounded_series
 from evaltool.engines.decision import sidak_level
 from evaltool.engines.decision import upper_normal_quantile as _z
-from evaltool.engines.leakage import (
-    DecoyFamily,
-    decoy_consistency,
-    decoy_family,
-    decoy_noncentrality,
-)
 from evaltool.errors import InsufficientDataError
-from evaltool.io.readers import BlockRecords
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.engines.leakage import DecoyFamily
+    from evaltool.io.readers import BlockRecords
 
 # --- monitor.decoy-consistency -------------------------------------------------------------------
 
@@ -85,6 +83,8 @@ def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Out
     Inconclusive when the pooled test cannot detect a ``detectable_deviation`` drop of the weak
     classes' transmittance with ``power``.
     """
+    from evaltool.engines.leakage import decoy_consistency, decoy_family, decoy_noncentrality
+
     mu = np.asarray(p.intensities, dtype=np.float64)
     df, c = block_counts(ctx, p.slot, len(mu))
     classes = df.n_classes

@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.monitors._common import (
     DEFAULT_ALPHA,
     DEFAULT_POWER,
@@ -19,14 +19,12 @@ from evaltool.checks.monitors._common import (
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.checks.telemetry import time_column
-from evaltool.engines.leakage import (
-    AfterpulseBoundTest,
-    AfterpulseResult,
-    afterpulse_bound_test,
-    afterpulse_from_counts,
-)
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.engines.leakage import AfterpulseBoundTest, AfterpulseResult
 
 HISTOGRAM_BINS = 60
 """Bins of the inter-arrival histograms of the dead-time and afterpulsing rules."""
@@ -175,6 +173,8 @@ def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
     ``P(X >= observed) < alpha``. Inconclusive when the test cannot detect twice the bound with
     ``power``.
     """
+    from evaltool.engines.leakage import afterpulse_bound_test, afterpulse_from_counts
+
     tcol, per_s = time_column(ctx.columns(p.slot), p.time_column)
     dead = dead_time_s(ctx, p.dead_time_ns) * per_s
     window = p.window_ns * 1e-9 * per_s

@@ -7,13 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.monitors._common import (
     DEFAULT_ALPHA,
     DEFAULT_POWER,
@@ -22,14 +21,12 @@ from evaltool.checks.monitors._common import (
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.decision import sidak_level
-from evaltool.engines.leakage import (
-    MismatchIntervalResult,
-    mismatch_interval_test,
-    mismatch_lower_bound,
-    mutual_information,
-)
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.engines.leakage import MismatchIntervalResult
 
 QUANTILE_ROWS = 1_000_000
 """Rows of the first chunk that fix the equal-count time bins of the mismatch test."""
@@ -128,6 +125,12 @@ def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outco
     the Šidák level over all bins and pairs; inconclusive if some bin cannot detect a mismatch of
     ``detectable_mismatch`` with ``power``.
     """
+    from evaltool.engines.leakage import (
+        mismatch_interval_test,
+        mismatch_lower_bound,
+        mutual_information,
+    )
+
     counts, edges, centre = _mismatch_counts(p, ctx)
     if p.by == "detector":
         share = 0.5 if p.expected_share is None else p.expected_share

@@ -5,12 +5,12 @@ depend on the settings of earlier pulses beyond the allowed deviation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.monitors._common import (
     DEFAULT_ALPHA,
     DEFAULT_POWER,
@@ -19,13 +19,12 @@ from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.engines.decision import sidak_level
 from evaltool.engines.decision import upper_normal_quantile as _z
-from evaltool.engines.leakage import (
-    PatternCellsResult,
-    PatternEffectAccumulator,
-    interval_excess_z,
-)
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.results import Measurement, Series
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
+    from evaltool.engines.leakage import PatternCellsResult
 
 PULSE_CHUNK_ROWS = 1 << 20
 """Rows per chunk of per-pulse tables (two narrow columns: about 13 MB per chunk)."""
@@ -83,6 +82,8 @@ def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
     relative deviation and are left out. Inconclusive when some cell cannot detect a deviation
     of twice the bound with ``power``.
     """
+    from evaltool.engines.leakage import PatternEffectAccumulator, interval_excess_z
+
     columns = ctx.columns(p.slot)
     feature = p.feature
     if feature is None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from pydantic import Field
 
-from evaltool.checks.context import CheckContext
 from evaltool.checks.monitors._common import (
     blocks_named,
 )
@@ -21,6 +21,9 @@ from evaltool.checks.telemetry import time_column
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.bundle import EvidenceFormat, EvidenceKind
 from evaltool.model.results import Measurement
+
+if TYPE_CHECKING:
+    from evaltool.checks.context import CheckContext
 
 # --- monitor.trojan-horse ------------------------------------------------------------------------
 

@@ -30,87 +30,180 @@ Public API (everything else in this package is private):
 
 from __future__ import annotations
 
-from evaltool.engines.leakage._anova import SNRResult, WelchANOVAResult, snr, welch_anova
-from evaltool.engines.leakage._contingency import (
-    DEFAULT_SWEEP,
-    ContingencyAccumulator,
-    IndependenceTestResult,
-    LeakageBoundResult,
-    SweepResult,
-    chi2_sweep,
-    independence_test,
-    mutual_information,
-    pool_sparse_bins,
-    suggest_binning,
-    total_variation_distance,
-)
-from evaltool.engines.leakage._decoy import (
-    DecoyConsistencyResult,
-    decoy_consistency,
-    decoy_noncentrality,
-)
-from evaltool.engines.leakage._features import (
-    DEFAULT_CALIBRATION_ROWS,
-    FeatureBatteryAccumulator,
-    FeatureBatteryResult,
-)
-from evaltool.engines.leakage._moments import (
-    ClassCoMoments,
-    ClassMoments,
-    CoMomentAccumulator,
-    LaggedPairAccumulator,
-    MomentAccumulator,
-    default_leaf_rows,
-)
-from evaltool.engines.leakage._monitor_power import (
-    AfterpulseBoundTest,
-    DecoyFamily,
-    afterpulse_bound_test,
-    binomial_critical_ratio,
-    decoy_family,
-    mismatch_lower_bound,
-    suppression_mde,
-    suppression_trials_needed,
-)
-from evaltool.engines.leakage._monitors import (
-    AfterpulseResult,
-    DarkCountResult,
-    DeadTimeResult,
-    EfficiencyMismatchResult,
-    MismatchIntervalResult,
-    PatternEffectResult,
-    afterpulse_excess,
-    afterpulse_from_counts,
-    dark_count_test,
-    dead_time_violations,
-    efficiency_mismatch,
-    mismatch_interval_test,
-    pattern_effect,
-)
-from evaltool.engines.leakage._multiple import (
-    TVLA_THRESHOLD,
-    benjamini_hochberg,
-    confirm_two_datasets,
-    holm,
-    sidak,
-    sidak_t_threshold,
-    tvla_family_alpha,
-)
-from evaltool.engines.leakage._pattern import (
-    PatternCellsResult,
-    PatternEffectAccumulator,
-    interval_excess_z,
-    pattern_cells,
-)
-from evaltool.engines.leakage._power import MDEResult, minimum_detectable_effect, rows_for_effect
-from evaltool.engines.leakage._ttest import (
-    WelchTResult,
-    centred_product_t,
-    lagged_centred_product_t,
-    preprocessed_class_stats,
-    welch_t,
-    welch_t_from_moments,
-)
+import importlib as _importlib
+from typing import TYPE_CHECKING
+from typing import Any as _Any
+
+if TYPE_CHECKING:
+    from evaltool.engines.leakage._anova import SNRResult, WelchANOVAResult, snr, welch_anova
+    from evaltool.engines.leakage._contingency import (
+        DEFAULT_SWEEP,
+        ContingencyAccumulator,
+        IndependenceTestResult,
+        LeakageBoundResult,
+        SweepResult,
+        chi2_sweep,
+        independence_test,
+        mutual_information,
+        pool_sparse_bins,
+        suggest_binning,
+        total_variation_distance,
+    )
+    from evaltool.engines.leakage._decoy import (
+        DecoyConsistencyResult,
+        decoy_consistency,
+        decoy_noncentrality,
+    )
+    from evaltool.engines.leakage._features import (
+        DEFAULT_CALIBRATION_ROWS,
+        FeatureBatteryAccumulator,
+        FeatureBatteryResult,
+    )
+    from evaltool.engines.leakage._moments import (
+        ClassCoMoments,
+        ClassMoments,
+        CoMomentAccumulator,
+        LaggedPairAccumulator,
+        MomentAccumulator,
+        default_leaf_rows,
+    )
+    from evaltool.engines.leakage._monitor_power import (
+        AfterpulseBoundTest,
+        DecoyFamily,
+        afterpulse_bound_test,
+        binomial_critical_ratio,
+        decoy_family,
+        mismatch_lower_bound,
+        suppression_mde,
+        suppression_trials_needed,
+    )
+    from evaltool.engines.leakage._monitors import (
+        AfterpulseResult,
+        DarkCountResult,
+        DeadTimeResult,
+        EfficiencyMismatchResult,
+        MismatchIntervalResult,
+        PatternEffectResult,
+        afterpulse_excess,
+        afterpulse_from_counts,
+        dark_count_test,
+        dead_time_violations,
+        efficiency_mismatch,
+        mismatch_interval_test,
+        pattern_effect,
+    )
+    from evaltool.engines.leakage._multiple import (
+        TVLA_THRESHOLD,
+        benjamini_hochberg,
+        confirm_two_datasets,
+        holm,
+        sidak,
+        sidak_t_threshold,
+        tvla_family_alpha,
+    )
+    from evaltool.engines.leakage._pattern import (
+        PatternCellsResult,
+        PatternEffectAccumulator,
+        interval_excess_z,
+        pattern_cells,
+    )
+    from evaltool.engines.leakage._power import (
+        MDEResult,
+        minimum_detectable_effect,
+        rows_for_effect,
+    )
+    from evaltool.engines.leakage._ttest import (
+        WelchTResult,
+        centred_product_t,
+        lagged_centred_product_t,
+        preprocessed_class_stats,
+        welch_t,
+        welch_t_from_moments,
+    )
+
+# Every submodule loads scipy or numba kernels: each is imported on first use of one of its names,
+# so that registering the check kinds (``evaltool validate``) compiles and loads nothing.
+_LAZY: dict[str, str] = {
+    "SNRResult": "_anova",
+    "WelchANOVAResult": "_anova",
+    "snr": "_anova",
+    "welch_anova": "_anova",
+    "DEFAULT_SWEEP": "_contingency",
+    "ContingencyAccumulator": "_contingency",
+    "IndependenceTestResult": "_contingency",
+    "LeakageBoundResult": "_contingency",
+    "SweepResult": "_contingency",
+    "chi2_sweep": "_contingency",
+    "independence_test": "_contingency",
+    "mutual_information": "_contingency",
+    "pool_sparse_bins": "_contingency",
+    "suggest_binning": "_contingency",
+    "total_variation_distance": "_contingency",
+    "DecoyConsistencyResult": "_decoy",
+    "decoy_consistency": "_decoy",
+    "decoy_noncentrality": "_decoy",
+    "DEFAULT_CALIBRATION_ROWS": "_features",
+    "FeatureBatteryAccumulator": "_features",
+    "FeatureBatteryResult": "_features",
+    "ClassCoMoments": "_moments",
+    "ClassMoments": "_moments",
+    "CoMomentAccumulator": "_moments",
+    "LaggedPairAccumulator": "_moments",
+    "MomentAccumulator": "_moments",
+    "default_leaf_rows": "_moments",
+    "AfterpulseBoundTest": "_monitor_power",
+    "DecoyFamily": "_monitor_power",
+    "afterpulse_bound_test": "_monitor_power",
+    "binomial_critical_ratio": "_monitor_power",
+    "decoy_family": "_monitor_power",
+    "mismatch_lower_bound": "_monitor_power",
+    "suppression_mde": "_monitor_power",
+    "suppression_trials_needed": "_monitor_power",
+    "AfterpulseResult": "_monitors",
+    "DarkCountResult": "_monitors",
+    "DeadTimeResult": "_monitors",
+    "EfficiencyMismatchResult": "_monitors",
+    "MismatchIntervalResult": "_monitors",
+    "PatternEffectResult": "_monitors",
+    "afterpulse_excess": "_monitors",
+    "afterpulse_from_counts": "_monitors",
+    "dark_count_test": "_monitors",
+    "dead_time_violations": "_monitors",
+    "efficiency_mismatch": "_monitors",
+    "mismatch_interval_test": "_monitors",
+    "pattern_effect": "_monitors",
+    "TVLA_THRESHOLD": "_multiple",
+    "benjamini_hochberg": "_multiple",
+    "confirm_two_datasets": "_multiple",
+    "holm": "_multiple",
+    "sidak": "_multiple",
+    "sidak_t_threshold": "_multiple",
+    "tvla_family_alpha": "_multiple",
+    "PatternCellsResult": "_pattern",
+    "PatternEffectAccumulator": "_pattern",
+    "interval_excess_z": "_pattern",
+    "pattern_cells": "_pattern",
+    "MDEResult": "_power",
+    "minimum_detectable_effect": "_power",
+    "rows_for_effect": "_power",
+    "WelchTResult": "_ttest",
+    "centred_product_t": "_ttest",
+    "lagged_centred_product_t": "_ttest",
+    "preprocessed_class_stats": "_ttest",
+    "welch_t": "_ttest",
+    "welch_t_from_moments": "_ttest",
+}
+"""Public name → the submodule defining it, imported when the name is first used."""
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_CALIBRATION_ROWS",
