@@ -170,7 +170,8 @@ def test_t_on_picosecond_tags_with_1e12_offset_matches_exact_arithmetic() -> Non
 
 
 def test_naive_power_sums_fail_where_the_accumulator_does_not() -> None:
-    # The failure mode measured on lascar (leakage-and-reporting.md, A2): raw Σx, Σx² in float64.
+    # The failure mode of accumulating raw power sums Σx, Σx² in float64 (catastrophic
+    # cancellation, which the shifted, pairwise-merged moments of docs/methods/leakage.md avoid).
     tags, labels, exact = _acceptance_case()
     naive = []
     for c in (0, 1):
