@@ -30,9 +30,9 @@ Public API (everything else in this package is private):
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING
-from typing import Any as _Any
+
+from evaltool.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from evaltool.engines.leakage._anova import SNRResult, WelchANOVAResult, snr, welch_anova
@@ -196,13 +196,7 @@ _LAZY: dict[str, str] = {
 """Public name → the submodule defining it, imported when the name is first used."""
 
 
-def __getattr__(name: str) -> _Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib as _importlib
-from typing import Any as _Any
+from evaltool.lazy import lazy_exports
 
 # --- post-processing: sifting, Cascade, verification, privacy amplification, authentication ---
 # Imported on first use so that importing the package does not load the compiled kernels.
@@ -42,8 +41,4 @@ _POSTPROCESSING_EXPORTS: dict[str, str] = {
 }
 
 
-def __getattr__(name: str) -> _Any:
-    module = _POSTPROCESSING_EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(_importlib.import_module(f"{__name__}.{module}"), name)
+__getattr__ = lazy_exports(__name__, _POSTPROCESSING_EXPORTS)

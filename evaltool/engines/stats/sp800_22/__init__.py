@@ -21,6 +21,7 @@ from evaltool.engines.stats.sp800_22.results import (
     resolve_tests,
 )
 from evaltool.engines.stats.sp800_22.second_level import SecondLevel, second_level
+from evaltool.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from evaltool.engines.stats.sp800_22.battery import (
@@ -111,18 +112,16 @@ if TYPE_CHECKING:
     """Test name → first-level test function (each takes a 1-D or (m, n) bit array)."""
 
 
+_exports = lazy_exports(__name__, _LAZY)
+
+
 def __getattr__(name: str) -> _Any:
     if name == "TESTS":
         first_level = _importlib.import_module(f"{__name__}.first_level")
         tests = {test: getattr(first_level, fn) for test, fn in _TEST_FUNCTIONS.items()}
         globals()["TESTS"] = tests
         return tests
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+    return _exports(name)
 
 
 __all__ = [

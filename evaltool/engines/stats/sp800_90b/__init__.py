@@ -14,9 +14,7 @@ health_tests, repetition_count_cutoff, adaptive_proportion_cutoff
 
 from __future__ import annotations
 
-import importlib as _importlib
 from typing import TYPE_CHECKING
-from typing import Any as _Any
 
 from evaltool.engines.stats.sp800_90b._common import (
     MIN_SAMPLES,
@@ -35,6 +33,7 @@ from evaltool.engines.stats.sp800_90b.health import (
     repetition_count_alarms,
     repetition_count_cutoff,
 )
+from evaltool.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from evaltool.engines.stats.sp800_90b._entropic import (
@@ -109,13 +108,7 @@ _LAZY: dict[str, str] = {
 """Public name → the submodule defining it, imported when the name is first used."""
 
 
-def __getattr__(name: str) -> _Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(_importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
