@@ -106,8 +106,9 @@ class TestKeyLengthBound:
         assert out.verdict is Verdict.PASS
 
     def test_long_verification_hash_counts_as_leakage(self, tmp_path: Path) -> None:
-        # docs/methods/finite-key.md item 5: log2(2/eps_cor) covers a 50-bit hash (ceil(log2(1e15)) = 50); a
-        # 64-bit hash discloses 14 more bits, so the bound drops to 2,600,913.
+        # docs/methods/finite-key.md item 5: log2(2/eps_cor) covers a 50-bit hash
+        # (ceil(log2(1e15)) = 50); a 64-bit hash discloses 14 more bits, so the bound drops to
+        # 2,600,913.
         out, m = run("protocol.key-length-bound", make(tmp_path, [block(0, ELL, hash_bits=64)]))
         assert out.verdict is Verdict.FAIL
         assert m["worst_excess_bits"] == 14
