@@ -116,19 +116,20 @@ class CheckContext:
 
     def log(self, slot: str) -> LogView:
         """A JSON-lines log slot."""
-        bf = self.file(slot)
-        if bf.entry.format is not EvidenceFormat.JSONL:
-            raise EvidenceError(f"slot {slot!r} is not JSON lines", path=self._display(bf))
-        view: LogView = readers.read(self._source(bf))
+        view: LogView = readers.read(self._of_format(slot, EvidenceFormat.JSONL, "JSON lines"))
         return view
 
     def random_bits(self, slot: str) -> RandomBits:
         """A binary slot of raw generator output."""
-        bf = self.file(slot)
-        if bf.entry.format is not EvidenceFormat.BINARY:
-            raise EvidenceError(f"slot {slot!r} is not binary", path=self._display(bf))
-        view: RandomBits = readers.read(self._source(bf))
+        view: RandomBits = readers.read(self._of_format(slot, EvidenceFormat.BINARY, "binary"))
         return view
+
+    def _of_format(self, slot: str, fmt: EvidenceFormat, name: str) -> readers.Source:
+        """The reader source of ``slot``, which must be stored as ``fmt`` (``name`` in errors)."""
+        bf = self.file(slot)
+        if bf.entry.format is not fmt:
+            raise EvidenceError(f"slot {slot!r} is not {name}", path=self._display(bf))
+        return self._source(bf)
 
     def traces(self, slot: str) -> TraceArray:
         """A trace-array slot, memory-mapped."""
