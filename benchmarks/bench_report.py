@@ -26,6 +26,10 @@ peak memory, parent and renderers      447 MB (490-532 MB     475-492 MB
                                        renderer was kept)
 =====================================  =====================  ====================================
 
+Re-measured the same day on a quiet VM (load average 0.5-1.3) with HarfBuzz subsetting, three
+runs of all outputs (``--paths whole,split --repeat 3``): whole 15.26 s median (14.81-16.81,
+rendering CPU 15.5 s a run, 407 MB), split 9.55 s median (8.71-9.81, 14.3 s CPU, 442 MB).
+
 So at ~100 pages only the split path is under 10 s (it is the one taken there; the whole render
 is its fallback), and only with a free second core: under load the split's extra work (cover and
 contents rendered apart, the sample, the join) makes it slower than the whole render. The same
