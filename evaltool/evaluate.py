@@ -143,18 +143,18 @@ def prepare_audit(sources: AuditSources, *, times: PhaseTimes | None = None) -> 
     profile, security target, evaluation input (CEM attestations must name manual activities of
     the plan) or bundle; nothing has run yet when it does.
     """
-    clock = times if times is not None else PhaseTimes()
-    with clock.phase("load profile"):
+    timer = times if times is not None else PhaseTimes()
+    with timer.phase("load profile"):
         lp = load_profile(sources.profile)
-    with clock.phase("load security target and evaluation input"):
+    with timer.phase("load security target and evaluation input"):
         lst = load_security_target(sources.st) if sources.st is not None else None
         lev = (load_evaluation_input(sources.evaluation)
                if sources.evaluation is not None else None)
-    with clock.phase("build plan"):
+    with timer.phase("build plan"):
         plan = build_plan(lp, lst)
         if lev is not None:
             check_evaluation(plan.profile, lev)
-    with clock.phase("load bundle"):
+    with timer.phase("load bundle"):
         bundle = load_bundle(sources.bundle)
     inputs = AuditInputs(
         profile_path=lp.doc.path, profile_sha256=lp.sha256,

@@ -14,7 +14,6 @@ file was edited or the recomputation gives different results.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import suppress
 from datetime import datetime
@@ -24,9 +23,16 @@ from typing import Any
 import click
 
 from evaltool.cli._common import find_profile, parse_formats, profile_dirs
-from evaltool.errors import EvaltoolError, ExitCode, RecordedInputError, UsageError
+from evaltool.errors import (
+    EvaltoolError,
+    EvidenceError,
+    ExitCode,
+    RecordedInputError,
+    UsageError,
+)
 from evaltool.evaluate import AuditSources, prepare_audit, run_audit
 from evaltool.io.bundle import manifest_path_of
+from evaltool.io.files import sha256_file
 from evaltool.model.results import EvaluationResult
 from evaltool.report.canonical import (
     DIGEST_NAME,
@@ -88,14 +94,11 @@ def _safe_join(root: Path, rel: str) -> Path | None:
 
 
 def _file_sha256(path: Path) -> str | None:
-    h = hashlib.sha256()
+    """SHA-256 of ``path``, or None when it cannot be read."""
     try:
-        with path.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    except OSError:
+        return sha256_file(path)[0]
+    except EvidenceError:
         return None
-    return h.hexdigest()
 
 
 _OPTION = {"profile": "--profile", "security-target": "--st", "evaluation": "--evaluation"}
