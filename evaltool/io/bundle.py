@@ -7,16 +7,29 @@ its kind's column schema before any statistic runs, so that malformed evidence s
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evaltool.errors import EvidenceError
-from evaltool.io import tables, traces
+from evaltool.errors import EvidenceError, InsufficientDataError
+from evaltool.io import readers, tables, traces
 from evaltool.io.files import MAX_EVIDENCE_BYTES, resolve_inside, sha256_file
 from evaltool.io.yaml import load_yaml, validate
-from evaltool.model.bundle import TABLE_FORMATS, BundleManifest, EvidenceFile, EvidenceFormat
+from evaltool.model.bundle import (
+    TABLE_FORMATS,
+    BundleManifest,
+    EvidenceFile,
+    EvidenceFormat,
+    EvidenceKind,
+)
 
 MANIFEST_NAME = "bundle.yaml"
+
+READ_AT_LOAD = frozenset({EvidenceKind.BLOCK_RECORDS})
+"""Kinds whose reader runs when the bundle is loaded, so its rules beyond the column schema (for
+block records: count families cover the same classes, errors never exceed detections) stop the
+audit like a schema violation instead of making each check that reads the slot inconclusive.
+The view is cached, so the checks reuse it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +89,7 @@ def load_bundle(path: Path, *, check_tables: bool = True) -> Bundle:
         files[entry.slot] = _load_file(root, mpath, i, entry, check_tables=check_tables)
     if check_tables:
         _check_trace_labels(root, files)
+        _read_views(root, files)
     return Bundle(root=root, manifest_path=mpath, manifest_sha256=manifest_sha, manifest=manifest,
                   files=files)
 
@@ -121,6 +135,19 @@ def _load_file(
         rows, shape = trace_info.traces, (trace_info.traces, trace_info.samples)
     return BundleFile(entry=entry, path=real, sha256=digest, size_bytes=size, rows=rows,
                       columns=columns, shape=shape)
+
+
+def _read_views(root: Path, files: dict[str, BundleFile]) -> None:
+    """Apply the readers of :data:`READ_AT_LOAD` kinds; too little data stays a matter for each
+    check (inconclusive), malformed data is an error now."""
+    for bf in files.values():
+        if bf.entry.kind not in READ_AT_LOAD:
+            continue
+        source = readers.Source(slot=bf.entry.slot, kind=bf.entry.kind, format=bf.entry.format,
+                                path=bf.path, display=f"{root.name}/{bf.entry.path}",
+                                sha256=bf.sha256)
+        with contextlib.suppress(InsufficientDataError):
+            readers.read(source)
 
 
 def _check_trace_labels(root: Path, files: dict[str, BundleFile]) -> None:

@@ -131,6 +131,9 @@ CASES: dict[str, tuple[Mutator, str, str]] = {
     "NaN in Parquet": (_parquet_with_nan, "detections.parquet", "row 1235"),
     "negative count": (_edit_csv("blocks.csv", 4, "key_errors_0", "-3"), "blocks.csv",
                        "negative count"),
+    # block-record rules beyond the column schema, applied when the bundle is loaded
+    "errors exceed detections": (_edit_csv("blocks.csv", 4, "key_errors_0", "999999999"),
+                                 "blocks.csv", "key_errors_0 exceeds key_detections_0"),
     "flag out of range": (_edit_csv("blocks.csv", 5, "aborted", "2"), "blocks.csv", "0 or 1"),
     "non-monotonic CSV time": (_edit_csv("monitors.csv", 40, "time_s", "0.0"), "monitors.csv",
                                "non-decreasing"),
