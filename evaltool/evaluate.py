@@ -19,7 +19,7 @@ import sys
 import time
 import warnings
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -108,6 +108,8 @@ class AuditSources:
     profile: Path
     st: Path | None = None
     evaluation: Path | None = None
+    known_sha256: Mapping[Path, str] = field(default_factory=dict)
+    """Digests of bundle files hashed earlier in this process, by resolved path (not re-read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,7 @@ def prepare_audit(sources: AuditSources, *, times: PhaseTimes | None = None) -> 
         if lev is not None:
             check_evaluation(plan.profile, lev)
     with timer.phase("load bundle"):
-        bundle = load_bundle(sources.bundle)
+        bundle = load_bundle(sources.bundle, known_sha256=sources.known_sha256)
     inputs = AuditInputs(
         profile_path=lp.doc.path, profile_sha256=lp.sha256,
         st_path=lst.doc.path if lst else None, st_sha256=lst.sha256 if lst else None,

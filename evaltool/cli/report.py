@@ -176,11 +176,14 @@ def _unmatched_inputs(stored: EvaluationResult, given: dict[str, Path | None],
 
 
 def _input_problems(stored: EvaluationResult, bundle_root: Path,
-                    given: dict[str, Path | None]) -> list[str]:
-    """Every recorded input whose file is missing or whose SHA-256 differs from the record."""
+                    given: dict[str, Path | None], hashed: dict[Path, str]) -> list[str]:
+    """Every recorded input whose file is missing or whose SHA-256 differs from the record;
+    the digests of the bundle's files are kept in ``hashed`` (by resolved path) so the
+    recomputation does not read them again."""
     problems = []
     for f in stored.provenance.inputs:
-        if f.role == "manifest" or f.role.startswith("evidence:"):
+        in_bundle = f.role == "manifest" or f.role.startswith("evidence:")
+        if in_bundle:
             target = _safe_join(bundle_root, f.path)
         else:
             target = given.get(f.role)
@@ -188,6 +191,8 @@ def _input_problems(stored: EvaluationResult, bundle_root: Path,
             problems.append(f"input {f.path} ({f.role}): not a file inside the bundle")
             continue
         now = _file_sha256(target)
+        if now is not None and in_bundle:
+            hashed[target.resolve()] = now
         if now is None:
             problems.append(f"input {f.path} ({f.role}): missing or unreadable at {target}")
         elif now != f.sha256:
@@ -290,11 +295,13 @@ def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: s
     if unmatched:
         raise RecordedInputError("; ".join(unmatched), path=results_path)
     assert profile is not None  # a recorded profile that was not found is unmatched
-    input_problems = _input_problems(stored, manifest_path_of(bundle).parent, given)
+    hashed: dict[Path, str] = {}
+    input_problems = _input_problems(stored, manifest_path_of(bundle).parent, given, hashed)
     diffs: list[str] = []
     if not input_problems:
         again = _recompute(stored, AuditSources(bundle=bundle, profile=profile, st=st_path,
-                                                evaluation=evaluation_path))
+                                                evaluation=evaluation_path,
+                                                known_sha256=hashed))
         diffs = list(diff(stored.model_dump(mode="json"), again.model_dump(mode="json")))
     for line in input_problems:
         click.echo(f"input changed: {line}")

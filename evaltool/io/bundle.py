@@ -8,6 +8,7 @@ its kind's column schema before any statistic runs, so that malformed evidence s
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,14 +80,21 @@ def load_manifest(path: Path) -> tuple[Path, BundleManifest]:
     return mpath, validate(doc, BundleManifest, error=EvidenceError)
 
 
-def load_bundle(path: Path, *, check_tables: bool = True) -> Bundle:
-    """Load a bundle: validate the manifest, resolve, hash and validate every evidence file."""
+def load_bundle(path: Path, *, check_tables: bool = True,
+                known_sha256: Mapping[Path, str] | None = None) -> Bundle:
+    """Load a bundle: validate the manifest, resolve, hash and validate every evidence file.
+
+    ``known_sha256`` maps resolved paths to digests this process computed a moment ago (``verify``
+    hashes every recorded input before it recomputes); those files are not read twice.
+    """
     mpath, manifest = load_manifest(path)
     root = mpath.parent
     manifest_sha, _ = sha256_file(mpath)
     files: dict[str, BundleFile] = {}
+    known = known_sha256 or {}
     for i, entry in enumerate(manifest.evidence):
-        files[entry.slot] = _load_file(root, mpath, i, entry, check_tables=check_tables)
+        files[entry.slot] = _load_file(root, mpath, i, entry, check_tables=check_tables,
+                                       known=known)
     if check_tables:
         _check_trace_labels(root, files)
         _read_views(root, files)
@@ -95,7 +103,8 @@ def load_bundle(path: Path, *, check_tables: bool = True) -> Bundle:
 
 
 def _load_file(
-    root: Path, mpath: Path, index: int, entry: EvidenceFile, *, check_tables: bool
+    root: Path, mpath: Path, index: int, entry: EvidenceFile, *, check_tables: bool,
+    known: Mapping[Path, str],
 ) -> BundleFile:
     loc = f"evidence[{index}] (slot '{entry.slot}')"
     if entry.size_bytes is not None and entry.size_bytes > MAX_EVIDENCE_BYTES:
@@ -113,7 +122,10 @@ def _load_file(
             f"declared size {entry.size_bytes} bytes but the file has {actual_size} "
             "(truncated or replaced?)", path=mpath, location=loc,
         )
-    digest, size = sha256_file(real)
+    if real in known:
+        digest, size = known[real], actual_size
+    else:
+        digest, size = sha256_file(real)
     if entry.sha256 is not None and entry.sha256 != digest:
         raise EvidenceError(
             f"SHA-256 mismatch for {entry.path!r}: manifest says {entry.sha256}, file is {digest}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,6 +96,34 @@ def test_verify_from_another_folder_finds_the_profile_and_reproduces(
     assert out.strip().endswith("overall verdict fail)")
     # profile, ST, evaluation input, manifest and the demo bundle's eight evidence files
     assert "verify: OK (1 checks reproduced, 12 input hashes match" in out
+
+
+def test_verify_reads_each_evidence_file_once(
+        workspace: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The recorded hashes are checked first; the recomputation reuses those digests."""
+    import evaltool.cli.report as report_cli
+    import evaltool.io.bundle as bundle_io
+
+    hashed: list[str] = []
+
+    def counting(real: Callable[[Path], tuple[str, int]]) -> Callable[[Path], tuple[str, int]]:
+        def sha(path: Path) -> tuple[str, int]:
+            hashed.append(Path(path).resolve().name)
+            return real(path)
+        return sha
+
+    monkeypatch.setattr(report_cli, "sha256_file", counting(report_cli.sha256_file))
+    monkeypatch.setattr(bundle_io, "sha256_file", counting(bundle_io.sha256_file))
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", EPOCH)
+    code, out, err = run(["verify", str(workspace / "out" / "audit" / "results.json"),
+                          "--bundle", str(workspace / "bundle"),
+                          "--st", str(workspace / "st.yaml"),
+                          "--evaluation", str(workspace / "evaluation.yaml")], capsys)
+    assert code == ExitCode.PASS, out + err
+    evidence = [p.name for p in (workspace / "bundle").iterdir() if p.name != "bundle.yaml"]
+    assert len(evidence) >= 8
+    assert {name: hashed.count(name) for name in evidence} == dict.fromkeys(evidence, 1)
 
 
 @pytest.mark.parametrize(("dropped", "role", "option", "name"), [
