@@ -231,26 +231,34 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
+def _forked_renderers(pgid: int, timeout_s: float = 60.0) -> list[int]:
+    """The rendering processes of group ``pgid`` once the first has forked the second.
+
+    The first process forks once WeasyPrint is loaded; while loading, it may fork short-lived
+    helpers (ctypes' ldconfig) that carry its command line until they exec, so a single look can
+    count one of them: wait until the same two or more processes are seen five times in a row.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    seen: list[list[int]] = []
+    while time.monotonic() < deadline and not (
+            len(seen) >= 5 and len(seen[-1]) >= 2 and all(m == seen[-1] for m in seen[-5:])):
+        seen.append(sorted(_group_members(pgid)))
+        time.sleep(0.05)
+    return seen[-1] if seen else []
+
+
 def test_a_rendering_process_that_dies_fails_the_render_and_nothing_hangs(
         report_html: str, tmp_path: Path) -> None:
     import signal
-    import time
 
     from evaltool.errors import ReportError
 
     renderer = IsolatedRenderer()
     pgid = renderer._proc.pid
     try:
-        deadline = time.monotonic() + 60
-        seen: list[list[int]] = []
-        # The child forks once WeasyPrint is loaded; while loading, it may fork short-lived
-        # helpers (ctypes' ldconfig) that carry its command line until they exec: wait until
-        # the same two processes are seen five times in a row.
-        while time.monotonic() < deadline and not (
-                len(seen) >= 5 and len(seen[-1]) >= 2 and all(m == seen[-1] for m in seen[-5:])):
-            seen.append(sorted(_group_members(pgid)))
-            time.sleep(0.05)
-        members = seen[-1]
+        members = _forked_renderers(pgid)
         forked = [p for p in members if p != pgid]
         assert forked, members
         os.kill(forked[0], signal.SIGKILL)
