@@ -34,6 +34,8 @@ _COMMANDS = {
     "rng": LazyCommand("evaltool.cli.rng:rng",
                        "Statistical tests of random number generator output."),
     "schema": LazyCommand("evaltool.cli.schema:schema", "Print the JSON Schema of DOCUMENT."),
+    "sign": LazyCommand("evaltool.cli.sign:sign", "Sign report.pdf (PAdES, incremental) and "
+                        "results.json (detached CMS) in DIR."),
     "simulate": LazyCommand("evaltool.cli.simulate:simulate", "Write the evidence bundle of "
                             "SCENARIO: a simulated decoy-state BB84 pair over 50 km of fibre, "
                             "honest or with one deviation (docs/scenarios.md)."),

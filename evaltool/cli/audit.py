@@ -14,7 +14,7 @@ from evaltool.errors import EvaltoolError, ExitCode, UsageError
 from evaltool.evaluate import AuditSources, PhaseTimes, now_utc, prepare_audit, run_audit
 from evaltool.io.bundle import manifest_path_of
 from evaltool.model.verdict import Verdict
-from evaltool.report.outputs import remove_outputs, write_outputs
+from evaltool.report.outputs import refuse_to_replace_signed, remove_outputs, write_outputs
 
 _EXIT = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAIL,
          Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
@@ -35,11 +35,16 @@ _EXIT = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAIL,
               help="Seed of every randomised procedure.")
 @click.option("--format", "formats", default="html,pdf,json,junit,oscal", show_default=True,
               help="Comma-separated output formats.")
+@click.option("--overwrite-signed", is_flag=True,
+              help="Replace outputs in --out even when they are signed (the signatures go).")
 @click.pass_context
 def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | None,
-          evaluation_path: Path | None, out_dir: Path, seed: int, formats: str) -> None:
+          evaluation_path: Path | None, out_dir: Path, seed: int, formats: str,
+          overwrite_signed: bool) -> None:
     """Audit an evidence BUNDLE against a protection profile and write the reports."""
     wanted = parse_formats(formats)
+    if not overwrite_signed:
+        refuse_to_replace_signed(out_dir)
     bundle_root = manifest_path_of(bundle).parent.resolve()
     out_real = out_dir.resolve()
     if out_real == bundle_root or bundle_root in out_real.parents:

@@ -42,7 +42,7 @@ from evaltool.report.canonical import (
     results_json,
     sha256_hex,
 )
-from evaltool.report.outputs import write_outputs
+from evaltool.report.outputs import refuse_to_replace_signed, write_outputs
 
 _VOLATILE = {("provenance", "started_at"), ("provenance", "finished_at"),
              ("provenance", "command_line")}
@@ -72,12 +72,16 @@ def _check_digest(results_path: Path, data: bytes) -> str | None:
               help="Output folder.")
 @click.option("--format", "formats", default="html,pdf,junit,oscal,json", show_default=True,
               help="Comma-separated output formats.")
-def report(results_path: Path, out_dir: Path, formats: str) -> None:
+@click.option("--overwrite-signed", is_flag=True,
+              help="Replace outputs in --out even when they are signed (the signatures go).")
+def report(results_path: Path, out_dir: Path, formats: str, overwrite_signed: bool) -> None:
     """Re-render every output from RESULTS.json without recomputing anything."""
     wanted = parse_formats(formats)
     if out_dir.resolve() == results_path.resolve().parent:
         raise UsageError("--out must be another folder than the one holding RESULTS.json "
                          "(re-rendering replaces the outputs it finds in --out)")
+    if not overwrite_signed:
+        refuse_to_replace_signed(out_dir)
     result, data = read_results(results_path)
     problem = _check_digest(results_path, data)
     if problem is not None:
@@ -230,6 +234,31 @@ def diff(a: Any, b: Any, path: tuple[str | int, ...] = ()) -> Iterator[str]:
         yield f"{where}: recorded {_short(a)}, recomputed {_short(b)}"
 
 
+def _signature_lines(out_dir: Path, trust: list[Path]) -> list[tuple[str, bool]]:
+    """One line per signature of the result set in ``out_dir`` and whether it verifies; without
+    trust anchors, a note that the signatures found were not checked."""
+    from evaltool.report.outputs import signed_outputs
+
+    if not trust:
+        found = signed_outputs(out_dir)
+        if not found:
+            return []
+        names = ", ".join(p.name for p in found)
+        return [(f"signatures: {names} signed, not checked (pass --trust CA.pem)", True)]
+    from evaltool.signing.verify import verify_result_set
+
+    checked = verify_result_set(out_dir, trust)
+    lines = []
+    for c in checked.checks:
+        when = f", timestamp {c.timestamp}" if c.timestamp else (
+            f", signed {c.signed_at} (signer's clock)" if c.signed_at else "")
+        verdict = "OK" if c.ok else f"FAILED ({c.reason})"
+        lines.append((f"signature: {c.file} by {c.signer!r} as {c.role or 'no role'}{when}: "
+                      f"{verdict}", c.ok))
+    lines.extend((f"signature: {p}", False) for p in checked.problems)
+    return lines
+
+
 def _recompute(stored: EvaluationResult, sources: AuditSources) -> EvaluationResult:
     """The evaluation of ``sources`` at the recorded seed and start time, as ``audit`` runs it.
 
@@ -255,14 +284,19 @@ def _recompute(stored: EvaluationResult, sources: AuditSources) -> EvaluationRes
               help="Security target used by the original audit, if any.")
 @click.option("--evaluation", "evaluation_path", type=click.Path(path_type=Path),
               help="Evaluation input used by the original audit, if any.")
+@click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path),
+              help="Trust anchor certificates (PEM) for the signatures beside RESULTS.json; "
+                   "repeatable.")
 @click.pass_context
 def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: str | None,
-           st_path: Path | None, evaluation_path: Path | None) -> None:
+           st_path: Path | None, evaluation_path: Path | None, trust: tuple[Path, ...]) -> None:
     """Recompute the evaluation recorded in RESULTS.json from BUNDLE and report differences.
 
-    Exit 0: reproduced exactly. Exit 4: an input recorded in RESULTS.json is not given (or one
-    given was not recorded), is invalid, or its hash differs from the recorded one. Exit 5: the
-    results file was edited, or recomputation gives different results.
+    With --trust, every signature beside RESULTS.json (report.pdf, results.json.p7s) is checked
+    too. Exit 0: reproduced exactly (and every signature verifies). Exit 4: an input recorded in
+    RESULTS.json is not given (or one given was not recorded), is invalid, or its hash differs
+    from the recorded one; or a trust anchor file is unreadable. Exit 5: the results file was
+    edited, recomputation gives different results, or a signature does not verify.
     """
     try:
         data = results_path.read_bytes()
@@ -295,6 +329,7 @@ def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: s
     if unmatched:
         raise RecordedInputError("; ".join(unmatched), path=results_path)
     assert profile is not None  # a recorded profile that was not found is unmatched
+    signatures = _signature_lines(results_path.parent, list(trust))
     hashed: dict[Path, str] = {}
     input_problems = _input_problems(stored, manifest_path_of(bundle).parent, given, hashed)
     diffs: list[str] = []
@@ -311,11 +346,16 @@ def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: s
         click.echo(f"difference: {line}")
     if len(diffs) > _MAX_DIFFS:
         click.echo(f"difference: ... and {len(diffs) - _MAX_DIFFS} more")
+    for line, _ in signatures:
+        click.echo(line)
     if input_problems:
         click.echo("verify: FAILED (inputs differ from those recorded; nothing recomputed)")
         ctx.exit(ExitCode.BAD_INPUT)
     if results_problems or diffs:
         click.echo("verify: FAILED (results differ from the recomputation)")
+        ctx.exit(ExitCode.REPORT)
+    if not all(ok for _, ok in signatures):
+        click.echo("verify: FAILED (a signature does not verify or a signed output was changed)")
         ctx.exit(ExitCode.REPORT)
     n = len(stored.checks())
     click.echo(f"verify: OK ({n} checks reproduced, {len(stored.provenance.inputs)} input hashes "

@@ -21,6 +21,8 @@ from evaltool.model.results import EvaluationResult
 
 RESULTS_NAME = "results.json"
 DIGEST_NAME = "results.json.sha256"
+SIGNATURE_NAME = "results.json.p7s"
+"""Detached CMS signature(s) over results.json (``evaltool sign``, ``docs/signing.md``)."""
 MAX_RESULTS_BYTES = 1 << 30
 """Largest results file read (1 GiB): a bigger file is refused instead of exhausting memory."""
 

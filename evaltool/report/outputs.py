@@ -18,13 +18,20 @@ from pathlib import Path
 from evaltool.errors import ReportError
 from evaltool.model.results import EvaluationResult
 from evaltool.report._atomic import Staged, write_atomic
-from evaltool.report.canonical import DIGEST_NAME, digest_line, results_json, sha256_hex
+from evaltool.report.canonical import (
+    DIGEST_NAME,
+    SIGNATURE_NAME,
+    digest_line,
+    results_json,
+    sha256_hex,
+)
 from evaltool.report.html import render_html
 from evaltool.report.junit import render_junit
 from evaltool.report.oscal import render_oscal
 from evaltool.report.pdf import IsolatedRenderer, PdfAttachment, RenderLimits, render_pdf
 
-__all__ = ["OUTPUT_NAMES", "OutputFormat", "remove_outputs", "results_json", "write_outputs"]
+__all__ = ["OUTPUT_NAMES", "OutputFormat", "remove_outputs", "results_json", "signed_outputs",
+           "write_outputs"]
 
 
 class OutputFormat(StrEnum):
@@ -47,14 +54,40 @@ OUTPUT_NAMES: dict[OutputFormat, str] = {
 
 
 def remove_outputs(out_dir: Path) -> list[Path]:
-    """Delete earlier outputs in ``out_dir`` so nothing stale can be taken for a new result."""
+    """Delete earlier outputs in ``out_dir`` so nothing stale can be taken for a new result
+    (a signature over an earlier results.json included)."""
     removed = []
-    for name in (*OUTPUT_NAMES.values(), DIGEST_NAME):
+    for name in (*OUTPUT_NAMES.values(), DIGEST_NAME, SIGNATURE_NAME):
         p = out_dir / name
         if p.is_file() and not p.is_symlink():
             p.unlink()
             removed.append(p)
     return removed
+
+
+def signed_outputs(out_dir: Path) -> list[Path]:
+    """The signed outputs in ``out_dir``: ``results.json.p7s``, and a ``report.pdf`` holding a
+    signature (a signature dictionary's ``/ByteRange``, ISO 32000-2 §12.8.1)."""
+    found = []
+    if (out_dir / SIGNATURE_NAME).is_file():
+        found.append(out_dir / SIGNATURE_NAME)
+    pdf = out_dir / OUTPUT_NAMES[OutputFormat.PDF]
+    if pdf.is_file() and not pdf.is_symlink():
+        with pdf.open("rb") as f:
+            if b"/ByteRange" in f.read():
+                found.append(pdf)
+    return found
+
+
+def refuse_to_replace_signed(out_dir: Path) -> None:
+    """Raise :class:`ReportError` when ``out_dir`` holds signed outputs (re-rendering would
+    silently discard the signatures)."""
+    signed = signed_outputs(out_dir)
+    if signed:
+        names = ", ".join(p.name for p in signed)
+        raise ReportError(f"the folder holds signed outputs ({names}); writing new outputs "
+                          "would discard the signatures: pass --overwrite-signed to do so, or "
+                          "choose another --out", path=out_dir)
 
 
 def measurements_csv(result: EvaluationResult) -> bytes:

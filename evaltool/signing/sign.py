@@ -1,0 +1,206 @@
+"""Sign a result set: PAdES on ``report.pdf``, detached CAdES on ``results.json``.
+
+* The PDF signature is an incremental update (ISO 32000-2 §12.8; PAdES baseline, ETSI EN 319 142-1
+  §6.3): the signed bytes are the original file unchanged plus a new revision, so earlier
+  signatures, the PDF/A-3 identification and the associated files stay as they were. A second
+  signer adds a second revision.
+* ``results.json.p7s`` is a DER ``ContentInfo``/``SignedData`` without the content (detached, RFC
+  5652 §5), with one ``SignerInfo`` per signer: a second signer adds its ``SignerInfo`` and
+  certificates to the same structure.
+* Every signature carries the signer's claimed role (signer-attributes-v2, ETSI EN 319 122-1
+  §5.2.6.1) and, from level B-T on, a signature timestamp from the lab's timestamp authority
+  (RFC 3161).
+
+Both files are first written next to the originals and then renamed over them, the PDF last, so an
+interrupted run leaves either the earlier outputs or the signed ones (``docs/signing.md``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from evaltool.errors import ReportError
+from evaltool.signing._load import load_pyhanko
+from evaltool.signing.keys import SigningInputError, SigningMaterial
+from evaltool.signing.roles import (
+    REPORT_NAME,
+    RESULTS_NAME,
+    ROLE_URN_PREFIX,
+    ROLES,
+    SIGNATURE_NAME,
+)
+
+load_pyhanko()
+
+
+class Level(StrEnum):
+    """PAdES/CAdES baseline levels (ETSI EN 319 142-1 §6, EN 319 122-1 §6)."""
+
+    B_B = "B-B"
+    """Basic signature: signer certificate and signed attributes."""
+    B_T = "B-T"
+    """Plus a signature timestamp from a trusted timestamp authority."""
+
+
+@dataclass(frozen=True, slots=True)
+class SignedSet:
+    """What :func:`sign_result_set` wrote."""
+
+    report: Path
+    signature: Path
+    field_name: str
+    role: str
+    level: Level
+
+
+def _asn1(material: SigningMaterial) -> tuple[Any, Any, list[Any]]:
+    from asn1crypto import keys as asn1_keys
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert = asn1_x509.Certificate.load(material.cert.public_bytes(serialization.Encoding.DER))
+    key = asn1_keys.PrivateKeyInfo.load(material.key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    chain = [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
+             for c in material.chain]
+    return cert, key, chain
+
+
+def _role_spec(role: str) -> Any:
+    from asn1crypto import cms
+    from pyhanko.sign.ades.api import CAdESSignedAttrSpec, SignerAttrSpec
+
+    claimed = cms.AttCertAttribute({"type": "role", "values": [
+        {"role_name": {"uniform_resource_identifier": ROLE_URN_PREFIX + role}}]})
+    return CAdESSignedAttrSpec(
+        signer_attributes=SignerAttrSpec(claimed_attrs=[claimed], certified_attrs=[]))
+
+
+def _field_name(pdf: bytes, role: str) -> str:
+    """``evaltool-<role>`` or, when that signature field exists, ``evaltool-<role>-<n>``."""
+    name, n = f"evaltool-{role}", 1
+    while f"/T ({name})".encode() in pdf:
+        n += 1
+        name = f"evaltool-{role}-{n}"
+    return name
+
+
+def _sign_pdf(pdf: bytes, signer: Any, role: str, field: str, timestamper: Any) -> bytes:
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+    from pyhanko.sign.fields import SigSeedSubFilter
+
+    meta = signers.PdfSignatureMetadata(
+        field_name=field, reason=f"evaltool evaluation report, signed as {role}",
+        md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES,
+        cades_signed_attr_spec=_role_spec(role))
+    out = io.BytesIO()
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    signers.PdfSigner(meta, signer, timestamper=timestamper).sign_pdf(writer, output=out)
+    return out.getvalue()
+
+
+def _sign_results(results: bytes, existing: bytes | None, signer: Any, role: str,
+                  timestamper: Any) -> bytes:
+    """The detached CMS over ``results``, merged into ``existing`` (another signer's) if given."""
+    from asn1crypto import cms
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+
+    attrs = PdfCMSSignedAttributes(cades_signed_attrs=_role_spec(role))
+    info = asyncio.run(signer.async_sign_general_data(
+        results, "sha256", detached=True, use_cades=True, timestamper=timestamper,
+        signed_attr_settings=attrs))
+    if existing is None:
+        return bytes(info.dump())
+    try:
+        before = cms.ContentInfo.load(existing)
+        old = before["content"]
+        _ = old["signer_infos"].native  # parse now: a damaged file is refused here
+    except (ValueError, TypeError, KeyError):
+        raise SigningInputError(f"{SIGNATURE_NAME} is not a CMS SignedData; remove it or restore "
+                                "it before adding a signature") from None
+    new = info["content"]
+    digests = {d.dump(): d for d in [*old["digest_algorithms"], *new["digest_algorithms"]]}
+    certs = {c.dump(): c for c in [*old["certificates"], *new["certificates"]]}
+    merged = cms.SignedData({
+        "version": max(old["version"].native, new["version"].native),
+        "digest_algorithms": list(digests.values()),
+        "encap_content_info": old["encap_content_info"],
+        "certificates": list(certs.values()),
+        "signer_infos": [*old["signer_infos"], *new["signer_infos"]],
+    })
+    return bytes(cms.ContentInfo({"content_type": "signed_data", "content": merged}).dump())
+
+
+@contextmanager
+def _staged(folder: Path, name: str, data: bytes) -> Iterator[Path]:
+    """``data`` in a temporary file of ``folder`` (flushed to disk), removed unless renamed."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    path = Path(tmp)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        yield path
+    finally:
+        with suppress(FileNotFoundError):
+            path.unlink()
+
+
+def sign_result_set(out_dir: Path, material: SigningMaterial, *, role: str,
+                    level: Level = Level.B_B, tsa_url: str | None = None,
+                    timestamper: Any = None) -> SignedSet:
+    """Sign ``report.pdf`` and ``results.json`` of ``out_dir`` as ``role``.
+
+    ``timestamper`` (a pyHanko ``TimeStamper``) overrides ``tsa_url``; B-T needs one of them.
+    """
+    if role not in ROLES:
+        raise SigningInputError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
+    pdf_path, results_path = out_dir / REPORT_NAME, out_dir / RESULTS_NAME
+    for path in (pdf_path, results_path):
+        if not path.is_file():
+            raise SigningInputError(f"no {path.name} in the result set folder: run "
+                                    "`evaltool report` first", path=out_dir)
+    if level is Level.B_T and timestamper is None:
+        if tsa_url is None:
+            raise SigningInputError("level B-T needs a timestamp authority: pass --tsa URL")
+        from pyhanko.sign.timestamps import HTTPTimeStamper
+
+        timestamper = HTTPTimeStamper(tsa_url, timeout=30)
+    if level is Level.B_B:
+        timestamper = None
+    from pyhanko.sign import signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    cert, key, chain = _asn1(material)
+    signer = signers.SimpleSigner(signing_cert=cert, signing_key=key,
+                                  cert_registry=SimpleCertificateStore.from_certs(chain))
+    pdf = pdf_path.read_bytes()
+    results = results_path.read_bytes()
+    sig_path = out_dir / SIGNATURE_NAME
+    existing = sig_path.read_bytes() if sig_path.is_file() else None
+    field = _field_name(pdf, role)
+    try:
+        signed_pdf = _sign_pdf(pdf, signer, role, field, timestamper)
+        p7s = _sign_results(results, existing, signer, role, timestamper)
+    except SigningInputError:
+        raise
+    except Exception as exc:  # pyHanko reports PDF, network and timestamp problems alike
+        raise ReportError(f"signing failed: {type(exc).__name__}: {exc}", path=out_dir) from None
+    with _staged(out_dir, SIGNATURE_NAME, p7s) as sig_tmp, \
+            _staged(out_dir, REPORT_NAME, signed_pdf) as pdf_tmp:
+        os.replace(sig_tmp, sig_path)
+        os.replace(pdf_tmp, pdf_path)
+    return SignedSet(report=pdf_path, signature=sig_path, field_name=field, role=role,
+                     level=level)
