@@ -234,7 +234,8 @@ def diff(a: Any, b: Any, path: tuple[str | int, ...] = ()) -> Iterator[str]:
         yield f"{where}: recorded {_short(a)}, recomputed {_short(b)}"
 
 
-def _signature_lines(out_dir: Path, trust: list[Path]) -> list[tuple[str, bool]]:
+def _signature_lines(out_dir: Path, trust: list[Path], crls: list[Path]
+                     ) -> list[tuple[str, bool]]:
     """One line per signature of the result set in ``out_dir`` and whether it verifies; without
     trust anchors, a note that the signatures found were not checked."""
     from evaltool.report.outputs import signed_outputs
@@ -247,14 +248,15 @@ def _signature_lines(out_dir: Path, trust: list[Path]) -> list[tuple[str, bool]]
         return [(f"signatures: {names} signed, not checked (pass --trust CA.pem)", True)]
     from evaltool.signing.verify import verify_result_set
 
-    checked = verify_result_set(out_dir, trust)
+    checked = verify_result_set(out_dir, trust, crls)
     lines = []
     for c in checked.checks:
         when = f", timestamp {c.timestamp}" if c.timestamp else (
             f", signed {c.signed_at} (signer's clock)" if c.signed_at else "")
         verdict = "OK" if c.ok else f"FAILED ({c.reason})"
-        lines.append((f"signature: {c.file} by {c.signer!r} as {c.role or 'no role'}{when}: "
-                      f"{verdict}", c.ok))
+        who = f" as {c.role}" if c.role else (
+            "" if "document timestamp" in c.file else " as no role")
+        lines.append((f"signature: {c.file} by {c.signer!r}{who}{when}: {verdict}", c.ok))
     lines.extend((f"signature: {p}", False) for p in checked.problems)
     return lines
 
@@ -287,9 +289,13 @@ def _recompute(stored: EvaluationResult, sources: AuditSources) -> EvaluationRes
 @click.option("--trust", "trust", multiple=True, type=click.Path(path_type=Path),
               help="Trust anchor certificates (PEM) for the signatures beside RESULTS.json; "
                    "repeatable.")
+@click.option("--crl", "crls", multiple=True, type=click.Path(path_type=Path),
+              help="Certificate revocation list (DER or PEM) to check the signers against; "
+                   "repeatable.")
 @click.pass_context
 def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: str | None,
-           st_path: Path | None, evaluation_path: Path | None, trust: tuple[Path, ...]) -> None:
+           st_path: Path | None, evaluation_path: Path | None, trust: tuple[Path, ...],
+           crls: tuple[Path, ...]) -> None:
     """Recompute the evaluation recorded in RESULTS.json from BUNDLE and report differences.
 
     With --trust, every signature beside RESULTS.json (report.pdf, results.json.p7s) is checked
@@ -329,7 +335,9 @@ def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: s
     if unmatched:
         raise RecordedInputError("; ".join(unmatched), path=results_path)
     assert profile is not None  # a recorded profile that was not found is unmatched
-    signatures = _signature_lines(results_path.parent, list(trust))
+    if crls and not trust:
+        raise UsageError("--crl needs --trust (revocation is checked with the signatures)")
+    signatures = _signature_lines(results_path.parent, list(trust), list(crls))
     hashed: dict[Path, str] = {}
     input_problems = _input_problems(stored, manifest_path_of(bundle).parent, given, hashed)
     diffs: list[str] = []

@@ -25,10 +25,13 @@ PASSPHRASE_ENV = "EVALTOOL_KEY_PASSPHRASE"
 @click.option("--role", type=click.Choice(ROLES), default="evaluator", show_default=True,
               help="The role the signer signs in (claimed in the signature).")
 @click.option("--tsa", "tsa_url", metavar="URL", help="RFC 3161 timestamp authority (level B-T).")
-@click.option("--level", type=click.Choice(["B-B", "B-T"]), default=None,
-              help="PAdES/CAdES baseline level [default: B-T with --tsa, else B-B].")
+@click.option("--level", type=click.Choice(["B-B", "B-T", "B-LT", "B-LTA"]), default=None,
+              help="PAdES/CAdES baseline level [default: B-T with --tsa, else B-B]; B-LT and "
+                   "B-LTA need --tsa and --trust.")
+@click.option("--trust", "trust_path", type=click.Path(path_type=Path),
+              help="Trust anchor (PEM) to validate the signer against at B-LT and B-LTA.")
 def sign(out_dir: Path, key_path: Path, cert_path: Path | None, chain_path: Path | None,
-         role: str, tsa_url: str | None, level: str | None) -> None:
+         role: str, tsa_url: str | None, level: str | None, trust_path: Path | None) -> None:
     """Sign report.pdf (PAdES, incremental) and results.json (detached CMS) in DIR.
 
     The key's passphrase is read from the environment variable EVALTOOL_KEY_PASSPHRASE, or asked
@@ -36,7 +39,7 @@ def sign(out_dir: Path, key_path: Path, cert_path: Path | None, chain_path: Path
     reviewer) adds a second signature; earlier ones stay valid. Exit 0: signed. Exit 4: a key,
     certificate or output is unusable. Exit 5: signing failed (e.g. the timestamp authority).
     """
-    from evaltool.signing.keys import SigningInputError, load_signing_material
+    from evaltool.signing.keys import SigningInputError, load_certificates, load_signing_material
     from evaltool.signing.sign import Level, sign_result_set
 
     env = os.environ.get(PASSPHRASE_ENV)
@@ -52,7 +55,9 @@ def sign(out_dir: Path, key_path: Path, cert_path: Path | None, chain_path: Path
         typed = click.prompt(f"Passphrase for {key_path.name}", hide_input=True, err=True)
         material = load_signing_material(key_path, cert_path, chain_path, typed.encode())
     chosen = Level(level) if level else (Level.B_T if tsa_url else Level.B_B)
-    done = sign_result_set(out_dir, material, role=role, level=chosen, tsa_url=tsa_url)
+    trust = tuple(load_certificates(trust_path, "trust anchor file")) if trust_path else ()
+    done = sign_result_set(out_dir, material, role=role, level=chosen, tsa_url=tsa_url,
+                           trust=trust)
     click.echo(f"signed {done.report} ({done.field_name}) and {done.signature} as {role}, "
                f"level {chosen.value}, by {material.subject}")
 

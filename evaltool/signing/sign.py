@@ -49,6 +49,13 @@ class Level(StrEnum):
     """Basic signature: signer certificate and signed attributes."""
     B_T = "B-T"
     """Plus a signature timestamp from a trusted timestamp authority."""
+    B_LT = "B-LT"
+    """Plus, in the PDF's document security store, the certificates and revocation data needed to
+    validate the signature later (fetched at signing time from the certificates' CRL and OCSP
+    addresses; ETSI EN 319 142-1 §6.4)."""
+    B_LTA = "B-LTA"
+    """Plus a document timestamp over the whole, so the validation data stays provable after the
+    algorithms or certificates weaken (§6.5)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,13 @@ def _asn1(material: SigningMaterial) -> tuple[Any, Any, list[Any]]:
     return cert, key, chain
 
 
+def _asn1_cert(cert: Any) -> Any:
+    from asn1crypto import x509 as asn1_x509
+    from cryptography.hazmat.primitives import serialization
+
+    return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+
+
 def _role_spec(role: str) -> Any:
     from asn1crypto import cms
     from pyhanko.sign.ades.api import CAdESSignedAttrSpec, SignerAttrSpec
@@ -95,15 +109,21 @@ def _field_name(pdf: bytes, role: str) -> str:
     return name
 
 
-def _sign_pdf(pdf: bytes, signer: Any, role: str, field: str, timestamper: Any) -> bytes:
+def _sign_pdf(pdf: bytes, signer: Any, role: str, field: str, timestamper: Any, level: Level,
+              trust: list[Any]) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
     from pyhanko.sign.fields import SigSeedSubFilter
+    from pyhanko_certvalidator import ValidationContext
 
+    long_term = level in (Level.B_LT, Level.B_LTA)
+    context = (ValidationContext(trust_roots=trust, allow_fetching=True,
+                                 revocation_mode="hard-fail") if long_term else None)
     meta = signers.PdfSignatureMetadata(
         field_name=field, reason=f"evaltool evaluation report, signed as {role}",
         md_algorithm="sha256", subfilter=SigSeedSubFilter.PADES,
-        cades_signed_attr_spec=_role_spec(role))
+        cades_signed_attr_spec=_role_spec(role), embed_validation_info=long_term,
+        validation_context=context, use_pades_lta=level is Level.B_LTA)
     out = io.BytesIO()
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     signers.PdfSigner(meta, signer, timestamper=timestamper).sign_pdf(writer, output=out)
@@ -142,6 +162,16 @@ def _sign_results(results: bytes, existing: bytes | None, signer: Any, role: str
     return bytes(cms.ContentInfo({"content_type": "signed_data", "content": merged}).dump())
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it was raised from, outermost first (bounded)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < 20:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
 @contextmanager
 def _staged(folder: Path, name: str, data: bytes) -> Iterator[Path]:
     """``data`` in a temporary file of ``folder`` (flushed to disk), removed unless renamed."""
@@ -160,10 +190,13 @@ def _staged(folder: Path, name: str, data: bytes) -> Iterator[Path]:
 
 def sign_result_set(out_dir: Path, material: SigningMaterial, *, role: str,
                     level: Level = Level.B_B, tsa_url: str | None = None,
-                    timestamper: Any = None) -> SignedSet:
+                    timestamper: Any = None, trust: tuple[Any, ...] = ()) -> SignedSet:
     """Sign ``report.pdf`` and ``results.json`` of ``out_dir`` as ``role``.
 
-    ``timestamper`` (a pyHanko ``TimeStamper``) overrides ``tsa_url``; B-T needs one of them.
+    ``timestamper`` (a pyHanko ``TimeStamper``) overrides ``tsa_url``; B-T and above need one of
+    them. B-LT and B-LTA validate the signer at signing time against ``trust`` (``cryptography``
+    certificates), fetching revocation data, and embed what they used in the PDF; the CMS over
+    ``results.json`` is then B-T (its validation data is in the PDF).
     """
     if role not in ROLES:
         raise SigningInputError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
@@ -172,18 +205,23 @@ def sign_result_set(out_dir: Path, material: SigningMaterial, *, role: str,
         if not path.is_file():
             raise SigningInputError(f"no {path.name} in the result set folder: run "
                                     "`evaltool report` first", path=out_dir)
-    if level is Level.B_T and timestamper is None:
+    if level is not Level.B_B and timestamper is None:
         if tsa_url is None:
-            raise SigningInputError("level B-T needs a timestamp authority: pass --tsa URL")
+            raise SigningInputError(f"level {level.value} needs a timestamp authority: pass "
+                                    "--tsa URL")
         from pyhanko.sign.timestamps import HTTPTimeStamper
 
         timestamper = HTTPTimeStamper(tsa_url, timeout=30)
     if level is Level.B_B:
         timestamper = None
+    if level in (Level.B_LT, Level.B_LTA) and not trust:
+        raise SigningInputError(f"level {level.value} validates the signer now: pass the trust "
+                                "anchor with --trust CA.pem")
     from pyhanko.sign import signers
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
     cert, key, chain = _asn1(material)
+    anchors = [_asn1_cert(c) for c in trust]
     signer = signers.SimpleSigner(signing_cert=cert, signing_key=key,
                                   cert_registry=SimpleCertificateStore.from_certs(chain))
     pdf = pdf_path.read_bytes()
@@ -192,11 +230,14 @@ def sign_result_set(out_dir: Path, material: SigningMaterial, *, role: str,
     existing = sig_path.read_bytes() if sig_path.is_file() else None
     field = _field_name(pdf, role)
     try:
-        signed_pdf = _sign_pdf(pdf, signer, role, field, timestamper)
+        signed_pdf = _sign_pdf(pdf, signer, role, field, timestamper, level, anchors)
         p7s = _sign_results(results, existing, signer, role, timestamper)
     except SigningInputError:
         raise
     except Exception as exc:  # pyHanko reports PDF, network and timestamp problems alike
+        if any("revoked" in str(e).lower() for e in _causes(exc)):
+            raise SigningInputError("the signer's certificate is revoked (revocation data "
+                                    "fetched for level B-LT)", path=out_dir) from None
         raise ReportError(f"signing failed: {type(exc).__name__}: {exc}", path=out_dir) from None
     with _staged(out_dir, SIGNATURE_NAME, p7s) as sig_tmp, \
             _staged(out_dir, REPORT_NAME, signed_pdf) as pdf_tmp:

@@ -7,7 +7,8 @@ when the signature has one; RFC 5280 §6), the key usage, the claimed role, and 
 later revision changed what was signed (pyHanko's difference analysis). Beyond the signatures, the
 ``results.json`` embedded in the PDF must be byte-identical to the signed ``results.json``.
 
-Revocation is checked from data embedded in the signature when present; nothing is fetched.
+Revocation is checked against the revocation data the PDF embeds (its document security store,
+levels B-LT and B-LTA) and the certificate revocation lists the lab gives; nothing is fetched.
 Whether a certificate is *qualified* is a trust-list decision of the certification body and is not
 judged here (``docs/signing.md``).
 """
@@ -62,14 +63,31 @@ class SignatureReport:
         return bool(self.checks) and not self.problems and all(c.ok for c in self.checks)
 
 
-def _validation_context(trust: list[Path]) -> Any:
+def _context_kwargs(trust: list[Path], crls: list[Path]) -> dict[str, Any]:
+    """Validation settings: the trust anchors, the given CRLs, no fetching; revocation checked
+    where data is available (soft-fail: a certificate without revocation data is not refused
+    for that alone)."""
+    from asn1crypto import crl as asn1_crl
     from asn1crypto import x509 as asn1_x509
     from cryptography.hazmat.primitives import serialization
-    from pyhanko_certvalidator import ValidationContext
 
     roots = [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
              for path in trust for c in load_certificates(path, "trust anchor file")]
-    return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
+    lists = []
+    for path in crls:
+        try:
+            data = path.read_bytes()
+            if b"-----BEGIN" in data:
+                from cryptography import x509
+
+                data = x509.load_pem_x509_crl(data).public_bytes(serialization.Encoding.DER)
+            lists.append(asn1_crl.CertificateList.load(data))
+            lists[-1].native  # noqa: B018 (parse now: a damaged file is refused here)
+        except (OSError, ValueError) as exc:
+            raise SigningInputError(f"not a readable certificate revocation list ({exc})",
+                                    path=path) from None
+    return {"trust_roots": roots, "crls": lists, "allow_fetching": False,
+            "revocation_mode": "soft-fail"}
 
 
 def _role(status: Any) -> str | None:
@@ -118,14 +136,23 @@ def _signer(status: Any) -> str:
     return str(cert.subject.human_friendly) if cert is not None else "unknown signer"
 
 
-def _pdf_checks(pdf: Path, vc: Any) -> list[SignatureCheck]:
+def _pdf_checks(pdf: Path, kwargs: dict[str, Any]) -> list[SignatureCheck]:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from pyhanko.sign.validation.errors import NoDSSFoundError
+    from pyhanko_certvalidator import ValidationContext
 
     out = []
     with pdf.open("rb") as f:
         reader = PdfFileReader(f, strict=False)
-        for sig in reader.embedded_signatures:
+        try:
+            vc = DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
+        except NoDSSFoundError:
+            vc = ValidationContext(**kwargs)
+        for stamp in reader.embedded_timestamp_signatures:
+            out.append(_document_timestamp(stamp, vc))
+        for sig in reader.embedded_regular_signatures:
             status = validate_pdf_signature(sig, vc)
             role = _role(status)
             signed, stamp = _times(status)
@@ -135,9 +162,30 @@ def _pdf_checks(pdf: Path, vc: Any) -> list[SignatureCheck]:
     return out
 
 
-def _cms_checks(p7s: Path, results: bytes, vc: Any) -> list[SignatureCheck]:
+def _document_timestamp(stamp: Any, vc: Any) -> SignatureCheck:
+    """A document timestamp (level B-LTA): intact, valid and from a trusted authority."""
+    from pyhanko.sign.validation import validate_pdf_timestamp
+
+    status = validate_pdf_timestamp(stamp, validation_context=vc)
+    reason = ""
+    if not status.intact:
+        reason = "the timestamped content was changed"
+    elif not status.valid:
+        reason = "the timestamp signature does not verify"
+    elif not status.trusted:
+        reason = "the timestamp authority does not chain to a trust anchor"
+    when = status.timestamp.isoformat() if status.timestamp else None
+    return SignatureCheck(f"{REPORT_NAME} ({stamp.field_name}, document timestamp)",
+                          _signer(status), None, None, when if not reason else None,
+                          not reason, reason)
+
+
+def _cms_checks(p7s: Path, results: bytes, kwargs: dict[str, Any]) -> list[SignatureCheck]:
     from asn1crypto import cms
     from pyhanko.sign.validation import async_validate_detached_cms
+    from pyhanko_certvalidator import ValidationContext
+
+    vc = ValidationContext(**kwargs)
 
     try:
         info = cms.ContentInfo.load(p7s.read_bytes())
@@ -173,9 +221,11 @@ def _embedded_results(pdf: Path) -> bytes | None:
         return None if attached is None else bytes(attached.get_file().read_bytes())
 
 
-def verify_result_set(out_dir: Path, trust: list[Path]) -> SignatureReport:
-    """Check every signature in ``out_dir`` against the certificates in ``trust``."""
-    vc = _validation_context(trust)
+def verify_result_set(out_dir: Path, trust: list[Path], crls: list[Path] | None = None
+                      ) -> SignatureReport:
+    """Check every signature in ``out_dir`` against the certificates in ``trust`` and the
+    revocation lists in ``crls``."""
+    kwargs = _context_kwargs(trust, crls or [])
     pdf, results_path, p7s = out_dir / REPORT_NAME, out_dir / RESULTS_NAME, out_dir / SIGNATURE_NAME
     problems: list[str] = []
     checks: list[SignatureCheck] = []
@@ -185,7 +235,7 @@ def verify_result_set(out_dir: Path, trust: list[Path]) -> SignatureReport:
         raise SigningInputError(f"cannot read {RESULTS_NAME} ({exc.strerror})",
                                 path=results_path) from None
     if pdf.is_file():
-        checks.extend(_pdf_checks(pdf, vc))
+        checks.extend(_pdf_checks(pdf, kwargs))
         embedded = _embedded_results(pdf)
         if embedded is None:
             problems.append(f"{REPORT_NAME} has no embedded {RESULTS_NAME}")
@@ -193,7 +243,7 @@ def verify_result_set(out_dir: Path, trust: list[Path]) -> SignatureReport:
             problems.append(f"the {RESULTS_NAME} embedded in {REPORT_NAME} differs from "
                             f"{RESULTS_NAME}")
     if p7s.is_file():
-        checks.extend(_cms_checks(p7s, results, vc))
+        checks.extend(_cms_checks(p7s, results, kwargs))
     else:
         problems.append(f"no {SIGNATURE_NAME}: {RESULTS_NAME} is not signed")
     if not any(c.file.startswith(REPORT_NAME) for c in checks):

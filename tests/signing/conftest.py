@@ -15,9 +15,49 @@ from tests.report.conftest import EPOCH, mini_profile_file, run_demo_audit
 from tests.signing import pki
 
 
+def _serve(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler`` on 127.0.0.1 (any free port) until the generator is closed; yields the base
+    URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.timeout = 10
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                              daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+_CRLS: dict[str, bytes] = {}
+
+
+class _CrlHandler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = _CRLS.get(self.path.lstrip("/"))
+        self.send_response(200 if body is not None else 404)
+        self.send_header("Content-Type", "application/pkix-crl")
+        self.send_header("Content-Length", str(len(body or b"")))
+        self.end_headers()
+        self.wfile.write(body or b"")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
-def the_pki() -> pki.Pki:
-    return pki.build()
+def crl_base() -> Iterator[str]:
+    """A CRL distribution point on loopback (its CRLs set once the PKI exists)."""
+    yield from _serve(_CrlHandler)
+
+
+@pytest.fixture(scope="session")
+def the_pki(crl_base: str) -> pki.Pki:
+    built = pki.build(crl_base)
+    _CRLS.update(pki.crls(built))
+    return built
 
 
 @pytest.fixture(scope="session")
@@ -25,8 +65,10 @@ def pki_files(the_pki: pki.Pki, tmp_path_factory: pytest.TempPathFactory) -> Pat
     """Certificates and keys as files (keys encrypted with PASSPHRASE); the chain file holds the
     intermediate CA."""
     folder = tmp_path_factory.mktemp("pki")
-    for name in ("evaluator", "reviewer", "stranger", "expired", "encipher_only"):
+    for name in ("evaluator", "reviewer", "stranger", "expired", "revoked", "encipher_only"):
         pki.write(folder, name, getattr(the_pki, name), pki.PASSPHRASE)
+    for name, der in pki.crls(the_pki).items():
+        (folder / name).write_bytes(der)
     (folder / "root.pem").write_bytes(the_pki.root.pem())
     (folder / "other-root.pem").write_bytes(the_pki.other_root.pem())
     (folder / "chain.pem").write_bytes(the_pki.intermediate.pem())
@@ -67,17 +109,8 @@ def tsa_url(the_pki: pki.Pki) -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.timeout = 10
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/tsa"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    for base in _serve(Handler):
+        yield f"{base}/tsa"
 
 
 @pytest.fixture(scope="session")

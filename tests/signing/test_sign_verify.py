@@ -218,3 +218,52 @@ def test_pkcs12_bundle_signs(result_set: Path, pki_files: Path, the_pki: pki.Pki
     sign_result_set(result_set, material, role="approver")
     report = verify_result_set(result_set, [pki_files / "root.pem"])
     assert report.ok and {c.role for c in report.checks} == {"approver"}
+
+
+def test_a_revoked_signer_fails_against_the_lab_crl(run_cli, result_set: Path,
+                                                    pki_files: Path) -> None:
+    """B-B signs without looking at revocation; verify with the CA's CRL refuses the signer."""
+    assert _sign(run_cli, result_set, pki_files, who="revoked").exit_code == 0
+    clean = verify_result_set(result_set, [pki_files / "root.pem"],
+                              [pki_files / "root.crl"])
+    assert clean.ok  # the root's CRL does not list it
+    report = verify_result_set(result_set, [pki_files / "root.pem"],
+                               [pki_files / "intermediate.crl"])
+    assert [c.ok for c in report.checks] == [False, False]
+    assert all(c.reason == "the signer's certificate is revoked" for c in report.checks)
+
+
+@pytest.mark.parametrize("level", ["B-LT", "B-LTA"])
+def test_long_term_levels_embed_revocation_data_and_verify_offline(
+        run_cli, result_set: Path, pki_files: Path, tsa_url: str, level: str) -> None:
+    r = _sign(run_cli, result_set, pki_files, "--tsa", tsa_url, "--level", level,
+              "--trust", pki_files / "root.pem")
+    assert r.exit_code == 0, r.stderr
+    with pikepdf.open(result_set / "report.pdf") as pdf:
+        dss = pdf.Root.DSS
+        assert len(dss.CRLs) >= 1 and len(dss.Certs) >= 2
+        doc_timestamps = [f for f in pdf.Root.AcroForm.Fields
+                          if f.get("/V") is not None and f.V.get("/Type") == "/DocTimeStamp"]
+        assert len(doc_timestamps) == (1 if level == "B-LTA" else 0)
+        assert pdf.open_metadata().get("pdfaid:part") == "3"
+    report = verify_result_set(result_set, [pki_files / "root.pem"])  # nothing fetched
+    assert report.ok, report
+    assert all(c.timestamp for c in report.checks)
+
+
+def test_long_term_signing_refuses_a_revoked_signer(run_cli, result_set: Path, pki_files: Path,
+                                                    tsa_url: str) -> None:
+    before = _digest(result_set)
+    r = _sign(run_cli, result_set, pki_files, "--tsa", tsa_url, "--level", "B-LT",
+              "--trust", pki_files / "root.pem", who="revoked")
+    assert r.exit_code == ExitCode.BAD_INPUT, r.stderr
+    assert "revoked" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert _digest(result_set) == before
+
+
+def test_long_term_levels_need_trust_and_a_tsa(run_cli, result_set: Path,
+                                               pki_files: Path, tsa_url: str) -> None:
+    r = _sign(run_cli, result_set, pki_files, "--tsa", tsa_url, "--level", "B-LT")
+    assert r.exit_code == ExitCode.BAD_INPUT and "--trust" in r.stderr
+    r = _sign(run_cli, result_set, pki_files, "--level", "B-T")
+    assert r.exit_code == ExitCode.BAD_INPUT and "--tsa" in r.stderr
