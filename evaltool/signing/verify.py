@@ -150,8 +150,8 @@ def _pdf_checks(pdf: Path, kwargs: dict[str, Any]) -> list[SignatureCheck]:
             vc = DocumentSecurityStore.read_dss(reader).as_validation_context(kwargs)
         except NoDSSFoundError:
             vc = ValidationContext(**kwargs)
-        for stamp in reader.embedded_timestamp_signatures:
-            out.append(_document_timestamp(stamp, vc))
+        out.extend(_document_timestamp(stamp, vc)
+                   for stamp in reader.embedded_timestamp_signatures)
         for sig in reader.embedded_regular_signatures:
             status = validate_pdf_signature(sig, vc)
             role = _role(status)
