@@ -143,7 +143,7 @@ def _pdf_checks(pdf: Path, kwargs: dict[str, Any]) -> list[SignatureCheck]:
     from pyhanko.sign.validation.errors import NoDSSFoundError
     from pyhanko_certvalidator import ValidationContext
 
-    out = []
+    out: list[SignatureCheck] = []
     with pdf.open("rb") as f:
         reader = PdfFileReader(f, strict=False)
         try:
