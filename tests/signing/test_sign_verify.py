@@ -267,3 +267,35 @@ def test_long_term_levels_need_trust_and_a_tsa(run_cli, result_set: Path,
     assert r.exit_code == ExitCode.BAD_INPUT and "--trust" in r.stderr
     r = _sign(run_cli, result_set, pki_files, "--level", "B-T")
     assert r.exit_code == ExitCode.BAD_INPUT and "--tsa" in r.stderr
+
+
+def test_pdfa_self_check_on_the_unsigned_and_signed_report(run_cli, result_set: Path,
+                                                           pki_files: Path, tsa_url: str) -> None:
+    from evaltool.report.pdf.pdfa import pdfa_problems
+
+    assert pdfa_problems(result_set / "report.pdf") == []
+    assert _sign(run_cli, result_set, pki_files, "--tsa", tsa_url, "--level", "B-LTA",
+                 "--trust", pki_files / "root.pem").exit_code == 0
+    assert pdfa_problems(result_set / "report.pdf") == []
+
+
+def test_pdfa_self_check_finds_javascript_and_a_loose_attachment(result_set: Path,
+                                                                 tmp_path: Path) -> None:
+    from evaltool.report.pdf.pdfa import pdfa_problems
+
+    bad = tmp_path / "bad.pdf"
+    with pikepdf.open(result_set / "report.pdf") as pdf:
+        pdf.Root.OpenAction = pdf.make_indirect(pikepdf.Dictionary(
+            S=pikepdf.Name.JavaScript, JS=pikepdf.String("app.alert(1)")))
+        pdf.attachments["extra.txt"] = pikepdf.AttachedFileSpec(pdf, b"extra",
+                                                                mime_type="text/plain")
+        loose = pdf.attachments["extra.txt"].obj
+        del loose.AFRelationship  # pikepdf states one and lists the file: undo both
+        pdf.Root.AF = pikepdf.Array([f for f in pdf.Root.AF if f.get("/F") != "extra.txt"])
+        del pdf.Root.OutputIntents
+        pdf.save(bad)
+    problems = pdfa_problems(bad)
+    assert "no output intent" in problems
+    assert any("JavaScript action" in p for p in problems)
+    assert "attachment extra.txt states no AFRelationship" in problems
+    assert "attachment extra.txt is not listed in the catalogue's AF array" in problems
