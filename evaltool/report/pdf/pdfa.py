@@ -42,7 +42,8 @@ def _output_intent_problems(pdf: pikepdf.Pdf) -> list[str]:
     return ["no GTS_PDFA1 output intent with an embedded ICC profile"]
 
 
-def _fonts(resources: pikepdf.Object, seen: set[tuple[int, int]]) -> Iterator[pikepdf.Object]:
+def _fonts(resources: pikepdf.Object | None, seen: set[tuple[int, int]]
+           ) -> Iterator[pikepdf.Object]:
     """Fonts of a resource dictionary and of the form XObjects it uses, each once."""
     if not isinstance(resources, pikepdf.Dictionary):
         return
@@ -83,7 +84,8 @@ def _attachment_problems(pdf: pikepdf.Pdf) -> list[str]:
             problems.append(f"attachment {name} states no AFRelationship")
         if obj.objgen not in listed:
             problems.append(f"attachment {name} is not listed in the catalogue's AF array")
-        stream = obj.get("/EF", {}).get("/F")
+        files = obj.get("/EF")
+        stream = files.get("/F") if isinstance(files, pikepdf.Dictionary) else None
         if stream is None or "/Subtype" not in stream:
             problems.append(f"attachment {name} names no MIME type")
     return problems
