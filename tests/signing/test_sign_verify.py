@@ -135,6 +135,14 @@ def test_verify_cli_checks_signatures_with_trust(run_cli, result_set: Path,
     r = run_cli(*base, "--trust", result_set / "missing.pem")
     assert r.exit_code == ExitCode.BAD_INPUT
     assert len(r.stderr.strip().splitlines()) == 1 and "missing.pem" in r.stderr
+    pdf = result_set / "report.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[data.index(b"/Producer") + 2] ^= 0x01  # one byte inside the signed range
+    pdf.write_bytes(bytes(data))
+    r = run_cli(*base, "--trust", pki_files / "root.pem")
+    assert r.exit_code == ExitCode.REPORT, r.stdout + r.stderr
+    assert "report.pdf (evaltool-evaluator) by 'Common Name: Eva Luator" in r.stdout
+    assert "FAILED (the signed content was changed after signing)" in r.stdout
 
 
 @pytest.mark.parametrize(("case", "args", "phrase"), [
