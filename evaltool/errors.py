@@ -85,6 +85,10 @@ class ReportError(EvaltoolError):
     exit_code = ExitCode.REPORT
 
 
+class ImportMappingError(EvaltoolError):
+    """A mapping of ``evaltool import`` is malformed or does not fit the data or the bundle."""
+
+
 class PluginError(EvaltoolError):
     """A third-party check failed to load or register."""
 

@@ -183,7 +183,8 @@ def _input_files(inputs: AuditInputs, bundle: Bundle) -> tuple[InputFile, ...]:
                            sha256=bundle.manifest_sha256,
                            size_bytes=bundle.manifest_path.stat().st_size))
     files.extend(InputFile(role=f"evidence:{slot}", path=bf.entry.path, sha256=bf.sha256,
-                           size_bytes=bf.size_bytes) for slot, bf in bundle.files.items())
+                           size_bytes=bf.size_bytes, imported=bf.entry.imported)
+                 for slot, bf in bundle.files.items())
     return tuple(files)
 
 

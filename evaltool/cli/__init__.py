@@ -23,6 +23,8 @@ _COMMANDS = {
                          "protection profile and write the reports."),
     "checks": LazyCommand("evaltool.cli.checks:checks",
                           "List the registered check kinds with their parameters."),
+    "import": LazyCommand("evaltool.cli.importing:import_group", "Bring lab and vendor files "
+                          "into an evidence bundle (docs/importing.md)."),
     "leakage": LazyCommand("evaltool.cli.leakage:leakage", "Test whether per-pulse features in "
                            "FILE (Parquet, CSV, or .npz/.npy traces) depend on a label."),
     "profile": LazyCommand("evaltool.cli.profile:profile", "Inspect protection profiles: "

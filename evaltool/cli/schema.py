@@ -18,6 +18,7 @@ SCHEMAS: dict[str, str] = {
     "results": "evaltool.model.results:EvaluationResult",
     "evaluation": "evaltool.model.profile:EvaluationInput",
     "method-library": "evaltool.model.profile:MethodLibrary",
+    "mapping": "evaltool.model.mapping:TableMapping",
 }
 """Document name → its model (only the one asked for is imported)."""
 

@@ -267,6 +267,20 @@ class CaptureMetadata(StrictModel):
         return self
 
 
+class ImportRecord(StrictModel):
+    """How an evidence file was produced from a lab's or vendor's file by ``evaltool import``."""
+
+    source: str = Field(max_length=4096, description="name of the file imported")
+    source_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    mapping: str | None = Field(None, max_length=4096,
+                                description="name of the mapping or channel-map file")
+    mapping_sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
+    importer: str = Field(max_length=200, description="the command that imported it")
+    tool_version: str = Field(max_length=100)
+    reader: str = Field(max_length=200, description="the reader of the source format, versioned")
+    rows: int = Field(ge=0, description="records written")
+
+
 class EvidenceFile(StrictModel):
     """One evidence file, bound to a slot."""
 
@@ -277,6 +291,9 @@ class EvidenceFile(StrictModel):
     sha256: str | None = Field(None, pattern=r"^[0-9a-f]{64}$")
     size_bytes: int | None = Field(None, ge=0, description="declared size, checked when given")
     description: str | None = Field(None, max_length=10_000)
+    imported: ImportRecord | None = Field(
+        None, description="written by `evaltool import`: the source, the mapping and the "
+        "importer, each identified (docs/importing.md)")
     labels_slot: str | None = Field(
         None, pattern=_SLOT_RE,
         description="trace-array only (required there): the table slot with one row per trace, "

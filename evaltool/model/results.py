@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import Field, computed_field, field_validator
 
 from evaltool.model.base import StrictModel
+from evaltool.model.bundle import ImportRecord
 from evaltool.model.verdict import Verdict, combine, combine_overall
 
 RESULTS_SCHEMA_VERSION = 1
@@ -147,6 +148,9 @@ class InputFile(StrictModel):
     path: str
     sha256: str
     size_bytes: int
+    imported: ImportRecord | None = Field(
+        None, exclude_if=lambda v: v is None,
+        description="evidence written by `evaltool import`: its source and mapping, identified")
 
 
 class Provenance(StrictModel):
