@@ -24,6 +24,8 @@ from evaltool.io.readers.replay_view import (
 
 TAG_BITS = 32
 MESSAGES_PER_BLOCK = 3
+POOL_OFFSET = 64
+"""The exported pool starts at this pool bit (what came before was consumed earlier)."""
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -56,7 +58,7 @@ def make_block(block_id: int, n: int, *, seed: int = 0, delivered: bool = True,
     r = rounds.size
     kept = (np.arange(r) % 2 == 0).astype(np.uint8)
     sifted_position = np.where(kept == 1, np.arange(r), -1).astype(np.int64)
-    base = block_id * MESSAGES_PER_BLOCK * 2 * TAG_BITS
+    base = POOL_OFFSET + block_id * MESSAGES_PER_BLOCK * 2 * TAG_BITS
     steps = np.arange(MESSAGES_PER_BLOCK, dtype=np.int64) * 2 * TAG_BITS
     perms = None
     if permutations:
@@ -105,10 +107,11 @@ def make_block(block_id: int, n: int, *, seed: int = 0, delivered: bool = True,
     )
 
 
-def make_pool(n_blocks: int, offset: int = 0) -> AuthKeyPool:
+def make_pool(n_blocks: int) -> AuthKeyPool:
+    """The pool the first ``n_blocks`` blocks of :func:`make_block` draw from."""
     bits = np.random.default_rng(7).integers(
-        0, 2, offset + (n_blocks + 1) * MESSAGES_PER_BLOCK * 2 * TAG_BITS, dtype=np.uint8)
-    return AuthKeyPool(offset=offset, bits=_ro(bits[offset:]))
+        0, 2, n_blocks * MESSAGES_PER_BLOCK * 2 * TAG_BITS, dtype=np.uint8)
+    return AuthKeyPool(offset=POOL_OFFSET, bits=_ro(bits))
 
 
 def blocks_equal(a: BlockTranscript, b: BlockTranscript) -> list[str]:

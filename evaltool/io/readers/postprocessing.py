@@ -184,9 +184,12 @@ def _pydantic_message(exc: ValidationError, kind: str | None) -> str:
         return f"{what}: field '{name}' is missing"
     if e["type"] == "extra_forbidden":
         return f"{what}: field '{name}' does not belong to this record type"
+    if e["type"] == "string_pattern_mismatch" and name in BYTES_FIELDS:
+        return f"{what}: field '{name}' is not valid base64"
     shown = repr(e.get("input"))
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
-    return f"{what}: field '{name}' {str(e['msg']).lower()} (found {shown})"
+    msg = str(e["msg"])
+    return f"{what}: field '{name}' {msg[:1].lower() + msg[1:]} (found {shown})"
 
 
 def _validate(obj: Mapping[str, Any], where: _Where) -> dict[str, Any]:
@@ -633,6 +636,13 @@ def _jsonl(src: Source) -> Iterator[tuple[int, dict[str, Any]]]:
         raise EvidenceError(f"cannot read file ({exc.strerror})", path=src.display) from None
 
 
+def _where_of(obj: Mapping[str, Any], display: str, line: int) -> _Where:
+    """The line, and the block when the record names a valid one."""
+    bid = obj.get("block_id")
+    ok = isinstance(bid, int) and not isinstance(bid, bool) and bid >= 0
+    return _Where(display, bid if ok else None, line)
+
+
 def _kind_of(obj: Mapping[str, Any], where: _Where) -> RecordType:
     value = obj.get("record")
     if value is None:
@@ -657,7 +667,7 @@ def _open_jsonl(src: Source) -> TranscriptFile:
     pool: AuthKeyPool | None = None
     first = True
     for lineno, obj in _jsonl(src):
-        where = _Where(src.display, line=lineno)
+        where = _where_of(obj, src.display, lineno)
         if first:
             _header(obj, where)
             _validate(obj, where)
@@ -702,7 +712,7 @@ def _jsonl_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
     auth_cols = ("seq", "sender", "payload", "tag", "tag_length", "hash_key_offset",
                  "pad_offset", "injected", "accepted")
     for lineno, obj in _jsonl(view.source):
-        where = _Where(view.display, line=lineno)
+        where = _where_of(obj, view.display, lineno)
         kind = _kind_of(obj, where)
         if kind in FILE_RECORDS:
             continue
