@@ -31,6 +31,9 @@ from evaltool.model.transcript import TRANSCRIPT_VERSION, RecordType
 
 ROW_GROUP_ROWS = 1 << 20
 """Largest Parquet row group the writer makes; a block with more records spans several."""
+SMALL_BLOCK_MESSAGES = 1 << 12
+"""Up to this many EC messages a block is one row group; beyond, its EC messages have row groups
+of their own (so reading them never reads the columns of the other records)."""
 
 _PARQUET_OPTIONS: dict[str, Any] = {
     "version": "2.6", "compression": "zstd", "compression_level": 3, "use_dictionary": True,
@@ -115,7 +118,7 @@ def block_groups(b: BlockTranscript) -> list[Group]:
         out.append((RecordType.EC_MESSAGE, n, {
             "block_id": np.full(n, bid, dtype=np.int64),
             "seq": np.asarray(ec.seq, dtype=np.int64),
-            "sender": [p.value for p in ec.sender],
+            "sender": ec.sender,
             "pass_index": np.asarray(ec.pass_index, dtype=np.int64),
             "start": np.asarray(ec.start, dtype=np.int64),
             "end": np.asarray(ec.end, dtype=np.int64),
@@ -139,13 +142,13 @@ def block_groups(b: BlockTranscript) -> list[Group]:
         out.append((RecordType.AUTH_MESSAGE, n, {
             "block_id": np.full(n, bid, dtype=np.int64),
             "seq": np.asarray(a.seq, dtype=np.int64),
-            "sender": [s.value for s in a.sender],
+            "sender": a.sender,
             "payload": [bytes(x) for x in a.payload],
             "tag": tags,
             "tag_length": np.full(n, a.tag_bits, dtype=np.int64),
             "hash_key_offset": np.asarray(a.hash_key_offset, dtype=np.int64),
             "pad_offset": np.asarray(a.pad_offset, dtype=np.int64),
-            "injected": [i.value for i in a.injected],
+            "injected": a.injected,
             "accepted": np.asarray(a.accepted) != 0,
         }))
     out.append(_one(RecordType.OUTCOME, bid, delivered=bool(b.delivered),
@@ -191,28 +194,75 @@ def _ordered(blocks: Iterable[BlockTranscript]) -> Iterator[BlockTranscript]:
         yield b
 
 
-def _table(groups: list[Group]) -> pa.Table:
+class _Nulls:
+    """All-null columns, one buffer per type shared by every column and row group of a file
+    (a block of millions of EC messages would otherwise allocate every other column)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, pa.Array] = {}
+
+    def __call__(self, typ: pa.DataType, n: int) -> pa.Array:
+        key = str(typ)
+        have = self._cache.get(key)
+        if have is None or len(have) < n:
+            have = self._cache[key] = pa.nulls(max(n, ROW_GROUP_ROWS), type=typ)
+        return have.slice(0, n)
+
+
+_LABELS = {"sender": ("alice", "bob"), "injected": ("none", "replayed", "modified")}
+
+
+def _array(name: str, values: Any, typ: pa.DataType) -> pa.Array:
+    labels = _LABELS.get(name)
+    if labels is not None:  # through a dictionary: millions of senders, two names
+        index = {v: i for i, v in enumerate(labels)}
+        codes = np.fromiter((index[v] for v in values), dtype=np.int8, count=len(values))
+        return pa.DictionaryArray.from_arrays(codes, pa.array(labels)).cast(typ)
+    return pa.array(values, type=typ)
+
+
+def _table(groups: list[Group], nulls: _Nulls) -> pa.Table:
     parts = []
     for kind, n, cols in groups:
         arrays = []
         for name, typ in COLUMNS.items():
             if name == "record":
-                arrays.append(pa.array([kind.value] * n, type=typ))
+                arrays.append(pa.DictionaryArray.from_arrays(
+                    np.zeros(n, dtype=np.int8), pa.array([kind.value])).cast(typ))
             elif name in cols:
-                arrays.append(pa.array(cols[name], type=typ))
+                arrays.append(_array(name, cols[name], typ))
             else:
-                arrays.append(pa.nulls(n, type=typ))
+                arrays.append(nulls(typ, n))
         parts.append(pa.Table.from_arrays(arrays, schema=SCHEMA))
     return pa.concat_tables(parts)
+
+
+def _chunks(group: Group) -> Iterator[Group]:
+    kind, n, cols = group
+    for lo in range(0, n, ROW_GROUP_ROWS):
+        hi = min(n, lo + ROW_GROUP_ROWS)
+        yield kind, hi - lo, {c: v[lo:hi] for c, v in cols.items()}
 
 
 def _write_parquet(path: Path, blocks: Iterable[BlockTranscript],
                    auth_pool: AuthKeyPool | None) -> int:
     count = 0
+    nulls = _Nulls()
     with pq.ParquetWriter(path, SCHEMA, **_PARQUET_OPTIONS) as writer:
-        writer.write_table(_table(file_groups(auth_pool)), row_group_size=ROW_GROUP_ROWS)
+        writer.write_table(_table(file_groups(auth_pool), nulls), row_group_size=ROW_GROUP_ROWS)
         for b in _ordered(blocks):
-            writer.write_table(_table(block_groups(b)), row_group_size=ROW_GROUP_ROWS)
+            groups = block_groups(b)
+            messages = sum(n for kind, n, _ in groups if kind is RecordType.EC_MESSAGE)
+            if messages <= SMALL_BLOCK_MESSAGES:
+                writer.write_table(_table(groups, nulls), row_group_size=ROW_GROUP_ROWS)
+            else:
+                rest = [g for g in groups if g[0] is not RecordType.EC_MESSAGE]
+                writer.write_table(_table(rest, nulls), row_group_size=ROW_GROUP_ROWS)
+                for g in groups:
+                    if g[0] is RecordType.EC_MESSAGE:
+                        for chunk in _chunks(g):
+                            writer.write_table(_table([chunk], nulls),
+                                               row_group_size=ROW_GROUP_ROWS)
             count += 1
     return count
 

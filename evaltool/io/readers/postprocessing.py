@@ -235,12 +235,28 @@ def _unpack(values: Mapping[str, Any], name: str, what: str, where: _Where) -> B
 @dataclass(slots=True)
 class _Parts:
     """The records of one block as read: single records with their fields, and the message
-    records as columns."""
+    records as columns, each a list of chunks (one per row group, or one for JSON lines)."""
 
     block_id: int
     singles: list[tuple[RecordType, dict[str, Any], int | None]] = field(default_factory=list)
-    ec: dict[str, Any] = field(default_factory=dict)
-    auth: dict[str, Any] = field(default_factory=dict)
+    ec: dict[str, list[Any]] = field(default_factory=dict)
+    auth: dict[str, list[Any]] = field(default_factory=dict)
+
+
+_ENUM_TYPES: dict[str, type[Party] | type[Injection]] = {"sender": Party, "injected": Injection}
+
+
+def _merged(chunks: Mapping[str, list[Any]]) -> dict[str, Any]:
+    """Message columns from their chunks: int64 arrays, booleans, tuples of enums or bytes."""
+    out: dict[str, Any] = {}
+    for name, parts in chunks.items():
+        if name in _ENUM_TYPES or name in BYTES_FIELDS:
+            out[name] = tuple(itertools.chain.from_iterable(parts))
+        elif name == "accepted":
+            out[name] = np.concatenate([np.asarray(p, dtype=bool) for p in parts])
+        else:
+            out[name] = np.concatenate([np.asarray(p, dtype=np.int64) for p in parts])
+    return out
 
 
 def _strictly_increasing(values: NDArray[np.int64], what: str, name: str, where: _Where) -> None:
@@ -307,10 +323,10 @@ def _assemble(parts: _Parts, pool: AuthKeyPool | None, display: str) -> BlockTra
 
     sifting = _sifting(single.get(RecordType.SIFTING_SAMPLE), n_sifted, where)
     estimation = _estimation(single.get(RecordType.ESTIMATION), n_sifted, where)
-    ec = _ec(single.get(RecordType.EC_SETUP), parts.ec, n_ec, where)
+    ec = _ec(single.get(RecordType.EC_SETUP), _merged(parts.ec), n_ec, where)
     verification = _verification(single.get(RecordType.VERIFICATION), where)
     pa_rec = _pa(single.get(RecordType.PA), length("corrected"), where)
-    auth = _auth(parts.auth, pool, where)
+    auth = _auth(_merged(parts.auth), pool, where)
     outcome = single.get(RecordType.OUTCOME)
     if outcome is None:
         raise where.field("block", "record", "has no 'outcome' record")
@@ -430,7 +446,7 @@ def _ec(setup: dict[str, Any] | None, msgs: dict[str, Any], n: int | None, where
     return EcMessages(
         protocol=EcProtocol(setup["protocol"]), variant=str(setup["variant"]),
         frame_seed=int(setup["frame_seed"]), qber_used=float(setup["qber_used"]), seq=seq,
-        sender=tuple(Party(s) for s in msgs.get("sender", ())), pass_index=pass_index,
+        sender=tuple(msgs.get("sender", ())), pass_index=pass_index,
         start=start, end=end, parity=parity, permutations=perms)
 
 
@@ -498,10 +514,10 @@ def _auth(msgs: dict[str, Any], pool: AuthKeyPool | None, where: _Where) -> Auth
                                   f"[{int(off[i])}, {int(off[i]) + tag_bits}) is outside the "
                                   f"exported pool [{lo}, {hi})")
     return AuthMessages(
-        tag_bits=tag_bits, seq=seq, sender=tuple(Party(s) for s in msgs["sender"]),
+        tag_bits=tag_bits, seq=seq, sender=tuple(msgs["sender"]),
         payload=tuple(bytes(p) for p in msgs["payload"]), tag=tuple(tags),
         hash_key_offset=hk, pad_offset=pad,
-        injected=tuple(Injection(s) for s in msgs["injected"]),
+        injected=tuple(msgs["injected"]),
         accepted=_frozen(np.asarray(msgs["accepted"], dtype=bool).astype(np.uint8)))
 
 
@@ -724,12 +740,12 @@ def _jsonl_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
             if parts is not None:
                 yield _assemble(parts, view.auth_pool, view.display)
             parts = _Parts(bid)
-        if kind is RecordType.EC_MESSAGE:
-            for c in ec_cols:
-                parts.ec.setdefault(c, []).append(values[c])
-        elif kind is RecordType.AUTH_MESSAGE:
-            for c in auth_cols:
-                parts.auth.setdefault(c, []).append(values[c])
+        if kind in MESSAGE_RECORDS:
+            cols = parts.ec if kind is RecordType.EC_MESSAGE else parts.auth
+            for c in ec_cols if kind is RecordType.EC_MESSAGE else auth_cols:
+                enum = _ENUM_TYPES.get(c)
+                cols.setdefault(c, [[]])[0].append(values[c] if enum is None
+                                                   else enum(values[c]))
         else:
             parts.singles.append((kind, values, lineno))
     if parts is not None:
@@ -759,9 +775,14 @@ def _category(t: pa.DataType) -> str:
     return str(t)
 
 
-def _parquet_file(src: Source) -> pq.ParquetFile:
+_DICTIONARY_COLUMNS = ("record", "sender", "injected")
+"""String columns read as dictionaries (a handful of values over many rows)."""
+
+
+def _parquet_file(src: Source, *, dictionary: bool = False) -> pq.ParquetFile:
     try:
-        return pq.ParquetFile(src.path)
+        return pq.ParquetFile(src.path, read_dictionary=_DICTIONARY_COLUMNS if dictionary
+                              else None)
     except (pa.ArrowException, OSError) as exc:
         first = (str(exc).strip().splitlines() or ["unreadable"])[0]
         raise EvidenceError(f"unreadable Parquet file ({first})", path=src.display) from None
@@ -860,49 +881,79 @@ def _open_parquet(src: Source) -> TranscriptFile:
         auth_pool=pool, source=src, row_groups=tuple(tuple(g) for _, g in per_block))
 
 
+def _column_is_empty(pf: pq.ParquetFile, group: int, name: str) -> bool:
+    """Whether column ``name`` of a row group holds no value, from the statistics when they
+    say so for certain (flat columns; list columns are read, an empty list being a value)."""
+    if pa.types.is_list(COLUMNS[name]):
+        col = pf.read_row_group(group, columns=[name]).column(0)
+        return bool(col.null_count == len(col))
+    rg = pf.metadata.row_group(group)
+    meta = rg.column(pf.schema_arrow.get_field_index(name))
+    stats = meta.statistics
+    if stats is not None and stats.has_null_count and stats.null_count == rg.num_rows:
+        return True
+    col = pf.read_row_group(group, columns=[name]).column(0)
+    return bool(col.null_count == len(col))
+
+
+def _read_group(pf: pq.ParquetFile, group: int, where: _Where) -> tuple[pa.Table, list[str]]:
+    """Row group ``group`` with the columns of the record types it holds, and those types;
+    a value in any other column is refused unread (from the statistics) where possible."""
+    rec = pf.read_row_group(group, columns=["record"]).column(0)
+    if rec.null_count:
+        raise where.error("field 'record' is missing")
+    labels = [str(v) for v in pc.unique(rec.combine_chunks()).to_pylist()]
+    kinds = [_kind_of({"record": v}, where) for v in labels]
+    names = pf.schema_arrow.names
+    wanted = {"record"} | {f for k in kinds for f in record_fields(k)}
+    for name in names:
+        if name not in wanted and not _column_is_empty(pf, group, name):
+            table = pf.read_row_group(group, columns=["record", name])
+            first = int(pc.index(pc.is_valid(table.column(1)), True).as_py())
+            kind = table.column(0)[first].as_py()
+            raise where.field(f"'{kind}' records", name, "does not belong to this record type")
+    return pf.read_row_group(group, columns=[c for c in names if c in wanted]), labels
+
+
 def _message_columns(table: pa.Table, kind: RecordType, where: _Where) -> dict[str, Any]:
-    """The fields of one kind of message record as columns, checked column-wise."""
+    """The fields of one kind of message record as column chunks, checked column-wise."""
     allowed = set(record_fields(kind))
     n = table.num_rows
+    what = f"'{kind}' records"
     for name in table.column_names:
-        if name == "record":
-            continue
-        col = table.column(name)
-        if name not in allowed and col.null_count != n:
-            raise where.field(f"'{kind}' records", name, "does not belong to this record type")
-        if name in required_fields(kind) and col.null_count:
-            raise where.field(f"'{kind}' records", name, "is missing")
-    for name in required_fields(kind):
-        if name not in table.column_names:
-            raise where.field(f"'{kind}' records", name, "is missing")
+        if name != "record" and name not in allowed and table.column(name).null_count != n:
+            raise where.field(what, name, "does not belong to this record type")
     out: dict[str, Any] = {}
     for name in required_fields(kind):
+        if name not in table.column_names or table.column(name).null_count:
+            raise where.field(what, name, "is missing")
         if name == "block_id":
             continue
-        col = table.column(name)
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(col.type.value_type)
+        col = table.column(name).combine_chunks()
         cat = _category(col.type)
         if cat == "int":
-            values = col.to_numpy().astype(np.int64)
-            if (values < 0).any() and name != "parity":
-                raise where.field(f"'{kind}' records", name, f"is negative ({values.min()})")
-            if name == "parity" and ((values != 0) & (values != 1)).any():
-                bad = values[(values != 0) & (values != 1)][0]
-                raise where.field(f"'{kind}' records", name, f"must be 0 or 1 (found {bad})")
+            values = col.to_numpy().astype(np.int64, copy=False)
+            if name == "parity":
+                bad = (values != 0) & (values != 1)
+                if bad.any():
+                    raise where.field(what, name, f"must be 0 or 1 (found {values[bad][0]})")
+            elif (values < 0).any():
+                raise where.field(what, name, f"is negative ({values.min()})")
             out[name] = values
         elif cat == "string":
-            enc = col.combine_chunks().dictionary_encode()
-            allowed_values = _ENUMS.get(name)
-            labels = enc.dictionary.to_pylist()
-            if allowed_values is not None:
-                odd = [v for v in labels if v not in allowed_values]
-                if odd:
-                    raise where.field(f"'{kind}' records", name,
-                                      f"is not one of {', '.join(sorted(allowed_values))} "
-                                      f"(found {str(odd[0])[:40]!r})")
-            lookup = np.asarray(labels, dtype=object)
-            out[name] = lookup[enc.indices.to_numpy()].tolist()
+            enc = col if pa.types.is_dictionary(col.type) else col.dictionary_encode()
+            enum = _ENUM_TYPES[name]
+            members = []
+            for label in enc.dictionary.to_pylist():
+                try:
+                    members.append(enum(label))
+                except ValueError:
+                    allowed_values = ", ".join(m.value for m in enum)
+                    raise where.field(what, name, f"is not one of {allowed_values} (found "
+                                                  f"{str(label)[:40]!r})") from None
+            lookup = np.empty(len(members), dtype=object)
+            lookup[:] = members
+            out[name] = tuple(lookup[enc.indices.to_numpy()])
         elif cat == "bool":
             out[name] = col.to_numpy(zero_copy_only=False).astype(bool)
         else:
@@ -910,36 +961,42 @@ def _message_columns(table: pa.Table, kind: RecordType, where: _Where) -> dict[s
     return out
 
 
+def _rows_of(table: pa.Table, rows: NDArray[np.intp]) -> pa.Table:
+    """The given rows of ``table``: a zero-copy slice when they are contiguous."""
+    if rows.size and int(rows[-1]) - int(rows[0]) + 1 == rows.size:
+        return table.slice(int(rows[0]), int(rows.size))
+    return table.take(pa.array(rows))
+
+
 def _parquet_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
-    pf = _parquet_file(view.source)
+    pf = _parquet_file(view.source, dictionary=True)
     for bid, groups in zip(view.block_ids.tolist(), view.row_groups, strict=True):
         where = _Where(view.display, bid)
-        try:
-            table = pf.read_row_groups(list(groups))
-        except (pa.ArrowException, OSError) as exc:
-            first = (str(exc).strip().splitlines() or ["unreadable"])[0]
-            raise where.error(f"unreadable row group ({first})") from None
-        rec = table.column("record")
-        if rec.null_count:
-            raise where.error("field 'record' is missing")
-        if pa.types.is_dictionary(rec.type):
-            rec = rec.cast(rec.type.value_type)
-        enc = rec.combine_chunks().dictionary_encode()
-        labels = enc.dictionary.to_pylist()
-        codes = enc.indices.to_numpy()
         parts = _Parts(bid)
-        for j, label in enumerate(labels):
-            kind = _kind_of({"record": label}, where)
-            rows = np.flatnonzero(codes == j)
-            sub = table.take(pa.array(rows))
-            if kind in FILE_RECORDS:
-                raise where.field(f"'{kind}' record", "record", "is a file record inside a "
-                                                                 "block (file records come first)")
-            if kind is RecordType.EC_MESSAGE:
-                parts.ec = _message_columns(sub, kind, where)
-            elif kind is RecordType.AUTH_MESSAGE:
-                parts.auth = _message_columns(sub, kind, where)
-            else:
-                for row in _rows(sub):
-                    parts.singles.append((kind, _checked_row(row, where), None))
+        for group in groups:
+            try:
+                table, _ = _read_group(pf, group, where)
+            except (pa.ArrowException, OSError) as exc:
+                first = (str(exc).strip().splitlines() or ["unreadable"])[0]
+                raise where.error(f"unreadable row group {group} ({first})") from None
+            rec = table.column("record").combine_chunks()
+            enc = rec if pa.types.is_dictionary(rec.type) else rec.dictionary_encode()
+            codes = enc.indices.to_numpy()
+            for j, label in enumerate(enc.dictionary.to_pylist()):
+                rows = np.flatnonzero(codes == j)
+                if not rows.size:
+                    continue
+                kind = _kind_of({"record": label}, where)
+                sub = _rows_of(table, rows)
+                if kind in FILE_RECORDS:
+                    raise where.field(f"'{kind}' record", "record", "is a file record inside a "
+                                                                     "block (file records come "
+                                                                     "first)")
+                if kind in MESSAGE_RECORDS:
+                    cols = parts.ec if kind is RecordType.EC_MESSAGE else parts.auth
+                    for name, chunk in _message_columns(sub, kind, where).items():
+                        cols.setdefault(name, []).append(chunk)
+                else:
+                    for row in _rows(sub):
+                        parts.singles.append((kind, _checked_row(row, where), None))
         yield _assemble(parts, view.auth_pool, view.display)
