@@ -132,7 +132,8 @@ class EcSetupRecord(_Record):
     protocol: Literal["cascade"]
     variant: str = Field(min_length=1, max_length=64,
                          description="original, yanetal or option4 for Cascade")
-    frame_seed: int = Field(ge=0, description="seed of the specified shuffle")
+    frame_seed: int = Field(ge=0, lt=2**64, description="seed of the specified shuffle "
+                            "(64 bits)")
     qber_used: float = Field(ge=0, le=0.5, description="QBER the block sizes were chosen from")
     permutations: list[list[Index]] | None = Field(
         None, description="explicit permutation of each pass (passes × n), when the module "

@@ -67,6 +67,19 @@ def test_write_then_read_gives_the_same_blocks(tmp_path: Path, fmt: str) -> None
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_a_64_bit_frame_seed_round_trips(tmp_path: Path, fmt: str) -> None:
+    import dataclasses
+
+    block = make_block(1, 300)
+    assert block.ec is not None
+    block = dataclasses.replace(block, ec=dataclasses.replace(block.ec, frame_seed=2**64 - 1))
+    path = tmp_path / f"t.{fmt}"
+    tw.write_transcript(path, [block], None, fmt)
+    (got,) = list(open_view(path).blocks())
+    assert got.ec is not None and got.ec.frame_seed == 2**64 - 1
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_a_million_bit_block_round_trips(tmp_path: Path, fmt: str) -> None:
     block = make_block(7, 1_000_000)
     path = tmp_path / f"big.{fmt}"

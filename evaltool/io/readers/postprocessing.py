@@ -101,7 +101,7 @@ COLUMNS: dict[str, pa.DataType] = {
     "qber_bob": _F64,
     "protocol": _STR,
     "variant": _STR,
-    "frame_seed": _I64,
+    "frame_seed": pa.uint64(),
     "qber_used": _F64,
     "permutations": pa.list_(pa.list_(_I64)),
     "seq": _I64,
