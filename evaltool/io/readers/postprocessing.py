@@ -246,11 +246,16 @@ class _Parts:
 _ENUM_TYPES: dict[str, type[Party] | type[Injection]] = {"sender": Party, "injected": Injection}
 
 
-def _merged(chunks: Mapping[str, list[Any]]) -> dict[str, Any]:
-    """Message columns from their chunks: int64 arrays, booleans, tuples of enums or bytes."""
+def _merged(chunks: dict[str, list[Any]]) -> dict[str, Any]:
+    """Message columns from their chunks (emptied as they are merged, to hold one copy): int64
+    arrays, booleans, tuples of enums or bytes."""
     out: dict[str, Any] = {}
-    for name, parts in chunks.items():
-        if name in _ENUM_TYPES or name in BYTES_FIELDS:
+    for name in list(chunks):
+        parts = chunks.pop(name)
+        if name in _ENUM_TYPES and all(isinstance(p, np.ndarray) for p in parts):
+            out[name] = tuple(np.concatenate(parts).tolist() if len(parts) > 1 else
+                              parts[0].tolist())
+        elif name in _ENUM_TYPES or name in BYTES_FIELDS:
             out[name] = tuple(itertools.chain.from_iterable(parts))
         elif name == "accepted":
             out[name] = np.concatenate([np.asarray(p, dtype=bool) for p in parts])
@@ -260,7 +265,7 @@ def _merged(chunks: Mapping[str, list[Any]]) -> dict[str, Any]:
 
 
 def _strictly_increasing(values: NDArray[np.int64], what: str, name: str, where: _Where) -> None:
-    if values.size < 2:
+    if values.size < 2 or bool((np.diff(values) > 0).all()):
         return
     uniq, counts = np.unique(values, return_counts=True)
     if (counts > 1).any():
@@ -805,9 +810,8 @@ def _check_schema(pf: pq.ParquetFile, display: str) -> None:
 
 def _group_block(pf: pq.ParquetFile, i: int, display: str) -> int | None:
     """The block id of row group ``i`` (None for file records); a group mixing blocks is bad."""
-    col = pf.schema_arrow.get_field_index("block_id")
     meta = pf.metadata.row_group(i)
-    stats = meta.column(col).statistics
+    stats = meta.column(_leaf(pf, "block_id")).statistics
     if stats is not None and stats.has_min_max and stats.null_count == 0 \
             and stats.min == stats.max:
         return int(stats.min)
@@ -881,15 +885,17 @@ def _open_parquet(src: Source) -> TranscriptFile:
         auth_pool=pool, source=src, row_groups=tuple(tuple(g) for _, g in per_block))
 
 
+def _leaf(pf: pq.ParquetFile, name: str) -> int:
+    """Index of the Parquet leaf column of top-level column ``name``."""
+    schema = pf.metadata.schema
+    return next(j for j in range(len(schema)) if schema.column(j).path.split(".")[0] == name)
+
+
 def _column_is_empty(pf: pq.ParquetFile, group: int, name: str) -> bool:
-    """Whether column ``name`` of a row group holds no value, from the statistics when they
-    say so for certain (flat columns; list columns are read, an empty list being a value)."""
-    if pa.types.is_list(COLUMNS[name]):
-        col = pf.read_row_group(group, columns=[name]).column(0)
-        return bool(col.null_count == len(col))
+    """Whether column ``name`` of a row group holds no value, from the statistics when they say
+    so (for a list column: no element, null or empty lists), else by reading it."""
     rg = pf.metadata.row_group(group)
-    meta = rg.column(pf.schema_arrow.get_field_index(name))
-    stats = meta.statistics
+    stats = rg.column(_leaf(pf, name)).statistics
     if stats is not None and stats.has_null_count and stats.null_count == rg.num_rows:
         return True
     col = pf.read_row_group(group, columns=[name]).column(0)
@@ -905,8 +911,11 @@ def _read_group(pf: pq.ParquetFile, group: int, where: _Where) -> tuple[pa.Table
     labels = [str(v) for v in pc.unique(rec.combine_chunks()).to_pylist()]
     kinds = [_kind_of({"record": v}, where) for v in labels]
     names = pf.schema_arrow.names
-    wanted = {"record"} | {f for k in kinds for f in record_fields(k)}
+    # block_id is known for the whole group (_group_block); it is not read again.
+    wanted = {"record"} | {f for k in kinds for f in record_fields(k)} - {"block_id"}
     for name in names:
+        if name == "block_id":
+            continue
         if name not in wanted and not _column_is_empty(pf, group, name):
             table = pf.read_row_group(group, columns=["record", name])
             first = int(pc.index(pc.is_valid(table.column(1)), True).as_py())
@@ -925,10 +934,10 @@ def _message_columns(table: pa.Table, kind: RecordType, where: _Where) -> dict[s
             raise where.field(what, name, "does not belong to this record type")
     out: dict[str, Any] = {}
     for name in required_fields(kind):
-        if name not in table.column_names or table.column(name).null_count:
-            raise where.field(what, name, "is missing")
         if name == "block_id":
             continue
+        if name not in table.column_names or table.column(name).null_count:
+            raise where.field(what, name, "is missing")
         col = table.column(name).combine_chunks()
         cat = _category(col.type)
         if cat == "int":
@@ -953,7 +962,7 @@ def _message_columns(table: pa.Table, kind: RecordType, where: _Where) -> dict[s
                                                   f"{str(label)[:40]!r})") from None
             lookup = np.empty(len(members), dtype=object)
             lookup[:] = members
-            out[name] = tuple(lookup[enc.indices.to_numpy()])
+            out[name] = lookup[enc.indices.to_numpy()]
         elif cat == "bool":
             out[name] = col.to_numpy(zero_copy_only=False).astype(bool)
         else:
@@ -982,12 +991,14 @@ def _parquet_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
             rec = table.column("record").combine_chunks()
             enc = rec if pa.types.is_dictionary(rec.type) else rec.dictionary_encode()
             codes = enc.indices.to_numpy()
-            for j, label in enumerate(enc.dictionary.to_pylist()):
-                rows = np.flatnonzero(codes == j)
-                if not rows.size:
+            labels = enc.dictionary.to_pylist()
+            for j, label in enumerate(labels):
+                whole = len(labels) == 1  # a group of one record type: no selection
+                rows = np.arange(0) if whole else np.flatnonzero(codes == j)
+                if not whole and not rows.size:
                     continue
                 kind = _kind_of({"record": label}, where)
-                sub = _rows_of(table, rows)
+                sub = table if whole else _rows_of(table, rows)
                 if kind in FILE_RECORDS:
                     raise where.field(f"'{kind}' record", "record", "is a file record inside a "
                                                                      "block (file records come "
@@ -998,5 +1009,6 @@ def _parquet_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
                         cols.setdefault(name, []).append(chunk)
                 else:
                     for row in _rows(sub):
+                        row["block_id"] = bid
                         parts.singles.append((kind, _checked_row(row, where), None))
         yield _assemble(parts, view.auth_pool, view.display)
