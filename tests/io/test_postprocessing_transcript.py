@@ -543,3 +543,22 @@ def test_the_example_of_the_format_doc_reads(tmp_path: Path) -> None:
     assert block.sifted_alice is not None and block.sifted_alice.tolist() == [1, 0, 1, 1, 0]
     assert block.ec is not None and block.ec.end.tolist() == [3]
     assert view.auth_pool is not None and view.auth_pool.bits.size == 16
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_blocks_are_read_and_checked_when_reached(tmp_path: Path, fmt: str) -> None:
+    """A fault in the last block surfaces only when that block is reached: the earlier blocks
+    were handed over without the rest of the file being read."""
+    path = tmp_path / f"t.{fmt}"
+    tw.write_transcript(path, sample_blocks(), make_pool(6), fmt)
+    if fmt == "jsonl":
+        recs = [json.loads(line) for line in path.read_text().splitlines()]
+        _first(recs, "ec-message", block_id=5, seq=0)["parity"] = 7
+        path.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    else:
+        _rewrite_parquet(path, lambda groups: next(
+            r for r in groups[3] if r["record"] == "ec-message").update(parity=7))
+    it = open_view(path).blocks()
+    assert [next(it).block_id, next(it).block_id] == [0, 2]
+    with pytest.raises(EvidenceError, match=r"block 5.*'parity'"):
+        next(it)
