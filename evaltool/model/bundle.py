@@ -44,12 +44,12 @@ class EvidenceKind(StrEnum):
     """The RNG's own continuous health-test alarms (JSON lines)."""
     PARITY_TRANSCRIPT = "parity-transcript"
     """Error-correction transcript: every disclosed parity, per block (table)."""
-    POST_PROCESSING_TRANSCRIPT = "post-processing-transcript"
-    """What the module did with each block's key, step by step, both parties, captured in its test
-    configuration (``docs/transcript-format.md``)."""
     TRACE_ARRAY = "trace-array"
     """Side-channel traces captured in the lab (NumPy .npy, traces × samples); the labels of the
     traces are the rows of the table named by ``labels_slot``."""
+    POST_PROCESSING_TRANSCRIPT = "post-processing-transcript"
+    """What the modules did with each block's key, step by step, both parties, captured in their
+    test configuration (``docs/transcript-format.md``)."""
 
 
 class EvidenceFormat(StrEnum):
@@ -75,9 +75,9 @@ ALLOWED_FORMATS: dict[EvidenceKind, frozenset[EvidenceFormat]] = {
     EvidenceKind.KEY_DELIVERY_LOG: TABLE_FORMATS | {EvidenceFormat.JSONL},
     EvidenceKind.HEALTH_TEST_LOG: frozenset({EvidenceFormat.JSONL}),
     EvidenceKind.PARITY_TRANSCRIPT: TABLE_FORMATS,
+    EvidenceKind.TRACE_ARRAY: frozenset({EvidenceFormat.NPY}),
     EvidenceKind.POST_PROCESSING_TRANSCRIPT: frozenset({EvidenceFormat.PARQUET,
                                                         EvidenceFormat.JSONL}),
-    EvidenceKind.TRACE_ARRAY: frozenset({EvidenceFormat.NPY}),
 }
 
 
