@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
-    from evaltool.model.base import StrictModel
+    from pydantic import BaseModel
 
 SCHEMAS: dict[str, str] = {
     "profile": "evaltool.model.profile:Profile",
@@ -19,14 +19,15 @@ SCHEMAS: dict[str, str] = {
     "evaluation": "evaltool.model.profile:EvaluationInput",
     "method-library": "evaltool.model.profile:MethodLibrary",
     "mapping": "evaltool.model.mapping:TableMapping",
+    "transcript": "evaltool.model.transcript:TranscriptRecord",
 }
 """Document name → its model (only the one asked for is imported)."""
 
 
-def schema_model(document: str) -> type[StrictModel]:
+def schema_model(document: str) -> type[BaseModel]:
     """The model of ``document``, one of :data:`SCHEMAS`."""
     module, _, attr = SCHEMAS[document].partition(":")
-    model: type[StrictModel] = getattr(importlib.import_module(module), attr)
+    model: type[BaseModel] = getattr(importlib.import_module(module), attr)
     return model
 
 

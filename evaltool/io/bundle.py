@@ -98,6 +98,7 @@ def load_bundle(path: Path, *, check_tables: bool = True,
     if check_tables:
         _check_trace_labels(root, files)
         _read_views(root, files)
+        _check_transcripts(root, files)
     return Bundle(root=root, manifest_path=mpath, manifest_sha256=manifest_sha, manifest=manifest,
                   files=files)
 
@@ -134,7 +135,9 @@ def _load_file(
     rows: int | None = None
     columns: tuple[str, ...] = ()
     display = root.name + "/" + entry.path
-    if entry.format in TABLE_FORMATS and check_tables:
+    if entry.kind is EvidenceKind.POST_PROCESSING_TRANSCRIPT:
+        pass  # read whole, with the block records, once every file is loaded
+    elif entry.format in TABLE_FORMATS and check_tables:
         info = tables.validate_table(real, entry.kind, entry.format, display=display)
         rows, columns = info.rows, info.columns
     elif entry.format is EvidenceFormat.JSONL and check_tables:
@@ -173,3 +176,27 @@ def _check_trace_labels(root: Path, files: dict[str, BundleFile]) -> None:
             raise EvidenceError(
                 f"{labels.rows} label rows in slot '{slot}' ({labels.entry.path}) for "
                 f"{bf.rows} traces", path=root.name + "/" + bf.entry.path)
+
+
+def _check_transcripts(root: Path, files: dict[str, BundleFile]) -> None:
+    """Every post-processing transcript is read through (one block at a time) and, when the
+    bundle has exactly one block-records slot, checked against it
+    (:func:`evaltool.io.readers.postprocessing.check_against_blocks`)."""
+    transcripts = [bf for bf in files.values()
+                   if bf.entry.kind is EvidenceKind.POST_PROCESSING_TRANSCRIPT]
+    if not transcripts:
+        return
+    from evaltool.io import readers  # the readers only for bundles that hold a transcript
+
+    def source(bf: BundleFile) -> readers.Source:
+        return readers.Source(slot=bf.entry.slot, kind=bf.entry.kind, format=bf.entry.format,
+                              path=bf.path, display=root.name + "/" + bf.entry.path,
+                              sha256=bf.sha256)
+
+    block_slots = [bf for bf in files.values() if bf.entry.kind is EvidenceKind.BLOCK_RECORDS]
+    for bf in transcripts:
+        view = readers.read(source(bf))
+        if len(block_slots) == 1:
+            readers.check_against_blocks(view, readers.read(source(block_slots[0])))
+        else:
+            readers.postprocessing.validate_transcript(view)

@@ -47,6 +47,9 @@ class EvidenceKind(StrEnum):
     TRACE_ARRAY = "trace-array"
     """Side-channel traces captured in the lab (NumPy .npy, traces × samples); the labels of the
     traces are the rows of the table named by ``labels_slot``."""
+    POST_PROCESSING_TRANSCRIPT = "post-processing-transcript"
+    """What the modules did with each block's key, step by step, both parties, captured in their
+    test configuration (``docs/transcript-format.md``)."""
 
 
 class EvidenceFormat(StrEnum):
@@ -73,6 +76,8 @@ ALLOWED_FORMATS: dict[EvidenceKind, frozenset[EvidenceFormat]] = {
     EvidenceKind.HEALTH_TEST_LOG: frozenset({EvidenceFormat.JSONL}),
     EvidenceKind.PARITY_TRANSCRIPT: TABLE_FORMATS,
     EvidenceKind.TRACE_ARRAY: frozenset({EvidenceFormat.NPY}),
+    EvidenceKind.POST_PROCESSING_TRANSCRIPT: frozenset({EvidenceFormat.PARQUET,
+                                                        EvidenceFormat.JSONL}),
 }
 
 

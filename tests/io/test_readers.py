@@ -29,6 +29,9 @@ VALID: dict[EvidenceKind, tuple[str, bytes]] = {
     EvidenceKind.AUDIT_LOG: ("jsonl", b'{"event": "start"}\n'),
     EvidenceKind.HEALTH_TEST_LOG: ("jsonl", b'{"alarm": "rct"}\n'),
     EvidenceKind.RNG_RAW: ("binary", b"\xa5\x0f"),
+    EvidenceKind.POST_PROCESSING_TRANSCRIPT: (
+        "jsonl", b'{"record":"header","version":1}\n'
+                 b'{"record":"outcome","block_id":0,"delivered":false,"key_ids":[]}\n'),
 }
 # A value that breaks the kind's schema (or the format) in the first data row.
 MALFORMED: dict[EvidenceKind, bytes] = {
@@ -43,6 +46,9 @@ MALFORMED: dict[EvidenceKind, bytes] = {
     EvidenceKind.AUDIT_LOG: b'{"a": NaN}\n',
     EvidenceKind.HEALTH_TEST_LOG: b"[]\n",
     EvidenceKind.TRACE_ARRAY: b"\x93NUMPY garbage",
+    EvidenceKind.POST_PROCESSING_TRANSCRIPT: (
+        b'{"record":"header","version":1}\n'
+        b'{"record":"outcome","block_id":0,"delivered":1,"key_ids":[]}\n'),
 }
 
 
@@ -67,6 +73,8 @@ def consume(view: object) -> None:
         list(view.records())
     elif isinstance(view, readers.RandomBits):
         view.bits()
+    elif isinstance(view, readers.TranscriptFile):
+        list(view.blocks())
 
 
 @pytest.mark.parametrize(("kind", "fmt"), PAIRS, ids=lambda v: str(v))

@@ -13,6 +13,8 @@ self-test-log,     :class:`~.logs.LogView` (streamed records)   :mod:`.logs`
 audit-log,
 health-test-log
 parity-transcript  :class:`~.transcripts.ParityTranscript`      :mod:`.transcripts`
+post-processing-   :class:`~.postprocessing.TranscriptFile`     :mod:`.postprocessing`
+transcript         (one block at a time)
 rng-raw            :class:`~.bits.RandomBits`                   :mod:`.bits`
 trace-array        :class:`~.traces.TraceArray` (memory map)    :mod:`.traces`
 =================  ==========================================  =====================
@@ -23,7 +25,7 @@ Importing this package fills the registry (:func:`all_readers`); checks reach th
 
 from __future__ import annotations
 
-from evaltool.io.readers import bits, blocks, logs, tables, traces, transcripts
+from evaltool.io.readers import bits, blocks, logs, postprocessing, tables, traces, transcripts
 from evaltool.io.readers._registry import (
     Reader,
     Source,
@@ -36,6 +38,7 @@ from evaltool.io.readers._registry import (
 from evaltool.io.readers.bits import RandomBits
 from evaltool.io.readers.blocks import BlockRecords
 from evaltool.io.readers.logs import LogView
+from evaltool.io.readers.postprocessing import TranscriptFile, check_against_blocks
 from evaltool.io.readers.tables import Chunk, TableView, table_view
 from evaltool.io.readers.traces import TraceArray
 from evaltool.io.readers.transcripts import ParityTranscript
@@ -50,11 +53,14 @@ __all__ = [
     "Source",
     "TableView",
     "TraceArray",
+    "TranscriptFile",
     "all_readers",
     "bits",
     "blocks",
+    "check_against_blocks",
     "clear_cache",
     "logs",
+    "postprocessing",
     "read",
     "reader",
     "reader_for",

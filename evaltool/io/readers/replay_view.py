@@ -209,12 +209,26 @@ class BlockTranscript:
 class PostProcessingTranscript(Protocol):
     """A transcript slot: its blocks one at a time, in block order."""
 
-    slot: str
-    display: str
-    """The file as named in errors."""
-    block_ids: Indices
-    """Ids of the blocks the transcript holds, strictly increasing."""
-    auth_pool: AuthKeyPool | None
+    # Read-only members, so that frozen dataclasses satisfy the protocol.
+    @property
+    def slot(self) -> str:
+        """The bundle slot."""
+        ...
+
+    @property
+    def display(self) -> str:
+        """The file as named in errors."""
+        ...
+
+    @property
+    def block_ids(self) -> Indices:
+        """Ids of the blocks the transcript holds, strictly increasing."""
+        ...
+
+    @property
+    def auth_pool(self) -> AuthKeyPool | None:
+        """The exported authentication key pool, if any."""
+        ...
 
     def blocks(self) -> Iterator[BlockTranscript]:
         """Each block, read when reached (at most one block's arrays in memory)."""
