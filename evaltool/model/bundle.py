@@ -47,6 +47,7 @@ class EvidenceKind(StrEnum):
     TRACE_ARRAY = "trace-array"
     """Side-channel traces captured in the lab (NumPy .npy, traces × samples); the labels of the
     traces are the rows of the table named by ``labels_slot``."""
+    POST_PROCESSING_TRANSCRIPT = "post-processing-transcript"
 
 
 class EvidenceFormat(StrEnum):
