@@ -25,12 +25,12 @@ disagreement in any block fails it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 from pydantic import Field
 
 from evaltool.checks.outcome import Outcome, enumerate_ids, fmt
@@ -356,16 +356,37 @@ def replay_verification(p: ReplayParams, ctx: CheckContext) -> Outcome:
 # --- protocol.replay-pa -------------------------------------------------------------------------
 
 
+SEED_WINDOW_BITS = 256
+"""A PA seed sharing its first or its last 256 bits with an earlier block's seed is a reused
+seed (two independent uniform seeds agree there with probability 2^-256)."""
+
+
+def _seed_seen(seen: dict[bytes, int], seed: NDArray[np.uint8], block_id: int) -> int | None:
+    """The earlier block whose seed shares the first or last :data:`SEED_WINDOW_BITS` bits with
+    ``seed`` (a seed reused whole, truncated or extended), else None; records ``seed``."""
+    w = min(SEED_WINDOW_BITS, int(seed.size))
+    keys = (b"head" + np.packbits(seed[:w]).tobytes() + w.to_bytes(2, "big"),
+            b"tail" + np.packbits(seed[seed.size - w:]).tobytes() + w.to_bytes(2, "big"))
+    earlier = next((seen[k] for k in keys if k in seen), None)
+    for k in keys:
+        seen.setdefault(k, block_id)
+    return earlier
+
+
 @check("protocol.replay-pa", params=ReplayRecordsParams,
        ref="Krawczyk, CRYPTO 1994; Tomamichel et al. IEEE TIT 57 (2011) 5524")
 def replay_pa(p: ReplayRecordsParams, ctx: CheckContext) -> Outcome:
-    """The final key is the Toeplitz hash of the corrected key, of the reported length, with a
-    fresh seed."""
+    """The final key is the Toeplitz hash of the corrected key with a fresh seed, as reported.
+
+    Compared bit for bit (or by SHA-256 when only that was exported); its length must be the
+    block's ``pa_output_bits``, and no seed may share its first or last 256 bits with an earlier
+    block's seed.
+    """
     from evaltool.engines.protocol.replay import Mismatch as Mm
     from evaltool.engines.protocol.replay import replay_pa as engine
 
     records = ctx.blocks(p.slot)
-    seen: dict[str, int] = {}
+    seen: dict[bytes, int] = {}
     acc = {"bits": 0, "reused": 0}
 
     def one(bt: BlockTranscript, row: int | None) -> tuple[Mismatch, ...] | None:
@@ -383,10 +404,8 @@ def replay_pa(p: ReplayRecordsParams, ctx: CheckContext) -> Outcome:
         if reported != pa.output_bits:
             found.append(Mm("output_bits", 1, -1, f"{pa.output_bits} output bits, the block "
                             f"records report {reported}"))
-        digest = hashlib.sha256(np.packbits(pa.seed).tobytes()
-                                + pa.seed.size.to_bytes(8, "big")).hexdigest()
-        earlier = seen.setdefault(digest, int(bt.block_id))
-        if earlier != int(bt.block_id):
+        earlier = _seed_seen(seen, pa.seed, int(bt.block_id))
+        if earlier is not None:
             acc["reused"] += 1
             found.append(Mm("seed", 1, -1, f"the seed of block {earlier} is used again"))
         acc["bits"] += r.input_bits
@@ -405,8 +424,7 @@ def replay_pa(p: ReplayRecordsParams, ctx: CheckContext) -> Outcome:
 @check("protocol.replay-auth", params=ReplayParams,
        ref="Wegman and Carter, JCSS 22 (1981) 265; ETSI GS QKD 016 FPT_RPL.1")
 def replay_auth(p: ReplayParams, ctx: CheckContext) -> Outcome:
-    """Every genuine tag verifies with the key pool, no pad is reused, injected messages are
-    rejected."""
+    """Genuine tags verify with the key pool, no pad is reused, injected messages are rejected."""
     from evaltool.engines.protocol.replay import PadLedger
     from evaltool.engines.protocol.replay import replay_auth as engine
     from evaltool.io.readers.replay_view import Injection

@@ -135,7 +135,7 @@ def reference_post_processing(
     sample_rounds: int = 2000,
     estimation_fraction: float = 0.1,
     variant: str = "original",
-    eps_cor: float = 1e-12,
+    eps_cor: float = 1e-15,
     auth_tag_bits: int = 64,
     first_block_id: int = 0,
 ) -> ReferenceRun:
