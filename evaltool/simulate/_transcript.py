@@ -1,5 +1,5 @@
 """Post-processing transcripts of a simulated module: the reference protocol run on simulated raw
-keys (honest), and the six faulty modules of ``docs/scenarios.md`` derived from it.
+keys (honest), and the six faulty modules derived from it.
 
 :func:`reference_post_processing` runs, per block, the engines of
 :mod:`evaltool.engines.protocol` in order: BB84 sifting of simulated rounds, parameter estimation
@@ -9,16 +9,17 @@ replayed and one modified message injected per block, both rejected), and captur
 the :class:`~evaltool.io.readers.replay_view.BlockTranscript` view the replay checks consume.
 Because the same engines run, an honest transcript replays bit for bit.
 
-Each fault is a pure function of an honest :class:`ReferenceRun` that changes one thing:
+Each fault is a pure function of an honest :class:`ReferenceRun` that changes one thing
+(``docs/methods/protocol-checks.md``, "Transcript replay"):
 
-=====================  =====================================================================
-``truncated-pa``       the final key is a prefix of the corrected key, not its hash
-``reused-pa-seed``     every block hashes with (a prefix of) the first block's seed
-``hidden-ec-parities`` the reported leakage counts the top-level parities only, not BINARY
-``skipped-verification`` both verification tags are zeros and the block is accepted
-``auth-key-reuse``     blocks after the first reuse the first block's one-time pads
-``replay-accepted``    the receiver accepts the replayed message injected in the first block
-=====================  =====================================================================
+========================  =====================================================================
+``truncated-pa``          the final key is a prefix of the corrected key, not its hash
+``reused-pa-seed``        every block hashes with (a prefix of) the first block's seed
+``hidden-ec-parities``    the reported leakage counts the top-level parities only, not BINARY
+``skipped-verification``  both verification tags are zeros and the block is accepted
+``auth-key-reuse``        blocks after the first reuse the first block's one-time pads
+``replay-accepted``       the receiver accepts the replayed message injected in the first block
+========================  =====================================================================
 """
 
 from __future__ import annotations
