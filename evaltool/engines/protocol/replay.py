@@ -70,6 +70,10 @@ __all__ = [
 Bits = NDArray[np.uint8]
 Indices = NDArray[np.int64]
 
+MAX_PASSES = 1024
+"""Largest pass count a Cascade transcript may name (the parameter sets use 4 to 16 passes); a
+larger pass index is out of range."""
+
 ENGINE_RERUN_MAX_BITS = 1_000_000
 """Largest frame the Cascade replay also reconciles with the engine to compare (the engine's
 workspace grows as about 15 bytes per tree node; ``_cascade_kernel.Workspace``)."""
@@ -335,18 +339,47 @@ def shuffled_copy(x: Bits, frame_seed: int, pass_index: int) -> Bits:
 
 
 @numba.njit(cache=True, nogil=True)
-def _range_parities(permuted: Bits, start: Indices, end: Indices, out: Bits) -> None:
-    """Turn ``permuted`` into its prefix parity in place and fill ``out[i]`` with the parity of
-    ``permuted[start[i]:end[i]]`` (ranges already checked to lie in the frame)."""
+def _range_parities(permuted: Bits, pass_index: Indices, start: Indices, end: Indices,
+                    from_bob: NDArray[np.bool_], good: NDArray[np.bool_], p: int, bob: bool,
+                    out: Bits) -> None:
+    """Turn ``permuted`` (the key in pass ``p``'s order) into its prefix parity in place and set
+    ``out[i]`` to the parity of ``[start[i], end[i])`` for every good row of pass ``p`` sent by
+    the party ``bob`` names; other rows are left alone (no index array is copied)."""
     acc = np.uint8(0)
     for j in range(permuted.size):
         acc ^= permuted[j]
         permuted[j] = acc
-    for i in range(start.size):
+    for i in range(pass_index.size):
+        if not good[i] or pass_index[i] != p or from_bob[i] != bob:
+            continue
         s = start[i]
-        e = end[i]
         left = permuted[s - 1] if s > 0 else np.uint8(0)
-        out[i] = permuted[e - 1] ^ left
+        out[i] = permuted[end[i] - 1] ^ left
+
+
+@numba.njit(cache=True, nogil=True)
+def _job_counts(pass_index: Indices, from_bob: NDArray[np.bool_], good: NDArray[np.bool_],
+                passes: int) -> Indices:
+    """Good rows per (pass, sender): entry ``2 p + (1 if Bob)``."""
+    out = np.zeros(2 * passes, dtype=np.int64)
+    for i in range(pass_index.size):
+        if good[i]:
+            out[2 * pass_index[i] + (1 if from_bob[i] else 0)] += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _range_keys(pass_index: Indices, start: Indices, end: Indices, from_bob: NDArray[np.bool_],
+                good: NDArray[np.bool_], n: int, out: Indices) -> int:
+    """One integer per good row, equal for equal (sender, pass, start, end): written to ``out``;
+    returns the count."""
+    k = 0
+    w = n + 1
+    for i in range(pass_index.size):
+        if good[i]:
+            out[k] = ((pass_index[i] * 2 + (1 if from_bob[i] else 0)) * w + start[i]) * w + end[i]
+            k += 1
+    return k
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,17 +411,20 @@ class CascadeReplay:
         return not self.mismatches
 
 
-def _distinct(sender_bob: NDArray[np.bool_], pass_index: Indices, start: Indices, end: Indices,
-              n: int) -> int:
-    """Distinct (sender, pass, start, end) rows."""
-    if pass_index.size == 0:
+def _distinct(from_bob: NDArray[np.bool_], pass_index: Indices, start: Indices, end: Indices,
+              good: NDArray[np.bool_], n: int) -> int:
+    """Distinct (sender, pass, start, end) among the good rows."""
+    count = int(np.count_nonzero(good))
+    if count == 0:
         return 0
-    top = int(pass_index.max()) + 1
+    top = int(pass_index[good].max()) + 1
     if 2 * top * (n + 1) ** 2 < 2**62:
-        key = ((pass_index * 2 + sender_bob) * (n + 1) + start) * (n + 1) + end
-        srt = np.sort(key)
-        return int(1 + np.count_nonzero(srt[1:] != srt[:-1]))
-    rows = np.stack([sender_bob.astype(np.int64), pass_index, start, end], axis=1)
+        keys = np.empty(count, dtype=np.int64)
+        _range_keys(pass_index, start, end, from_bob, good, n, keys)
+        keys.sort()
+        return int(1 + np.count_nonzero(keys[1:] != keys[:-1]))
+    rows = np.stack([from_bob[good].astype(np.int64), pass_index[good], start[good], end[good]],
+                    axis=1)
     return int(np.unique(rows, axis=0).shape[0])
 
 
@@ -447,7 +483,7 @@ def replay_cascade(
     m = int(pass_index.size)
     bob_rows = np.zeros(m, dtype=bool) if sender_bob is None else np.asarray(sender_bob, bool)
     n_perm = None if permutations is None else int(permutations.shape[0])
-    bad = (start < 0) | (end > n) | (end <= start) | (pass_index < 0)
+    bad = (start < 0) | (end > n) | (end <= start) | (pass_index < 0) | (pass_index >= MAX_PASSES)
     if n_perm is not None:
         bad |= pass_index >= n_perm
     if bob_rows.any() and reconciled_bob is None:
@@ -457,24 +493,18 @@ def replay_cascade(
     ]
     recomputed = np.zeros(m, dtype=np.uint8)
     good = ~bad
-    passes = np.unique(pass_index[good])
+    counts = _job_counts(pass_index, bob_rows, good, MAX_PASSES)
+    jobs = [(int(j) // 2, bool(j % 2)) for j in np.flatnonzero(counts)]
 
     def one(p: int, from_bob: bool) -> None:
-        sel = np.flatnonzero(good & (pass_index == p) & (bob_rows == from_bob))
-        if not sel.size:
-            return
         key = reconciled_bob if from_bob else a
         assert key is not None
         if permutations is None:
             work = shuffled_copy(key, frame_seed, p)
         else:
             work = np.ascontiguousarray(key[permutations[p]])
-        out = np.empty(sel.size, dtype=np.uint8)
-        _range_parities(work, np.ascontiguousarray(start[sel]), np.ascontiguousarray(end[sel]),
-                        out)
-        recomputed[sel] = out
+        _range_parities(work, pass_index, start, end, bob_rows, good, p, from_bob, recomputed)
 
-    jobs = [(int(p), b) for p in passes for b in (False, True)]
     if workers > 1 and len(jobs) > 1:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(lambda j: one(*j), jobs))
@@ -483,7 +513,7 @@ def replay_cascade(
             one(*j)
     found.append(_mismatch("parity", good & (recomputed != parity),
                            "disclosed parities differ from the key's parity over the range"))
-    disclosed = _distinct(bob_rows[good], pass_index[good], start[good], end[good], n)
+    disclosed = _distinct(bob_rows, pass_index, start, end, good, n)
     residual = None
     if corrected_alice is not None:
         if corrected_alice.size != n:
@@ -514,7 +544,8 @@ def replay_cascade(
         agrees = bool(mine.shape == ref.transcript[:, :3].shape
                       and np.array_equal(np.unique(mine, axis=0),
                                          np.unique(ref.transcript[:, :3], axis=0)))
-    return CascadeReplay(n=n, messages=m, passes=int(passes.size), disclosed_bits=disclosed,
+    passes = len({p for p, _ in jobs})
+    return CascadeReplay(n=n, messages=m, passes=passes, disclosed_bits=disclosed,
                          out_of_range=int(bad.sum()), residual_errors=residual,
                          engine_leaked_bits=engine_leak, engine_agrees=agrees,
                          mismatches=_keep(*found))
