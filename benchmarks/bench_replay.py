@@ -4,7 +4,7 @@ side by side with cascade-python on the same frames.
 Run on demand (not a test)::
 
     nice -n 10 .venv/bin/python benchmarks/bench_replay.py [--bits 1e8] [--qber 0.02]
-        [--frames 10] [--cascade-python DIR] [--out results.json]
+        [--pa-sizes 1e6,1e7,1e8] [--frames 10] [--cascade-python DIR] [--out results.json]
 
 Part 1 (issue 13, "Scale"): a sifted block of ``--bits`` bits at ``--qber`` is replayed the way
 the ``protocol.replay-*`` checks replay it: parameter estimation (1 % of the positions revealed),
@@ -18,7 +18,9 @@ inputs are written to a temporary folder by this process and the replay runs in 
 process, so its wall times and peak RSS (``ru_maxrss``) are those of the replay alone. Goal: under
 10 s on 2 cores and under 2 GB.
 
-Part 2: the PA replay alone, Mbit/s of *input* (goal >= 200 Mbit/s), from the same child run.
+Part 2: the PA replay alone (Toeplitz hash by the automatic exact path, and the comparison),
+Mbit/s of *input* from the best of ``--repeats`` calls at ``--pa-sizes`` (output n/2); goal
+>= 200 Mbit/s. The child run of part 1 also reports it for its block.
 
 Part 3: 1e4-bit frames with exactly ``round(Q n)`` errors at Q = 1, 2, 5 %, ``--frames`` each:
 the Cascade replay of the engine's transcript (parity check and disclosure count only, and with
@@ -214,6 +216,31 @@ def part_block(bits: int, qber: float) -> dict[str, float]:
     return row
 
 
+def part_pa(sizes: list[int], repeats: int) -> list[dict[str, float]]:
+    """Part 2: the PA replay alone (hash and compare), best wall time of ``repeats`` calls."""
+    rows = []
+    rng = np.random.default_rng(SEED + 1)
+    for n in sizes:
+        ell = n // 2
+        key = rng.integers(0, 2, n, dtype=np.uint8)
+        seed = rng.integers(0, 2, n + ell - 1, dtype=np.uint8)
+        out = toeplitz_hash(key, seed, ell).output
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            res = replay_pa(key, family="toeplitz", seed=seed, input_bits=n, output_bits=ell,
+                            output=out)
+            best = min(best, time.perf_counter() - t0)
+            assert res.ok
+        rows.append({"bits": n, "seconds": best, "mbit_s": n / best / 1e6,
+                     "method": res.method, "load_average": os.getloadavg()[0]})
+        print(f"PA replay alone, n = {n:.0e}, ell = n/2: {best * 1e3:.0f} ms, "
+              f"{n / best / 1e6:.0f} Mbit/s ({res.method}); load {os.getloadavg()[0]:.2f}",
+              flush=True)
+        del key, seed, out
+    return rows
+
+
 def _time_replay(alice: np.ndarray, bob: np.ndarray, runs: list, qber: float,
                  engine_max_bits: int) -> float:
     """Wall time of replaying every frame's Cascade transcript."""
@@ -272,6 +299,8 @@ def main() -> None:
     ap.add_argument("--bits", type=float, default=1e8)
     ap.add_argument("--qber", type=float, default=0.02)
     ap.add_argument("--frames", type=int, default=10)
+    ap.add_argument("--pa-sizes", default="1e6,1e7,1e8")
+    ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--cascade-python", type=Path, default=None)
     ap.add_argument("--skip-block", action="store_true")
     ap.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
@@ -283,6 +312,7 @@ def main() -> None:
     results: dict[str, object] = {}
     if not args.skip_block:
         results["block"] = part_block(int(args.bits), args.qber)
+    results["pa"] = part_pa([int(float(x)) for x in args.pa_sizes.split(",")], args.repeats)
     results["cascade"] = part_cascade(args.frames, args.cascade_python)
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))

@@ -428,3 +428,21 @@ def test_key_outside_the_exported_pool_is_unverifiable() -> None:
     res = replay_auth(tag_bits=64, pool_offset=0, pool_bits=pool[:128], ledger=PadLedger(),
                       block=0, **rows)  # type: ignore[arg-type]
     assert res.ok and res.unverifiable == 1
+
+
+def test_a_parity_bob_sent_is_of_his_key_and_counts_apart() -> None:
+    a, b, r = _frame(11, 2000, 0.03)
+    t = np.concatenate([r.transcript, r.transcript[:1]])
+    p, s, e = (int(v) for v in t[-1, :3])
+    t[-1, 3] = int(np.bitwise_xor.reduce(b[cascade_permutation(2000, r.seed, p)][s:e]))
+    from_bob = np.zeros(t.shape[0], dtype=bool)
+    from_bob[-1] = True
+    res = replay_cascade(a, t[:, 0], t[:, 1], t[:, 2], t[:, 3].astype(np.uint8),
+                         frame_seed=r.seed, variant="original", qber_used=0.03,
+                         sender_bob=from_bob, reconciled_bob=b)
+    assert res.ok and res.disclosed_bits == r.leaked_bits + 1
+    t[-1, 3] ^= 1
+    res = replay_cascade(a, t[:, 0], t[:, 1], t[:, 2], t[:, 3].astype(np.uint8),
+                         frame_seed=r.seed, variant="original", qber_used=0.03,
+                         sender_bob=from_bob, reconciled_bob=b)
+    assert [(m.field, m.first) for m in res.mismatches] == [("parity", t.shape[0] - 1)]
