@@ -48,6 +48,8 @@ class EvidenceKind(StrEnum):
     """Side-channel traces captured in the lab (NumPy .npy, traces × samples); the labels of the
     traces are the rows of the table named by ``labels_slot``."""
     POST_PROCESSING_TRANSCRIPT = "post-processing-transcript"
+    """What the modules did with each block's key, step by step, both parties, captured in their
+    test configuration (``docs/transcript-format.md``)."""
 
 
 class EvidenceFormat(StrEnum):
