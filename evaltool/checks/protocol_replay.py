@@ -455,7 +455,7 @@ def replay_auth(p: ReplayParams, ctx: CheckContext) -> Outcome:
             return None
         r = engine(tag_bits=a.tag_bits, seq=a.seq, payloads=a.payload, tags=a.tag,
                    hash_key_offset=a.hash_key_offset, pad_offset=a.pad_offset,
-                   injected=[i is not Injection.NONE for i in a.injected], accepted=a.accepted,
+                   injected=[i != Injection.NONE for i in a.injected], accepted=a.accepted,
                    pool_offset=pool.offset, pool_bits=pool.bits, ledger=ledger,
                    block=int(bt.block_id))
         acc["messages"] += r.messages

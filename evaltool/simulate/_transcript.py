@@ -337,7 +337,7 @@ def skipped_verification(run: ReferenceRun) -> ReferenceRun:
 def _first_block_pads(run: ReferenceRun) -> NDArray[np.int64]:
     a = run.blocks[0].auth
     assert a is not None
-    genuine = np.array([j is Injection.NONE for j in a.injected])
+    genuine = np.array([j == Injection.NONE for j in a.injected])
     pads: NDArray[np.int64] = a.pad_offset[genuine]
     return pads
 
@@ -355,11 +355,11 @@ def auth_key_reuse(run: ReferenceRun) -> ReferenceRun:
             continue
         new_pads = a.pad_offset.copy()
         new_tags = list(a.tag)
-        genuine = [j for j, inj in enumerate(a.injected) if inj is Injection.NONE]
+        genuine = [j for j, inj in enumerate(a.injected) if inj == Injection.NONE]
         for g, j in enumerate(genuine):
             new_pads[j] = pads[g % pads.size]
         for j in range(len(new_tags)):
-            src = j if a.injected[j] is Injection.NONE else genuine[0]
+            src = j if a.injected[j] == Injection.NONE else genuine[0]
             hk = int(a.hash_key_offset[src]) - pool.offset
             pd = int(new_pads[src]) - pool.offset
             key = int("".join(map(str, pool.bits[hk: hk + a.tag_bits].tolist())), 2)
@@ -378,7 +378,7 @@ def replay_accepted(run: ReferenceRun) -> ReferenceRun:
     a = bt.auth
     assert a is not None
     acc = a.accepted.copy()
-    acc[next(j for j, inj in enumerate(a.injected) if inj is Injection.REPLAYED)] = 1
+    acc[next(j for j, inj in enumerate(a.injected) if inj == Injection.REPLAYED)] = 1
     first = dataclasses.replace(bt, auth=dataclasses.replace(a, accepted=_bits(acc)))
     return _with_blocks(run, [first, *run.blocks[1:]])
 

@@ -219,3 +219,20 @@ def test_transcript_block_absent_from_the_records_is_bad_input(tmp_path: Path, i
     install(FakeTranscript(honest.blocks, honest.auth_pool))
     with pytest.raises(EvidenceError, match="block 2 of the transcript is not in the block"):
         run_check("protocol.replay-pa", bundle_of(tmp_path, run))
+
+
+def test_plain_strings_from_a_reader_are_understood(tmp_path: Path, install,  # type: ignore[no-untyped-def]
+                                                    honest: ReferenceRun) -> None:
+    # A reader may hand the enumerations over as their string values.
+    blocks = []
+    for bt in honest.blocks:
+        assert bt.auth is not None and bt.ec is not None
+        blocks.append(dataclasses.replace(
+            bt, auth=dataclasses.replace(bt.auth, injected=tuple(str(i) for i in bt.auth.injected),
+                                         sender=tuple(str(s) for s in bt.auth.sender)),
+            ec=dataclasses.replace(bt.ec, sender=tuple(str(s) for s in bt.ec.sender))))
+    install(FakeTranscript(tuple(blocks), honest.auth_pool))
+    b = bundle_of(tmp_path, honest)
+    for kind in ("protocol.replay-auth", "protocol.replay-ec"):
+        out, _ = run_check(kind, b)
+        assert out.verdict is Verdict.PASS, out.reason
