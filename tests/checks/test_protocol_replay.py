@@ -190,8 +190,14 @@ def test_output_length_must_match_the_block_records(tmp_path: Path, install,  # 
     records[0] = dataclasses.replace(records[0], pa_output_bits=records[0].pa_output_bits + 1)
     run = dataclasses.replace(honest, records=tuple(records))
     install(FakeTranscript(run.blocks, run.auth_pool))
-    out, _ = run_check("protocol.replay-pa", bundle_of(tmp_path, run))
-    assert out.verdict is Verdict.FAIL and "field output_bits" in out.reason
+    # The bundle loader may already refuse the contradiction as bad input (the reader checks a
+    # transcript against the block records); otherwise the check fails naming the field.
+    try:
+        out, _ = run_check("protocol.replay-pa", bundle_of(tmp_path, run))
+    except EvidenceError as exc:
+        assert "output_bits" in str(exc) and "block 0" in str(exc)
+    else:
+        assert out.verdict is Verdict.FAIL and "block 0, field output_bits" in out.reason
 
 
 def test_ec_message_outside_the_key_is_bad_input(tmp_path: Path, install,  # type: ignore[no-untyped-def]
@@ -217,7 +223,7 @@ def test_transcript_block_absent_from_the_records_is_bad_input(tmp_path: Path, i
                                                                honest: ReferenceRun) -> None:
     run = dataclasses.replace(honest, records=honest.records[:2])
     install(FakeTranscript(honest.blocks, honest.auth_pool))
-    with pytest.raises(EvidenceError, match="block 2 of the transcript is not in the block"):
+    with pytest.raises(EvidenceError, match=r"block 2\b"):
         run_check("protocol.replay-pa", bundle_of(tmp_path, run))
 
 
