@@ -44,7 +44,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from evaltool.engines.protocol import auth, toeplitz
+from evaltool.engines.protocol import _cascade_kernel, auth, toeplitz
 from evaltool.engines.protocol._cascade_kernel import _splitmix_next
 from evaltool.engines.protocol.cascade import cascade_reconcile
 
@@ -539,6 +539,9 @@ def replay_cascade(
             and 0.0 < qber_used < 0.5 and not bob_rows.any()):
         ref = cascade_reconcile(a, reconciled_bob, qber=qber_used, algorithm=variant,
                                 seed=frame_seed, record_transcript=True)
+        # Blocks differ in length, so a kept workspace (up to ~250 MB at 1e6 bits) would not be
+        # reused: free it rather than let the cache hold eight of them across a capture.
+        _cascade_kernel.workspace.cache_clear()
         engine_leak = int(ref.leaked_bits)
         mine = np.stack([pass_index, start, end], axis=1)[good]
         agrees = bool(mine.shape == ref.transcript[:, :3].shape
