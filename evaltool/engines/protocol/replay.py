@@ -165,8 +165,8 @@ def replay_sifting(
     A round is kept when Bob detected it and both bases agree (BB84, Bennett and Brassard 1984),
     and, with ``key_basis``, only rounds in that basis (the efficient variant whose sifted key
     is the key basis alone, Lo, Chau and Ardehali, J. Cryptology 18 (2005) 133). Kept rounds
-    take increasing positions in the sifted key (``-1`` elsewhere); the bits at those positions
-    are the ends' bits of the round.
+    take increasing positions in the sifted key (``-1`` elsewhere), never further apart than the
+    rounds are; the bits at those positions are the ends' bits of the round.
     """
     n = int(rounds.size)
     want = (bob_detected == 1) & (alice_basis == bob_basis)
@@ -181,8 +181,14 @@ def replay_sifting(
     bad_pos[~got] = sifted_position[~got] != -1
     if pos_kept.size:
         bad_pos[np.flatnonzero(got)] |= pos_kept < 0
+        # Positions increase, and never by more than the rounds in between that the sample does
+        # not hold (the sampled rounds in between were not kept): with every round captured,
+        # consecutive kept rounds are consecutive positions.
+        idx = np.flatnonzero(got)
         order = np.zeros(pos_kept.size, dtype=bool)
-        order[1:] = np.diff(pos_kept) <= 0
+        step = np.diff(pos_kept)
+        unsampled = np.diff(rounds[got]) - np.diff(idx)
+        order[1:] = (step <= 0) | (step > unsampled + 1)
         bad_pos[np.flatnonzero(got)] |= order
     found.append(_mismatch("sifted_position", bad_pos,
                            "rounds with a position out of order or on a dropped round", rounds))

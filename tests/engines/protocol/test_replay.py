@@ -446,3 +446,18 @@ def test_a_parity_bob_sent_is_of_his_key_and_counts_apart() -> None:
                          frame_seed=r.seed, variant="original", qber_used=0.03,
                          sender_bob=from_bob, reconciled_bob=b)
     assert [(m.field, m.first) for m in res.mismatches] == [("parity", t.shape[0] - 1)]
+
+
+def test_sifted_positions_cannot_be_further_apart_than_the_rounds() -> None:
+    r = _rounds(np.random.default_rng(13), 400)
+    kept = np.flatnonzero(r["kept"])
+    pos = r["sifted_position"].copy()
+    pos[kept[10:]] += 1  # a bit inserted into the sifted key before the eleventh kept round
+    shifted = {"sifted_position": pos, "sifted_alice": np.insert(r["sifted_alice"], 10, 0),
+               "sifted_bob": np.insert(r["sifted_bob"], 10, 0)}
+    # Every round captured: consecutive kept rounds must be consecutive positions.
+    res = replay_sifting(**(r | {"rounds": np.arange(400, dtype=np.int64)} | shifted))
+    assert [(m.field, m.count, m.first) for m in res.mismatches] == [
+        ("sifted_position", 1, int(kept[10]))]
+    # Rounds 3 apart in the raw key, two unsampled rounds between samples: the shift fits.
+    assert replay_sifting(**(r | shifted)).ok
