@@ -321,4 +321,21 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 
-# Measured: see the end of the run below (filled in after the first full run).
+# Measured 2026-12-07 20:38-20:43 UTC, 2-core VM shared with four other sessions, load average
+# 7.5-8.0 throughout (so the wall times are about twice what the process got; CPU times are given
+# where measured):
+#
+#   1e8-bit sifted block, Q = 2 %, 1e6 revealed, 99e6 bits reconciled, 18 309 791 Cascade messages
+#   (original, 4 passes; all replayed and counted), verification t = 50, PA ell = n/2:
+#     estimation 0.39 s, Cascade 8.90 s, verification 0.63 s, PA 0.92 s;
+#     total 12.07 s wall, 7.59 s CPU (both threads); peak RSS 1527 MB, of which 1361 MB are the
+#     block's own arrays loaded before the replay (keys, messages, seeds, output).
+#   The first version (index copies per pass, np.unique on the rows) took 26.8 s wall / 13.9 s CPU
+#   and peaked at 2154 MB under load 6.
+#   PA replay alone (hash + compare, ell = n/2, best of 3): 270 Mbit/s at 1e6, 127 at 1e7, 99 at
+#   1e8 (additive FFT; the Toeplitz engine itself, benchmarks/bench_toeplitz.py).
+#   Cascade replay of 1e4-bit frames, 10 per QBER, against cascade-python (brunorijsman, commit
+#   c6706ab, "original") on the same keys: Q = 1 / 2 / 5 %: replay 16.7 / 15.7 / 14.7 Mbit/s
+#   (with the engine rerun the check makes on small frames: 1.58 / 0.72 / 0.63 Mbit/s),
+#   cascade-python 56 / 59 / 45 kbit/s: 300x / 265x / 328x (28x / 12x / 14x with the rerun).
+#   An earlier run under load 8.6 gave 42-48 Mbit/s for the replay alone on the same frames.
