@@ -46,7 +46,7 @@ from numpy.typing import NDArray
 
 from evaltool.engines.protocol import _cascade_kernel, auth, toeplitz
 from evaltool.engines.protocol._cascade_kernel import _splitmix_next
-from evaltool.engines.protocol.cascade import cascade_reconcile
+from evaltool.engines.protocol.cascade import CascadeAlgorithm, cascade_reconcile
 
 __all__ = [
     "AuthReplay",
@@ -541,8 +541,10 @@ def replay_cascade(
                                        "delivered block"))
     engine_leak = None
     agrees = None
-    if (permutations is None and reconciled_bob is not None and n >= 2 and n <= engine_max_bits
-            and 0.0 < qber_used < 0.5 and not bob_rows.any()):
+    known = variant in {a.value for a in CascadeAlgorithm}
+    if (known and permutations is None and reconciled_bob is not None and 2 <= n <= engine_max_bits
+            and reconciled_bob.size == n and 0.0 < qber_used < 0.5 and frame_seed >= 0
+            and not bob_rows.any()):
         ref = cascade_reconcile(a, reconciled_bob, qber=qber_used, algorithm=variant,
                                 seed=frame_seed, record_transcript=True)
         # Blocks differ in length, so a kept workspace (up to ~250 MB at 1e6 bits) would not be

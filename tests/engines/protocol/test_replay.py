@@ -461,3 +461,9 @@ def test_sifted_positions_cannot_be_further_apart_than_the_rounds() -> None:
         ("sifted_position", 1, int(kept[10]))]
     # Rounds 3 apart in the raw key, two unsampled rounds between samples: the shift fits.
     assert replay_sifting(**(r | shifted)).ok
+
+
+def test_an_unknown_variant_is_replayed_without_the_engine() -> None:
+    a, b, r = _frame(12, 1500, 0.03)
+    res = _replay(a, b, r, variant="vendor-cascade-2")
+    assert res.ok and res.disclosed_bits == r.leaked_bits and res.engine_leaked_bits is None
