@@ -15,6 +15,7 @@ from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
     monitors,
     protocol_bounds,
     protocol_postprocessing,
+    protocol_replay,
     sp800_22,
     sp800_90b,
     telemetry,
