@@ -21,6 +21,7 @@ from evaltool.io.readers import (
     TableView,
     TraceArray,
 )
+from evaltool.io.readers.replay_view import PostProcessingTranscript
 from evaltool.io.tables import CHUNK_ROWS
 from evaltool.model.bundle import BundleManifest, EvidenceFormat, EvidenceKind
 from evaltool.model.results import EvidenceRef
@@ -112,6 +113,13 @@ class CheckContext:
         """The parity transcript bound to ``slot``."""
         view: ParityTranscript = readers.read(self._source(
             self.file(slot, kinds=[EvidenceKind.PARITY_TRANSCRIPT])))
+        return view
+
+    def post_processing(self, slot: str) -> PostProcessingTranscript:
+        """The post-processing transcript bound to ``slot``, one block at a time
+        (:mod:`evaltool.io.readers.postprocessing`)."""
+        view: PostProcessingTranscript = readers.read(self._source(
+            self.file(slot, kinds=[EvidenceKind.POST_PROCESSING_TRANSCRIPT])))
         return view
 
     def log(self, slot: str) -> LogView:

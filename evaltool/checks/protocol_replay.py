@@ -36,7 +36,6 @@ from pydantic import Field
 from evaltool.checks.outcome import Outcome, enumerate_ids, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.errors import EvidenceError, InsufficientDataError
-from evaltool.model.bundle import EvidenceKind
 from evaltool.model.results import Measurement
 
 if TYPE_CHECKING:
@@ -62,11 +61,7 @@ class ReplayRecordsParams(ReplayParams):
 
 def transcript_view(ctx: CheckContext, slot: str) -> PostProcessingTranscript:
     """The post-processing transcript bound to ``slot``, through its kind's reader."""
-    from evaltool.io import readers
-
-    bf = ctx.file(slot, kinds=[EvidenceKind.POST_PROCESSING_TRANSCRIPT])
-    view: PostProcessingTranscript = readers.read(ctx._source(bf))
-    return view
+    return ctx.post_processing(slot)
 
 
 @dataclass
