@@ -210,13 +210,17 @@ class Recorder:
         else:
             rec["response"] = None
         if res.outcome == "timeout":
-            self.silent.setdefault(kme, step)
+            self.silent.setdefault(kme, f"{step} ({res.error})")
         self.lines.append(rec)
         return res, parsed
 
+    def unanswered(self, kme: str) -> str | None:
+        """Why requests to ``kme`` are no longer sent (it timed out, or the deadline passed)."""
+        return self._skip(kme)
+
     def _skip(self, kme: str) -> str | None:
         if kme in self.silent:
-            return f"KME-{kme} did not answer step {self.silent[kme]}"
+            return f"KME-{kme} timed out at step {self.silent[kme]}"
         if time.perf_counter() - self.t0 > self.opts.deadline_s:
             return f"probe deadline of {self.opts.deadline_s:g} s reached"
         return None
@@ -309,9 +313,14 @@ def run_plan(rec: Recorder) -> None:
 
     # Same key at both ends, N keys in bounded batches (the first with GET, the rest POST).
     rec.call("status.before", "A", a, "GET", status_ab)
-    batches = math.ceil(o.keys / per)
+    batches = 1 + math.ceil((o.keys - 1) / per)  # the first batch is one key (GET)
     done = 0
     for i in range(batches):
+        if done >= o.keys:
+            break
+        if i > 0 and (why := rec.unanswered("A") or rec.unanswered("B")):
+            rec.note("same-key.stopped", f"{done} keys requested: {why}")
+            break
         n = min(per, o.keys - done)
         if i == 0:
             _, body = rec.call("same-key.enc", "A", a, "GET", f"{enc_ab}?number=1&size={ks}",
@@ -329,8 +338,6 @@ def run_plan(rec: Recorder) -> None:
         if ids:
             rec.call("same-key.dec", "B", b, "POST", dec_ba,
                      {"key_IDs": [{"key_ID": k} for k in ids]}, batch=i)
-        if done >= o.keys:
-            break
     rec.call("status.after", "A", a, "GET", status_ab)
 
     # No re-delivery: the second dec_keys for the same id fails.
