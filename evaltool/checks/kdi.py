@@ -157,8 +157,10 @@ _TLS_REFUSALS = (
 @check("kdi.tls", params=ProbeParams, ref=f"{REF_014} clause 4 (TLS >= 1.2, mutual "
        "authentication); RFC 8446, RFC 5246")
 def kdi_tls(p: ProbeParams, ctx: CheckContext) -> Outcome:
-    """The KME refuses clients without a valid certificate from its CA and TLS below 1.2, and
-    takes the SAE id from the certificate, never from the request."""
+    """TLS >= 1.2 with a valid client certificate of the KME's CA; the SAE id is the certificate's.
+
+    Refused: no client certificate, one from another CA, an expired one, TLS 1.0 and 1.1; a SAE
+    naming another SAE in the request body obtains nothing."""
     rec = read_record(ctx, p.slot)
     f = Findings("TLS and SAE authentication")
     pre = rec.step("preflight.status")
@@ -281,8 +283,10 @@ def _stored(e: Mapping[str, Any] | None) -> int | None:
 @check("kdi.no-redelivery", params=ProbeParams, ref=f"{REF_014} clause 5.3; clause 6.1 "
        "(stored_key_count)")
 def kdi_no_redelivery(p: ProbeParams, ctx: CheckContext) -> Outcome:
-    """A key is delivered once: a second dec_keys for its id fails, and stored_key_count falls
-    by the keys issued."""
+    """A key is delivered once: a second dec_keys for it fails; stored_key_count falls.
+
+    stored_key_count must fall by at least the keys issued between the two status requests (a
+    KME that replenishes its store during the probe can hide a fall)."""
     rec = read_record(ctx, p.slot)
     f = Findings("no re-delivery")
     first, again = rec.step("redelivery.dec"), rec.step("redelivery.again")
@@ -357,8 +361,9 @@ def _has_message(e: Mapping[str, Any]) -> bool:
 @check("kdi.input-validation", params=ProbeParams, ref=f"{REF_014} clauses 5.2, 5.3, 6.2, "
        "6.4, 6.5 (400 with an Error body)")
 def kdi_input_validation(p: ProbeParams, ctx: CheckContext) -> Outcome:
-    """Every invalid request is answered 400 with an Error message, never 5xx and never with
-    keys; valid requests get exactly the keys they asked for."""
+    """Every invalid request is answered 400 with an Error message, never 5xx or keys.
+
+    Valid requests get exactly the number and size of keys they asked for."""
     rec = read_record(ctx, p.slot)
     f = Findings("input validation")
     cases = rec.steps("input")
@@ -391,8 +396,9 @@ def kdi_input_validation(p: ProbeParams, ctx: CheckContext) -> Outcome:
 @check("kdi.exhaustion", params=ProbeParams, ref=f"{REF_014} clause 5.2 (503 when the keys "
        "cannot be supplied)")
 def kdi_exhaustion(p: ProbeParams, ctx: CheckContext) -> Outcome:
-    """A request above the keys left, and one on an empty store, are answered 503, never with a
-    short key set."""
+    """Requests beyond the keys left in the store are answered 503, never with short key sets.
+
+    Both a request for one key more than is left and one on the empty store are tested."""
     rec = read_record(ctx, p.slot)
     skipped = rec.note("exhaustion.skipped")
     if skipped:
@@ -434,8 +440,9 @@ class QosParams(ProbeParams):
 @check("kdi.qos", params=QosParams, ref="ITU-T Y.3807 (QKDN QoS: key supply delay, variation, "
        f"error and loss); {REF_014} clauses 5.2, 5.3")
 def kdi_qos(p: QosParams, ctx: CheckContext) -> Outcome:
-    """Key response delay (median, p99, variation), error and loss ratios of the same-key
-    requests stay within the security target's assignments."""
+    """Key response delay (median, p99, deviation), error and loss ratios are within the ST's.
+
+    Computed over the same-key requests (enc_keys at KME-A, dec_keys at KME-B)."""
     from evaltool.engines.stats.delays import delay_summary
 
     rec = read_record(ctx, p.slot)
