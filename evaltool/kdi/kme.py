@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from evaltool.errors import UsageError
 from evaltool.kdi import api
@@ -232,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
         if caller is None:
             raise RequestError(401, "no authenticated SAE")
         query = parse_qs(parts.query, keep_blank_values=True)
-        return self.server.kme.handle(method, caller, m["sae"], m["op"], query, body)
+        return self.server.kme.handle(method, caller, unquote(m["sae"]), m["op"], query, body)
 
     def _body(self) -> Any:
         try:
