@@ -41,6 +41,10 @@ def probe() -> None:
               help="Requests allowed to empty the key store (kdi.exhaustion).")
 @click.option("--toe", type=click.Path(path_type=Path), help="The device's bundle.yaml, whose "
               "toe and claims the record's manifest copies (needed to audit the record).")
+@click.option("--fuzz", default=0, show_default=True, type=click.IntRange(0, 100_000),
+              help="Also send N requests generated from the OpenAPI description of 014 "
+              "(schemathesis, the probe extra); any 5xx or accepted invalid one fails "
+              "kdi.input-validation.")
 @click.option("--force", is_flag=True, help="Replace the contents of a non-empty --out folder.")
 @click.option("--quiet", is_flag=True, help="No progress display (for CI).")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
@@ -48,7 +52,7 @@ def probe() -> None:
 def etsi_014(ctx: click.Context, kme_a: str, kme_b: str, sae_a: str, sae_b: str,
              sae_c: str | None, sae_expired: str | None, ca: Path, out_dir: Path, keys: int,
              keep_keys: bool, timeout_s: float, deadline_s: float, max_drain_requests: int,
-             toe: Path | None, force: bool, quiet: bool, as_json: bool) -> None:
+             toe: Path | None, fuzz: int, force: bool, quiet: bool, as_json: bool) -> None:
     """Run the ETSI GS QKD 014 V1.1.1 test plan against KME-A and KME-B and record it.
 
     Every request and response goes to OUT/probe.jsonl (evidence kind key-delivery-probe, key
@@ -65,7 +69,8 @@ def etsi_014(ctx: click.Context, kme_a: str, kme_b: str, sae_a: str, sae_b: str,
         sae_c=pr.load_sae("c", sae_c, ca) if sae_c else None,
         sae_expired=pr.load_sae("expired", sae_expired, ca) if sae_expired else None,
         ca=ca, out=out_dir, keys=keys, keep_keys=keep_keys, timeout_s=timeout_s,
-        deadline_s=deadline_s, max_drain_requests=max_drain_requests, toe=toe, force=force)
+        deadline_s=deadline_s, max_drain_requests=max_drain_requests, toe=toe, force=force,
+        fuzz=fuzz)
     if quiet or root_quiet(ctx) or as_json:
         summary = pr.probe(opts)
     else:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from evaltool.errors import UsageError
 from evaltool.kdi import api
@@ -169,6 +169,25 @@ class Kme:
         return _container(self.store.deliver(slave, master, ids))
 
 
+_QUERY_NAMES = {("GET", "enc_keys"): {"number", "size"}, ("GET", "dec_keys"): {"key_ID"}}
+"""Query parameters each method accepts (clause 5.2, 5.3); any other is a 400."""
+
+
+def _query(text: str, method: str, op: str) -> dict[str, list[str]]:
+    """The query of a request; malformed, or naming a parameter the method lacks, is a 400."""
+    try:
+        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True) if text else []
+    except ValueError:
+        raise api.bad("malformed query string") from None
+    allowed = _QUERY_NAMES.get((method, op), set())
+    out: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if name not in allowed:
+            raise api.bad(f"unknown query parameter {name!r}", parameter=name)
+        out.setdefault(name, []).append(value)
+    return out
+
+
 def _container(keys: list[tuple[str, bytes]]) -> dict[str, Any]:
     """The Key container data format (clause 6.3), keys in base64."""
     return {"keys": [{"key_ID": kid, "key": base64.b64encode(k).decode()} for kid, k in keys]}
@@ -231,7 +250,7 @@ class _Handler(BaseHTTPRequestHandler):
                 caller = claimed
         if caller is None:
             raise RequestError(401, "no authenticated SAE")
-        query = parse_qs(parts.query, keep_blank_values=True)
+        query = _query(parts.query, method, m["op"])
         return self.server.kme.handle(method, caller, unquote(m["sae"]), m["op"], query, body)
 
     def _body(self) -> Any:

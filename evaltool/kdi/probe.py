@@ -68,6 +68,7 @@ class ProbeOptions:
     max_drain_requests: int = 2000
     toe: Path | None = None
     force: bool = False
+    fuzz: int = 0
 
 
 # --- input --------------------------------------------------------------------------------
@@ -362,6 +363,10 @@ def run_plan(rec: Recorder) -> None:
         rec.call("isolation.slave", "B", b, "POST", dec_ba, kid)
 
     _input_validation(rec, limits or {}, enc_ab, dec_ba, ks)
+    if o.fuzz:
+        from evaltool.kdi.fuzz import fuzz
+
+        fuzz(rec, o.fuzz)
     _exhaustion(rec, per, ks, status_ab, enc_ab)
 
 
@@ -447,7 +452,8 @@ def _header(o: ProbeOptions, started: datetime) -> dict[str, Any]:
             "started_at": started.isoformat().replace("+00:00", "Z"), "kme_a": o.kme_a,
             "kme_b": o.kme_b, "sae_ids": saes, "sae_id_source": "client certificate subject CN",
             "keys_requested": o.keys, "keep_keys": o.keep_keys, "timeout_s": o.timeout_s,
-            "deadline_s": o.deadline_s, "max_drain_requests": o.max_drain_requests}
+            "deadline_s": o.deadline_s, "max_drain_requests": o.max_drain_requests,
+            "fuzz": o.fuzz}
 
 
 def _toe_yaml(toe: Path | None) -> str:
@@ -511,8 +517,11 @@ def probe(o: ProbeOptions, progress: Callable[[str], None] | None = None) -> dic
     if o.out.exists() and (not o.out.is_dir() or (any(o.out.iterdir()) and not o.force)):
         raise UsageError("--out exists and is not an empty folder (use --force to replace it)",
                          path=o.out)
-    toe = _toe_yaml(o.toe)  # bad --toe fails before any request
-    del toe
+    _toe_yaml(o.toe)  # a bad --toe, or --fuzz without schemathesis, fails before any request
+    if o.fuzz:
+        from evaltool.kdi.fuzz import require
+
+        require()
     started = datetime.now(UTC)
     rec = Recorder(o, progress=progress)
     rec.lines.append(_header(o, started))
