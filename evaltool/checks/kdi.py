@@ -145,6 +145,81 @@ def key_mismatches(sent: Sequence[Mapping[str, Any]], received: Sequence[Mapping
     return [kid for kid in dict.fromkeys([*a, *b]) if a.get(kid) != b.get(kid)]
 
 
+# --- kdi.log-consistency (offline key-delivery logs) ---------------------------------------
+
+
+class LogParams(CheckParams):
+    """Parameters of ``kdi.log-consistency``."""
+
+    slot: str = Field("key_delivery", description="key-delivery-log slot of one module")
+    peer_slot: str | None = Field(None, description="key-delivery-log slot of the other module "
+                                  "(its key ids, and digests when both logs have key_sha256, "
+                                  "must match)")
+    id_column: str = Field("key_id", description="column or field holding the key id")
+    digest_column: str = Field("key_sha256", description="column or field holding the SHA-256 "
+                               "of the key, when the log records it")
+
+
+def _log_keys(ctx: CheckContext, slot: str, p: LogParams) -> list[dict[str, Any]]:
+    """The log's keys as ``{key_ID, key_sha256}`` (digest None when the log has none)."""
+    from evaltool.model.bundle import EvidenceFormat, EvidenceKind
+
+    bf = ctx.file(slot, kinds=[EvidenceKind.KEY_DELIVERY_LOG])
+    if bf.entry.format is EvidenceFormat.JSONL:
+        out = []
+        for i, r in enumerate(ctx.log(slot).records(), 1):
+            if p.id_column not in r:
+                raise EvidenceError(f"slot {slot!r}: record {i} has no {p.id_column!r}")
+            out.append({"key_ID": str(r[p.id_column]), "key_sha256": r.get(p.digest_column)})
+        return out
+    cols = ctx.columns(slot)
+    if p.id_column not in cols:
+        raise EvidenceError(f"slot {slot!r} has no column {p.id_column!r}")
+    wanted = [p.id_column] + ([p.digest_column] if p.digest_column in cols else [])
+    out = []
+    for chunk in ctx.iter_table(slot, wanted):
+        digests = chunk[p.digest_column] if p.digest_column in cols else None
+        for j, kid in enumerate(chunk[p.id_column]):
+            out.append({"key_ID": str(kid),
+                        "key_sha256": None if digests is None else str(digests[j])})
+    return out
+
+
+@check("kdi.log-consistency", params=LogParams, ref=f"{REF_014} clauses 5.2, 5.3, 6.3; "
+       "ETSI GS QKD 016 FDP_ETC.2")
+def kdi_log_consistency(p: LogParams, ctx: CheckContext) -> Outcome:
+    """Offline key-delivery logs: no key id repeats, and both modules list the same keys.
+
+    The decision rules are those of ``kdi.uniqueness`` and ``kdi.same-key`` applied to the logs;
+    key digests are compared only when both logs record them."""
+    mine = _log_keys(ctx, p.slot, p)
+    f = Findings("key-delivery log consistency")
+    dup = repeated(k["key_ID"] for k in mine)
+    f.measurements += [Measurement(name="keys_logged", value=len(mine), unit="count"),
+                       _count("repeated_key_ids", len(dup))]
+    if dup:
+        f.failures.append(f"{len(dup)} key ids delivered more than once in {p.slot!r} (first "
+                          f"{dup[0]})")
+    if p.peer_slot is not None:
+        peer = _log_keys(ctx, p.peer_slot, p)
+        pdup = repeated(k["key_ID"] for k in peer)
+        if pdup:
+            f.failures.append(f"{len(pdup)} key ids delivered more than once in "
+                              f"{p.peer_slot!r} (first {pdup[0]})")
+        with_digests = all(k["key_sha256"] for k in (*mine, *peer))
+        strip = (lambda k: k) if with_digests else (lambda k: {"key_ID": k["key_ID"]})
+        diff = key_mismatches([strip(k) for k in mine], [strip(k) for k in peer])
+        f.measurements.append(_count("keys_differing_between_logs", len(diff)))
+        if diff:
+            what = "key ids or digests" if with_digests else "key ids"
+            f.failures.append(f"{len(diff)} {what} differ between {p.slot!r} and "
+                              f"{p.peer_slot!r} (first {diff[0]})")
+    if not mine:
+        f.undecided.append(f"slot {p.slot!r} lists no key")
+    both = f" and {p.peer_slot!r} agree" if p.peer_slot else ""
+    return f.outcome(f"{len(mine)} keys logged, no key id repeats{both}")
+
+
 # --- kdi.tls --------------------------------------------------------------------------------
 
 _TLS_REFUSALS = (
