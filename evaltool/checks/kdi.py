@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from evaltool.checks.context import CheckContext
 
 REF_014 = "ETSI GS QKD 014 V1.1.1"
-NO_ANSWER = frozenset({"timeout", "skipped", "connection-error"})
-"""Outcomes that leave a step undecided."""
+NO_ANSWER = frozenset({"timeout", "skipped", "connection-error", "connection-closed",
+                       "tls-refused"})
+"""Outcomes that leave a step undecided (in the TLS refusal steps, a refusal is the answer)."""
 SPEC_STATUSES = frozenset({200, 400, 401, 503})
 """Statuses GS QKD 014 V1.1.1 defines (clause 5): a valid request may get any of them."""
 REFUSED = frozenset({"tls-refused", "connection-closed"})
@@ -242,15 +243,19 @@ def kdi_tls(p: ProbeParams, ctx: CheckContext) -> Outcome:
     f = Findings("TLS and SAE authentication")
     pre = rec.step("preflight.status")
     if pre is None or pre.get("status") != 200:
+        got = "not in the record" if pre is None else (
+            f"{pre.get('outcome')} {pre.get('status') or ''} {pre.get('error') or ''}".strip())
         return Outcome.inconclusive("the probe's own authenticated status request did not "
-                                    "succeed, so refusals prove nothing")
+                                    f"succeed ({got}), so refusals prove nothing")
     for step, what in _TLS_REFUSALS:
         e = rec.step(step)
         if e is None:
             f.undecided.append(f"{step} not run ({rec.note(step) or 'not in the record'})")
+        elif e.get("outcome") in REFUSED or e.get("status") in (401, 403):
+            continue
         elif (why := _undecided(e)) is not None:
             f.undecided.append(why)
-        elif e.get("outcome") not in REFUSED and e.get("status") not in (401, 403):
+        else:
             f.failures.append(f"{what} was answered {e.get('status')} at {_where(e)}")
     claim = rec.step("tls.identity.claim")
     if claim is None:

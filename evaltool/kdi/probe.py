@@ -37,6 +37,12 @@ RECORD_NAME = "probe.jsonl"
 RECORD_SLOT = "kdi_probe"
 RECORD_VERSION = 1
 UNKNOWN_EXTENSION = "urn:evaltool:probe:unsupported-extension"
+TLS_REFUSAL_STEPS = frozenset({"tls.no-client-cert", "tls.foreign-ca", "tls.expired",
+                               "tls.tls1.0", "tls.tls1.1"})
+"""Steps whose connection the KME should refuse."""
+MAX_CONNECTION_FAILURES = 3
+"""Connections a KME may close, refuse or fail in a row (outside the TLS refusal steps) before
+the probe stops sending to it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +169,9 @@ class Recorder:
     lines: list[dict[str, Any]] = field(default_factory=list)
     t0: float = field(default_factory=time.perf_counter)
     silent: dict[str, str] = field(default_factory=dict)
-    """KME -> the step it did not answer; later steps to it are skipped."""
+    """KME -> why it is given up (a timeout, or connections closed in a row); later steps to it
+    are skipped."""
+    _failures: dict[str, int] = field(default_factory=dict)
     progress: Callable[[str], None] | None = None
     _contexts: dict[tuple[str, str], ssl.SSLContext] = field(default_factory=dict)
 
@@ -211,7 +219,13 @@ class Recorder:
         else:
             rec["response"] = None
         if res.outcome == "timeout":
-            self.silent.setdefault(kme, f"{step} ({res.error})")
+            self.silent.setdefault(kme, f"timed out at step {step} ({res.error})")
+        if step not in TLS_REFUSAL_STEPS:
+            broken = res.outcome in ("connection-closed", "connection-error", "tls-refused")
+            self._failures[kme] = self._failures.get(kme, 0) + 1 if broken else 0
+            if self._failures[kme] >= MAX_CONNECTION_FAILURES:
+                self.silent.setdefault(kme, f"failed {MAX_CONNECTION_FAILURES} connections in a "
+                                       f"row (last at step {step}: {res.error})")
         self.lines.append(rec)
         return res, parsed
 
@@ -221,7 +235,7 @@ class Recorder:
 
     def _skip(self, kme: str) -> str | None:
         if kme in self.silent:
-            return f"KME-{kme} timed out at step {self.silent[kme]}"
+            return f"KME-{kme} {self.silent[kme]}"
         if time.perf_counter() - self.t0 > self.opts.deadline_s:
             return f"probe deadline of {self.opts.deadline_s:g} s reached"
         return None

@@ -58,7 +58,7 @@ def verdicts(out: Path) -> dict[str, tuple[Verdict, str]]:
     bundle = load_bundle(out)
     got = {}
     for ct in all_checks():
-        if ct.kind.startswith("kdi."):
+        if ct.kind in KINDS:
             o = ct.run(ct.params.model_validate({}), CheckContext(bundle, {}, 1))
             got[ct.kind] = (o.verdict, o.reason)
     return got
@@ -73,7 +73,9 @@ def run_against(certs: dict[str, tuple[Path, Path]], tmp: Path, **faults: bool
 
 def test_every_check_passes_against_the_honest_kme(certs, tmp_path: Path) -> None:
     got = run_against(certs, tmp_path)
-    assert sorted(got) == KINDS
+    # Every kdi kind deciding from the probe record (kdi.log-consistency reads offline logs).
+    assert sorted(k.kind for k in all_checks() if k.kind.startswith("kdi.")) == sorted(
+        [*KINDS, "kdi.log-consistency"])
     assert {k: v for k, (v, _) in got.items()} == dict.fromkeys(KINDS, Verdict.PASS), got
     assert got["kdi.same-key"][1] == ("300 keys identical at KME-A (enc_keys) and KME-B "
                                       "(dec_keys)")
@@ -105,9 +107,8 @@ def test_keep_keys_records_the_values(certs, tmp_path: Path) -> None:
     assert "toe:" not in (tmp_path / "out" / "bundle.yaml").read_text()
 
 
-@pytest.fixture
-def silent_server() -> Iterator[str]:
-    """Accepts TCP connections and never answers."""
+def _server(close: bool) -> Iterator[str]:
+    """Accepts TCP connections and never answers (or closes each at once)."""
     srv = socket.create_server(("127.0.0.1", 0))
     held: list[socket.socket] = []
     stop = threading.Event()
@@ -116,9 +117,13 @@ def silent_server() -> Iterator[str]:
         srv.settimeout(0.1)
         while not stop.is_set():
             try:
-                held.append(srv.accept()[0])
+                conn = srv.accept()[0]
             except TimeoutError:
                 continue
+            if close:
+                conn.close()
+            else:
+                held.append(conn)
 
     t = threading.Thread(target=accept, daemon=True)
     t.start()
@@ -128,6 +133,33 @@ def silent_server() -> Iterator[str]:
     for s in held:
         s.close()
     srv.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    yield from _server(close=False)
+
+
+@pytest.fixture
+def closing_server() -> Iterator[str]:
+    yield from _server(close=True)
+
+
+def test_a_kme_that_closes_connections_is_inconclusive(certs, tmp_path: Path,
+                                                       closing_server: str) -> None:
+    t0 = time.perf_counter()
+    summary = probe(options(certs, (closing_server, closing_server), tmp_path / "out"))
+    assert time.perf_counter() - t0 < 10
+    assert summary["timeouts"] == 0 and summary["skipped"] >= 20
+    got = verdicts(tmp_path / "out")
+    assert {v for v, _ in got.values()} == {Verdict.INCONCLUSIVE}, got
+    assert "skipped: KME-A failed 3 connections in a row" in got["kdi.same-key"][1]
+    lines = [json.loads(x) for x in (tmp_path / "out" / "probe.jsonl").read_text().splitlines()]
+    skipped = [r for r in lines if r.get("outcome") == "skipped"]
+    assert skipped[0]["error"].startswith("KME-A failed 3 connections in a row (last at step "
+                                          "status.before: ")
+    assert got["kdi.tls"][1].startswith("the probe's own authenticated status request did not "
+                                        "succeed (tls-refused")
 
 
 def test_a_kme_that_never_answers_is_inconclusive_not_a_hang(certs, tmp_path: Path,
