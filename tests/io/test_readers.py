@@ -28,6 +28,7 @@ VALID: dict[EvidenceKind, tuple[str, bytes]] = {
     EvidenceKind.SELF_TEST_LOG: ("jsonl", b'{"test": "kat", "result": "pass"}\n'),
     EvidenceKind.AUDIT_LOG: ("jsonl", b'{"event": "start"}\n'),
     EvidenceKind.HEALTH_TEST_LOG: ("jsonl", b'{"alarm": "rct"}\n'),
+    EvidenceKind.KEY_DELIVERY_PROBE: ("jsonl", b'{"record": "header"}\n'),
     EvidenceKind.RNG_RAW: ("binary", b"\xa5\x0f"),
 }
 # A value that breaks the kind's schema (or the format) in the first data row.
@@ -42,6 +43,7 @@ MALFORMED: dict[EvidenceKind, bytes] = {
     EvidenceKind.SELF_TEST_LOG: b"not json\n",
     EvidenceKind.AUDIT_LOG: b'{"a": NaN}\n',
     EvidenceKind.HEALTH_TEST_LOG: b"[]\n",
+    EvidenceKind.KEY_DELIVERY_PROBE: b"{truncated\n",
     EvidenceKind.TRACE_ARRAY: b"\x93NUMPY garbage",
 }
 
