@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 REF_014 = "ETSI GS QKD 014 V1.1.1"
 NO_ANSWER = frozenset({"timeout", "skipped", "connection-error", "connection-closed",
-                       "tls-refused"})
+                       "tls-refused", "server-cert-invalid"})
 """Outcomes that leave a step undecided (in the TLS refusal steps, a refusal is the answer)."""
 SPEC_STATUSES = frozenset({200, 400, 401, 503})
 """Statuses GS QKD 014 V1.1.1 defines (clause 5): a valid request may get any of them."""

@@ -25,8 +25,9 @@ class Result:
     """What came back: a response (``status``, raw ``body``) or why not (``outcome``, ``error``)."""
 
     outcome: str
-    """``response``, ``tls-refused``, ``connection-closed``, ``connection-error``, ``timeout``
-    or ``client-unsupported`` (this client's TLS library cannot offer what the step needs)."""
+    """``response``, ``tls-refused``, ``connection-closed``, ``connection-error``, ``timeout``,
+    ``server-cert-invalid`` (the KME's certificate does not verify against the CA given) or
+    ``client-unsupported`` (this client's TLS library cannot offer what the step needs)."""
     elapsed_s: float
     status: int | None = None
     body: bytes | None = None
@@ -83,6 +84,8 @@ def exchange(url: str, ctx: ssl.SSLContext, method: str, path: str, body: bytes 
         return Result("response", time.perf_counter() - t0, status=resp.status, body=data)
     except TimeoutError as exc:
         return done("timeout", f"no answer within {timeout_s:g} s ({exc or 'timed out'})")
+    except ssl.SSLCertVerificationError as exc:
+        return done("server-cert-invalid", f"{exc.verify_message or exc.reason}: {exc}")
     except ssl.SSLError as exc:
         return done(_classify_ssl(exc), f"{exc.reason or type(exc).__name__}: {exc}")
     except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError) as exc:

@@ -298,6 +298,9 @@ def run_plan(rec: Recorder) -> None:
     status_ab = _p(b.sae_id, "status")
     enc_ab, dec_ba = _p(b.sae_id, "enc_keys"), _p(a.sae_id, "dec_keys")
     res, st = rec.call("preflight.status", "A", a, "GET", status_ab)
+    if res is not None and res.outcome == "server-cert-invalid":
+        raise EvidenceError(f"KME-A's server certificate does not verify against --ca "
+                            f"({res.error})", path=o.ca)
     limits = st if res is not None and res.status == 200 and isinstance(st, dict) else None
     if res is not None and res.outcome == "response" and limits is None:
         msg = st.get("message") if isinstance(st, dict) else None

@@ -105,6 +105,14 @@ def test_unknown_sae_is_bad_input(run_cli, certs, kme_pair: KmePair, tmp_path: P
     assert not (tmp_path / "out").exists()
 
 
+def test_a_ca_that_does_not_verify_the_kme_is_bad_input(run_cli, certs, kme_pair: KmePair,
+                                                         tmp_path: Path) -> None:
+    args = _args(certs, kme_pair.urls, tmp_path / "out")
+    args[args.index("--ca") + 1] = str(certs["stranger"][0])  # a certificate of another CA
+    _one_line(run_cli(*args), 4, "KME-A's server certificate does not verify against --ca")
+    assert not (tmp_path / "out").exists()
+
+
 def test_kme_serve_refuses_a_bad_config(run_cli, certs, tmp_path: Path) -> None:
     _one_line(run_cli("kme", "serve", "--config", tmp_path / "none.yaml"), 2,
               "KME configuration not found")
