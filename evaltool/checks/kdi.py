@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -20,6 +20,7 @@ from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.errors import EvidenceError
 from evaltool.model.results import Measurement
+from evaltool.model.verdict import Verdict
 
 if TYPE_CHECKING:
     from evaltool.checks.context import CheckContext
@@ -327,12 +328,24 @@ class UniquenessParams(ProbeParams):
     """Parameters of ``kdi.uniqueness``."""
 
     min_keys: int = Field(100, ge=1, description="keys issued needed to decide")
+    randomness: Literal["auto", "required", "off"] = Field(
+        "auto", description="SP 800-22 battery on the delivered key values (recorded with "
+        "--keep-keys): auto runs it when there are enough bits, required makes the check "
+        "inconclusive without them")
+    sp800_22_n: int = Field(1_000_000, ge=387_840, description="bits per SP 800-22 sequence "
+                            "(at least the universal test's minimum)")
+    sp800_22_min_sequences: int = Field(10, ge=3, description="sequences needed to run the "
+                                        "battery (below 3 no family-wise result can fail; "
+                                        "uniformity needs 10)")
 
 
 @check("kdi.uniqueness", params=UniquenessParams, ref=f"{REF_014} clause 6.3 (key_ID); "
        "ETSI GS QKD 016 FCS_CKM")
 def kdi_uniqueness(p: UniquenessParams, ctx: CheckContext) -> Outcome:
-    """No key id and no key value repeats among the keys the KME issued in the record."""
+    """No key id and no key value repeats among the keys the KME issued in the record.
+
+    With the key values recorded (``--keep-keys``) and enough bits, the delivered key material
+    also goes through the SP 800-22 battery (``sp800-22.battery``'s family-wise decision)."""
     rec = read_record(ctx, p.slot)
     issued = [k for e in rec.exchanges if str(e.get("path", "")).split("?")[0].endswith(
         "/enc_keys") and e.get("status") == 200 for k in keys_of(e)]
@@ -348,7 +361,46 @@ def kdi_uniqueness(p: UniquenessParams, ctx: CheckContext) -> Outcome:
         f.failures.append(f"{len(values)} key values issued more than once")
     if not f.failures and len(issued) < p.min_keys:
         f.undecided.append(f"{len(issued)} keys issued, fewer than {p.min_keys}")
-    return f.outcome(f"{len(issued)} keys issued, no key id or key value repeats")
+    extra = ""
+    if p.randomness != "off":
+        battery, why = _key_battery(issued, p)
+        if battery is None:
+            extra = f"; SP 800-22 not run: {why}"
+            if p.randomness == "required":
+                f.undecided.append(f"SP 800-22 not run: {why}")
+        else:
+            f.measurements += battery.measurements
+            extra = f"; {battery.reason}"
+            if battery.verdict is Verdict.FAIL:
+                f.failures.append(f"the delivered key material fails {battery.reason}")
+            elif battery.verdict is not Verdict.PASS:
+                f.undecided.append(battery.reason)
+    return f.outcome(f"{len(issued)} keys issued, no key id or key value repeats{extra}")
+
+
+def _key_battery(issued: Sequence[Mapping[str, Any]], p: UniquenessParams
+                 ) -> tuple[Outcome | None, str]:
+    """The SP 800-22 battery on the key values in record order, or why it cannot run."""
+    import base64
+    import binascii
+
+    import numpy as np
+
+    from evaltool.checks.sp800_22 import decide_bits
+
+    values = [k.get("key") for k in issued]
+    if not values or not all(isinstance(v, str) for v in values):
+        return None, "the record holds no key values (probe with --keep-keys)"
+    try:
+        raw = b"".join(base64.b64decode(str(v), validate=True) for v in values)
+    except (binascii.Error, ValueError):
+        return None, "a recorded key value is not base64"
+    m = 8 * len(raw) // p.sp800_22_n
+    if m < p.sp800_22_min_sequences:
+        return None, (f"{8 * len(raw)} bits of key material, fewer than "
+                      f"{p.sp800_22_min_sequences} sequences of {p.sp800_22_n}")
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8))
+    return decide_bits(iter([bits]), n=p.sp800_22_n, m=m), ""
 
 
 # --- kdi.no-redelivery ------------------------------------------------------------------------

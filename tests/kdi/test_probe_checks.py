@@ -174,3 +174,40 @@ def test_a_kme_that_never_answers_is_inconclusive_not_a_hang(certs, tmp_path: Pa
     assert "KME-A timed out at step preflight.status" in got["kdi.same-key"][1]
     assert "no answer within 0.5 s" in \
         got["kdi.same-key"][1]
+
+
+def _uniqueness(out: Path, **params: object) -> tuple[Verdict, str]:
+    ct = next(c for c in all_checks() if c.kind == "kdi.uniqueness")
+    o = ct.run(ct.params.model_validate(params), CheckContext(load_bundle(out), {}, 1))
+    return o.verdict, o.reason
+
+
+def test_sp800_22_on_the_delivered_keys(certs, tmp_path: Path) -> None:
+    with KmePair(kme_config(certs, stored_keys=4000, key_size=1024)) as pair:
+        probe(options(certs, pair.urls, tmp_path / "out", keys=3000, keep_keys=True))
+    # 4,000 keys of 1,024 bits issued (3,000 compared, the rest drained): 10 sequences.
+    verdict, reason = _uniqueness(tmp_path / "out", randomness="required", sp800_22_n=400_000)
+    assert verdict is Verdict.PASS, reason
+    assert reason.startswith("4000 keys issued, no key id or key value repeats; SP 800-22 on 10 "
+                             "sequence(s) of 400000 bits"), reason
+    verdict, reason = _uniqueness(tmp_path / "out", randomness="required")
+    assert verdict is Verdict.INCONCLUSIVE
+    assert reason.endswith("4096000 bits of key material, fewer than 10 sequences of 1000000")
+    # Without the key values the battery cannot run: noted, and inconclusive when required.
+    with KmePair(kme_config(certs)) as pair:
+        probe(options(certs, pair.urls, tmp_path / "hashed", keys=300))
+    assert _uniqueness(tmp_path / "hashed")[0] is Verdict.PASS
+    verdict, reason = _uniqueness(tmp_path / "hashed", randomness="required")
+    assert verdict is Verdict.INCONCLUSIVE
+    assert reason.endswith("SP 800-22 not run: the record holds no key values (probe with "
+                           "--keep-keys)")
+
+
+def test_constant_key_material_fails_the_battery() -> None:
+    import numpy as np
+
+    from evaltool.checks.sp800_22 import decide_bits
+
+    bits = np.zeros(10 * 400_000, dtype=np.uint8)
+    bits[::3] = 1
+    assert decide_bits(iter([bits]), n=400_000, m=10).verdict is Verdict.FAIL
