@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
     claims,
+    kdi,
     leakage,
     monitors,
     protocol_bounds,

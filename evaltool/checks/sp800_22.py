@@ -349,3 +349,17 @@ def _register_single(test: str) -> None:
 
 for _test in TEST_NAMES:
     _register_single(_test)
+
+
+def decide_bits(chunks: Iterator[NDArray[np.uint8]], *, n: int, m: int, alpha: float = 0.01,
+                family_alpha: float = 0.01) -> Outcome:
+    """The ``sp800-22.battery`` decision (all 15 tests, family-wise) on m sequences of n bits
+    given as 0/1 chunks; for bits that are not an evidence slot of their own (``kdi.uniqueness``
+    on delivered keys)."""
+    from evaltool.engines.stats.sp800_22 import analyse, run_groups
+
+    p = BatteryParams(slot="-", n=n, m=m, alpha=alpha, family_alpha=family_alpha)
+    report = analyse(run_groups(regroup(chunks, n, m, max(1, _GROUP_BITS // n)),
+                                tests=resolve_tests(None), params=_engine_params(p)),
+                     alpha=alpha, mode=p.second_level)
+    return _family_wise(report, family_alpha) or _outcome(report)

@@ -25,10 +25,14 @@ _COMMANDS = {
                           "List the registered check kinds with their parameters."),
     "import": LazyCommand("evaltool.cli.importing:import_group", "Bring lab and vendor files "
                           "into an evidence bundle (docs/importing.md)."),
+    "kme": LazyCommand("evaltool.cli.kme:kme", "A reference ETSI GS QKD 014 KME pair (for "
+                       "testing the probe, docs/kme.md)."),
     "leakage": LazyCommand("evaltool.cli.leakage:leakage", "Test whether per-pulse features in "
                            "FILE (Parquet, CSV, or .npz/.npy traces) depend on a label."),
     "profile": LazyCommand("evaltool.cli.profile:profile", "Inspect protection profiles: "
                            "requirements, activities, checks and the crosswalk."),
+    "probe": LazyCommand("evaltool.cli.probe:probe", "Live tests of a key-delivery interface "
+                         "(ETSI GS QKD 014), recorded as evidence."),
     "protocol": LazyCommand("evaltool.cli.protocol:protocol", "Reference decoy-state BB84 "
                             "computations for planning and checking claims."),
     "report": LazyCommand("evaltool.cli.report:report", "Re-render every output from "

@@ -44,6 +44,9 @@ class EvidenceKind(StrEnum):
     """The RNG's own continuous health-test alarms (JSON lines)."""
     PARITY_TRANSCRIPT = "parity-transcript"
     """Error-correction transcript: every disclosed parity, per block (table)."""
+    KEY_DELIVERY_PROBE = "key-delivery-probe"
+    """Record of a live ETSI GS QKD 014 probe: every request and response (JSON lines,
+    ``docs/kme.md``)."""
     TRACE_ARRAY = "trace-array"
     """Side-channel traces captured in the lab (NumPy .npy, traces × samples); the labels of the
     traces are the rows of the table named by ``labels_slot``."""
@@ -78,6 +81,7 @@ ALLOWED_FORMATS: dict[EvidenceKind, frozenset[EvidenceFormat]] = {
     EvidenceKind.TRACE_ARRAY: frozenset({EvidenceFormat.NPY}),
     EvidenceKind.POST_PROCESSING_TRANSCRIPT: frozenset({EvidenceFormat.PARQUET,
                                                         EvidenceFormat.JSONL}),
+    EvidenceKind.KEY_DELIVERY_PROBE: frozenset({EvidenceFormat.JSONL}),
 }
 
 

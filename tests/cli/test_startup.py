@@ -101,7 +101,7 @@ def _groups() -> list[tuple[LazyGroup, str]]:
 def test_every_group_is_lazy() -> None:
     assert [g.name for g in (cli, rng, protocol) if isinstance(g, LazyGroup)] == [
         "cli", "rng", "protocol"]
-    assert len(_groups()) == 13 + 3 + 3
+    assert len(_groups()) == 15 + 3 + 3
 
 
 @pytest.mark.parametrize(("group", "name"), _groups(), ids=lambda v: getattr(v, "name", v))

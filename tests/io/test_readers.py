@@ -28,6 +28,7 @@ VALID: dict[EvidenceKind, tuple[str, bytes]] = {
     EvidenceKind.SELF_TEST_LOG: ("jsonl", b'{"test": "kat", "result": "pass"}\n'),
     EvidenceKind.AUDIT_LOG: ("jsonl", b'{"event": "start"}\n'),
     EvidenceKind.HEALTH_TEST_LOG: ("jsonl", b'{"alarm": "rct"}\n'),
+    EvidenceKind.KEY_DELIVERY_PROBE: ("jsonl", b'{"record": "header"}\n'),
     EvidenceKind.RNG_RAW: ("binary", b"\xa5\x0f"),
     EvidenceKind.POST_PROCESSING_TRANSCRIPT: (
         "jsonl", b'{"record":"header","version":1}\n'
@@ -45,6 +46,7 @@ MALFORMED: dict[EvidenceKind, bytes] = {
     EvidenceKind.SELF_TEST_LOG: b"not json\n",
     EvidenceKind.AUDIT_LOG: b'{"a": NaN}\n',
     EvidenceKind.HEALTH_TEST_LOG: b"[]\n",
+    EvidenceKind.KEY_DELIVERY_PROBE: b"{truncated\n",
     EvidenceKind.TRACE_ARRAY: b"\x93NUMPY garbage",
     EvidenceKind.POST_PROCESSING_TRANSCRIPT: (
         b'{"record":"header","version":1}\n'

@@ -11,7 +11,8 @@ key-delivery-log   :class:`~.tables.TableView` or               :mod:`.tables`,
                    :class:`~.logs.LogView`                      :mod:`.logs`
 self-test-log,     :class:`~.logs.LogView` (streamed records)   :mod:`.logs`
 audit-log,
-health-test-log
+health-test-log,
+key-delivery-probe
 parity-transcript  :class:`~.transcripts.ParityTranscript`      :mod:`.transcripts`
 post-processing-   :class:`~.postprocessing.TranscriptFile`     :mod:`.postprocessing`
 transcript         (one block at a time)

@@ -26,7 +26,8 @@ class LogView:
 
 
 @reader("logs", (EvidenceKind.SELF_TEST_LOG, EvidenceKind.AUDIT_LOG,
-                 EvidenceKind.HEALTH_TEST_LOG, EvidenceKind.KEY_DELIVERY_LOG),
+                 EvidenceKind.HEALTH_TEST_LOG, EvidenceKind.KEY_DELIVERY_LOG,
+                 EvidenceKind.KEY_DELIVERY_PROBE),
         (EvidenceFormat.JSONL,))
 def read_log(src: Source) -> LogView:
     """A JSON-lines log as a :class:`LogView` of read-only records."""
