@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -426,9 +426,28 @@ def replay_pa(p: ReplayRecordsParams, ctx: CheckContext) -> Outcome:
 # --- protocol.replay-auth -----------------------------------------------------------------------
 
 
-@check("protocol.replay-auth", params=ReplayParams,
+AUTH_ASPECTS: dict[str, frozenset[str]] = {
+    "tags": frozenset({"tag_bits", "tag", "accepted"}),
+    "pads": frozenset({"pad_offset"}),
+    "injected": frozenset({"injected"}),
+}
+"""What ``protocol.replay-auth`` decides, by aspect: genuine tags recomputed and accepted
+(FCS_COP.1/AUTH), no pool bit used twice as a pad (FCS_COP.1/AUTH, one-time key), injected
+messages rejected (FPT_RPL.1 for replayed ones, FDP_ITT.1/FPT_ITT.1 for modified ones)."""
+
+
+class ReplayAuthParams(ReplayParams):
+    """Parameters of ``protocol.replay-auth``."""
+
+    aspects: tuple[Literal["tags", "pads", "injected"], ...] = Field(
+        ("tags", "pads", "injected"), min_length=1,
+        description="what the check decides: `tags` (genuine tags verify and are accepted), "
+        "`pads` (no key-pool bit used twice), `injected` (every injected message rejected)")
+
+
+@check("protocol.replay-auth", params=ReplayAuthParams,
        ref="Wegman and Carter, JCSS 22 (1981) 265; ETSI GS QKD 016 FPT_RPL.1")
-def replay_auth(p: ReplayParams, ctx: CheckContext) -> Outcome:
+def replay_auth(p: ReplayAuthParams, ctx: CheckContext) -> Outcome:
     """Genuine tags verify with the key pool, no pad is reused, injected messages are rejected."""
     from evaltool.engines.protocol.replay import PadLedger
     from evaltool.engines.protocol.replay import replay_auth as engine
@@ -440,6 +459,7 @@ def replay_auth(p: ReplayParams, ctx: CheckContext) -> Outcome:
         raise InsufficientDataError(
             f"the transcript {view.display} exports no authentication key pool, so no tag can be "
             "recomputed")
+    decided = frozenset().union(*(AUTH_ASPECTS[a] for a in p.aspects))
     ledger = PadLedger()
     acc = {"messages": 0, "injected": 0, "unverifiable": 0}
     unverifiable: list[int] = []
@@ -455,9 +475,10 @@ def replay_auth(p: ReplayParams, ctx: CheckContext) -> Outcome:
                    block=int(bt.block_id))
         acc["messages"] += r.messages
         acc["injected"] += r.injected
-        if r.unverifiable:
+        if r.unverifiable and "tags" in p.aspects:
             unverifiable.append(int(bt.block_id))
-        return r.mismatches
+        return tuple(m for m in r.mismatches if m.field in decided)
+
 
     t = _walk(ctx, p, "authentication", one)
     if not t.failing and unverifiable:
@@ -465,4 +486,10 @@ def replay_auth(p: ReplayParams, ctx: CheckContext) -> Outcome:
     return _decide(t, [
         Measurement(name="messages", value=acc["messages"]),
         Measurement(name="injected_messages", value=acc["injected"]),
-    ], f" ({acc['messages']} messages, {acc['injected']} injected ones rejected, no pad reused)")
+    ], f" ({acc['messages']} messages; {_auth_summary(p.aspects, acc['injected'])})")
+
+
+def _auth_summary(aspects: tuple[str, ...], injected: int) -> str:
+    said = {"tags": "every genuine tag verifies", "pads": "no pad reused",
+            "injected": f"{injected} injected ones rejected"}
+    return ", ".join(said[a] for a in ("tags", "pads", "injected") if a in aspects)

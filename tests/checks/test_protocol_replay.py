@@ -150,7 +150,7 @@ def test_fault_reasons_name_block_and_field(tmp_path: Path, install,  # type: ig
     out = run_all(tmp_path, install, FAULTS["reused-pa-seed"](honest))["protocol.replay-pa"]
     assert "block 1, field seed: the seed of block 0 is used again" in out.reason
     out = run_all(tmp_path, install, FAULTS["replay-accepted"](honest))["protocol.replay-auth"]
-    assert "block 0, field accepted" in out.reason
+    assert "block 0, field injected" in out.reason
 
 
 def test_a_missing_step_is_inconclusive_never_a_pass(tmp_path: Path, install,  # type: ignore[no-untyped-def]
@@ -242,3 +242,19 @@ def test_plain_strings_from_a_reader_are_understood(tmp_path: Path, install,  # 
     for kind in ("protocol.replay-auth", "protocol.replay-ec"):
         out, _ = run_check(kind, b)
         assert out.verdict is Verdict.PASS, out.reason
+
+
+@pytest.mark.parametrize(("fault", "aspects", "verdict"), [
+    ("replay-accepted", ["injected"], "fail"),
+    ("replay-accepted", ["tags", "pads"], "pass"),
+    ("auth-key-reuse", ["pads"], "fail"),
+    ("auth-key-reuse", ["injected"], "pass"),
+])
+def test_replay_auth_decides_only_its_aspects(tmp_path: Path, install, honest, fault: str,
+                                              aspects: list[str], verdict: str) -> None:
+    """FPT_RPL.1 maps the `injected` aspect, FCS_COP.1/AUTH `tags` and `pads`: a replayed
+    message accepted fails the first only, a reused pad the second only."""
+    faulty = FAULTS[fault](honest)
+    install(FakeTranscript(faulty.blocks, faulty.auth_pool))
+    out, _ = run_check("protocol.replay-auth", bundle_of(tmp_path, faulty), aspects=aspects)
+    assert out.verdict.value == verdict, out.reason

@@ -845,7 +845,7 @@ def replay_auth(
         found.append(Mismatch("pad_offset", int(reused.sum()), int(seq[i]),
                               f"{int(reused.sum())} messages reuse key-pool bits (first "
                               f"message {int(seq[i])}, already used by {reuse_owner})"))
-    found.append(_mismatch("accepted", inj & acc, "injected (replayed or modified) messages "
+    found.append(_mismatch("injected", inj & acc, "injected (replayed or modified) messages "
                            "accepted", seq))
     found.append(_mismatch("accepted", ~inj & ~acc, "genuine messages rejected", seq))
     return AuthReplay(m, int((~inj).sum()), int(inj.sum()), _keep(*found), unverifiable)

@@ -419,7 +419,7 @@ def test_injected_messages_must_be_rejected_and_genuine_accepted() -> None:
     rows["accepted"] = np.array([1, 0, 1], dtype=np.uint8)
     res = replay_auth(tag_bits=64, pool_offset=0, pool_bits=pool, ledger=PadLedger(), block=0,
                       **rows)  # type: ignore[arg-type]
-    assert [(m.field, m.first) for m in res.mismatches] == [("accepted", 2), ("accepted", 1)]
+    assert [(m.field, m.first) for m in res.mismatches] == [("injected", 2), ("accepted", 1)]
 
 
 def test_key_outside_the_exported_pool_is_unverifiable() -> None:
