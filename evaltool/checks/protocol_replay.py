@@ -429,20 +429,22 @@ def replay_pa(p: ReplayRecordsParams, ctx: CheckContext) -> Outcome:
 AUTH_ASPECTS: dict[str, frozenset[str]] = {
     "tags": frozenset({"tag_bits", "tag", "accepted"}),
     "pads": frozenset({"pad_offset"}),
-    "injected": frozenset({"injected"}),
+    "replayed": frozenset({"injected"}),
+    "modified": frozenset({"injected"}),
 }
 """What ``protocol.replay-auth`` decides, by aspect: genuine tags recomputed and accepted
-(FCS_COP.1/AUTH), no pool bit used twice as a pad (FCS_COP.1/AUTH, one-time key), injected
-messages rejected (FPT_RPL.1 for replayed ones, FDP_ITT.1/FPT_ITT.1 for modified ones)."""
+(FCS_COP.1/AUTH), no pool bit used twice as a pad (FCS_COP.1/AUTH, one-time key), replayed
+messages rejected (FPT_RPL.1), modified messages rejected (FDP_ITT.1, FPT_ITT.1)."""
 
 
 class ReplayAuthParams(ReplayParams):
     """Parameters of ``protocol.replay-auth``."""
 
-    aspects: tuple[Literal["tags", "pads", "injected"], ...] = Field(
-        ("tags", "pads", "injected"), min_length=1,
+    aspects: tuple[Literal["tags", "pads", "replayed", "modified"], ...] = Field(
+        ("tags", "pads", "replayed", "modified"), min_length=1,
         description="what the check decides: `tags` (genuine tags verify and are accepted), "
-        "`pads` (no key-pool bit used twice), `injected` (every injected message rejected)")
+        "`pads` (no key-pool bit used twice), `replayed` and `modified` (every message the lab "
+        "injected, replayed or modified, rejected)")
 
 
 @check("protocol.replay-auth", params=ReplayAuthParams,
@@ -468,17 +470,21 @@ def replay_auth(p: ReplayAuthParams, ctx: CheckContext) -> Outcome:
         a = bt.auth
         if a is None:
             return None
-        r = engine(tag_bits=a.tag_bits, seq=a.seq, payloads=a.payload, tags=a.tag,
-                   hash_key_offset=a.hash_key_offset, pad_offset=a.pad_offset,
-                   injected=[i != Injection.NONE for i in a.injected], accepted=a.accepted,
-                   pool_offset=pool.offset, pool_bits=pool.bits, ledger=ledger,
-                   block=int(bt.block_id))
+        # injected messages of a kind not decided here are left out of the replay
+        keep = np.array([Injection(i) is Injection.NONE or Injection(i).value in p.aspects
+                         for i in a.injected], dtype=bool)
+        picked = [i for i, k in enumerate(keep) if k]
+        r = engine(tag_bits=a.tag_bits, seq=a.seq[keep], payloads=[a.payload[i] for i in picked],
+                   tags=[a.tag[i] for i in picked], hash_key_offset=a.hash_key_offset[keep],
+                   pad_offset=a.pad_offset[keep],
+                   injected=[a.injected[i] != Injection.NONE for i in picked],
+                   accepted=a.accepted[keep], pool_offset=pool.offset, pool_bits=pool.bits,
+                   ledger=ledger, block=int(bt.block_id))
         acc["messages"] += r.messages
         acc["injected"] += r.injected
         if r.unverifiable and "tags" in p.aspects:
             unverifiable.append(int(bt.block_id))
         return tuple(m for m in r.mismatches if m.field in decided)
-
 
     t = _walk(ctx, p, "authentication", one)
     if not t.failing and unverifiable:
@@ -490,6 +496,9 @@ def replay_auth(p: ReplayAuthParams, ctx: CheckContext) -> Outcome:
 
 
 def _auth_summary(aspects: tuple[str, ...], injected: int) -> str:
-    said = {"tags": "every genuine tag verifies", "pads": "no pad reused",
-            "injected": f"{injected} injected ones rejected"}
-    return ", ".join(said[a] for a in ("tags", "pads", "injected") if a in aspects)
+    said = {"tags": "every genuine tag verifies", "pads": "no pad reused"}
+    kinds = " or ".join(a for a in ("replayed", "modified") if a in aspects)
+    parts = [said[a] for a in ("tags", "pads") if a in aspects]
+    if kinds:
+        parts.append(f"{injected} injected ({kinds}) ones rejected")
+    return ", ".join(parts)

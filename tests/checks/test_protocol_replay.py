@@ -245,15 +245,16 @@ def test_plain_strings_from_a_reader_are_understood(tmp_path: Path, install,  # 
 
 
 @pytest.mark.parametrize(("fault", "aspects", "verdict"), [
-    ("replay-accepted", ["injected"], "fail"),
+    ("replay-accepted", ["replayed"], "fail"),
+    ("replay-accepted", ["modified"], "pass"),
     ("replay-accepted", ["tags", "pads"], "pass"),
     ("auth-key-reuse", ["pads"], "fail"),
-    ("auth-key-reuse", ["injected"], "pass"),
+    ("auth-key-reuse", ["replayed", "modified"], "pass"),
 ])
 def test_replay_auth_decides_only_its_aspects(tmp_path: Path, install, honest, fault: str,
                                               aspects: list[str], verdict: str) -> None:
-    """FPT_RPL.1 maps the `injected` aspect, FCS_COP.1/AUTH `tags` and `pads`: a replayed
-    message accepted fails the first only, a reused pad the second only."""
+    """FPT_RPL.1 maps the `replayed` aspect, FDP_ITT.1 `modified`, FCS_COP.1/AUTH `tags` and
+    `pads`: an accepted replay fails the first only, a reused pad the last only."""
     faulty = FAULTS[fault](honest)
     install(FakeTranscript(faulty.blocks, faulty.auth_pool))
     out, _ = run_check("protocol.replay-auth", bundle_of(tmp_path, faulty), aspects=aspects)
