@@ -185,7 +185,7 @@ def test_refused_values_are_string_assignments_and_never_choices() -> None:
 
     a = Assignment(id="x", title="x", type="string", choices=("A",), refused={"B*": "no"})
     assert (a.refusal("B.1"), a.refusal("A"), a.refusal("XB")) == ("no", None, None)
-    with pytest.raises(ValidationError, match="'B.2' is both a choice and refused"):
+    with pytest.raises(ValidationError, match=r"'B\.2' is both a choice and refused"):
         Assignment(id="x", title="x", type="string", choices=("B.2",), refused={"B*": "no"})
     with pytest.raises(ValidationError, match="only a string assignment refuses values"):
         Assignment(id="x", title="x", type="float", refused={"1": "no"})
