@@ -19,7 +19,7 @@ from pydantic import Field
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.errors import EvidenceError
-from evaltool.model.results import Measurement
+from evaltool.model.results import Measurement, Series
 
 if TYPE_CHECKING:
     from evaltool.checks.context import CheckContext
@@ -90,6 +90,31 @@ class ProcedureParams(CheckParams):
         "basic test ([KS11] §5.4); false reports one failure as a failure")
 
 
+def _series(res: ProcedureResult) -> list[Series]:
+    """Each single-statistic basic test of the deciding attempt against its bounds, for the
+    report: the per-instance statistic with its upper bound as the limit line and, for a
+    two-sided interval, the lower bound as a line of the same plot (T3's twelve run counts and
+    the one-value T0 and T8 are left to the measurements)."""
+    attempt = res.attempts[-1]
+    out: list[Series] = []
+    for t in attempt.tests:
+        if t.statistic.shape[1] != 1 or t.count < 2:
+            continue
+        b = t.bounds[0]
+        group = f"procedure {res.procedure} {t.test} {t.name}, attempt {attempt.index}"
+        limit, op = ((b.upper, "<=" if b.upper_inclusive else "<") if b.upper is not None
+                     else (b.lower, ">=" if b.lower_inclusive else ">"))
+        x_labels = t.instances if t.count <= 16 else ()
+        out.append(Series(name=f"{t.test} {t.labels[0]}", values=tuple(t.statistic[:, 0].tolist()),
+                          x_name="instance" if x_labels else "sequence", x_labels=x_labels,
+                          threshold=limit, passes_if=op,
+                          style="bars" if x_labels else "points", group=group))
+        if b.lower is not None and b.upper is not None:
+            out.append(Series(name=f"lower bound {b.lower:g}", values=(b.lower,) * t.count,
+                              x_labels=x_labels, style="line", group=group))
+    return out
+
+
 def _procedure_outcome(res: ProcedureResult, p: ProcedureParams, what: Requirement) -> Outcome:
     ms: list[Measurement] = [
         Measurement(name="bits_given", value=res.bits_given, unit="bits"),
@@ -125,10 +150,12 @@ def _procedure_outcome(res: ProcedureResult, p: ProcedureParams, what: Requireme
             f"({res.attempts[-1].basic_tests} basic tests per attempt, bits "
             f"0..{res.bits_used - 1} used){detail}")
     if res.outcome == "pass":
-        return Outcome.passed(text, ms)
-    if res.outcome == "fail":
-        return Outcome.failed(text, ms)
-    return Outcome.inconclusive(text, ms)
+        out = Outcome.passed(text, ms)
+    elif res.outcome == "fail":
+        out = Outcome.failed(text, ms)
+    else:
+        out = Outcome.inconclusive(text, ms)
+    return out.with_series(*_series(res))
 
 
 def _run_procedure(p: ProcedureParams, ctx: CheckContext, what: Requirement) -> Outcome:

@@ -212,3 +212,22 @@ def test_startup_test_before_each_output_start(tmp_path: Path) -> None:
     assert out.verdict is Verdict.FAIL
     unknown = run("ais31.startup", params, log_bundle(tmp_path / "u", [ENABLED], SELF_TESTS[:2]))
     assert unknown.verdict is Verdict.INCONCLUSIVE
+
+
+def test_each_basic_test_is_plotted_against_its_bounds(ideal: Path) -> None:
+    from evaltool.report.plots import group_series, plot_series
+
+    a = run("ais31.procedure-a", {"slot": "rng"}, ideal)
+    t1 = next(s for s in a.series if s.name == "T1 ones")
+    assert len(t1.values) == 257 and (t1.threshold, t1.passes_if) == (10346, "<")
+    lower = a.series[a.series.index(t1) + 1]
+    assert lower.group == t1.group and set(lower.values) == {9654}
+    assert {s.name for s in a.series} == {"T1 ones", "T2 T2", "T4 longest run", "T5 Z(tau0)",
+                                          "lower bound 9654", "lower bound 1.03",
+                                          "lower bound 2326"}
+    b = run("ais31.procedure-b", {"slot": "rng"}, ideal)
+    assert [(len(s.values), s.threshold, s.x_labels[0]) for s in b.series] == [
+        (2, 15.13, "TF(0,0) vs TF(1,0)"), (4, 15.13, "TF(0,0,0) vs TF(1,0,0)")]
+    for group in group_series((*a.series, *b.series)):
+        svg, _ = plot_series(group)
+        assert svg.startswith("data:image/svg+xml")
