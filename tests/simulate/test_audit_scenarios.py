@@ -167,7 +167,7 @@ def test_rng_failures_name_their_cause() -> None:
 def test_biased_rng_fails_the_frequency_test() -> None:
     c = _rng_results("biased-rng")["sp800-22.battery"]
     assert c.verdict == Verdict.FAIL
-    assert "frequency (0/8 passed)" in c.reason
+    assert "frequency (0/16 passed)" in c.reason
 
 
 def test_honest_rng_passes_the_battery() -> None:

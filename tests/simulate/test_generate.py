@@ -198,7 +198,7 @@ def test_underreported_leakage_below_shannon_limit(bundles: dict[str, dict[str, 
 def test_biased_rng_fraction_of_ones(bundles: dict[str, dict[str, bytes]]) -> None:
     for name, p in (("honest", 0.5), ("biased-rng", 0.52)):
         data = np.frombuffer(bundles[name]["rng.bin"], dtype=np.uint8)
-        assert data.size * 8 == 1 << 23
+        assert data.size * 8 == 1 << 24
         ones = np.unpackbits(data).mean()
         assert abs(ones - p) < 5 * math.sqrt(p * (1 - p) / data.size / 8), name
 
