@@ -37,7 +37,7 @@ def audit_honest(seed: int, tmp: Path, run_cli) -> tuple[int, str]:
     return r.exit_code, "\n".join(lines) or r.stderr
 
 
-@pytest.mark.parametrize("seed", [5, 7, 2026])
+@pytest.mark.parametrize("seed", [5, 11, 23])
 def test_honest_audit_passes_on_a_few_seeds(seed: int, tmp_path: Path, run_cli) -> None:
     # Seed 5 failed sp800-90b.min-entropy (0.893 < 0.9 claimed) before the claim was calibrated.
     code, why = audit_honest(seed, tmp_path, run_cli)
