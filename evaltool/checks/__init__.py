@@ -10,6 +10,7 @@ functions that run (``tests/cli/test_startup.py`` checks this).
 from __future__ import annotations
 
 from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
+    ais31,
     claims,
     kdi,
     leakage,

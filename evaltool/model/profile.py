@@ -91,7 +91,19 @@ class Assignment(StrictModel):
     tighten: Tighten = Tighten.NONE
     choices: tuple[str, ...] | None = Field(
         None, min_length=1, description="allowed values of a string assignment")
+    refused: dict[str, str] | None = Field(
+        None, description="values of a string assignment the profile refuses, each with the "
+        "reason an ST's validation gives; a key ending in '*' refuses every value it prefixes")
     description: str = Field("", max_length=20_000)
+
+    def refusal(self, value: str) -> str | None:
+        """The reason the profile refuses ``value``, or ``None``."""
+        for pattern, reason in (self.refused or {}).items():
+            hit = (value.startswith(pattern[:-1]) if pattern.endswith("*")
+                   else value == pattern)
+            if hit:
+                return reason
+        return None
 
     @model_validator(mode="after")
     def _range(self) -> Assignment:
@@ -104,6 +116,11 @@ class Assignment(StrictModel):
             raise ValueError(f"a {self.type.value} assignment cannot be tightened")
         if self.choices is not None and self.type is not ParameterType.STRING:
             raise ValueError("only a string assignment takes choices")
+        if self.refused is not None and self.type is not ParameterType.STRING:
+            raise ValueError("only a string assignment refuses values")
+        both = [c for c in self.choices or () if self.refusal(c) is not None]
+        if both:
+            raise ValueError(f"{both[0]!r} is both a choice and refused")
         return self
 
 

@@ -106,6 +106,9 @@ def checked_value(a: Assignment, value: Any, fail: Callable[[str], ProfileError]
     if a.type is ParameterType.STRING:
         if not isinstance(value, str):
             raise fail(f"assignment {a.id!r}: expected a string, got {value!r}")
+        refusal = a.refusal(value)
+        if refusal is not None:
+            raise fail(f"assignment {a.id!r}: {value!r} is refused by the profile: {refusal}")
         if a.choices is not None and value not in a.choices:
             raise fail(f"assignment {a.id!r}: {value!r} is not one of the profile's allowed "
                        f"values {', '.join(a.choices)}")

@@ -37,6 +37,7 @@ from evaltool.simulate._generate import (
     pulse_window,
     rng_output,
     timeline,
+    total_failures,
 )
 
 CAPTURE_START = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
@@ -49,7 +50,7 @@ EVIDENCE: tuple[tuple[str, str, str, str, str], ...] = (
     ("pulses", "pulse-events", "parquet", "pulses.parquet",
      "transmitter per-pulse settings and emission features, sample window"),
     ("monitors", "monitor", "csv", "monitors.csv", "monitor channels at 10 Hz"),
-    ("rng", "rng-raw", "binary", "rng.bin", "raw RNG output, 2^23 bits"),
+    ("rng", "rng-raw", "binary", "rng.bin", "raw RNG output, 2^24 bits"),
     ("self_tests", "self-test-log", "jsonl", "self-tests.jsonl", "self-test results"),
     ("audit_log", "audit-log", "jsonl", "audit.jsonl", "security audit log"),
     ("rng_health", "health-test-log", "jsonl", "rng-health.jsonl", "RNG health-test log"),
@@ -84,19 +85,50 @@ def _audit(dev: Deviation, tl: Timeline, blocks: pd.DataFrame) -> list[dict[str,
     return records
 
 
-def _rng_health(link: Link, tl: Timeline, data: bytes) -> list[dict[str, object]]:
+def _rng_health(link: Link, dev: Deviation, tl: Timeline, data: bytes) -> list[dict[str, object]]:
     """The RNG's health-test log: the alarms its own tests raise on the raw output, timed as if
-    the output were drawn evenly over the capture."""
-    alarms = health_test_alarms(data, link.rng_min_entropy)
+    the output were drawn evenly over the capture, and the device's reaction to each.
+
+    An online-test alarm blocks the output, which resumes after one clean retest window of
+    1024 bits; a total failure blocks it for good (``dev.total_failure_ignored``: it is logged
+    and nothing else happens). The records are described in docs/methods/ais31.md.
+    """
     per_bit = tl.duration_s / (8 * len(data))
-    for a in alarms:
-        a["time_s"] = round(int(a["sample_index"]) * per_bit, 6)  # type: ignore[call-overload]
+
+    def at(index: int) -> float:
+        return round(index * per_bit, 6)
+
+    records: list[dict[str, object]] = []
+    for a in health_test_alarms(data, link.rng_min_entropy):
+        i = int(a["sample_index"])  # type: ignore[call-overload]
+        records += [{**a, "time_s": at(i)},
+                    {"event": "rng-output-blocked", "sample_index": i, "time_s": at(i)},
+                    {"event": "rng-output-resumed", "sample_index": i + 1024,
+                     "time_s": at(i + 1024)}]
+    for f in total_failures(data, link.rng_total_failure_run):
+        i = int(f["sample_index"])  # type: ignore[call-overload]
+        records.append({**f, "time_s": at(i)})
+        if not dev.total_failure_ignored:
+            records.append({"event": "rng-output-blocked", "sample_index": i, "time_s": at(i)})
+    records.sort(key=lambda r: int(r["sample_index"]))  # type: ignore[call-overload]
+    alarms = sum(r["event"] == "health-test-alarm" for r in records)
     return [
         {"time_s": 0.0, "event": "health-tests-enabled", "min_entropy": link.rng_min_entropy,
-         "tests": ["repetition-count", "adaptive-proportion"]},
-        *alarms,
-        {"time_s": round(tl.duration_s, 6), "event": "health-summary", "count": len(alarms)},
+         "tests": ["repetition-count", "adaptive-proportion", "total-failure"]},
+        *records,
+        {"time_s": round(tl.duration_s, 6), "event": "health-summary", "count": alarms},
     ]
+
+
+def _self_tests(dev: Deviation) -> list[dict[str, object]]:
+    """Power-on self-test, the RNG's start-up test (unless ``dev`` skips it) and the start of
+    the RNG's output."""
+    records: list[dict[str, object]] = [
+        {"time_s": 0.0, "event": "power-on-self-test", "result": "pass"}]
+    if dev.rng_startup_test:
+        records.append({"time_s": 0.01, "event": "rng-startup-test", "result": "pass"})
+    records.append({"time_s": 0.02, "event": "rng-output-enabled"})
+    return records
 
 
 def _key_delivery(blocks: pd.DataFrame) -> pd.DataFrame:
@@ -272,12 +304,9 @@ def generate(
         "pulses.parquet": pulse_window(link, dev, seed),
         "monitors.csv": _csv(monitors(link, dev, tl, seed)),
         "rng.bin": (rng_bits := rng_output(dev, seed)),
-        "self-tests.jsonl": _jsonl([
-            {"time_s": 0.0, "event": "power-on-self-test", "result": "pass"},
-            {"time_s": 0.01, "event": "rng-startup-test", "result": "pass"},
-        ]),
+        "self-tests.jsonl": _jsonl(_self_tests(dev)),
         "audit.jsonl": _jsonl(_audit(dev, tl, blocks_df)),
-        "rng-health.jsonl": _jsonl(_rng_health(link, tl, rng_bits)),
+        "rng-health.jsonl": _jsonl(_rng_health(link, dev, tl, rng_bits)),
         "key-delivery.csv": _csv(_key_delivery(blocks_df)),
         "em-capture.parquet": em_capture(link, seed),
     }  # fmt: skip

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-GENERATOR_VERSION = "4"
+GENERATOR_VERSION = "5"
 """Version of the generation procedure: bump it whenever any output byte changes for a seed."""
 
 DEFAULT_SEED = 2026
@@ -62,8 +62,15 @@ class Link:
     intensity_noise_rel: float = 0.01
     amplitude_signal_mv: float = 400.0
     amplitude_noise_mv: float = 2.0
-    rng_min_entropy: float = 0.9
-    """Claimed min-entropy per raw RNG bit; the device's health tests use it (SP 800-90B §4.4)."""
+    rng_min_entropy: float = 0.8
+    """Claimed min-entropy per raw RNG bit; the device's health tests use it (SP 800-90B §4.4).
+
+    0.8, not 0.9: on ideal bits the SP 800-90B non-IID estimate (its compression estimator, §6.3.4)
+    is about 0.90 +- 0.01 at 2^23 samples, so a claim of 0.9 fails about half of the seeds of an
+    ideal source; 0.8 lies far below every seed measured (docs/scenarios.md, calibration)."""
+    rng_total_failure_run: int = 64
+    """The RNG's total-failure test: this many equal raw bits in a row (an ideal source gives one
+    with probability about 2^-39 per capture) is a total failure of the noise source."""
     monitor_rate_hz: float = 10.0
     detection_window_s: float = 0.025
     pulse_window: int = 200_000
@@ -115,6 +122,18 @@ class Deviation:
         Blocks whose misalignment rises to ``high_qber_misalignment`` and still output key.
     high_qber_misalignment:
         Optical error rate in the ``high_qber_blocks``.
+    rng_stuck_bits:
+        The noise source sticks at 1 for this many raw bits, starting 2^17 bits before the end of
+        the raw output (0: never); the total-failure test fires on them.
+    total_failure_ignored:
+        A total failure is logged but not acted on: the output is not blocked and resumes after
+        the online test's retest.
+    rng_startup_test:
+        The RNG runs its start-up test before its output is enabled.
+    rng_pair_flip:
+        Raw bits come in correlated pairs: the second bit of each disjoint pair differs from the
+        first with probability 1/2 - this, the first bit of the next pair from it with probability
+        1/2 + this, so the overall rate of changes stays 1/2.
     """
 
     key_length_factor: float = 1.0
@@ -131,6 +150,10 @@ class Deviation:
     auth_tag_bits: int | None = None
     high_qber_blocks: tuple[int, ...] = ()
     high_qber_misalignment: float = 0.025
+    rng_stuck_bits: int = 0
+    total_failure_ignored: bool = False
+    rng_startup_test: bool = True
+    rng_pair_flip: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,9 +213,9 @@ def _scenarios(blocks: int) -> tuple[Scenario, ...]:
                  "per-block recomputation of the lim2014 key length from the logged counts",
                  Deviation(asymptotic_key_length=True)),
         Scenario("biased-rng", "raw RNG output with P(1) = 0.52",
-                 {"FCS_RNG.1/TX": ("sp800-90b.min-entropy", "sp800-22.battery")},
-                 "SP 800-22 frequency (monobit) test on the raw output; SP 800-90B "
-                 "most-common-value min-entropy 0.943 bit per bit",
+                 {"FCS_RNG.1/TX": ("sp800-22.battery", "ais31.procedure-a")},
+                 "SP 800-22 frequency (monobit) test on the raw output; AIS 20/31 T1 monobit "
+                 "(its min-entropy, 0.943 bit per bit, is above the claimed 0.8)",
                  Deviation(rng_p_one=0.52)),
         Scenario("detector-blinding",
                  "detectors blinded from a quarter of the capture on: no dark counts, "
@@ -245,6 +268,26 @@ def _scenarios(blocks: int) -> tuple[Scenario, ...]:
                  {"FCS_QKD.1": ("protocol.abort-rule", "telemetry.threshold-events")},
                  "QBER of each block against the abort threshold; key from a block over it",
                  Deviation(high_qber_blocks=high)),
+        Scenario("stuck-rng",
+                 "the noise source sticks at 1 for 256 bits near the end of the capture; the "
+                 "total-failure alarm is logged but the output resumes and keys are delivered",
+                 {"FCS_RNG.1/TX": ("ais31.total-failure", "sp800-90b.min-entropy")},
+                 "rng-output-blocked/resumed records and key deliveries after the total-failure "
+                 "record; the stuck run collapses the SP 800-90B LRS estimate",
+                 Deviation(rng_stuck_bits=256, total_failure_ignored=True)),
+        Scenario("rng-no-startup-test",
+                 "the RNG's output is enabled without a start-up test",
+                 {"FCS_RNG.1/TX": ("ais31.startup",)},
+                 "rng-output-enabled record with no passed rng-startup-test before it",
+                 Deviation(rng_startup_test=False)),
+        Scenario("rng-correlated-pairs",
+                 "raw bits in correlated pairs: the second bit of each pair repeats the first "
+                 "with probability 0.5125, the next pair's first bit differs with 0.5125",
+                 {"FCS_RNG.1/TX": ("ais31.procedure-b",)},
+                 "AIS 20/31 procedure B step 2 (T6 on disjoint pairs, |nu0(1) + nu1(0) - 1| "
+                 "about 0.025 >= 0.02); SP 800-22 passes: its overlapping tests average the two "
+                 "phases of the pairs",
+                 Deviation(rng_pair_flip=0.0125)),
     )
 
 

@@ -35,8 +35,9 @@ from evaltool.simulate._device import Deviation, Link
 
 FloatArray = NDArray[np.float64]
 
-RNG_BYTES = 1 << 20
-"""Raw RNG output: 2^23 bits."""
+RNG_BYTES = 1 << 21
+"""Raw RNG output: 2^24 bits, room for AIS 20/31 test procedure A twice (2 x 8,285,728 bits: the
+repetition after one failed basic test, [KS11] §5.4) and procedure B twice."""
 
 
 def stream(seed: int, name: str) -> np.random.Generator:
@@ -461,13 +462,45 @@ def monitors(link: Link, dev: Deviation, tl: Timeline, seed: int) -> pd.DataFram
 
 
 def rng_output(dev: Deviation, seed: int) -> bytes:
-    """Raw RNG output, 2^23 bits; each bit is 1 with probability ``dev.rng_p_one``."""
+    """Raw RNG output, 2^24 bits; each bit is 1 with probability ``dev.rng_p_one``, or, with
+    ``dev.rng_pair_flip``, a chain whose changes alternate between 1/2 -/+ that probability; with
+    ``dev.rng_stuck_bits`` the source sticks at 1 from 2^17 bits before the end."""
     rng = stream(seed, "rng.bin")
-    if dev.rng_p_one == 0.5:
-        return bytes(rng.bytes(RNG_BYTES))
-    level = round(dev.rng_p_one * 65536)
-    bits = rng.integers(0, 65536, size=8 * RNG_BYTES, dtype=np.uint32) < level
-    return bytes(np.packbits(bits).tobytes())
+    if dev.rng_pair_flip:
+        n = 8 * RNG_BYTES
+        p_change = np.where(np.arange(n) % 2 == 1, 0.5 - dev.rng_pair_flip,
+                            0.5 + dev.rng_pair_flip)
+        p_change[0] = 0.5
+        changes = (rng.random(n) < p_change).astype(np.uint8)
+        data = bytes(np.packbits(np.bitwise_xor.accumulate(changes)).tobytes())
+    elif dev.rng_p_one == 0.5:
+        data = bytes(rng.bytes(RNG_BYTES))
+    else:
+        level = round(dev.rng_p_one * 65536)
+        bits = rng.integers(0, 65536, size=8 * RNG_BYTES, dtype=np.uint32) < level
+        data = bytes(np.packbits(bits).tobytes())
+    if dev.rng_stuck_bits:
+        raw = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+        raw[STUCK_AT : STUCK_AT + dev.rng_stuck_bits] = 1
+        data = bytes(np.packbits(raw).tobytes())
+    return data
+
+
+STUCK_AT = 8 * RNG_BYTES - (1 << 17)
+"""Where a stuck noise source starts: after the bits AIS 20/31 procedure A uses for two attempts
+(16,571,456) and the 16 x 10^6 bits of the SP 800-22 battery."""
+
+
+def total_failures(data: bytes, run: int) -> list[dict[str, object]]:
+    """The device's total-failure test: one record per run of ``run`` or more equal bits, at
+    the bit completing ``run`` (``time_s`` is filled in by the caller)."""
+    bits = np.unpackbits(np.frombuffer(data, dtype=np.uint8))
+    edges = np.flatnonzero(bits[1:] != bits[:-1]) + 1
+    starts = np.concatenate([[0], edges])
+    lengths = np.diff(np.concatenate([starts, [bits.size]]))
+    return [{"event": "total-failure", "test": "total-failure",
+             "sample_index": int(start + run - 1), "run": run}
+            for start in starts[lengths >= run].tolist()]
 
 
 def health_test_alarms(
@@ -519,4 +552,5 @@ __all__ = [
     "rng_output",
     "stream",
     "timeline",
+    "total_failures",
 ]

@@ -164,6 +164,33 @@ def test_string_assignment_choices(tmp_path: Path) -> None:
             "AIS31-PTG.2, AIS31-PTG.3") in err.message
 
 
+@pytest.mark.parametrize("drg", ["AIS31-DRG.4", "AIS31-DRG.3", "AIS31-DRG.2"])
+def test_a_deterministic_rng_class_is_refused_with_the_reason(tmp_path: Path, drg: str) -> None:
+    gs016 = REPO / "profiles" / "etsi-gs-qkd-016.yaml"
+    st = tmp_path / "st.yaml"
+    st.write_text((REPO / "test_vectors" / "demo" / "st.yaml").read_text().replace(
+        "rng_class: AIS31-PTG.3", f"rng_class: {drg}"))
+    err = _error(gs016, st)
+    assert err.message == (
+        f"assignment 'rng_class': '{drg}' is refused by the profile: a deterministic random "
+        "generator cannot supply the randomness an information-theoretic security proof "
+        "assumes for the settings' RNG")
+    assert err.location is not None and err.location.startswith("34:")
+
+
+def test_refused_values_are_string_assignments_and_never_choices() -> None:
+    from pydantic import ValidationError
+
+    from evaltool.model.profile import Assignment
+
+    a = Assignment(id="x", title="x", type="string", choices=("A",), refused={"B*": "no"})
+    assert (a.refusal("B.1"), a.refusal("A"), a.refusal("XB")) == ("no", None, None)
+    with pytest.raises(ValidationError, match=r"'B\.2' is both a choice and refused"):
+        Assignment(id="x", title="x", type="string", choices=("B.2",), refused={"B*": "no"})
+    with pytest.raises(ValidationError, match="only a string assignment refuses values"):
+        Assignment(id="x", title="x", type="float", refused={"1": "no"})
+
+
 def test_tightening_inside_the_bound_is_accepted(tmp_path: Path) -> None:
     # qber max 0.11 tighten lower: 0.11 (the bound itself) and 0.0 are both allowed.
     for value in ("0.11", "0.0"):

@@ -45,3 +45,20 @@ def test_three_failures_of_eight_are_within_family_wise_chance() -> None:
 
 def test_no_decided_column_gives_none() -> None:
     assert _family_wise(_report([], m=0), family_alpha=0.01) is None
+
+
+def test_uniformity_decides_only_with_enough_sequences() -> None:
+    # 16 p-values in ten bins are too few for the chi-squared tail at the Šidák level: the
+    # column's uniformity p-value is left out; with 100 it decides.
+    def report(m: int):
+        r = _report([0] * 10, m=m)
+        for c in r.tests["non-overlapping-template"].columns:
+            c.uniformity_pvalue = 1e-7
+        return r
+
+    few = _family_wise(report(16), family_alpha=0.01)
+    assert few is not None and few.verdict is Verdict.PASS, few.reason
+    assert {x.name: x.value for x in few.measurements}["column_tests"] == 10
+    many = _family_wise(report(100), family_alpha=0.01)
+    assert many is not None and many.verdict is Verdict.FAIL
+    assert "t0 (uniformity): p = 1e-07" in many.reason

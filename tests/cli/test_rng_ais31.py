@@ -82,3 +82,56 @@ def test_a_missing_file_is_one_line_and_exit_4(tmp_path: Path,
 def test_the_procedure_is_required(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     code, _, _ = run([str(tmp_path / "x.bin")], capsys)
     assert code == 2
+
+
+def test_samples_of_b_bits_are_read_as_their_bits_msb_first(
+        ideal: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The packed file's bits, 4 at a time, in the low nibble of one byte each: the procedures
+    # must see the same bit string, so every statistic of the JSON report is equal.
+    bits = np.unpackbits(np.frombuffer(ideal.read_bytes(), dtype=np.uint8))
+    nibbles = np.packbits(bits.reshape(-1, 4), axis=1, bitorder="big").ravel() >> 4
+    assert nibbles[0] == bits[0] * 8 + bits[1] * 4 + bits[2] * 2 + bits[3]
+    path = tmp_path / "nibbles.bin"
+    path.write_bytes(nibbles.astype(np.uint8).tobytes())
+    code_packed, packed, _ = run([str(ideal), "--procedure", "B", "--json"], capsys)
+    code_b4, as_samples, _ = run([str(path), "--procedure", "B", "-b", "4", "--json"], capsys)
+    assert code_packed == code_b4 == 0
+    assert json.loads(as_samples) == json.loads(packed)
+    code_b8, as_bytes, _ = run([str(ideal), "--procedure", "B", "--bits-per-sample", "8",
+                                "--json"], capsys)
+    assert code_b8 == 0 and json.loads(as_bytes) == json.loads(packed)
+
+
+def test_one_bit_samples_count_one_bit_per_byte(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # 8,000,000 one-bit samples are 8,000,000 bits: too few for procedure A (8,285,728).
+    path = tmp_path / "bits.bin"
+    path.write_bytes(np.random.default_rng(3).integers(0, 2, 8_000_000, dtype=np.uint8).tobytes())
+    code, out, _ = run([str(path), "--procedure", "A", "-b", "1", "--json"], capsys)
+    assert code == 3
+    doc = json.loads(out)
+    assert (doc["bits_given"], doc["bits_needed"]) == (8_000_000, PROCEDURE_A_BITS)
+
+
+@pytest.mark.parametrize("width", ["0", "9", "-1"])
+def test_bits_per_sample_outside_1_to_8_is_a_usage_error(
+        ideal: Path, width: str, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run([str(ideal), "--procedure", "A", "--bits-per-sample", width], capsys)
+    assert code == 2
+    assert "--bits-per-sample" in err and "1<=x<=8" in err
+
+
+def test_bits_per_sample_needs_the_binary_format(
+        ideal: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run([str(ideal), "--procedure", "A", "-b", "4", "--format", "ascii"], capsys)
+    assert code == 2
+    assert "use it with --format binary" in err
+
+
+def test_a_sample_wider_than_b_bits_is_refused_naming_its_byte(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "wide.bin"
+    path.write_bytes(bytes([1, 3, 2, 4, 0, 9]))
+    code, _, err = run([str(path), "--procedure", "A", "-b", "2"], capsys)
+    assert code == 4
+    assert "byte 3" in err and "sample value 4 does not fit in 2 bits (2 such bytes)" in err

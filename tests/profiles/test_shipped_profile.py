@@ -103,7 +103,7 @@ def test_checks_use_only_registered_kind_names(plan) -> None:
     assert used <= kinds
     families = {k.split(".")[0] for k in used}
     assert families == {"claims", "telemetry", "protocol", "monitor", "leakage", "sp800-22",
-                        "sp800-90b"}
+                        "sp800-90b", "ais31"}
 
 
 def test_every_activity_names_a_library_method(plan) -> None:
