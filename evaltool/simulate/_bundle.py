@@ -36,9 +36,11 @@ from evaltool.simulate._generate import (
     monitors,
     pulse_window,
     rng_output,
+    stream,
     timeline,
     total_failures,
 )
+from evaltool.simulate._test_mode import test_mode_files
 
 CAPTURE_START = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
 
@@ -57,6 +59,10 @@ EVIDENCE: tuple[tuple[str, str, str, str, str], ...] = (
     ("key_delivery", "key-delivery-log", "csv", "key-delivery.csv", "keys delivered"),
     ("traces", "pulse-events", "parquet", "em-capture.parquet",
      "lab near-field EM capture of the modulator driver, features per pulse window"),
+    ("test_blocks", "block-records", "csv", "test-blocks.csv",
+     "block records of the test-mode capture (key material exported)"),
+    ("transcript", "post-processing-transcript", "parquet", "transcript.parquet",
+     "post-processing transcript of the test-mode capture, both ends, every step"),
 )  # fmt: skip
 
 
@@ -309,6 +315,7 @@ def generate(
         "rng-health.jsonl": _jsonl(_rng_health(link, dev, tl, rng_bits)),
         "key-delivery.csv": _csv(_key_delivery(blocks_df)),
         "em-capture.parquet": em_capture(link, seed),
+        **test_mode_files(dev.transcript_fault, stream(seed, "test-mode")),
     }  # fmt: skip
     digests = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
     files["bundle.yaml"] = manifest(sc, link, tl, seed, digests).encode()

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-GENERATOR_VERSION = "5"
+GENERATOR_VERSION = "6"
 """Version of the generation procedure: bump it whenever any output byte changes for a seed."""
 
 DEFAULT_SEED = 2026
@@ -134,6 +134,9 @@ class Deviation:
         Raw bits come in correlated pairs: the second bit of each disjoint pair differs from the
         first with probability 1/2 - this, the first bit of the next pair from it with probability
         1/2 + this, so the overall rate of changes stays 1/2.
+    transcript_fault:
+        The post-processing fault of the test-mode capture (a key of
+        :data:`evaltool.simulate._transcript.FAULTS`); None: the reference post-processing.
     """
 
     key_length_factor: float = 1.0
@@ -154,7 +157,7 @@ class Deviation:
     total_failure_ignored: bool = False
     rng_startup_test: bool = True
     rng_pair_flip: float = 0.0
-
+    transcript_fault: str | None = None
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
@@ -288,6 +291,38 @@ def _scenarios(blocks: int) -> tuple[Scenario, ...]:
                  "about 0.025 >= 0.02); SP 800-22 passes: its overlapping tests average the two "
                  "phases of the pairs",
                  Deviation(rng_pair_flip=0.0125)),
+        Scenario("truncated-pa",
+                 "privacy amplification outputs a prefix of the corrected key, not its hash",
+                 {"FCS_COP.1/PA": ("protocol.replay-pa",)},
+                 "Toeplitz hash of the corrected key with the announced seed, bit for bit, in "
+                 "the test-mode transcript",
+                 Deviation(transcript_fault="truncated-pa")),
+        Scenario("reused-pa-seed",
+                 "the privacy-amplification seed of the first test-mode block used again",
+                 {"FCS_COP.1/PA": ("protocol.replay-pa",)},
+                 "PA seeds compared across the blocks of the test-mode transcript",
+                 Deviation(transcript_fault="reused-pa-seed")),
+        Scenario("hidden-ec-parities",
+                 "Cascade discloses more parities than the block records count as leakage",
+                 {"FCS_QKD.1": ("protocol.replay-ec",)},
+                 "distinct parities replayed from the error-correction messages against the "
+                 "reported leakage",
+                 Deviation(transcript_fault="hidden-ec-parities")),
+        Scenario("skipped-verification",
+                 "error verification skipped: the tags exchanged are not the hashes of the keys",
+                 {"FCS_COP.1/EV": ("protocol.replay-verification",)},
+                 "verification tags recomputed with the announced seed",
+                 Deviation(transcript_fault="skipped-verification")),
+        Scenario("auth-key-reuse",
+                 "one-time pads of the authentication tags taken twice from the key pool",
+                 {"FCS_COP.1/AUTH": ("protocol.replay-auth",)},
+                 "key-pool offsets of every tag's pad, across the blocks",
+                 Deviation(transcript_fault="auth-key-reuse")),
+        Scenario("replay-accepted",
+                 "the receiver accepts a post-processing message the lab replayed",
+                 {"FPT_RPL.1": ("protocol.replay-auth",)},
+                 "the receiver's decision on each injected message of the test-mode transcript",
+                 Deviation(transcript_fault="replay-accepted")),
     )
 
 

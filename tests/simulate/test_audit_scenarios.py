@@ -105,7 +105,7 @@ def test_every_bundle_validates(run_cli) -> None:
     folders = [VECTORS / name for name in SCENARIO_NAMES]
     r = run_cli("validate", PROFILE, VECTORS / "honest" / "st.yaml", *folders)
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.count("valid bundle (10 evidence files)") == len(folders)
+    assert r.stdout.count("valid bundle (12 evidence files)") == len(folders)
 
 
 def test_every_scenario_has_the_same_security_target() -> None:

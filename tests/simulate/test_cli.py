@@ -32,7 +32,8 @@ def test_writes_a_valid_bundle_with_provenance(sim_cli, tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == sorted([
         "PROVENANCE.md", "audit.jsonl", "blocks.csv", "bundle.yaml", "detections.parquet",
         "em-capture.parquet", "key-delivery.csv", "monitors.csv", "pulses.parquet",
-        "rng-health.jsonl", "rng.bin", "self-tests.jsonl", "st.yaml",
+        "rng-health.jsonl", "rng.bin", "self-tests.jsonl", "st.yaml", "test-blocks.csv",
+        "transcript.parquet",
     ])  # fmt: skip
     assert f"--out {out} --seed 5 --blocks 3" in (out / "PROVENANCE.md").read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["b"]  # no temporary folder left behind

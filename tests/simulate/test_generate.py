@@ -34,6 +34,7 @@ VECTORS = ROOT / "test_vectors" / "scenarios"
 EVIDENCE_FILES = (
     "blocks.csv", "detections.parquet", "pulses.parquet", "monitors.csv", "rng.bin",
     "self-tests.jsonl", "audit.jsonl", "rng-health.jsonl", "key-delivery.csv",
+    "test-blocks.csv", "transcript.parquet",
 )  # fmt: skip
 
 # Files each scenario changes with respect to the honest bundle (bundle.yaml and PROVENANCE.md
@@ -55,6 +56,12 @@ CHANGED = {
     "stuck-rng": {"rng.bin", "rng-health.jsonl"},
     "rng-no-startup-test": {"self-tests.jsonl"},
     "rng-correlated-pairs": {"rng.bin", "rng-health.jsonl"},
+    "truncated-pa": {"transcript.parquet"},
+    "reused-pa-seed": {"test-blocks.csv", "transcript.parquet"},
+    "hidden-ec-parities": {"test-blocks.csv"},
+    "skipped-verification": {"transcript.parquet"},
+    "auth-key-reuse": {"transcript.parquet"},
+    "replay-accepted": {"transcript.parquet"},
 }
 
 
@@ -79,9 +86,9 @@ def _parquet(files: dict[str, bytes], name: str) -> pd.DataFrame:
     return pq.read_table(io.BytesIO(files[name])).to_pandas()
 
 
-def test_sixteen_scenarios_honest_first() -> None:
+def test_twenty_two_scenarios_honest_first() -> None:
     assert SCENARIO_NAMES[0] == "honest"
-    assert len(SCENARIO_NAMES) == 16
+    assert len(SCENARIO_NAMES) == 22
     assert set(SCENARIO_NAMES) == set(CHANGED)
     for name in SCENARIO_NAMES[1:]:
         assert SCENARIOS[name].violates, name
