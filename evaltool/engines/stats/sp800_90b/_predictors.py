@@ -628,11 +628,12 @@ def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int,
     correct = 0
     run = 0
     longest = 0
+    mask = (1 << depth) - 1
+    full = 0  # s[i-depth .. i-1], the newest bit least significant
+    for m in range(depth):
+        full = (full << 1) | s[m + 1]
     for i in range(depth + 1, n):
         x = s[i]
-        full = 0
-        for m in range(depth):
-            full = (full << 1) | s[i - depth + m]
         have = False
         prediction = 2
         max_count = 0
@@ -661,6 +662,7 @@ def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int,
                 longest = run
         else:
             run = 0
+        full = ((full << 1) | x) & mask
     return correct, longest
 
 
