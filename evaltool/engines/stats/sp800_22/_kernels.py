@@ -99,9 +99,10 @@ def _gf2_rank_reference(rows: NDArray[np.uint64], size: int) -> int:
             tmp = rows[i]
             rows[i] = rows[idx]
             rows[idx] = tmp
-        for j in range(i + 1, size):
-            if rows[j] & bit:
-                rows[j] ^= rows[i]
+        shift = np.uint64(size - 1 - i)
+        pivot = rows[i]
+        for j in range(i + 1, size):  # rows[j] ^= pivot where rows[j] has the bit, branch-free
+            rows[j] ^= pivot & (np.uint64(0) - ((rows[j] >> shift) & np.uint64(1)))
     for i in range(size - 1, 0, -1):
         bit = np.uint64(1) << np.uint64(size - 1 - i)
         if (rows[i] & bit) == 0:
@@ -113,9 +114,10 @@ def _gf2_rank_reference(rows: NDArray[np.uint64], size: int) -> int:
             tmp = rows[i]
             rows[i] = rows[idx]
             rows[idx] = tmp
+        shift = np.uint64(size - 1 - i)
+        pivot = rows[i]
         for j in range(i - 1, -1, -1):
-            if rows[j] & bit:
-                rows[j] ^= rows[i]
+            rows[j] ^= pivot & (np.uint64(0) - ((rows[j] >> shift) & np.uint64(1)))
     rank = size
     for i in range(size):
         if rows[i] == 0:
