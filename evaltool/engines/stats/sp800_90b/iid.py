@@ -330,6 +330,32 @@ def _run_stats(signs: NDArray[np.int8]) -> tuple[int, int, int]:
 
 
 @numba.njit(cache=True, nogil=True)
+def _collision_walks(c: NDArray[np.int64], kk: int) -> tuple[int, int, int]:
+    # §5.1.7-§5.1.8: walk from the start until a value repeats (a collision of length j + 1),
+    # restart after it; returns the sum and number of collision lengths and the longest. One
+    # pass: seen[v] == epoch marks the values met since the current walk started.
+    seen = np.zeros(kk, dtype=np.int64)
+    epoch = 1
+    start = 0
+    total = 0
+    count = 0
+    biggest = 0
+    for p in range(c.size):
+        v = c[p]
+        if seen[v] == epoch:
+            length = p - start + 1
+            total += length
+            count += 1
+            if length > biggest:
+                biggest = length
+            epoch += 1
+            start = p + 1
+        else:
+            seen[v] = epoch
+    return total, count, biggest
+
+
+@numba.njit(cache=True, nogil=True)
 def _numeric_stats(
     sym: NDArray[np.uint8],
     raw: NDArray[np.uint8],
@@ -354,9 +380,11 @@ def _numeric_stats(
         c1 = _conversion1(sym)
     else:
         c1 = sym.astype(np.int64)
+    # one buffer for both sign sequences: each 8 MB allocation costs page faults per permutation
+    sign_buf = np.empty(n, dtype=np.int8)
     if active[1] or active[2] or active[3]:  # §5.1.2-§5.1.4 directional runs
         m = c1.size - 1
-        signs = np.empty(max(m, 0), dtype=np.int8)
+        signs = sign_buf[: max(m, 0)]
         for i in range(m):
             signs[i] = -1 if c1[i] > c1[i + 1] else 1
         runs, longest, plus = _run_stats(signs)
@@ -364,7 +392,7 @@ def _numeric_stats(
         out[2] = longest
         out[3] = max(plus, m - plus)
     if active[4] or active[5]:  # §5.1.5-§5.1.6 runs based on the median
-        signs = np.empty(n, dtype=np.int8)
+        signs = sign_buf
         for i in range(n):
             signs[i] = -1 if sym[i] < median else 1
         runs, longest, plus = _run_stats(signs)
@@ -375,33 +403,9 @@ def _numeric_stats(
             c = _conversion2(sym)
             kk = 256
         else:
-            c = sym.astype(np.int64)
+            c = c1  # the samples as int64 already
             kk = k
-        seen = np.zeros(kk, dtype=np.bool_)
-        total = 0
-        count = 0
-        biggest = 0
-        i = 0
-        m = c.size
-        while i < m:
-            seen[:] = False
-            j = 0
-            hit = False
-            while i + j < m:
-                if seen[c[i + j]]:
-                    length = j + 1
-                    total += length
-                    count += 1
-                    if length > biggest:
-                        biggest = length
-                    i += j
-                    hit = True
-                    break
-                seen[c[i + j]] = True
-                j += 1
-            if not hit:
-                break
-            i += 1
+        total, count, biggest = _collision_walks(c, kk)
         out[6] = total / count if count > 0 else np.nan
         out[7] = biggest
     for li in range(5):  # §5.1.9 periodicity
@@ -412,6 +416,8 @@ def _numeric_stats(
                 if c1[i] == c1[i + p]:
                     t += 1
             out[8 + li] = t
+    if not active[13:18].any():
+        return
     cov = c1 if binary else raw.astype(np.int64)
     for li in range(5):  # §5.1.10 covariance
         if active[13 + li]:
