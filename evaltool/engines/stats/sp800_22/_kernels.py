@@ -216,8 +216,8 @@ def cyclic_counts(bits: NDArray[np.uint8], width: int) -> NDArray[np.int64]:
         v = 0
         for j in range(width - 1):
             v = (v << 1) | bits[r, j % n]
-        j = (width - 1) % n  # index of the bit entering window i, without a division per bit
-        for i in range(n):
+        j = (width - 1) % n  # index of the bit entering the window, without a division per bit
+        for _ in range(n):
             v = ((v << 1) | bits[r, j]) & mask
             out[r, v] += 1
             j += 1
