@@ -72,12 +72,13 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+def run_once(cmd: list[str], env: dict[str, str] | None = None,
+             cwd: Path | None = None) -> tuple[float, float]:
     """Wall and CPU time of one process (exit codes 0, 1 and 3 are verdicts, not errors)."""
     c0 = _cpu()
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                          check=False)
+    proc = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, check=False)
     wall = time.perf_counter() - t0
     if proc.returncode not in (0, 1, 3):
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}: "
@@ -101,18 +102,21 @@ def main() -> None:
         trees["base"] = args.base.resolve()
     with tempfile.TemporaryDirectory(prefix="evaltool-bench-rng-") as tmp:
         files = write_inputs(Path(tmp))
-        cmds: dict[tuple[str, str], tuple[list[str], dict[str, str] | None]] = {}
+        # (argv, environment, working directory): `python -m` puts the working directory first
+        # on sys.path, so each tree runs from its own root
+        cmds: dict[tuple[str, str], tuple[list[str], dict[str, str] | None, Path | None]] = {}
         for key in keys:
             for name, tree in trees.items():
                 env = dict(os.environ, PYTHONPATH=str(tree))
                 cmds[(key, name)] = ([args.python, "-m", "evaltool",
-                                      *evaltool_args(key, files[key])], env)
+                                      *evaltool_args(key, files[key])], env, tree)
             if args.ea_dir and key.startswith("90b"):
                 bits = "8" if key == "90b-8" else "1"
                 cmds[(key, "C")] = ([str(args.ea_dir / "ea_non_iid"), "-v", str(files[key]),
-                                     bits], None)
+                                     bits], None, None)
             if args.sts_cmd and key == "22":
-                cmds[(key, "C")] = (shlex.split(args.sts_cmd.format(file=files[key])), None)
+                cmds[(key, "C")] = (shlex.split(args.sts_cmd.format(file=files[key])), None,
+                                    None)
         times: dict[tuple[str, str], list[tuple[float, float]]] = {k: [] for k in cmds}
         load0 = os.getloadavg()
         for key in keys:  # one warm-up each (numba cache, page cache), then alternate
