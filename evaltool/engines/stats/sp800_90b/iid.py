@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bz2
 import math
+from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -508,6 +509,23 @@ def _median(symbols: NDArray[np.uint8], k: int) -> float:
     return (float(srt[half]) + float(srt[half - 1])) / 2.0
 
 
+def _permuted_statistics(
+    sym: NDArray[np.uint8],
+    raw: NDArray[np.uint8],
+    binary: bool,
+    k: int,
+    rawmean: float,
+    median: float,
+    active: NDArray[np.bool_],
+) -> NDArray[np.float64]:
+    """The statistics of one permuted sequence that ``active`` asks for (-1 for the others)."""
+    out = np.full(_N_STATS, -1.0)
+    _numeric_stats(sym, raw, binary, k, rawmean, median, active, out)
+    if active[_COMPRESSION]:
+        out[_COMPRESSION] = compression_statistic(raw)
+    return out
+
+
 def permutation_tests(
     symbols: NDArray[np.uint8],
     raw: NDArray[np.uint8],
@@ -532,7 +550,8 @@ def permutation_tests(
     seed:
         Seed of the permutation generator (results are reproducible for a given seed).
     workers:
-        Threads compressing permuted sequences in parallel (results do not depend on it).
+        Threads computing the statistics of permuted sequences, a few permutations ahead
+        (results do not depend on it).
     """
     n = int(symbols.size)
     require_min_length(n, 64, test="SP 800-90B permutation tests", unit="samples")
@@ -551,27 +570,34 @@ def permutation_tests(
     done = 0
     total = int(n_permutations)
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    # Permutations are drawn in order on this thread and their statistics computed by the pool,
+    # a few permutations ahead (each on its own copy, with the statistics undecided when it is
+    # drawn, a superset of those undecided when it is counted). They are counted in order with
+    # the batching below, so results do not depend on the threads; the few drawn ahead when
+    # the loop stops are discarded.
+    ahead: deque[Future[NDArray[np.float64]]] = deque()
+    drawn = 0
+
+    def next_permuted() -> NDArray[np.float64]:
+        nonlocal drawn
+        if pool is None:
+            _shuffle(sym, rw, state)
+            drawn += 1
+            return _permuted_statistics(sym, rw, binary, k, rawmean, median, active)
+        while len(ahead) < workers + 1 and drawn < total:
+            _shuffle(sym, rw, state)
+            drawn += 1
+            ahead.append(pool.submit(_permuted_statistics, sym.copy(), rw.copy(), binary, k,
+                                     rawmean, median, active.copy()))
+        return ahead.popleft().result()
+
     try:
         while done < total and active.any():
-            # While the (slow) compression statistic is undecided, draw up to `workers`
-            # permutations at once and compress them in parallel; they are still counted one
-            # by one, in order, so the result does not depend on the batching.
+            # While the compression statistic is undecided, permutations are counted in batches
+            # of `workers` (every one counts towards `done`, as before the look-ahead).
             size = max(1, workers) if active[_COMPRESSION] else 1
-            batch: list[tuple[NDArray[np.float64], Future[int] | int | None]] = []
-            for _ in range(min(size, total - done)):
-                _shuffle(sym, rw, state)
-                permuted = np.full(_N_STATS, -1.0)
-                _numeric_stats(sym, rw, binary, k, rawmean, median, active, permuted)
-                comp: Future[int] | int | None = None
-                if active[_COMPRESSION]:
-                    if pool is not None:
-                        comp = pool.submit(compression_statistic, rw.copy())
-                    else:
-                        comp = compression_statistic(rw)
-                batch.append((permuted, comp))
-            for permuted, comp in batch:
-                if comp is not None:
-                    permuted[_COMPRESSION] = comp if isinstance(comp, int) else comp.result()
+            batch = [next_permuted() for _ in range(min(size, total - done))]
+            for permuted in batch:
                 done += 1
                 for j in np.flatnonzero(active):
                     if permuted[j] > original[j]:
@@ -584,6 +610,8 @@ def permutation_tests(
                         active[j] = False
     finally:
         if pool is not None:
+            for fut in ahead:
+                fut.cancel()
             pool.shutdown(wait=True)
     passed = bool(np.all((counts[:, 0] + counts[:, 1] > 5) & (counts[:, 1] + counts[:, 2] > 5)))
     return PermutationTestResult(
