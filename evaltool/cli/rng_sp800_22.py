@@ -176,7 +176,7 @@ def render_table(report: BatteryReport, source: str, sha256: str | None) -> str:
     type=click.IntRange(min=1),
     default=None,
     help="Worker processes (groups of sequences run in parallel and merge; the p-values do not "
-    "depend on it) [default: the number of CPU cores this process may use].",
+    "depend on it) [default: the CPU cores this process may use, for 32 Mbit or more; 1 below].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_context
