@@ -8,7 +8,9 @@ Usage::
 (outside this repository). Both are timed in this run, on the same 1,000,000-sample input
 (``test_vectors/sp800_90b/sources.py``), as whole-process wall time for the tool and wall time of
 the call (after one warm-up call that compiles the numba kernels) for evaltool. The estimates of
-both are compared, then the ratio is printed.
+both are compared, then the ratio is printed. This isolates the engine; the figure a user sees
+(``evaltool rng sp800-90b`` as a whole process, start-up included) is measured by
+``bench_rng_commands.py``.
 """
 
 from __future__ import annotations

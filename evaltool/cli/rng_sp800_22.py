@@ -8,6 +8,7 @@ each test. Exit status: 0 when every test passes, 1 when one fails, 3 when no te
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,15 @@ from evaltool.errors import ExitCode
 from evaltool.io.bits import BitFile
 
 _GROUP_BITS = 1 << 24  # bits per group of sequences handed to the engine (16 Mbit)
+_PARALLEL_BITS = 1 << 25  # fewest bits worth worker processes by default (32 Mbit)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # no affinity mask (macOS, Windows)
+        return max(1, os.cpu_count() or 1)
 
 
 def _parse_tests(text: str | None) -> tuple[str, ...]:
@@ -164,9 +174,9 @@ def render_table(report: BatteryReport, source: str, sha256: str | None) -> str:
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="Worker processes (groups of sequences run in parallel and merge).",
+    default=None,
+    help="Worker processes (groups of sequences run in parallel and merge; the p-values do not "
+    "depend on it) [default: the CPU cores this process may use, for 32 Mbit or more; 1 below].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_context
@@ -185,7 +195,7 @@ def sp800_22(
     apen_m: int,
     serial_m: int,
     lc_m: int,
-    jobs: int,
+    jobs: int | None,
     as_json: bool,
 ) -> None:
     """Run the NIST SP 800-22 rev. 1a battery on FILE split into sequences of N bits.
@@ -207,11 +217,17 @@ def sp800_22(
     )
     source = BitFile(file, format="ascii" if fmt == "ascii" else "binary")
     group = max(1, _GROUP_BITS // n)
-    if jobs > 1:  # enough groups to keep every worker busy
+    workers = jobs or usable_cores()
+    if workers > 1:
         count = m if m is not None else source.count_bits() // n
-        group = max(1, min(group, -(-count // (2 * jobs))))
+        if jobs is None and count * n < _PARALLEL_BITS:
+            # By default every usable core works, unless the input is too small to repay
+            # starting the worker processes (each loads the compiled kernels, ~0.5 s of CPU).
+            workers = 1
+        else:  # enough groups to keep every worker busy
+            group = max(1, min(group, -(-count // (2 * workers))))
     part = run_groups(
-        source.sequences(n, m=m, group=group), tests=tests, params=params, workers=jobs
+        source.sequences(n, m=m, group=group), tests=tests, params=params, workers=workers
     )
     report = analyse(part, alpha=alpha, mode="document" if document else "reference")
     if as_json:

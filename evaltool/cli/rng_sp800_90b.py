@@ -13,23 +13,25 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import numpy as np
 from numpy.typing import NDArray
 
-from evaltool.engines.stats.sp800_90b import (
-    ESTIMATORS,
-    EstimatorResult,
-    IIDResult,
-    NonIIDResult,
-    RestartResult,
-    assess_iid,
-    assess_non_iid,
-    restart_tests,
-)
 from evaltool.errors import EvidenceError, InsufficientDataError
+
+if TYPE_CHECKING:
+    from evaltool.engines.stats.sp800_90b import (
+        EstimatorResult,
+        IIDResult,
+        NonIIDResult,
+        RestartResult,
+    )
+
+# The track's engine module is imported in the command, once the track is known: the IID and
+# restart modules load scipy.stats, which the default non-IID track does not need (start-up
+# time is a large share of a user's run, benchmarks/README.md).
 
 _BIG_FILE = 1 << 31
 
@@ -96,6 +98,8 @@ def _estimator_json(
 
 
 def _non_iid_json(res: NonIIDResult) -> dict[str, Any]:
+    from evaltool.engines.stats.sp800_90b.non_iid import ESTIMATORS
+
     multi = res.h_bitstring is not None
     return {
         "bits_per_sample": res.bits_per_sample,
@@ -260,8 +264,12 @@ def sp800_90b(
     samples = read_samples(file, bits_per_sample, packed=packed)
     try:
         if iid:
+            from evaltool.engines.stats.sp800_90b.iid import assess_iid
+
             doc = _iid_json(assess_iid(samples, bits_per_sample))
         else:
+            from evaltool.engines.stats.sp800_90b.non_iid import assess_non_iid
+
             doc = _non_iid_json(assess_non_iid(samples, bits_per_sample))
     except InsufficientDataError as exc:
         raise InsufficientDataError(exc.message, path=file) from None
@@ -272,6 +280,8 @@ def sp800_90b(
                 f"restart data must hold 1000 x 1000 = 1000000 samples, got {restart.size}",
                 path=restart_file,
             )
+        from evaltool.engines.stats.sp800_90b.restart import restart_tests
+
         h_initial = float(doc["h_assessed"] or 0.0)
         doc["restart"] = _restart_json(restart_tests(restart, bits_per_sample, h_initial, iid=iid))
     if as_json:

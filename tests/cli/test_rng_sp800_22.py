@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -120,3 +121,34 @@ def test_document_variant_uses_exact_overlapping_probabilities(binary_file: Path
         ref["tests"]["overlapping-template"]["pvalues"]
         != doc["tests"]["overlapping-template"]["pvalues"]
     )
+
+
+def test_default_jobs_use_every_usable_core_on_large_inputs(
+    binary_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import evaltool.cli.rng_sp800_22 as cli_module
+
+    workers: list[int] = []
+    real = cli_module.run_groups
+
+    def spy(groups, **kwargs):  # type: ignore[no-untyped-def]
+        workers.append(kwargs["workers"])
+        return real(groups, **kwargs)
+
+    monkeypatch.setattr(cli_module, "run_groups", spy)
+    monkeypatch.setattr(cli_module, "usable_cores", lambda: 2)
+    args = [str(binary_file), "-n", "20000", "--tests", "frequency,runs", "--json"]
+    small = CliRunner().invoke(sp800_22, args)  # 10^5 bits: below the threshold, in-process
+    monkeypatch.setattr(cli_module, "_PARALLEL_BITS", 1)
+    large = CliRunner().invoke(sp800_22, args)
+    single = CliRunner().invoke(sp800_22, [*args, "--jobs", "1"])
+    assert workers == [1, 2, 1]
+    assert json.loads(small.output) == json.loads(large.output) == json.loads(single.output)
+    assert json.loads(large.output)["sequences"] == 5
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity mask")
+def test_usable_cores_is_the_affinity_mask() -> None:
+    from evaltool.cli.rng_sp800_22 import usable_cores
+
+    assert usable_cores() == len(os.sched_getaffinity(0))

@@ -99,9 +99,10 @@ def _gf2_rank_reference(rows: NDArray[np.uint64], size: int) -> int:
             tmp = rows[i]
             rows[i] = rows[idx]
             rows[idx] = tmp
-        for j in range(i + 1, size):
-            if rows[j] & bit:
-                rows[j] ^= rows[i]
+        shift = np.uint64(size - 1 - i)
+        pivot = rows[i]
+        for j in range(i + 1, size):  # rows[j] ^= pivot where rows[j] has the bit, branch-free
+            rows[j] ^= pivot & (np.uint64(0) - ((rows[j] >> shift) & np.uint64(1)))
     for i in range(size - 1, 0, -1):
         bit = np.uint64(1) << np.uint64(size - 1 - i)
         if (rows[i] & bit) == 0:
@@ -113,9 +114,10 @@ def _gf2_rank_reference(rows: NDArray[np.uint64], size: int) -> int:
             tmp = rows[i]
             rows[i] = rows[idx]
             rows[idx] = tmp
+        shift = np.uint64(size - 1 - i)
+        pivot = rows[i]
         for j in range(i - 1, -1, -1):
-            if rows[j] & bit:
-                rows[j] ^= rows[i]
+            rows[j] ^= pivot & (np.uint64(0) - ((rows[j] >> shift) & np.uint64(1)))
     rank = size
     for i in range(size):
         if rows[i] == 0:
@@ -214,9 +216,13 @@ def cyclic_counts(bits: NDArray[np.uint8], width: int) -> NDArray[np.int64]:
         v = 0
         for j in range(width - 1):
             v = (v << 1) | bits[r, j % n]
-        for i in range(n):
-            v = ((v << 1) | bits[r, (i + width - 1) % n]) & mask
+        j = (width - 1) % n  # index of the bit entering the window, without a division per bit
+        for _ in range(n):
+            v = ((v << 1) | bits[r, j]) & mask
             out[r, v] += 1
+            j += 1
+            if j == n:
+                j = 0
     return out
 
 
@@ -292,70 +298,70 @@ def excursions(
 
 
 @numba.njit(cache=True, nogil=True)
-def _parity64(x: np.uint64) -> int:
-    x ^= x >> np.uint64(32)
-    x ^= x >> np.uint64(16)
-    x ^= x >> np.uint64(8)
-    x ^= x >> np.uint64(4)
-    x ^= x >> np.uint64(2)
-    x ^= x >> np.uint64(1)
-    return int(x & np.uint64(1))
-
-
-@numba.njit(cache=True, nogil=True)
 def linear_complexities(bits: NDArray[np.uint8], block: int, nblocks: int) -> NDArray[np.int64]:
-    """Linear complexity of each block by Berlekamp–Massey on bit-packed words (§2.10, §F.2).
+    """Linear complexity of each block by Berlekamp–Massey, 64 blocks at a time (§2.10, §F.2).
 
-    The connection polynomial C(D) = Σ c_i D^i is a bit vector (bit i = c_i) and the register
-    R holds the block's bits in reverse order (bit i = s_{N-i}), so the discrepancy at step N is
-    the parity of C & R. Returns ``(m, nblocks)``.
+    Bit-sliced: bit b of every word belongs to block b of a group of 64, so one word operation
+    advances the algorithm of 64 blocks. ``S[j]`` holds bit j of each block, ``C[i]`` the
+    coefficient c_i of each block's connection polynomial C(D) and ``PB[base + i]`` that of
+    D^(N-m) B(D), the previous polynomial already shifted for step N (Massey, "Shift-register
+    synthesis and BCH decoding", IEEE Trans. IT-15, 1969). At step N the discrepancies of all
+    blocks are d = XOR_i C[i] & S[N-i]; blocks with d = 1 take C ← C + D^(N-m) B, and those with
+    2L ≤ N also B ← C (before the update) and L ← N + 1 − L; the shift by D for the next step is
+    a move of ``base``. Only the coefficients up to the largest degree any block can have are
+    touched. Returns ``(m, nblocks)``.
     """
     m = bits.shape[0]
-    nw = (block + 64) // 64 + 1
     out = np.zeros((m, nblocks), dtype=np.int64)
-    C = np.zeros(nw, dtype=np.uint64)
-    B = np.zeros(nw, dtype=np.uint64)
-    T = np.zeros(nw, dtype=np.uint64)
-    R = np.zeros(nw, dtype=np.uint64)
+    S = np.zeros(block, dtype=np.uint64)
+    C = np.zeros(block + 2, dtype=np.uint64)
+    PB = np.zeros(2 * block + 4, dtype=np.uint64)
+    L = np.zeros(64, dtype=np.int64)
     one = np.uint64(1)
     for r in range(m):
-        for blk in range(nblocks):
-            base = blk * block
+        for g0 in range(0, nblocks, 64):
+            lanes = min(64, nblocks - g0)
+            mask = ~np.uint64(0) if lanes == 64 else (one << np.uint64(lanes)) - one
+            S[:] = 0
+            for b in range(lanes):
+                first = (g0 + b) * block
+                for j in range(block):
+                    S[j] |= np.uint64(bits[r, first + j]) << np.uint64(b)
             C[:] = 0
-            B[:] = 0
-            R[:] = 0
-            C[0] = one
-            B[0] = one
-            L = 0
-            mm = -1
+            PB[:] = 0
+            L[:] = 0
+            C[0] = mask  # C(D) = 1
+            base = block + 1
+            PB[base + 1] = mask  # D^(N-m) B(D) = D at step 0 (B = 1, m = -1)
+            lmax = 0  # largest L of the group: no C has a coefficient above it
+            lmin = 0  # smallest L: no D^(N-m) B has one above N + 1 - lmin
             for N in range(block):
-                # only the words holding bits 0 … N + 1 can be non-zero at step N
-                active = min(nw, (N + 1) // 64 + 1)
-                # R <<= 1; R |= s_N
-                carry = np.uint64(bits[r, base + N])
-                for w in range(active):
-                    nxt = R[w] >> np.uint64(63)
-                    R[w] = (R[w] << one) | carry
-                    carry = nxt
                 acc = np.uint64(0)
-                for w in range(active):
-                    acc ^= C[w] & R[w]
-                if _parity64(acc) == 1:
-                    for w in range(active):
-                        T[w] = C[w]
-                    # C ^= B << (N - mm)
-                    shift = N - mm
-                    ws = shift // 64
-                    bs = shift % 64
-                    for w in range(active - 1, ws - 1, -1):
-                        v = B[w - ws] << np.uint64(bs)
-                        if bs and w - ws - 1 >= 0:
-                            v |= B[w - ws - 1] >> np.uint64(64 - bs)
-                        C[w] ^= v
-                    if L <= N // 2:
-                        L = N + 1 - L
-                        mm = N
-                        for w in range(active):
-                            B[w] = T[w]
-            out[r, blk] = L
+                for i in range(min(lmax, N) + 1):
+                    acc ^= C[i] & S[N - i]
+                if acc == 0:
+                    base -= 1
+                    continue
+                upper = max(lmax, N + 1 - lmin)
+                grown = np.uint64(0)
+                hi = 0
+                lo = block + 1
+                for b in range(lanes):
+                    lb = L[b]
+                    grow = ((acc >> np.uint64(b)) & one) & np.uint64(2 * lb <= N)
+                    lb += np.int64(grow) * (N + 1 - 2 * lb)
+                    L[b] = lb
+                    grown |= grow << np.uint64(b)
+                    hi = max(hi, lb)
+                    lo = min(lo, lb)
+                lmax = hi
+                lmin = lo
+                for i in range(upper + 1):
+                    c = C[i]
+                    bx = PB[base + i]
+                    C[i] = c ^ (acc & bx)
+                    PB[base + i] = bx ^ (grown & (c ^ bx))
+                base -= 1
+            for b in range(lanes):
+                out[r, g0 + b] = L[b]
     return out

@@ -7,7 +7,6 @@ import math
 import numba
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize
 
 from evaltool.engines._input import require_min_length
 from evaltool.engines.stats.sp800_90b._common import (
@@ -214,6 +213,10 @@ def compression(bits: NDArray[np.uint8]) -> EstimatorResult:
     if _compression_expectation(lo, d, num_blocks, log2i) <= x_low:
         return EstimatorResult("compression", 1.0, lo, lo, n, params)
     # The expectation decreases in p from G(1/64)+63 G(1/64) > X' to 0 at p = 1: one root.
+    # scipy.optimize is imported here, not at module level: it costs about 0.2 s of start-up
+    # and this line runs in a worker thread while the other estimators' kernels run.
+    from scipy import optimize
+
     p = float(
         optimize.brentq(
             lambda z: _compression_expectation(z, d, num_blocks, log2i) - x_low,

@@ -160,6 +160,44 @@ def _multi_mcw(s: NDArray[np.uint8], k: int, windows: NDArray[np.int64]) -> tupl
     return correct, longest
 
 
+@numba.njit(cache=True, nogil=True)
+def _multi_mcw_binary(s: NDArray[np.uint8], windows: NDArray[np.int64]) -> tuple[int, int]:
+    # Same result as _multi_mcw for 0/1 data and odd window sizes: a full window of odd size
+    # has no tie, so its most common value is 1 exactly when more than half of it is ones, and
+    # a running count of ones per window replaces the counts, positions and rescans.
+    nw = windows.size
+    n = s.size
+    ones = np.zeros(nw, dtype=np.int64)
+    score = np.zeros(nw, dtype=np.int64)
+    for j in range(nw):
+        c = 0
+        for i in range(windows[j]):
+            c += s[i]
+        ones[j] = c
+    winner = 0
+    correct = 0
+    run = 0
+    longest = 0
+    for i in range(windows[0], n):
+        x = np.int64(s[i])
+        if np.int64(2 * ones[winner] > windows[winner]) == x:
+            correct += 1
+            run += 1
+            if run > longest:
+                longest = run
+        else:
+            run = 0
+        for j in range(nw):
+            if i >= windows[j] and np.int64(2 * ones[j] > windows[j]) == x:
+                score[j] += 1
+                if score[j] >= score[winner]:
+                    winner = j
+        for j in range(nw):
+            if i >= windows[j]:
+                ones[j] += x - np.int64(s[i - windows[j]])
+    return correct, longest
+
+
 def multi_mcw(symbols: NDArray[np.uint8], alphabet_size: int) -> EstimatorResult:
     """MultiMCW prediction estimate, SP 800-90B §6.3.7 (windows 63, 255, 1023, 4095)."""
     n = int(symbols.size)
@@ -167,7 +205,10 @@ def multi_mcw(symbols: NDArray[np.uint8], alphabet_size: int) -> EstimatorResult
         n, int(_MCW_WINDOWS[-1]) + 1, test="MultiMCW prediction estimate", unit="symbols"
     )
     k = max(int(alphabet_size), int(symbols.max()) + 1)
-    correct, longest = _multi_mcw(symbols, k, _MCW_WINDOWS)
+    if k == 2 and bool(np.all(_MCW_WINDOWS % 2 == 1)):
+        correct, longest = _multi_mcw_binary(symbols, _MCW_WINDOWS)
+    else:
+        correct, longest = _multi_mcw(symbols, k, _MCW_WINDOWS)
     return _result("multi-mcw", correct, n - int(_MCW_WINDOWS[0]), longest, alphabet_size, n)
 
 
@@ -587,11 +628,12 @@ def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int,
     correct = 0
     run = 0
     longest = 0
+    mask = (1 << depth) - 1
+    full = 0  # s[i-depth .. i-1], the newest bit least significant
+    for m in range(depth):
+        full = (full << 1) | s[m + 1]
     for i in range(depth + 1, n):
         x = s[i]
-        full = 0
-        for m in range(depth):
-            full = (full << 1) | s[i - depth + m]
         have = False
         prediction = 2
         max_count = 0
@@ -620,6 +662,7 @@ def _lz78y_binary(s: NDArray[np.uint8], depth: int, max_dict: int) -> tuple[int,
                 longest = run
         else:
             run = 0
+        full = ((full << 1) | x) & mask
     return correct, longest
 
 

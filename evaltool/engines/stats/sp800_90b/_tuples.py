@@ -23,26 +23,35 @@ TUPLE_CUTOFF = 35
 
 
 @numba.njit(cache=True, nogil=True)
-def _kasai(text: NDArray[np.uint8], sa: NDArray[np.int32]) -> NDArray[np.int32]:
-    # Kasai et al. (2001): lcp[i] = LCP(suffix sa[i], suffix sa[i+1]), lcp[n-1] = 0.
-    # 32-bit arrays (n < 2**31) halve the memory traffic of the random accesses.
+def _lcp(text: NDArray[np.uint8], sa: NDArray[np.int32]) -> NDArray[np.int32]:
+    # lcp[i] = LCP(suffix sa[i], suffix sa[i+1]), lcp[n-1] = 0, by the Phi algorithm of
+    # Kärkkäinen, Manzini and Puglisi, "Permuted longest-common-prefix array" (CPM 2009): the
+    # LCP of each suffix with its predecessor in the suffix array is computed in text order
+    # (where it drops by at most one from one suffix to the next), then permuted into suffix
+    # array order. Same array as Kasai et al. (2001), with fewer random memory accesses (about
+    # half the time on 8 Mbit strings). 32-bit arrays (n < 2**31) halve the memory traffic.
     n = text.size
-    rank = np.empty(n, dtype=np.int32)
-    for i in range(n):
-        rank[sa[i]] = i
     lcp = np.zeros(n, dtype=np.int32)
+    if n < 2:
+        return lcp
+    plcp = np.empty(n, dtype=np.int32)  # phi[i] = predecessor of suffix i, then PLCP[i]
+    plcp[sa[0]] = -1
+    for r in range(1, n):
+        plcp[sa[r]] = sa[r - 1]
     h = 0
     for i in range(n):
-        r = rank[i]
-        if r + 1 < n:
-            j = sa[r + 1]
-            while i + h < n and j + h < n and text[i + h] == text[j + h]:
-                h += 1
-            lcp[r] = h
-            if h > 0:
-                h -= 1
-        else:
+        j = plcp[i]
+        if j < 0:
+            plcp[i] = 0
             h = 0
+            continue
+        while i + h < n and j + h < n and text[i + h] == text[j + h]:
+            h += 1
+        plcp[i] = h
+        if h > 0:
+            h -= 1
+    for r in range(n - 1):
+        lcp[r] = plcp[sa[r + 1]]
     return lcp
 
 
@@ -54,7 +63,7 @@ def _suffix_lcp(text: NDArray[np.uint8]) -> tuple[NDArray[np.int32], NDArray[np.
         raise ValueError("sequences of 2**31 symbols or more are not supported")
     buf = np.array(text, dtype=np.uint8, copy=True)
     sa = np.asarray(divsufsort(buf), dtype=np.int32)
-    return sa, _kasai(buf, sa)
+    return sa, _lcp(buf, sa)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bz2
 import math
+from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -330,6 +331,32 @@ def _run_stats(signs: NDArray[np.int8]) -> tuple[int, int, int]:
 
 
 @numba.njit(cache=True, nogil=True)
+def _collision_walks(c: NDArray[np.int64], kk: int) -> tuple[int, int, int]:
+    # §5.1.7-§5.1.8: walk from the start until a value repeats (a collision of length j + 1),
+    # restart after it; returns the sum and number of collision lengths and the longest. One
+    # pass: seen[v] == epoch marks the values met since the current walk started.
+    seen = np.zeros(kk, dtype=np.int64)
+    epoch = 1
+    start = 0
+    total = 0
+    count = 0
+    biggest = 0
+    for p in range(c.size):
+        v = c[p]
+        if seen[v] == epoch:
+            length = p - start + 1
+            total += length
+            count += 1
+            if length > biggest:
+                biggest = length
+            epoch += 1
+            start = p + 1
+        else:
+            seen[v] = epoch
+    return total, count, biggest
+
+
+@numba.njit(cache=True, nogil=True)
 def _numeric_stats(
     sym: NDArray[np.uint8],
     raw: NDArray[np.uint8],
@@ -354,9 +381,11 @@ def _numeric_stats(
         c1 = _conversion1(sym)
     else:
         c1 = sym.astype(np.int64)
+    # one buffer for both sign sequences: each 8 MB allocation costs page faults per permutation
+    sign_buf = np.empty(n, dtype=np.int8)
     if active[1] or active[2] or active[3]:  # §5.1.2-§5.1.4 directional runs
         m = c1.size - 1
-        signs = np.empty(max(m, 0), dtype=np.int8)
+        signs = sign_buf[: max(m, 0)]
         for i in range(m):
             signs[i] = -1 if c1[i] > c1[i + 1] else 1
         runs, longest, plus = _run_stats(signs)
@@ -364,7 +393,7 @@ def _numeric_stats(
         out[2] = longest
         out[3] = max(plus, m - plus)
     if active[4] or active[5]:  # §5.1.5-§5.1.6 runs based on the median
-        signs = np.empty(n, dtype=np.int8)
+        signs = sign_buf
         for i in range(n):
             signs[i] = -1 if sym[i] < median else 1
         runs, longest, plus = _run_stats(signs)
@@ -375,33 +404,9 @@ def _numeric_stats(
             c = _conversion2(sym)
             kk = 256
         else:
-            c = sym.astype(np.int64)
+            c = c1  # the samples as int64 already
             kk = k
-        seen = np.zeros(kk, dtype=np.bool_)
-        total = 0
-        count = 0
-        biggest = 0
-        i = 0
-        m = c.size
-        while i < m:
-            seen[:] = False
-            j = 0
-            hit = False
-            while i + j < m:
-                if seen[c[i + j]]:
-                    length = j + 1
-                    total += length
-                    count += 1
-                    if length > biggest:
-                        biggest = length
-                    i += j
-                    hit = True
-                    break
-                seen[c[i + j]] = True
-                j += 1
-            if not hit:
-                break
-            i += 1
+        total, count, biggest = _collision_walks(c, kk)
         out[6] = total / count if count > 0 else np.nan
         out[7] = biggest
     for li in range(5):  # §5.1.9 periodicity
@@ -412,6 +417,8 @@ def _numeric_stats(
                 if c1[i] == c1[i + p]:
                     t += 1
             out[8 + li] = t
+    if not active[13:18].any():
+        return
     cov = c1 if binary else raw.astype(np.int64)
     for li in range(5):  # §5.1.10 covariance
         if active[13 + li]:
@@ -502,6 +509,23 @@ def _median(symbols: NDArray[np.uint8], k: int) -> float:
     return (float(srt[half]) + float(srt[half - 1])) / 2.0
 
 
+def _permuted_statistics(
+    sym: NDArray[np.uint8],
+    raw: NDArray[np.uint8],
+    binary: bool,
+    k: int,
+    rawmean: float,
+    median: float,
+    active: NDArray[np.bool_],
+) -> NDArray[np.float64]:
+    """The statistics of one permuted sequence that ``active`` asks for (-1 for the others)."""
+    out = np.full(_N_STATS, -1.0)
+    _numeric_stats(sym, raw, binary, k, rawmean, median, active, out)
+    if active[_COMPRESSION]:
+        out[_COMPRESSION] = compression_statistic(raw)
+    return out
+
+
 def permutation_tests(
     symbols: NDArray[np.uint8],
     raw: NDArray[np.uint8],
@@ -526,7 +550,8 @@ def permutation_tests(
     seed:
         Seed of the permutation generator (results are reproducible for a given seed).
     workers:
-        Threads compressing permuted sequences in parallel (results do not depend on it).
+        Threads computing the statistics of permuted sequences, a few permutations ahead
+        (results do not depend on it).
     """
     n = int(symbols.size)
     require_min_length(n, 64, test="SP 800-90B permutation tests", unit="samples")
@@ -545,27 +570,34 @@ def permutation_tests(
     done = 0
     total = int(n_permutations)
     pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+    # Permutations are drawn in order on this thread and their statistics computed by the pool,
+    # a few permutations ahead (each on its own copy, with the statistics undecided when it is
+    # drawn, a superset of those undecided when it is counted). They are counted in order with
+    # the batching below, so results do not depend on the threads; the few drawn ahead when
+    # the loop stops are discarded.
+    ahead: deque[Future[NDArray[np.float64]]] = deque()
+    drawn = 0
+
+    def next_permuted() -> NDArray[np.float64]:
+        nonlocal drawn
+        if pool is None:
+            _shuffle(sym, rw, state)
+            drawn += 1
+            return _permuted_statistics(sym, rw, binary, k, rawmean, median, active)
+        while len(ahead) < workers + 1 and drawn < total:
+            _shuffle(sym, rw, state)
+            drawn += 1
+            ahead.append(pool.submit(_permuted_statistics, sym.copy(), rw.copy(), binary, k,
+                                     rawmean, median, active.copy()))
+        return ahead.popleft().result()
+
     try:
         while done < total and active.any():
-            # While the (slow) compression statistic is undecided, draw up to `workers`
-            # permutations at once and compress them in parallel; they are still counted one
-            # by one, in order, so the result does not depend on the batching.
+            # While the compression statistic is undecided, permutations are counted in batches
+            # of `workers` (every one counts towards `done`, as before the look-ahead).
             size = max(1, workers) if active[_COMPRESSION] else 1
-            batch: list[tuple[NDArray[np.float64], Future[int] | int | None]] = []
-            for _ in range(min(size, total - done)):
-                _shuffle(sym, rw, state)
-                permuted = np.full(_N_STATS, -1.0)
-                _numeric_stats(sym, rw, binary, k, rawmean, median, active, permuted)
-                comp: Future[int] | int | None = None
-                if active[_COMPRESSION]:
-                    if pool is not None:
-                        comp = pool.submit(compression_statistic, rw.copy())
-                    else:
-                        comp = compression_statistic(rw)
-                batch.append((permuted, comp))
-            for permuted, comp in batch:
-                if comp is not None:
-                    permuted[_COMPRESSION] = comp if isinstance(comp, int) else comp.result()
+            batch = [next_permuted() for _ in range(min(size, total - done))]
+            for permuted in batch:
                 done += 1
                 for j in np.flatnonzero(active):
                     if permuted[j] > original[j]:
@@ -578,6 +610,8 @@ def permutation_tests(
                         active[j] = False
     finally:
         if pool is not None:
+            for fut in ahead:
+                fut.cancel()
             pool.shutdown(wait=True)
     passed = bool(np.all((counts[:, 0] + counts[:, 1] > 5) & (counts[:, 1] + counts[:, 2] > 5)))
     return PermutationTestResult(
