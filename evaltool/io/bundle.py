@@ -179,9 +179,10 @@ def _check_trace_labels(root: Path, files: dict[str, BundleFile]) -> None:
 
 
 def _check_transcripts(root: Path, files: dict[str, BundleFile]) -> None:
-    """Every post-processing transcript is read through (one block at a time) and, when the
-    bundle has exactly one block-records slot, checked against it
-    (:func:`evaltool.io.readers.postprocessing.check_against_blocks`)."""
+    """Every post-processing transcript is read through (one block at a time) and checked against
+    the block records of its capture (:func:`evaltool.io.readers.postprocessing.
+    check_against_blocks`): the slot its ``blocks_slot`` names, else the bundle's only
+    block-records slot; with several and none named, the transcript is validated alone."""
     transcripts = [bf for bf in files.values()
                    if bf.entry.kind is EvidenceKind.POST_PROCESSING_TRANSCRIPT]
     if not transcripts:
@@ -196,7 +197,10 @@ def _check_transcripts(root: Path, files: dict[str, BundleFile]) -> None:
     block_slots = [bf for bf in files.values() if bf.entry.kind is EvidenceKind.BLOCK_RECORDS]
     for bf in transcripts:
         view = readers.read(source(bf))
-        if len(block_slots) == 1:
-            readers.check_against_blocks(view, readers.read(source(block_slots[0])))
+        named = bf.entry.blocks_slot
+        blocks = files[named] if named is not None else (
+            block_slots[0] if len(block_slots) == 1 else None)
+        if blocks is not None:
+            readers.check_against_blocks(view, readers.read(source(blocks)))
         else:
             readers.postprocessing.validate_transcript(view)

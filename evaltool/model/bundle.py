@@ -303,6 +303,11 @@ class EvidenceFile(StrictModel):
     imported: ImportRecord | None = Field(
         None, description="written by `evaltool import`: the source, the mapping and the "
         "importer, each identified (docs/importing.md)")
+    blocks_slot: str | None = Field(
+        None, pattern=_SLOT_RE,
+        description="post-processing-transcript only: the block-records slot of the same capture, "
+        "which the transcript is checked against when the bundle is loaded (default: the "
+        "bundle's only block-records slot)")
     labels_slot: str | None = Field(
         None, pattern=_SLOT_RE,
         description="trace-array only (required there): the table slot with one row per trace, "
@@ -320,6 +325,10 @@ class EvidenceFile(StrictModel):
                              "traces")
         if self.kind is not EvidenceKind.TRACE_ARRAY and self.labels_slot is not None:
             raise ValueError(f"labels_slot applies to trace-array evidence, not '{self.kind}'")
+        if (self.kind is not EvidenceKind.POST_PROCESSING_TRANSCRIPT
+                and self.blocks_slot is not None):
+            raise ValueError("blocks_slot applies to post-processing-transcript evidence, not "
+                             f"'{self.kind}'")
         return self
 
 
@@ -342,6 +351,11 @@ class BundleManifest(StrictModel):
             seen.add(e.slot)
         by_slot = {e.slot: e for e in v}
         for e in v:
+            if e.blocks_slot is not None:
+                target = by_slot.get(e.blocks_slot)
+                if target is None or target.kind is not EvidenceKind.BLOCK_RECORDS:
+                    raise ValueError(f"slot '{e.slot}': blocks_slot '{e.blocks_slot}' is not a "
+                                     "block-records slot of the bundle")
             if e.labels_slot is None:
                 continue
             labels = by_slot.get(e.labels_slot)

@@ -246,6 +246,8 @@ def manifest(
         lines += [f"  - slot: {slot}", f"    kind: {kind}", f"    format: {fmt}",
                   f"    path: {name}", f"    sha256: {digests[name]}",
                   f"    description: {json.dumps(desc)}"]  # fmt: skip
+        if kind == "post-processing-transcript":
+            lines.append("    blocks_slot: test_blocks")
     return "\n".join(lines) + "\n"
 
 

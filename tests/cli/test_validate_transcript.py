@@ -108,3 +108,37 @@ def test_transcript_schema_export_matches_docs(run_cli) -> None:
     assert schema == json.loads(shipped.read_text()), (
         "docs/schemas/transcript.schema.json is stale: regenerate with "
         "`evaltool schema transcript`")
+
+
+def _second_blocks_slot(bundle: Path, blocks_slot: str | None) -> None:
+    """Add a production block-records slot (all blocks of another capture) and, when given, bind
+    the transcript to its own capture's slot with ``blocks_slot``."""
+    (bundle / "production.csv").write_text((bundle / "blocks.csv").read_text())
+    text = (bundle / "bundle.yaml").read_text()
+    text += ("  - slot: production\n    kind: block-records\n    format: csv\n"
+             "    path: production.csv\n")
+    if blocks_slot is not None:
+        text = text.replace("    path: transcript.parquet\n",
+                            f"    path: transcript.parquet\n    blocks_slot: {blocks_slot}\n")
+    (bundle / "bundle.yaml").write_text(text)
+
+
+def test_blocks_slot_names_the_records_a_transcript_is_checked_against(
+        run_cli, tmp_path: Path) -> None:
+    """With two block-records slots the transcript is checked against the one it names: a
+    contradiction there is exit 4, the other slot is not consulted."""
+    bundle = transcript_bundle(tmp_path / "bundle")
+    _second_blocks_slot(bundle, "blocks")
+    assert run_cli("validate", bundle).exit_code == 0
+    _drop_block_5(bundle)  # the named slot now lacks block 5; the production slot still has it
+    r = run_cli("validate", bundle)
+    assert r.exit_code == 4
+    assert "field 'block_id' 5 is not a block of the block records (bundle/blocks.csv)" in r.stderr
+
+
+def test_blocks_slot_must_name_a_block_records_slot(run_cli, tmp_path: Path) -> None:
+    bundle = transcript_bundle(tmp_path / "bundle")
+    _second_blocks_slot(bundle, "transcript")
+    r = run_cli("validate", bundle)
+    assert r.exit_code == 4
+    assert "blocks_slot 'transcript' is not a block-records slot of the bundle" in r.stderr
