@@ -339,3 +339,12 @@ if __name__ == "__main__":
 #   (with the engine rerun the check makes on small frames: 1.58 / 0.72 / 0.63 Mbit/s),
 #   cascade-python 56 / 59 / 45 kbit/s: 300x / 265x / 328x (28x / 12x / 14x with the rerun).
 #   An earlier run under load 8.6 gave 42-48 Mbit/s for the replay alone on the same frames.
+#
+# Measured again 2026-12-07 21:56 UTC on the same VM, quiet (load average 0.9, one session):
+#   1e8-bit block: estimation 0.52 s, Cascade 5.01 s, verification 0.34 s, PA 0.56 s; total
+#   7.65 s wall (10.59 s CPU on two threads), peak RSS 1528 MB (inputs 1362 MB): both goals met
+#   (< 10 s, < 2 GB).
+#   PA replay alone (one run each): 268 Mbit/s at 1e7 (goal >= 200 met), 178 Mbit/s at 1e8 (11 %
+#   short; the additive-FFT Toeplitz engine's own rate at that size).
+#   Cascade replay alone, 1e4-bit frames: 34.6 / 29.0 / 24.6 Mbit/s at Q = 1 / 2 / 5 %, about
+#   500-600x the cascade-python rates measured above (cascade-python was not rerun).
