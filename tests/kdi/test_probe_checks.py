@@ -158,8 +158,11 @@ def test_a_kme_that_closes_connections_is_inconclusive(certs, tmp_path: Path,
     skipped = [r for r in lines if r.get("outcome") == "skipped"]
     assert skipped[0]["error"].startswith("KME-A failed 3 connections in a row (last at step "
                                           "status.before: ")
-    assert got["kdi.tls"][1].startswith("the probe's own authenticated status request did not "
-                                        "succeed (tls-refused")
+    # A peer that closes at once is seen as a refused handshake or a reset connection, by timing.
+    reason = got["kdi.tls"][1]
+    assert reason.startswith(("the probe's own authenticated status request did not succeed "
+                              "(tls-refused", "the probe's own authenticated status request did "
+                              "not succeed (connection-closed")), reason
 
 
 def test_a_kme_that_never_answers_is_inconclusive_not_a_hang(certs, tmp_path: Path,
