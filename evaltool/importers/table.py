@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evaltool import __version__
+from evaltool.atomic import Staged, ordinary_permissions
 from evaltool.errors import EvidenceError, ImportMappingError
 from evaltool.importers.units import UnitError, conversion, quantity
 from evaltool.io import tables
@@ -361,19 +362,15 @@ def import_table(source: Path, mapping_path: Path, kind: EvidenceKind, bundle: P
                  "description": f"imported from {source.name}",
                  "imported": record.model_dump(mode="json")}
         text = _manifest_with(manifest_path, entry, replace)
-        fd, tmp_manifest_name = tempfile.mkstemp(prefix=".bundle.", suffix=".yaml.part",
-                                                 dir=root)
-        with os.fdopen(fd, "wb") as f:
-            f.write(text)
-        tmp_manifest = Path(tmp_manifest_name)
+        staged = Staged(manifest_path, text)
         try:
-            validate(load_yaml(tmp_manifest, error=EvidenceError), BundleManifest,
+            validate(load_yaml(staged.tmp, error=EvidenceError), BundleManifest,
                      error=EvidenceError)
+            ordinary_permissions(tmp)
             os.replace(tmp, dest)
-            os.replace(tmp_manifest, manifest_path)
+            staged.commit()
         finally:
-            with suppress(FileNotFoundError):
-                tmp_manifest.unlink()
+            staged.discard()
     finally:
         with suppress(FileNotFoundError):
             tmp.unlink()

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
+from evaltool.atomic import Staged, write_atomic
 from evaltool.errors import ReportError
 from evaltool.model.results import EvaluationResult
-from evaltool.report._atomic import Staged, write_atomic
 from evaltool.report.canonical import (
     DIGEST_NAME,
     SIGNATURE_NAME,

@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from evaltool.atomic import Staged
 from evaltool.errors import ReportError
 from evaltool.signing._load import load_pyhanko
 from evaltool.signing.keys import SigningInputError, SigningMaterial
@@ -172,22 +169,6 @@ def _causes(exc: BaseException) -> list[BaseException]:
     return chain
 
 
-@contextmanager
-def _staged(folder: Path, name: str, data: bytes) -> Iterator[Path]:
-    """``data`` in a temporary file of ``folder`` (flushed to disk), removed unless renamed."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    path = Path(tmp)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        yield path
-    finally:
-        with suppress(FileNotFoundError):
-            path.unlink()
-
-
 def sign_result_set(out_dir: Path, material: SigningMaterial, *, role: str,
                     level: Level = Level.B_B, tsa_url: str | None = None,
                     timestamper: Any = None, trust: tuple[Any, ...] = ()) -> SignedSet:
@@ -239,9 +220,13 @@ def sign_result_set(out_dir: Path, material: SigningMaterial, *, role: str,
             raise SigningInputError("the signer's certificate is revoked (revocation data "
                                     "fetched for level B-LT)", path=out_dir) from None
         raise ReportError(f"signing failed: {type(exc).__name__}: {exc}", path=out_dir) from None
-    with _staged(out_dir, SIGNATURE_NAME, p7s) as sig_tmp, \
-            _staged(out_dir, REPORT_NAME, signed_pdf) as pdf_tmp:
-        os.replace(sig_tmp, sig_path)
-        os.replace(pdf_tmp, pdf_path)
+    staged = [Staged(sig_path, p7s)]
+    try:
+        staged.append(Staged(pdf_path, signed_pdf))
+    except BaseException:
+        staged[0].discard()
+        raise
+    for st in staged:  # the signature first, the PDF last
+        st.commit()
     return SignedSet(report=pdf_path, signature=sig_path, field_name=field, role=role,
                      level=level)

@@ -237,3 +237,16 @@ def test_schema_mapping_is_printed(run_cli) -> None:
     assert {"from", "unit", "scale", "timestamp", "values"} <= set(
         schema["$defs"]["ColumnMap"]["properties"])
     assert schema["$defs"]["ColumnMap"]["additionalProperties"] is False
+
+
+def test_imported_files_get_ordinary_permissions(run_cli, bundles) -> None:
+    import os
+
+    _, imported, vendor, mapping = bundles
+    r = run_cli("import", "table", vendor, "--mapping", mapping, "--kind", "monitor",
+                "--out", imported, "--slot", "monitors")
+    assert r.exit_code == 0, r.stderr
+    mask = os.umask(0)
+    os.umask(mask)
+    for name in ("monitors.parquet", "bundle.yaml"):
+        assert (imported / name).stat().st_mode & 0o777 == 0o666 & ~mask, name

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evaltool.report._atomic import write_atomic
+from evaltool.atomic import write_atomic
 
 
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])

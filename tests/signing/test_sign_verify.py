@@ -307,3 +307,13 @@ def test_pdfa_self_check_finds_javascript_and_a_loose_attachment(result_set: Pat
     assert any("JavaScript action" in p for p in problems)
     assert "attachment extra.txt states no AFRelationship" in problems
     assert "attachment extra.txt is not listed in the catalogue's AF array" in problems
+
+
+def test_signed_files_keep_ordinary_permissions(run_cli, result_set: Path,
+                                                pki_files: Path) -> None:
+    """The signed report and signature are readable like the other outputs (written through the
+    same atomic writer), not owner-only like a temporary file."""
+    assert _sign(run_cli, result_set, pki_files).exit_code == 0
+    mode = (result_set / "results.json").stat().st_mode & 0o777
+    assert (result_set / "report.pdf").stat().st_mode & 0o777 == mode
+    assert (result_set / "results.json.p7s").stat().st_mode & 0o777 == mode

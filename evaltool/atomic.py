@@ -1,4 +1,8 @@
-"""Atomic file writing: a reader sees the old file or the complete new one, never a partial one."""
+"""Atomic file writing: a reader sees the old file or the complete new one, never a partial one.
+
+At the bottom of the layers (it imports nothing of evaltool), so the report, the signatures and the
+importers write their files the same way, with the permissions an ordinary ``open()`` gives.
+"""
 
 from __future__ import annotations
 
@@ -41,6 +45,12 @@ class Staged:
     def discard(self) -> None:
         """Remove the temporary file."""
         self.tmp.unlink(missing_ok=True)
+
+
+def ordinary_permissions(path: Path) -> None:
+    """Give ``path`` the mode an ordinary ``open()`` would (0666 less the umask), not the
+    owner-only mode of a temporary file."""
+    os.chmod(path, 0o666 & ~_umask())
 
 
 def write_atomic(dest: Path, data: bytes) -> None:
