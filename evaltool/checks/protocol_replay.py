@@ -59,11 +59,6 @@ class ReplayRecordsParams(ReplayParams):
     slot: str = Field(description="block-records slot (the values the module reported)")
 
 
-def transcript_view(ctx: CheckContext, slot: str) -> PostProcessingTranscript:
-    """The post-processing transcript bound to ``slot``, through its kind's reader."""
-    return ctx.post_processing(slot)
-
-
 @dataclass
 class _Tally:
     """What the replay of one step found over the blocks."""
@@ -135,7 +130,7 @@ def _walk(ctx: CheckContext, p: ReplayParams, step: str,
           fn: Callable[[BlockTranscript, int | None], tuple[Mismatch, ...] | None],
           records: BlockRecords | None = None) -> _Tally:
     """Replay ``fn`` on every block; ``fn`` returns None when the block lacks the step."""
-    view = transcript_view(ctx, p.transcript_slot)
+    view = ctx.post_processing(p.transcript_slot)
     if records is None:
         records = _records(ctx, p.slot)
     t = _Tally(step)
@@ -266,7 +261,7 @@ def replay_ec(p: ReplayEcParams, ctx: CheckContext) -> Outcome:
     records = ctx.blocks(p.slot)
     acc = {"messages": 0, "disclosed": 0, "reported": 0, "worst": -np.inf, "engine": 0,
            "engine_differs": 0}
-    display = transcript_view(ctx, p.transcript_slot).display
+    display = ctx.post_processing(p.transcript_slot).display
 
     def one(bt: BlockTranscript, row: int | None) -> tuple[Mismatch, ...] | None:
         ec = bt.ec
@@ -455,7 +450,7 @@ def replay_auth(p: ReplayAuthParams, ctx: CheckContext) -> Outcome:
     from evaltool.engines.protocol.replay import replay_auth as engine
     from evaltool.io.readers.replay_view import Injection
 
-    view = transcript_view(ctx, p.transcript_slot)
+    view = ctx.post_processing(p.transcript_slot)
     pool = view.auth_pool
     if pool is None:
         raise InsufficientDataError(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-RESULTS_NAME = "results.json"
-SIGNATURE_NAME = "results.json.p7s"
-"""As :data:`evaltool.report.canonical.SIGNATURE_NAME` (kept light: the CLI imports this module
-to list the roles)."""
+from evaltool.report.canonical import RESULTS_NAME, SIGNATURE_NAME
+
 REPORT_NAME = "report.pdf"
+"""As ``OUTPUT_NAMES[OutputFormat.PDF]`` of :mod:`evaltool.report.outputs` (which loads the
+renderers, not needed to list the roles)."""
 
 ROLES: tuple[str, ...] = ("evaluator", "reviewer", "approver")
 """Who signs an evaluation technical report, in the order a lab's release process has them sign."""

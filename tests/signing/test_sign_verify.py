@@ -317,3 +317,11 @@ def test_signed_files_keep_ordinary_permissions(run_cli, result_set: Path,
     mode = (result_set / "results.json").stat().st_mode & 0o777
     assert (result_set / "report.pdf").stat().st_mode & 0o777 == mode
     assert (result_set / "results.json.p7s").stat().st_mode & 0o777 == mode
+
+
+def test_the_signed_file_names_are_the_outputs_names() -> None:
+    from evaltool.report.outputs import OUTPUT_NAMES, OutputFormat
+    from evaltool.signing.roles import REPORT_NAME, RESULTS_NAME
+
+    outputs = (OUTPUT_NAMES[OutputFormat.PDF], OUTPUT_NAMES[OutputFormat.JSON])
+    assert outputs == (REPORT_NAME, RESULTS_NAME)
