@@ -276,7 +276,8 @@ def test_transposed_transforms_are_the_transposes(
 
 @pytest.mark.parametrize(("hardware", "wide"), VARIANTS, ids=VARIANT_IDS)
 @pytest.mark.parametrize(("na", "nc", "count"), [(1, 1, 1), (1, 5, 5), (3, 3, 1), (7, 20, 14),
-                                                 (33, 64, 32), (40, 100, 61), (100, 130, 40)])
+                                                 (33, 64, 32), (40, 100, 61), (100, 130, 40),
+                                                 (10, 50, 60), (10, 80, 59)])
 def test_middle_product_against_definition(
     hardware: bool, wide: bool | None, na: int, nc: int, count: int,
     monkeypatch: pytest.MonkeyPatch,
@@ -298,6 +299,20 @@ def test_middle_product_against_definition(
         expected.append(acc)
     got = gf._middle_pieces(a, c, count, hardware, 2)
     assert [int(v) for v in got] == expected
+
+
+def test_middle_plan_cuts_the_outputs_when_the_size_lies_just_above_a_power_of_two() -> None:
+    # A Toeplitz hash of n = 10^8 bits to ell = n/2: 3,125,000 input pieces and 1,562,501 output
+    # pieces. In one range the transform needs 2^23 points (4,687,500 > 2^22); in two ranges of
+    # 781,251 outputs each needs 3,906,250 <= 2^22 points, and 1 + 2*2 transforms of 2^22 points
+    # (22 levels) are less work than 3 of 2^23 (23 levels).
+    assert gf._middle_plan(3_125_000, 1_562_501) == (2, 22)
+    # At n = 10^7 the one range already fills 2^19 points to 89 %: no cut.
+    assert gf._middle_plan(312_500, 156_251) == (1, 19)
+    # The small cases of test_middle_product_against_definition run in 2 and 3 ranges.
+    assert gf._middle_plan(7, 14) == (2, 4)
+    assert gf._middle_plan(10, 60) == (3, 5)
+    assert gf._middle_plan(10, 59)[0] == 3
 
 
 def test_hardware_request_without_instruction_fails(monkeypatch: pytest.MonkeyPatch) -> None:
