@@ -42,7 +42,6 @@ def build(n: int, messages: int):  # type: ignore[no-untyped-def]
         EcMessages,
         EcProtocol,
         EstimationRecord,
-        Party,
         PrivacyAmplificationRecord,
     )
 
@@ -65,7 +64,7 @@ def build(n: int, messages: int):  # type: ignore[no-untyped-def]
                                     bob_values=bob[positions], qber_alice=0.02, qber_bob=0.02),
         ec=EcMessages(protocol=EcProtocol.CASCADE, variant="original", frame_seed=1,
                       qber_used=0.02, seq=np.arange(messages, dtype=np.int64),
-                      sender=(Party.ALICE,) * messages,
+                      from_bob=np.zeros(messages, dtype=bool),
                       pass_index=np.zeros(messages, dtype=np.int64), start=starts,
                       end=starts + 64, parity=rng.integers(0, 2, messages, dtype=np.uint8),
                       permutations=None),

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from evaltool.checks.context import CheckContext
     from evaltool.engines.protocol.replay import Mismatch
     from evaltool.io.readers import BlockRecords
-    from evaltool.io.readers.replay_view import BlockTranscript, Party, PostProcessingTranscript
+    from evaltool.io.readers.replay_view import BlockTranscript, PostProcessingTranscript
 
 
 class ReplayParams(CheckParams):
@@ -241,14 +241,9 @@ class ReplayEcParams(ReplayRecordsParams):
         "engine would on the same frame (default: reported only)")
 
 
-def _from_bob(sender: tuple[Party, ...]) -> NDArray[np.bool_] | None:
-    """True for the messages Bob sent; None when Alice sent all (the usual Cascade transcript,
-    found by identity without a per-message loop in Python)."""
-    from evaltool.io.readers.replay_view import Party
-
-    if sender.count(Party.ALICE) == len(sender):
-        return None
-    return np.fromiter((s == Party.BOB for s in sender), dtype=bool, count=len(sender))
+def _from_bob(from_bob: NDArray[np.bool_]) -> NDArray[np.bool_] | None:
+    """True for the messages Bob sent; None when Alice sent all (the usual Cascade transcript)."""
+    return from_bob if bool(from_bob.any()) else None
 
 
 @check("protocol.replay-ec", params=ReplayEcParams,
@@ -271,7 +266,7 @@ def replay_ec(p: ReplayEcParams, ctx: CheckContext) -> Outcome:
             bt.reconciled_alice, ec.pass_index, ec.start, ec.end, ec.parity,
             frame_seed=ec.frame_seed, variant=ec.variant, qber_used=ec.qber_used,
             permutations=ec.permutations,
-            sender_bob=_from_bob(ec.sender),
+            sender_bob=_from_bob(ec.from_bob),
             reconciled_bob=bt.reconciled_bob, corrected_alice=bt.corrected_alice,
             corrected_bob=bt.corrected_bob, delivered=bt.delivered,
             engine_max_bits=p.engine_max_bits)

@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from evaltool.io.readers.postprocessing import COLUMNS, SCHEMA, packed_size
-from evaltool.io.readers.replay_view import AuthKeyPool, BlockTranscript
+from evaltool.io.readers.replay_view import AuthKeyPool, BlockTranscript, Party
 from evaltool.model.bundle import EvidenceFormat
 from evaltool.model.transcript import TRANSCRIPT_VERSION, RecordType
 
@@ -118,7 +118,8 @@ def block_groups(b: BlockTranscript) -> list[Group]:
         out.append((RecordType.EC_MESSAGE, n, {
             "block_id": np.full(n, bid, dtype=np.int64),
             "seq": np.asarray(ec.seq, dtype=np.int64),
-            "sender": ec.sender,
+            "sender": np.where(np.asarray(ec.from_bob, dtype=bool), Party.BOB.value,
+                               Party.ALICE.value),
             "pass_index": np.asarray(ec.pass_index, dtype=np.int64),
             "start": np.asarray(ec.start, dtype=np.int64),
             "end": np.asarray(ec.end, dtype=np.int64),

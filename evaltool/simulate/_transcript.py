@@ -192,7 +192,7 @@ def reference_post_processing(
         rows = tr.shape[0]
         ec_messages = EcMessages(
             protocol=EcProtocol.CASCADE, variant=variant, frame_seed=frame_seed,
-            qber_used=q_used, seq=_idx(np.arange(rows)), sender=(Party.ALICE,) * rows,
+            qber_used=q_used, seq=_idx(np.arange(rows)), from_bob=np.zeros(rows, dtype=bool),
             pass_index=_idx(tr[:, 0]), start=_idx(tr[:, 1]), end=_idx(tr[:, 2]),
             parity=_bits(tr[:, 3]), permutations=None)
         t = verification_tag_bits(n, eps_cor)

@@ -235,8 +235,7 @@ def test_plain_strings_from_a_reader_are_understood(tmp_path: Path, install,  # 
         assert bt.auth is not None and bt.ec is not None
         blocks.append(dataclasses.replace(
             bt, auth=dataclasses.replace(bt.auth, injected=tuple(str(i) for i in bt.auth.injected),
-                                         sender=tuple(str(s) for s in bt.auth.sender)),
-            ec=dataclasses.replace(bt.ec, sender=tuple(str(s) for s in bt.ec.sender))))
+                                         sender=tuple(str(s) for s in bt.auth.sender))))
     install(FakeTranscript(tuple(blocks), honest.auth_pool))
     b = bundle_of(tmp_path, honest)
     for kind in ("protocol.replay-auth", "protocol.replay-ec"):

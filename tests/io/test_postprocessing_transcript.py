@@ -80,6 +80,27 @@ def test_a_64_bit_frame_seed_round_trips(tmp_path: Path, fmt: str) -> None:
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
+def test_the_sender_of_each_ec_message_round_trips(tmp_path: Path, fmt: str) -> None:
+    # Held as one from-Bob flag per message (no Python object per message); "bob" on disk.
+    import dataclasses
+
+    block = make_block(1, 300)
+    assert block.ec is not None
+    flags = np.zeros(len(block.ec.seq), dtype=bool)
+    flags[1::3] = True
+    block = dataclasses.replace(block, ec=dataclasses.replace(block.ec, from_bob=flags))
+    path = tmp_path / f"t.{fmt}"
+    tw.write_transcript(path, [block], None, fmt)
+    (got,) = list(open_view(path).blocks())
+    assert got.ec is not None and got.ec.from_bob.dtype == np.bool_
+    assert np.array_equal(got.ec.from_bob, flags)
+    if fmt == "jsonl":
+        senders = [json.loads(line)["sender"] for line in path.read_text().splitlines()
+                   if '"ec-message"' in line]
+        assert senders[:4] == ["alice", "bob", "alice", "alice"]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
 def test_a_million_bit_block_round_trips(tmp_path: Path, fmt: str) -> None:
     block = make_block(7, 1_000_000)
     path = tmp_path / f"big.{fmt}"

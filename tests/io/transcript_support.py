@@ -81,7 +81,7 @@ def make_block(block_id: int, n: int, *, seed: int = 0, delivered: bool = True,
         ec=EcMessages(
             protocol=EcProtocol.CASCADE, variant="original", frame_seed=1000 + block_id,
             qber_used=0.01, seq=_ro(np.arange(n_msg, dtype=np.int64)),
-            sender=tuple(Party.ALICE for _ in range(n_msg)),
+            from_bob=_ro(np.zeros(n_msg, dtype=bool)),
             pass_index=_ro(np.repeat(np.arange(passes, dtype=np.int64), starts.size)),
             start=_ro(np.tile(starts, passes)), end=_ro(np.tile(ends, passes)),
             parity=_ro(rng.integers(0, 2, n_msg, dtype=np.uint8)), permutations=perms),

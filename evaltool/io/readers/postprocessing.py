@@ -248,11 +248,16 @@ _ENUM_TYPES: dict[str, type[Party] | type[Injection]] = {"sender": Party, "injec
 
 def _merged(chunks: dict[str, list[Any]]) -> dict[str, Any]:
     """Message columns from their chunks (emptied as they are merged, to hold one copy): int64
-    arrays, booleans, tuples of enums or bytes."""
+    arrays, booleans (``sender`` as from-Bob flags), tuples of enums or bytes."""
     out: dict[str, Any] = {}
     for name in list(chunks):
         parts = chunks.pop(name)
-        if name in _ENUM_TYPES and all(isinstance(p, np.ndarray) for p in parts):
+        if name == "sender":
+            out[name] = np.concatenate([
+                p if isinstance(p, np.ndarray) else
+                np.fromiter((s is Party.BOB for s in p), dtype=bool, count=len(p))
+                for p in parts]) if parts else np.zeros(0, dtype=bool)
+        elif name in _ENUM_TYPES and all(isinstance(p, np.ndarray) for p in parts):
             out[name] = tuple(np.concatenate(parts).tolist() if len(parts) > 1 else
                               parts[0].tolist())
         elif name in _ENUM_TYPES or name in BYTES_FIELDS:
@@ -451,7 +456,8 @@ def _ec(setup: dict[str, Any] | None, msgs: dict[str, Any], n: int | None, where
     return EcMessages(
         protocol=EcProtocol(setup["protocol"]), variant=str(setup["variant"]),
         frame_seed=int(setup["frame_seed"]), qber_used=float(setup["qber_used"]), seq=seq,
-        sender=tuple(msgs.get("sender", ())), pass_index=pass_index,
+        from_bob=_frozen(np.asarray(msgs.get("sender", np.zeros(0, dtype=bool)), dtype=bool)),
+        pass_index=pass_index,
         start=start, end=end, parity=parity, permutations=perms)
 
 
@@ -519,7 +525,8 @@ def _auth(msgs: dict[str, Any], pool: AuthKeyPool | None, where: _Where) -> Auth
                                   f"[{int(off[i])}, {int(off[i]) + tag_bits}) is outside the "
                                   f"exported pool [{lo}, {hi})")
     return AuthMessages(
-        tag_bits=tag_bits, seq=seq, sender=tuple(msgs["sender"]),
+        tag_bits=tag_bits, seq=seq,
+        sender=tuple(Party.BOB if b else Party.ALICE for b in msgs["sender"].tolist()),
         payload=tuple(bytes(p) for p in msgs["payload"]), tag=tuple(tags),
         hash_key_offset=hk, pad_offset=pad,
         injected=tuple(msgs["injected"]),
@@ -961,9 +968,13 @@ def _message_columns(table: pa.Table, kind: RecordType, where: _Where) -> dict[s
                     allowed_values = ", ".join(m.value for m in enum)
                     raise where.field(what, name, f"is not one of {allowed_values} (found "
                                                   f"{str(label)[:40]!r})") from None
-            lookup = np.empty(len(members), dtype=object)
-            lookup[:] = members
-            out[name] = lookup[enc.indices.to_numpy()]
+            codes = enc.indices.to_numpy()
+            if name == "sender":  # as from-Bob flags (no object per message)
+                out[name] = np.asarray([m is Party.BOB for m in members], dtype=bool)[codes]
+            else:
+                lookup = np.empty(len(members), dtype=object)
+                lookup[:] = members
+                out[name] = lookup[codes]
         elif cat == "bool":
             out[name] = col.to_numpy(zero_copy_only=False).astype(bool)
         else:

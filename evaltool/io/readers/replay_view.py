@@ -109,7 +109,9 @@ class EcMessages:
     """The QBER the block sizes were chosen from."""
     seq: Indices
     """Message sequence numbers, strictly increasing within the block."""
-    sender: tuple[Party, ...]
+    from_bob: NDArray[np.bool_]
+    """True for the messages Bob sent (``sender`` = ``bob`` in the file), False for Alice's:
+    one flag per message, so that a block of 10^7 parities holds no Python object per message."""
     pass_index: Indices
     start: Indices
     end: Indices
