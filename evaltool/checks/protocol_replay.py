@@ -78,11 +78,20 @@ class _Tally:
             self.failing.append((block_id, mismatches[0]))
 
 
-def _blocks(view: PostProcessingTranscript, records: BlockRecords | None
+_STEP_NAMES = {"sifting": "sifting", "estimation": "parameter estimation",
+               "ec": "error correction", "verification": "error verification",
+               "pa": "privacy amplification", "auth": "authentication"}
+"""The steps of :class:`~evaltool.io.readers.replay_view.Step` as the outcomes name them."""
+
+
+def _blocks(view: PostProcessingTranscript, records: BlockRecords | None, step: str
             ) -> Iterator[tuple[BlockTranscript, int | None]]:
-    """Each block with its row in the block records (None without records)."""
+    """Each block (only ``step`` and the keys it is replayed from read) with its row in the
+    block records (None without records)."""
+    from evaltool.io.readers.replay_view import Step
+
     rows = {} if records is None else {int(b): i for i, b in enumerate(records.block_id.tolist())}
-    for bt in view.blocks():
+    for bt in view.blocks(frozenset({Step(step)})):
         row = rows.get(int(bt.block_id)) if records is not None else None
         if records is not None and row is None:
             raise EvidenceError(f"block {bt.block_id} of the transcript is not in the block "
@@ -133,8 +142,8 @@ def _walk(ctx: CheckContext, p: ReplayParams, step: str,
     view = ctx.post_processing(p.transcript_slot)
     if records is None:
         records = _records(ctx, p.slot)
-    t = _Tally(step)
-    for bt, row in _blocks(view, records):
+    t = _Tally(_STEP_NAMES[step])
+    for bt, row in _blocks(view, records, step):
         t.blocks += 1
         found = fn(bt, row)
         if found is None:
@@ -217,7 +226,7 @@ def replay_estimation(p: ReplayEstimationParams, ctx: CheckContext) -> Outcome:
                                abs(r.qber_bob - r.qber))
         return r.mismatches
 
-    t = _walk(ctx, p, "parameter estimation", one)
+    t = _walk(ctx, p, "estimation", one)
     return _decide(t, [
         Measurement(name="revealed_bits", value=acc["revealed"], unit="bit"),
         Measurement(name="max_qber_difference", value=acc["worst"], threshold=p.qber_tolerance,
@@ -297,7 +306,7 @@ def replay_ec(p: ReplayEcParams, ctx: CheckContext) -> Outcome:
                                     "over other ranges"))
         return tuple(found)
 
-    t = _walk(ctx, p, "error correction", one, records)
+    t = _walk(ctx, p, "ec", one, records)
     worst = None if t.replayed == 0 else float(acc["worst"])
     ms = [
         Measurement(name="messages", value=acc["messages"]),
@@ -338,7 +347,7 @@ def replay_verification(p: ReplayParams, ctx: CheckContext) -> Outcome:
             acc["worst"] = max(acc["worst"], r.collision_bound)
         return r.mismatches
 
-    t = _walk(ctx, p, "error verification", one)
+    t = _walk(ctx, p, "verification", one)
     shortest = None if not np.isfinite(acc["shortest"]) else acc["shortest"]
     return _decide(t, [
         Measurement(name="shortest_tag_bits", value=shortest, unit="bit"),
@@ -406,7 +415,7 @@ def replay_pa(p: ReplayRecordsParams, ctx: CheckContext) -> Outcome:
         acc["bits"] += r.input_bits
         return tuple(found)
 
-    t = _walk(ctx, p, "privacy amplification", one, records)
+    t = _walk(ctx, p, "pa", one, records)
     return _decide(t, [
         Measurement(name="bits_hashed", value=acc["bits"], unit="bit"),
         Measurement(name="reused_seed_blocks", value=acc["reused"], threshold=0, passes_if="<="),
@@ -476,7 +485,7 @@ def replay_auth(p: ReplayAuthParams, ctx: CheckContext) -> Outcome:
             unverifiable.append(int(bt.block_id))
         return tuple(m for m in r.mismatches if m.field in decided)
 
-    t = _walk(ctx, p, "authentication", one)
+    t = _walk(ctx, p, "auth", one)
     if not t.failing and unverifiable:
         t.missing.extend(unverifiable)
     return _decide(t, [

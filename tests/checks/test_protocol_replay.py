@@ -23,7 +23,7 @@ from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.io import readers
 from evaltool.io.bundle import load_bundle
 from evaltool.io.readers import _registry
-from evaltool.io.readers.replay_view import AuthKeyPool, BlockTranscript
+from evaltool.io.readers.replay_view import AuthKeyPool, BlockTranscript, Step
 from evaltool.model import bundle as bundle_model
 from evaltool.model.bundle import EvidenceFormat, EvidenceKind
 from evaltool.model.verdict import Verdict
@@ -55,7 +55,11 @@ class FakeTranscript:
     def block_ids(self) -> np.ndarray:
         return np.array([b.block_id for b in self.blocks_], dtype=np.int64)
 
-    def blocks(self) -> Iterator[BlockTranscript]:
+    asked: list[frozenset[Step] | None] = dataclasses.field(default_factory=list)
+
+    def blocks(self, steps: frozenset[Step] | None = None) -> Iterator[BlockTranscript]:
+        # Every step is served whatever was asked (a reader may give more); what was asked is kept.
+        self.asked.append(steps)
         yield from self.blocks_
 
 
@@ -115,6 +119,21 @@ def test_honest_transcript_passes_every_replay_check(tmp_path: Path, install,  #
     outs = run_all(tmp_path, install, honest)
     assert {k: o.verdict for k, o in outs.items()} == dict.fromkeys(KINDS, Verdict.PASS), \
         {k: o.reason for k, o in outs.items()}
+
+
+def test_each_check_reads_only_its_own_step(tmp_path: Path, install,  # type: ignore[no-untyped-def]
+                                            honest: ReferenceRun) -> None:
+    # The load-time pass reads every step; each check then asks the reader for its step alone,
+    # so the Cascade messages of a large block are read by protocol.replay-ec only.
+    view = FakeTranscript(honest.blocks, honest.auth_pool)
+    install(view)
+    b = bundle_of(tmp_path, honest)
+    expected = dict(zip(KINDS, (Step.SIFTING, Step.ESTIMATION, Step.EC, Step.VERIFICATION,
+                                Step.PA, Step.AUTH), strict=True))
+    for kind, step in expected.items():
+        view.asked.clear()
+        run_check(kind, b)  # loads the bundle (a pass over every step), then runs the check
+        assert view.asked == [None, frozenset({step})], kind
 
 
 def test_honest_measurements(tmp_path: Path, install, honest: ReferenceRun) -> None:  # type: ignore[no-untyped-def]

@@ -100,6 +100,42 @@ def test_the_sender_of_each_ec_message_round_trips(tmp_path: Path, fmt: str) -> 
         assert senders[:4] == ["alice", "bob", "alice", "alice"]
 
 
+@pytest.mark.parametrize("own_groups", [True, False], ids=["messages-apart", "one-group"])
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_pass_for_some_steps_reads_only_those_steps_and_their_keys(
+        tmp_path: Path, fmt: str, own_groups: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    from evaltool.io.readers.replay_view import Step
+
+    block = make_block(3, 60_000)
+    assert block.ec is not None
+    if own_groups:  # the layout of a large block: its Cascade messages in row groups apart
+        monkeypatch.setattr(tw, "SMALL_BLOCK_MESSAGES", len(block.ec.seq) - 1)
+    path = tmp_path / f"t.{fmt}"
+    tw.write_transcript(path, [block], None, fmt)
+    view = open_view(path)
+    # Message rows converted (Parquet) or validated (JSON lines) during the passes below.
+    messages: list[str] = []
+    real_columns, real_validate = pp._message_columns, pp._validate
+    monkeypatch.setattr(pp, "_message_columns", lambda t, kind, where: (
+        messages.append(str(kind)), real_columns(t, kind, where))[1])
+    monkeypatch.setattr(pp, "_validate", lambda obj, where: (
+        messages.append(str(obj.get("record"))), real_validate(obj, where))[1])
+    (pa_only,) = list(view.blocks(frozenset({Step.PA})))
+    assert pa_only.pa is not None and pa_only.corrected_alice is not None
+    assert np.array_equal(pa_only.corrected_alice, block.corrected_alice)
+    assert (pa_only.ec, pa_only.auth, pa_only.sifting, pa_only.estimation,
+            pa_only.verification) == (None,) * 5
+    assert (pa_only.sifted_alice, pa_only.sifted_bob, pa_only.reconciled_alice) == (None,) * 3
+    assert pa_only.delivered == block.delivered and pa_only.key_ids == block.key_ids
+    assert "ec-message" not in messages and "auth-message" not in messages
+    (ec_only,) = list(view.blocks(frozenset({Step.EC})))
+    assert "ec-message" in messages and "auth-message" not in messages
+    assert ec_only.ec is not None and blocks_equal(ec_only.ec, block.ec) == []
+    assert ec_only.auth is None and ec_only.sifted_alice is None
+    (everything,) = list(view.blocks())
+    assert blocks_equal(everything, block) == []
+
+
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_a_million_bit_block_round_trips(tmp_path: Path, fmt: str) -> None:
     block = make_block(7, 1_000_000)

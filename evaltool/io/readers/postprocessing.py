@@ -48,6 +48,7 @@ from evaltool.errors import EvidenceError
 from evaltool.io.readers._registry import Source, reader
 from evaltool.io.readers.blocks import BlockRecords
 from evaltool.io.readers.replay_view import (
+    STEP_KEYS,
     AuthKeyPool,
     AuthMessages,
     Bits,
@@ -61,6 +62,7 @@ from evaltool.io.readers.replay_view import (
     PostProcessingTranscript,
     PrivacyAmplificationRecord,
     SiftingRecord,
+    Step,
     VerificationRecord,
 )
 from evaltool.model.bundle import EvidenceFormat, EvidenceKind
@@ -286,19 +288,62 @@ def _ints(values: Any) -> NDArray[np.int64]:
     return np.asarray(values, dtype=np.int64).reshape(-1)
 
 
-def _assemble(parts: _Parts, pool: AuthKeyPool | None, display: str) -> BlockTranscript:
+@dataclass(frozen=True, slots=True)
+class _Wanted:
+    """What a pass over the blocks reads: the steps and key stages (every one by default)."""
+
+    steps: frozenset[Step]
+    stages: frozenset[str]
+
+    @staticmethod
+    def of(steps: frozenset[Step] | None) -> _Wanted:
+        if steps is None:
+            return _ALL
+        return _Wanted(frozenset(steps), frozenset().union(*(STEP_KEYS[s] for s in steps)))
+
+    def message(self, kind: RecordType) -> bool:
+        """Whether the message records of ``kind`` are read."""
+        return (Step.EC if kind is RecordType.EC_MESSAGE else Step.AUTH) in self.steps
+
+
+_ALL = _Wanted(frozenset(Step), frozenset(_STAGES))
+_SINGLE_STEP: dict[RecordType, Step] = {
+    RecordType.SIFTING_SAMPLE: Step.SIFTING, RecordType.ESTIMATION: Step.ESTIMATION,
+    RecordType.EC_SETUP: Step.EC, RecordType.VERIFICATION: Step.VERIFICATION,
+    RecordType.PA: Step.PA,
+}
+
+
+def _key_length(values: Mapping[str, Any], what: str, where: _Where) -> int:
+    """The bit count of a packed key field, its byte count and padding checked (not unpacked)."""
+    data: bytes = values["bits"]
+    n = int(values["bits_length"])
+    if len(data) != packed_size(n):
+        raise where.field(what, "bits", f"holds {len(data)} bytes but 'bits_length' is {n} bits "
+                                        f"({packed_size(n)} bytes)")
+    if n % 8 and data[-1] & ((1 << (8 - n % 8)) - 1):
+        raise where.field(what, "bits", f"has non-zero padding bits after its {n} bits")
+    return n
+
+
+def _assemble(parts: _Parts, pool: AuthKeyPool | None, display: str,
+              wanted: _Wanted = _ALL) -> BlockTranscript:
     bid = parts.block_id
     where = _Where(display, bid)
     keys: dict[tuple[str, str], Bits] = {}
+    sizes: dict[tuple[str, str], int] = {}
     single: dict[RecordType, dict[str, Any]] = {}
     for kind, values, line in parts.singles:
         at = _Where(display, bid, line)
         if kind is RecordType.KEY:
             slot = (values["stage"], values["party"])
-            if slot in keys:
+            if slot in sizes:
                 raise at.field("'key' record", "stage",
                                f"repeats the {slot[0]} key of {slot[1]} (one per stage and party)")
-            keys[slot] = _unpack(values, "bits", f"{slot[0]} key of {slot[1]}", at)
+            sizes[slot] = _key_length(values, f"{slot[0]} key of {slot[1]}", at)
+            if slot[0] in wanted.stages:
+                keys[slot] = _frozen(np.unpackbits(np.frombuffer(values["bits"], np.uint8),
+                                                   count=sizes[slot]))
         elif kind in FILE_RECORDS:
             raise at.field(f"'{kind}' record", "record", "is a file record inside a block (file "
                                                          "records come first)")
@@ -311,21 +356,24 @@ def _assemble(parts: _Parts, pool: AuthKeyPool | None, display: str) -> BlockTra
         return keys.get((stage, party))
 
     for stage in _STAGES:
-        a, b = key(stage, "alice"), key(stage, "bob")
-        if a is not None and b is not None and a.size != b.size:
+        a, b = sizes.get((stage, "alice")), sizes.get((stage, "bob"))
+        if a is not None and b is not None and a != b:
             raise where.field(f"{stage} keys", "bits_length",
-                              f"differs between the ends (alice {a.size}, bob {b.size} bits)")
+                              f"differs between the ends (alice {a}, bob {b} bits)")
     for party in _PARTIES:
-        r, c = key("reconciled", party), key("corrected", party)
-        if r is not None and c is not None and r.size != c.size:
+        r, c = sizes.get(("reconciled", party)), sizes.get(("corrected", party))
+        if r is not None and c is not None and r != c:
             raise where.field(f"corrected key of {party}", "bits_length",
-                              f"is {c.size} bits, the reconciled key {r.size} (error correction "
+                              f"is {c} bits, the reconciled key {r} (error correction "
                               "keeps the length)")
 
     def length(stage: str) -> int | None:
-        k = key(stage, "alice")
-        k = key(stage, "bob") if k is None else k
-        return None if k is None else int(k.size)
+        n = sizes.get((stage, "alice"))
+        return sizes.get((stage, "bob")) if n is None else n
+
+    for kind, step in _SINGLE_STEP.items():
+        if step not in wanted.steps:
+            single.pop(kind, None)
 
     n_sifted = length("sifted")
     n_ec = length("reconciled")
@@ -333,10 +381,11 @@ def _assemble(parts: _Parts, pool: AuthKeyPool | None, display: str) -> BlockTra
 
     sifting = _sifting(single.get(RecordType.SIFTING_SAMPLE), n_sifted, where)
     estimation = _estimation(single.get(RecordType.ESTIMATION), n_sifted, where)
-    ec = _ec(single.get(RecordType.EC_SETUP), _merged(parts.ec), n_ec, where)
+    ec = (_ec(single.get(RecordType.EC_SETUP), _merged(parts.ec), n_ec, where)
+          if Step.EC in wanted.steps else None)
     verification = _verification(single.get(RecordType.VERIFICATION), where)
     pa_rec = _pa(single.get(RecordType.PA), length("corrected"), where)
-    auth = _auth(_merged(parts.auth), pool, where)
+    auth = _auth(_merged(parts.auth), pool, where) if Step.AUTH in wanted.steps else None
     outcome = single.get(RecordType.OUTCOME)
     if outcome is None:
         raise where.field("block", "record", "has no 'outcome' record")
@@ -567,12 +616,15 @@ class TranscriptFile:
     def __len__(self) -> int:
         return int(self.block_ids.size)
 
-    def blocks(self) -> Iterator[BlockTranscript]:
-        """Each block, read, validated and assembled when reached (one block in memory)."""
+    def blocks(self, steps: frozenset[Step] | None = None) -> Iterator[BlockTranscript]:
+        """Each block, read, validated and assembled when reached (one block in memory); with
+        ``steps``, only those steps and their keys (:meth:`~evaltool.io.readers.replay_view.
+        PostProcessingTranscript.blocks`)."""
+        wanted = _Wanted.of(steps)
         if self.source.format is EvidenceFormat.PARQUET:
-            yield from _parquet_blocks(self)
+            yield from _parquet_blocks(self, wanted)
         else:
-            yield from _jsonl_blocks(self)
+            yield from _jsonl_blocks(self, wanted)
 
 
 def _view_is_a_transcript(view: TranscriptFile) -> PostProcessingTranscript:
@@ -735,7 +787,7 @@ def _ids_increase(ids: Sequence[int], display: str) -> None:
                                              "(one run of records per block)")
 
 
-def _jsonl_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
+def _jsonl_blocks(view: TranscriptFile, wanted: _Wanted = _ALL) -> Iterator[BlockTranscript]:
     parts: _Parts | None = None
     ec_cols = ("seq", "sender", "pass_index", "start", "end", "parity")
     auth_cols = ("seq", "sender", "payload", "tag", "tag_length", "hash_key_offset",
@@ -747,11 +799,13 @@ def _jsonl_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
             continue
         bid = _block_id_of(obj, kind, where)
         where = _Where(view.display, bid, lineno)
+        if kind in MESSAGE_RECORDS and not wanted.message(kind):
+            continue  # validated when the bundle was loaded (a pass over every step)
         values = _validate(obj, where)
         _decode(values, kind.value, where)
         if parts is None or bid != parts.block_id:
             if parts is not None:
-                yield _assemble(parts, view.auth_pool, view.display)
+                yield _assemble(parts, view.auth_pool, view.display, wanted)
             parts = _Parts(bid)
         if kind in MESSAGE_RECORDS:
             cols = parts.ec if kind is RecordType.EC_MESSAGE else parts.auth
@@ -762,7 +816,7 @@ def _jsonl_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
         else:
             parts.singles.append((kind, values, lineno))
     if parts is not None:
-        yield _assemble(parts, view.auth_pool, view.display)
+        yield _assemble(parts, view.auth_pool, view.display, wanted)
 
 
 # --- Parquet --------------------------------------------------------------------------------
@@ -910,14 +964,18 @@ def _column_is_empty(pf: pq.ParquetFile, group: int, name: str) -> bool:
     return bool(col.null_count == len(col))
 
 
-def _read_group(pf: pq.ParquetFile, group: int, where: _Where) -> tuple[pa.Table, list[str]]:
+def _read_group(pf: pq.ParquetFile, group: int, where: _Where, reading: _Wanted = _ALL
+                ) -> tuple[pa.Table, list[str]] | None:
     """Row group ``group`` with the columns of the record types it holds, and those types;
-    a value in any other column is refused unread (from the statistics) where possible."""
+    a value in any other column is refused unread (from the statistics) where possible. None
+    when the group holds only message records the pass does not read."""
     rec = pf.read_row_group(group, columns=["record"]).column(0)
     if rec.null_count:
         raise where.error("field 'record' is missing")
     labels = [str(v) for v in pc.unique(rec.combine_chunks()).to_pylist()]
     kinds = [_kind_of({"record": v}, where) for v in labels]
+    if all(k in MESSAGE_RECORDS and not reading.message(k) for k in kinds):
+        return None
     names = pf.schema_arrow.names
     # block_id is known for the whole group (_group_block); it is not read again.
     wanted = {"record"} | {f for k in kinds for f in record_fields(k)} - {"block_id"}
@@ -989,17 +1047,20 @@ def _rows_of(table: pa.Table, rows: NDArray[np.intp]) -> pa.Table:
     return table.take(pa.array(rows))
 
 
-def _parquet_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
+def _parquet_blocks(view: TranscriptFile, wanted: _Wanted = _ALL) -> Iterator[BlockTranscript]:
     pf = _parquet_file(view.source, dictionary=True)
     for bid, groups in zip(view.block_ids.tolist(), view.row_groups, strict=True):
         where = _Where(view.display, bid)
         parts = _Parts(bid)
         for group in groups:
             try:
-                table, _ = _read_group(pf, group, where)
+                read = _read_group(pf, group, where, wanted)
             except (pa.ArrowException, OSError) as exc:
                 first = (str(exc).strip().splitlines() or ["unreadable"])[0]
                 raise where.error(f"unreadable row group {group} ({first})") from None
+            if read is None:
+                continue
+            table, _ = read
             rec = table.column("record").combine_chunks()
             enc = rec if pa.types.is_dictionary(rec.type) else rec.dictionary_encode()
             codes = enc.indices.to_numpy()
@@ -1016,6 +1077,8 @@ def _parquet_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
                                                                      "block (file records come "
                                                                      "first)")
                 if kind in MESSAGE_RECORDS:
+                    if not wanted.message(kind):
+                        continue
                     cols = parts.ec if kind is RecordType.EC_MESSAGE else parts.auth
                     for name, chunk in _message_columns(sub, kind, where).items():
                         cols.setdefault(name, []).append(chunk)
@@ -1023,4 +1086,4 @@ def _parquet_blocks(view: TranscriptFile) -> Iterator[BlockTranscript]:
                     for row in _rows(sub):
                         row["block_id"] = bid
                         parts.singles.append((kind, _checked_row(row, where), None))
-        yield _assemble(parts, view.auth_pool, view.display)
+        yield _assemble(parts, view.auth_pool, view.display, wanted)

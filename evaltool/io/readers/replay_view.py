@@ -37,6 +37,29 @@ class Party(StrEnum):
     """The receiver."""
 
 
+class Step(StrEnum):
+    """A step of the post-processing, as a replay check asks for it
+    (:meth:`PostProcessingTranscript.blocks`)."""
+
+    SIFTING = "sifting"
+    ESTIMATION = "estimation"
+    EC = "ec"
+    VERIFICATION = "verification"
+    PA = "pa"
+    AUTH = "auth"
+
+
+STEP_KEYS: dict[Step, frozenset[str]] = {
+    Step.SIFTING: frozenset({"sifted"}),
+    Step.ESTIMATION: frozenset({"sifted", "reconciled"}),
+    Step.EC: frozenset({"reconciled", "corrected"}),
+    Step.VERIFICATION: frozenset({"corrected"}),
+    Step.PA: frozenset({"corrected"}),
+    Step.AUTH: frozenset(),
+}
+"""The key stages (``sifted``, ``reconciled``, ``corrected``) each step is replayed from."""
+
+
 class Injection(StrEnum):
     """How the lab altered a classical message it injected into the authenticated channel."""
 
@@ -232,6 +255,13 @@ class PostProcessingTranscript(Protocol):
         """The exported authentication key pool, if any."""
         ...
 
-    def blocks(self) -> Iterator[BlockTranscript]:
-        """Each block, read when reached (at most one block's arrays in memory)."""
+    def blocks(self, steps: frozenset[Step] | None = None) -> Iterator[BlockTranscript]:
+        """Each block, read when reached (at most one block's arrays in memory).
+
+        With ``steps``, only those steps and the keys they need (:data:`STEP_KEYS`) are read;
+        every other step and key of the returned blocks is None *because it was not asked for*.
+        A replay check asks for what it replays, so that the Cascade messages of a large block
+        are read by the check that replays them only (the whole file was read and validated
+        when the bundle was loaded).
+        """
         ...
