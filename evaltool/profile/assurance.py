@@ -63,7 +63,8 @@ def _path(lp: LoadedProfile, loc: tuple[int | str, ...], ref: str) -> Path:
     return path
 
 
-def _read(path: Path, model: type[M]) -> Loaded[M]:
+def read_assurance_file(path: Path, model: type[M]) -> Loaded[M]:
+    """Parse one assurance file and check its shape (not yet against a profile)."""
     doc = load_yaml(path, error=ProfileError)
     return Loaded(validate(doc, model, error=ProfileError), doc)
 
@@ -178,16 +179,16 @@ def load_assurance(lp: LoadedProfile) -> AssuranceData:
     base = ("assurance_files",)
     wu = at = None
     if files.cem_work_units is not None:
-        wu = _read(_path(lp, (*base, "cem_work_units"), files.cem_work_units),
+        wu = read_assurance_file(_path(lp, (*base, "cem_work_units"), files.cem_work_units),
                    WorkUnitCatalogue)
         check_work_units(lp, wu)
     if files.attack_catalogue is not None:
-        at = _read(_path(lp, (*base, "attack_catalogue"), files.attack_catalogue),
+        at = read_assurance_file(_path(lp, (*base, "attack_catalogue"), files.attack_catalogue),
                    AttackCatalogue)
         check_attacks(lp, at)
     crosswalks: list[Loaded[Crosswalk]] = []
     for k, ref in enumerate(files.crosswalks):
-        cw = _read(_path(lp, (*base, "crosswalks", k), ref), Crosswalk)
+        cw = read_assurance_file(_path(lp, (*base, "crosswalks", k), ref), Crosswalk)
         check_crosswalk(lp, cw)
         if any(c.data.id == cw.data.id for c in crosswalks):
             raise error_at(lp, (*base, "crosswalks", k),
