@@ -129,6 +129,15 @@ def check_work_units(lp: LoadedProfile, cat: Loaded[WorkUnitCatalogue]) -> None:
                            f"unit(s) unanswered by its activities: {', '.join(missing)}")
 
 
+def _edition_mismatch(cc_version: str | None, cem_edition: str) -> bool:
+    """The CEM edition does not go with the profile's CC edition (CC:2022 <-> CEM:2022, CC 3.1
+    <-> CEM 3.1); an unstated or unknown CC version is not judged."""
+    for mark in ("2022", "3.1"):
+        if cc_version is not None and mark in cc_version:
+            return mark not in cem_edition
+    return False
+
+
 def check_attacks(lp: LoadedProfile, cat: Loaded[AttackCatalogue]) -> None:
     """The catalogue serves a SAR of the profile, ids are unique, named SFRs exist."""
     p = lp.profile
@@ -180,11 +189,15 @@ def load_assurance(lp: LoadedProfile) -> AssuranceData:
     wu = at = None
     if files.cem_work_units is not None:
         wu = read_assurance_file(_path(lp, (*base, "cem_work_units"), files.cem_work_units),
-                   WorkUnitCatalogue)
+                                 WorkUnitCatalogue)
+        if _edition_mismatch(lp.profile.cc_version, wu.data.edition):
+            raise error_at(lp, (*base, "cem_work_units"),
+                           f"the work-unit catalogue is of {wu.data.edition}, but the profile is "
+                           f"written against {lp.profile.cc_version}: use the CEM of that edition")
         check_work_units(lp, wu)
     if files.attack_catalogue is not None:
         at = read_assurance_file(_path(lp, (*base, "attack_catalogue"), files.attack_catalogue),
-                   AttackCatalogue)
+                                 AttackCatalogue)
         check_attacks(lp, at)
     crosswalks: list[Loaded[Crosswalk]] = []
     for k, ref in enumerate(files.crosswalks):

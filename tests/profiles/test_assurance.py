@@ -414,3 +414,12 @@ def test_validate_refuses_an_unregistered_kind_in_a_lone_catalogue(run_cli,
                 if "monitor.pattern]" in t)
     assert f"attacks.yaml:{line}:" in r.stderr
     assert "attack ATK.PATTERN_EFFECT: unknown check kind 'monitor.pattern'" in r.stderr
+
+
+def test_cem_edition_must_match_the_cc_edition(tmp_path: Path) -> None:
+    path = _copy_profile(tmp_path, {"cem-work-units.yaml": ("edition: CEM:2022 R1",
+                                                            "edition: CEM 3.1 R5")})
+    err = _refused(path)
+    assert ("the work-unit catalogue is of CEM 3.1 R5, but the profile is written against "
+            "CC:2022 R1") in err.message
+    assert Path(err.path) == path
