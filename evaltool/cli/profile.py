@@ -141,7 +141,19 @@ def _summary(plan: Plan) -> list[str]:
            f"  activities {len(plan.activities)} "
            f"({sum(pa.activity.method == 'automated' for pa in plan.activities)} automated)",
            f"  automated protocol/optical/RNG/audit elements: {ratio.automated} of {ratio.total}"
-           f" ({100 * ratio.ratio:.0f} %)", "", "  objective -> SFRs"]
+           f" ({100 * ratio.ratio:.0f} %)"]
+    a = plan.assurance
+    if a.work_units is not None:
+        n_wu = sum(len(c.work_units) for c in a.work_units.data.components)
+        out.append(f"  CEM work units: {n_wu} ({a.work_units.data.edition}), answered by the "
+                   "SAR activities")
+    if a.attacks is not None:
+        cat = a.attacks.data
+        out.append(f"  {cat.component} attack catalogue: {len(cat.attacks)} attacks "
+                   f"({sum(x.factors.value < 25 for x in cat.attacks)} below Beyond High)")
+    if a.crosswalks:
+        out.append(f"  crosswalks: {', '.join(c.data.id for c in a.crosswalks)}")
+    out += ["", "  objective -> SFRs"]
     for o in p.objectives:
         target = ", ".join(o.sfrs) if o.sfrs else "(environment)"
         out.append(f"    {o.id} [{', '.join(o.addresses)}] -> {target}")
