@@ -54,7 +54,10 @@ def document_kind(path: Path) -> str:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
-    """Validate FILES: profiles, STs, method libraries, assurance files, evaluation inputs, bundles.
+    """Validate FILES (profiles, security targets, method libraries, evaluation inputs, bundles).
+
+    Also a profile's assurance files alone (CEM work units, attack catalogue, crosswalk;
+    docs/assurance.md): their shape, and the attack catalogue's check kinds.
 
     Errors name the file, line and column. A security target is validated against the profile it
     claims (given on the same command line, or found in ./profiles). An evaluation input is also
