@@ -332,6 +332,9 @@ def evaluate(
     return EvaluationResult(title=f"Evaluation of {m.toe.product} against {plan.profile.title}",
                             toe=toe, provenance=provenance, requirements=requirements,
                             trace=trace_links(plan.profile),
+                            attack_catalogue=(plan.assurance.attacks.data
+                                              if plan.assurance.attacks is not None else None),
+                            crosswalks=tuple(c.data for c in plan.assurance.crosswalks),
                             lab=evaluation.evaluation.lab if evaluation is not None else None,
                             evaluator=(evaluation.evaluation.evaluator
                                        if evaluation is not None else None))

@@ -17,6 +17,7 @@ from evaltool.checks.registry import CheckParams, CheckType, get, parse_params
 from evaltool.errors import ProfileError
 from evaltool.io.profiles import LoadedProfile, LoadedST
 from evaltool.model.profile import Activity, MethodLibrary, Profile
+from evaltool.profile.assurance import AssuranceData, load_assurance
 from evaltool.profile.library import (
     LoadedLibrary,
     check_test_methods,
@@ -58,6 +59,22 @@ class Plan:
     titles: Mapping[str, str] = field(default_factory=dict)
     provisional: frozenset[str] = frozenset()
     library: MethodLibrary | None = None
+    assurance: AssuranceData = field(default_factory=AssuranceData)
+
+
+def check_attack_kinds(data: AssuranceData) -> None:
+    """Every check kind the attack catalogue links an attack to is registered."""
+    if data.attacks is None:
+        return
+    cat = data.attacks
+    for i, attack in enumerate(cat.data.attacks):
+        for j, kind in enumerate(attack.checks):
+            try:
+                get(kind)
+            except ProfileError as exc:
+                raise ProfileError(f"attack {attack.id}: {exc.message}", path=cat.doc.path,
+                                   location=cat.doc.position(("attacks", i, "checks", j))
+                                   ) from None
 
 
 def load_library(path: Path) -> LoadedLibrary:
@@ -80,6 +97,8 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
     library = load_library(path) if path is not None else None
     if library is not None:
         check_test_methods(lp, library)
+    assurance = load_assurance(lp)
+    check_attack_kinds(assurance)
     values = st_values(lp, lst)
     p = lp.profile
     defined = {a.id for a in p.assignments} | {s.id for s in p.selections}
@@ -131,4 +150,4 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
         for k, act in enumerate(sar.activities):
             planned.append(plan_activity(sar.id, None, act, ("sars", i, "activities", k)))
     return Plan(p, values, tuple(planned), titles, frozenset(provisional),
-                library.library if library is not None else None)
+                library.library if library is not None else None, assurance)

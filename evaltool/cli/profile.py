@@ -1,4 +1,5 @@
-"""``evaltool profile``: read a protection profile: one requirement in full, or the crosswalk."""
+"""``evaltool profile``: read a protection profile: one requirement in full, the crosswalks (to
+the ISO/IEC 23837-2 method library or to ISO/IEC 19790), or the AVA_VAN attack catalogue."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from evaltool.cli._common import find_profile
 from evaltool.errors import UsageError
 from evaltool.io.profiles import load_profile, load_security_target
 from evaltool.model.profile import MethodLibrary
-from evaltool.profile.coverage import automation_ratio, crosswalk
+from evaltool.profile.assurance import expand_work_units
+from evaltool.profile.coverage import area_rows, automation_ratio, crosswalk
 from evaltool.profile.st import render_text
 from evaltool.suggest import suggest
 
@@ -69,6 +71,14 @@ def _activity_lines(pa: PlannedActivity, plan: Plan) -> list[str]:
         out.append(f"      evidence examined: {', '.join(act.evidence)}")
     if act.work_units:
         out.append(f"      work units: {', '.join(act.work_units)}")
+        cat = plan.assurance.work_units
+        if cat is not None:
+            units = {wu.id: wu for comp in cat.data.components for wu in comp.work_units}
+            for spec in act.work_units:
+                for wid in expand_work_units(spec) or ():
+                    wu = units.get(wid)
+                    if wu is not None:
+                        out += _wrap(f"{wid} [{wu.element}] {wu.summary}", "        ")
     if act.guidance:
         out += _wrap(f"guidance: {act.guidance}", "      ")
     return out
@@ -131,7 +141,19 @@ def _summary(plan: Plan) -> list[str]:
            f"  activities {len(plan.activities)} "
            f"({sum(pa.activity.method == 'automated' for pa in plan.activities)} automated)",
            f"  automated protocol/optical/RNG/audit elements: {ratio.automated} of {ratio.total}"
-           f" ({100 * ratio.ratio:.0f} %)", "", "  objective -> SFRs"]
+           f" ({100 * ratio.ratio:.0f} %)"]
+    a = plan.assurance
+    if a.work_units is not None:
+        n_wu = sum(len(c.work_units) for c in a.work_units.data.components)
+        out.append(f"  CEM work units: {n_wu} ({a.work_units.data.edition}), answered by the "
+                   "SAR activities")
+    if a.attacks is not None:
+        cat = a.attacks.data
+        out.append(f"  {cat.component} attack catalogue: {len(cat.attacks)} attacks "
+                   f"({sum(x.factors.value < 25 for x in cat.attacks)} below Beyond High)")
+    if a.crosswalks:
+        out.append(f"  crosswalks: {', '.join(c.data.id for c in a.crosswalks)}")
+    out += ["", "  objective -> SFRs"]
     for o in p.objectives:
         target = ", ".join(o.sfrs) if o.sfrs else "(environment)"
         out.append(f"    {o.id} [{', '.join(o.addresses)}] -> {target}")
@@ -169,14 +191,22 @@ def show(name: str, requirement: str | None, st_path: Path | None) -> None:
 
 @profile.command("crosswalk")
 @click.argument("name", default=DEFAULT_PROFILE)
+@click.option("--to", "target", metavar="TARGET",
+              help="Another standard the profile has a crosswalk to (e.g. iso-iec-19790); "
+                   "default: the profile's ISO/IEC 23837-2 method library.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def crosswalk_cmd(name: str, as_json: bool) -> None:
+def crosswalk_cmd(name: str, target: str | None, as_json: bool) -> None:
     """Print the mapping between profile NAME and its ISO/IEC 23837-2 method library.
 
     Rows are the profile's requirements with the 23837-1 requirement group and the 23837-2
     methods their activities use; then every method with the requirements that use it.
+    With --to iso-iec-19790: the ISO/IEC 19790:2012 / FIPS 140-3 security areas and the
+    profile's conventional SFRs mapped to each, then every mapped SFR with the evidence to reuse.
     """
     plan = _plan(name, None)
+    if target is not None and (plan.library is None or target != plan.library.id):
+        _other_crosswalk(plan, target, as_json)
+        return
     if plan.library is None:
         raise UsageError(f"profile {plan.profile.id} names no test_method_library")
     lib = plan.library
@@ -217,3 +247,97 @@ def crosswalk_cmd(name: str, as_json: bool) -> None:
                    f"{', '.join(used[meth.id]) or '(not used)'}")
     click.echo("")
     click.echo("* requirement id provisional (working id, not verified against the PP text)")
+
+
+def _other_crosswalk(plan: Plan, target: str, as_json: bool) -> None:
+    """``profile crosswalk --to TARGET``: a crosswalk file the profile names."""
+    cw = plan.assurance.crosswalk(target)
+    if cw is None:
+        known = [c.data.id for c in plan.assurance.crosswalks]
+        if plan.library is not None:
+            known.append(plan.library.id)
+        raise UsageError(f"profile {plan.profile.id} has no crosswalk to {target!r} (it has: "
+                         f"{', '.join(known) or 'none'}){suggest(target, known, n=2)}")
+    rows = area_rows(cw)
+    if as_json:
+        click.echo(json.dumps({
+            "profile": plan.profile.id, "crosswalk": cw.id, "title": cw.title,
+            "provisional": cw.provisional,
+            "areas": [{"id": r.area.id, "title": r.area.title, "clause": r.area.clause,
+                       "note": r.area.note, "sfrs": [e.sfr for e in r.entries]} for r in rows],
+            "sfrs": [{"id": e.sfr, "topic": e.topic, "areas": list(e.areas),
+                      "coverage": e.coverage, "reuse": e.reuse} for e in cw.entries],
+        }, indent=2))
+        return
+    click.echo(f"{plan.profile.id} {plan.profile.version} <-> {cw.id}: {cw.title}"
+               + ("  (provisional)" if cw.provisional else ""))
+    click.echo("")
+    aw = max(len(r.area.id) for r in rows) + 1
+    tw = max(len(r.area.title) for r in rows) + 1
+    click.echo(f"{'area':<{aw}} {'title':<{tw}} profile SFRs (= equivalent, ~ partial)")
+    for r in rows:
+        sfrs = ", ".join(e.sfr + ("=" if e.coverage == "equivalent" else "~")
+                         for e in r.entries)
+        click.echo(f"{r.area.id:<{aw}} {r.area.title:<{tw}} {sfrs or '-'}")
+        if not r.entries and r.area.note:
+            click.echo("\n".join(_wrap(r.area.note, " " * (aw + tw + 2))))
+    click.echo("")
+    sw = max(len(e.sfr) for e in cw.entries) + 1
+    pw = max(len(e.topic) for e in cw.entries) + 1
+    click.echo(f"{'SFR':<{sw}} {'topic':<{pw}} {'coverage':<11} areas")
+    for e in cw.entries:
+        click.echo(f"{e.sfr:<{sw}} {e.topic:<{pw}} {e.coverage:<11} {', '.join(e.areas)}")
+
+
+@profile.command("attacks")
+@click.argument("name", default=DEFAULT_PROFILE)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (with the computed values).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="Also print each attack's description, literature, rationale and lab test.")
+def attacks_cmd(name: str, as_json: bool, verbose: bool) -> None:
+    """List the AVA_VAN attack catalogue of profile NAME with each attack's attack potential.
+
+    The value is the sum of the CEM Annex B.4 values of the attack's factor levels (elapsed
+    time, expertise, knowledge of the TOE, window of opportunity, equipment) and the rating is
+    the attack potential it takes; an attack below the resistance the SAR requires must be
+    countered by the TOE. 'covered by' lists the check kinds that decide it and/or 'lab test'.
+    """
+    plan = _plan(name, None)
+    loaded = plan.assurance.attacks
+    if loaded is None:
+        raise UsageError(f"profile {plan.profile.id} names no attack catalogue "
+                         "(assurance_files.attack_catalogue)")
+    cat = loaded.data
+    if as_json:
+        click.echo(json.dumps(cat.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{cat.id} {cat.version} for {cat.component}: {cat.title}"
+               + ("  (provisional)" if cat.provisional else ""))
+    click.echo(f"required resistance: {cat.required_resistance} attack potential "
+               "(attacks rated below Beyond High must be countered)")
+    click.echo("")
+    iw = max(len(a.id) for a in cat.attacks) + 1
+    click.echo(f"{'attack':<{iw}} {'time':<10} {'expertise':<17} {'knowledge':<10} "
+               f"{'window':<22} {'equipment':<17} {'value':>5} {'rating':<14} covered by")
+    for a in cat.attacks:
+        f = a.factors
+        cover = [*a.checks, *(["lab test"] if a.lab_test else [])]
+        click.echo(f"{a.id:<{iw}} {f.elapsed_time.value:<10} {f.expertise.value:<17} "
+                   f"{f.knowledge.value:<10} {f.window.value:<22} {f.equipment.value:<17} "
+                   f"{f.value:>5} {f.rating:<14} {', '.join(cover)}")
+        if verbose:
+            lines = _wrap(a.description, "    ")
+            lines += [f"    SFRs: {', '.join(a.sfrs) or '-'}"]
+            lines += _wrap(f"factors: {a.factors_rationale}", "    ")
+            if a.lab_test:
+                lines += _wrap(f"lab test: {a.lab_test}", "    ")
+            lines += [f"    - {c.authors} {c.title}. {c.journal}"
+                      + (f" {c.volume}" if c.volume else "")
+                      + (f", {c.article}" if c.article else "") + f" ({c.year})"
+                      for c in a.literature]
+            click.echo("\n".join(lines))
+    counted = sum(a.factors.value < 25 for a in cat.attacks)
+    click.echo("")
+    click.echo(f"{len(cat.attacks)} attacks, {counted} rated below Beyond High (to be countered); "
+               f"{sum(bool(a.checks) for a in cat.attacks)} covered by check kinds, "
+               f"{sum(a.lab_test is not None for a in cat.attacks)} needing a lab test")

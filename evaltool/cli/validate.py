@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from evaltool.checks.plan import Plan, build_plan, load_library
+from evaltool.checks.plan import Plan, build_plan, check_attack_kinds, load_library
 from evaltool.cli._common import profile_dirs
 from evaltool.errors import ProfileError
 from evaltool.io.profiles import (
@@ -18,6 +18,8 @@ from evaltool.io.profiles import (
     load_security_target,
 )
 from evaltool.io.yaml import load_yaml
+from evaltool.model.assurance import AttackCatalogue, Crosswalk, WorkUnitCatalogue
+from evaltool.profile.assurance import AssuranceData, read_assurance_file
 from evaltool.profile.evaluation import check_evaluation
 
 
@@ -32,11 +34,19 @@ def _profile_for(st_profile: str, given: dict[str, LoadedProfile]) -> LoadedProf
 
 
 def document_kind(path: Path) -> str:
-    """What ``path`` holds: 'method-library' or one of :func:`detect_document`'s kinds."""
+    """What ``path`` holds: 'method-library', an assurance file ('cem-work-units',
+    'attack-catalogue', 'crosswalk') or one of :func:`detect_document`'s kinds."""
     if path.is_file() and path.suffix in (".yaml", ".yml") and path.name != "bundle.yaml":
         doc = load_yaml(path, error=ProfileError)
         if isinstance(doc.data, Mapping) and "methods" in doc.data and "sfrs" not in doc.data:
             return "method-library"
+        if isinstance(doc.data, Mapping) and "sfrs" not in doc.data:
+            if "attacks" in doc.data:
+                return "attack-catalogue"
+            if "entries" in doc.data and "areas" in doc.data:
+                return "crosswalk"
+            if "components" in doc.data and "edition" in doc.data:
+                return "cem-work-units"
         return detect_document(path, doc)
     return detect_document(path)
 
@@ -45,6 +55,9 @@ def document_kind(path: Path) -> str:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
     """Validate FILES (profiles, security targets, method libraries, evaluation inputs, bundles).
+
+    Also a profile's assurance files alone (CEM work units, attack catalogue, crosswalk;
+    docs/assurance.md): their shape, and the attack catalogue's check kinds.
 
     Errors name the file, line and column. A security target is validated against the profile it
     claims (given on the same command line, or found in ./profiles). An evaluation input is also
@@ -74,6 +87,20 @@ def validate(files: tuple[Path, ...]) -> None:
             ll = load_library(f)
             click.echo(f"{f}: valid method library {ll.library.id} {ll.library.version} "
                        f"({len(ll.library.methods)} methods)")
+        elif kind == "attack-catalogue":
+            at = read_assurance_file(f, AttackCatalogue)
+            check_attack_kinds(AssuranceData(attacks=at))
+            click.echo(f"{f}: valid attack catalogue {at.data.id} {at.data.version} "
+                       f"({len(at.data.attacks)} attacks)")
+        elif kind == "crosswalk":
+            cw = read_assurance_file(f, Crosswalk)
+            click.echo(f"{f}: valid crosswalk {cw.data.id} ({len(cw.data.entries)} SFRs, "
+                       f"{len(cw.data.areas)} areas)")
+        elif kind == "cem-work-units":
+            wu = read_assurance_file(f, WorkUnitCatalogue)
+            n = sum(len(c.work_units) for c in wu.data.components)
+            click.echo(f"{f}: valid CEM work-unit catalogue {wu.data.id} "
+                       f"({len(wu.data.components)} components, {n} work units)")
         elif kind == "evaluation":
             lev = load_evaluation_input(f)
             if len(plans) == 1:

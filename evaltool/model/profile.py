@@ -254,6 +254,14 @@ class ExtendedComponent(StrictModel):
     provisional: bool = False
 
 
+class AssuranceFiles(StrictModel):
+    """Assurance data files next to the profile (relative paths; see ``docs/assurance.md``)."""
+
+    cem_work_units: str | None = Field(None, description="CEM work-unit catalogue")
+    attack_catalogue: str | None = Field(None, description="AVA_VAN attack catalogue")
+    crosswalks: tuple[str, ...] = Field((), description="crosswalks to other standards")
+
+
 class Profile(StrictModel):
     """A protection profile as data."""
 
@@ -276,6 +284,7 @@ class Profile(StrictModel):
     extended_components: tuple[ExtendedComponent, ...] = ()
     sfrs: tuple[SFR, ...] = Field(min_length=1)
     sars: tuple[SAR, ...] = ()
+    assurance_files: AssuranceFiles | None = None
 
     def sfr(self, sfr_id: str) -> SFR | None:
         """The SFR with id ``sfr_id`` (or one of its aliases), if any."""

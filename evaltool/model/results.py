@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field, computed_field, field_validator
 
+from evaltool.model.assurance import AttackCatalogue, Crosswalk
 from evaltool.model.base import StrictModel
 from evaltool.model.bundle import ImportRecord
 from evaltool.model.verdict import Verdict, combine, combine_overall
@@ -224,6 +225,12 @@ class EvaluationResult(StrictModel):
     requirements: tuple[RequirementResult, ...]
     trace: tuple[TraceLink, ...] = Field(
         (), description="the profile's rationale (threat/OSP -> objectives -> SFRs)")
+    attack_catalogue: AttackCatalogue | None = Field(
+        None, exclude_if=lambda v: v is None,
+        description="the profile's AVA_VAN attack catalogue, with each attack's attack potential")
+    crosswalks: tuple[Crosswalk, ...] = Field(
+        (), exclude_if=lambda v: not v,
+        description="the profile's crosswalks to other standards (ISO/IEC 19790 / FIPS 140-3)")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -1,7 +1,8 @@
-"""What a profile's activities cover: the automation ratio and the crosswalk to its method library.
+"""What a profile's activities cover: the automation ratio and the crosswalk to its method library,
+and what a crosswalk to another standard (ISO/IEC 19790) covers per area of that standard.
 
-Both are derived from the activities (their ``method`` and ``test_method``), so they cannot
-disagree with what an audit does.
+The first two are derived from the activities (their ``method`` and ``test_method``), so they
+cannot disagree with what an audit does.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from evaltool.model.assurance import Crosswalk, CrosswalkArea, CrosswalkEntry
 from evaltool.model.profile import Activity, MethodLibrary, Profile, RequirementArea
 
 AUTOMATION_AREAS: frozenset[RequirementArea] = frozenset({
@@ -83,3 +85,20 @@ def crosswalk(profile: Profile, library: MethodLibrary) -> list[CrosswalkRow]:
             automated=sum(a.method == "automated" for a in acts),
             manual=sum(a.method == "manual" for a in acts), provisional=prov))
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class AreaRow:
+    """One area of a crosswalk's target standard and the profile SFRs mapped to it."""
+
+    area: CrosswalkArea
+    entries: tuple[CrosswalkEntry, ...]
+
+
+def area_rows(cw: Crosswalk) -> list[AreaRow]:
+    """Each area of the target standard, in its order, with the entries that name it.
+
+    An area without entries is kept: the crosswalk then says (in the area's note) what covers it
+    instead, e.g. the SARs for ISO/IEC 19790 §7.11.
+    """
+    return [AreaRow(a, tuple(e for e in cw.entries if a.id in e.areas)) for a in cw.areas]

@@ -271,7 +271,57 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
         "attachments": list(attachments),
         "assurance_model": ASSURANCE_MODEL,
         "max_appendix_rows": MAX_APPENDIX_ROWS,
+        "attack_appendix": _attack_appendix(result),
+        "crosswalk_appendix": _crosswalk_appendix(result),
     }
+
+
+def _attack_appendix(result: EvaluationResult) -> dict[str, Any] | None:
+    """Appendix A: the AVA_VAN attack catalogue, each attack with the checks of this evaluation
+    whose kind covers it and their combined verdict (nothing is decided here)."""
+    cat = getattr(result, "attack_catalogue", None)
+    if cat is None:
+        return None
+    by_kind: dict[str, list[CheckResult]] = {}
+    for c in result.checks():
+        by_kind.setdefault(c.kind, []).append(c)
+    attacks = []
+    for a in cat.attacks:
+        ran = [c for k in a.checks for c in by_kind.get(k, ())]
+        f = a.factors
+        attacks.append({
+            "id": a.id, "title": a.title, "target": a.target, "description": a.description,
+            "literature": [f"{c.authors} {c.title}. {c.journal}"
+                           + (f" {c.volume}" if c.volume else "")
+                           + (f", {c.article}" if c.article else "") + f" ({c.year})"
+                           for c in a.literature],
+            "factors": [f.elapsed_time.value, f.expertise.value, f.knowledge.value,
+                        f.window.value, f.equipment.value],
+            "value": f.value, "rating": f.rating, "must_counter": f.value < 25,
+            "rationale": a.factors_rationale, "sfrs": list(a.sfrs), "kinds": list(a.checks),
+            "lab_test": a.lab_test or "", "checks_run": len(ran),
+            "verdict": combine(c.verdict for c in ran).value if ran else "",
+        })
+    return {"id": cat.id, "version": cat.version, "component": cat.component,
+            "required": cat.required_resistance, "provisional": cat.provisional,
+            "source": cat.source,
+            "equipment": [{"level": e.level, "meaning": e.meaning} for e in cat.equipment],
+            "attacks": attacks}
+
+
+def _crosswalk_appendix(result: EvaluationResult) -> list[dict[str, Any]]:
+    """Appendix B: each crosswalk, per area of the target standard and per SFR."""
+    out = []
+    for cw in getattr(result, "crosswalks", ()) or ():
+        areas = [{"id": a.id, "title": a.title, "clause": a.clause, "note": a.note,
+                  "entries": [{"sfr": e.sfr, "topic": e.topic, "coverage": e.coverage,
+                               "reuse": e.reuse} for e in cw.entries if a.id in e.areas]}
+                 for a in cw.areas]
+        entries = [{"sfr": e.sfr, "topic": e.topic, "areas": list(e.areas),
+                    "coverage": e.coverage, "reuse": e.reuse} for e in cw.entries]
+        out.append({"id": cw.id, "title": cw.title, "source": cw.source,
+                    "provisional": cw.provisional, "areas": areas, "entries": entries})
+    return out
 
 
 _BLANK_LINES = re.compile(r"\n{3,}")

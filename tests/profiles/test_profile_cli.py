@@ -41,10 +41,13 @@ def test_show_sar_and_summary(profile_cli) -> None:
     assert r.exit_code == 0, r.stderr
     assert r.stdout.startswith("AVA_VAN.5  Advanced methodical vulnerability analysis  "
                                "[augmentation]")
-    assert "work units: AVA_VAN.5-7" in r.stdout
+    assert "work units: AVA_VAN.5-1..12" in r.stdout
     r = profile_cli("profile", "show", GS016)
     assert "SFRs 46 (87 elements, 6 extended), SARs 24" in r.stdout
     assert "automated protocol/optical/RNG/audit elements: 29 of 37 (78 %)" in r.stdout
+    assert "CEM work units: 189 (CEM:2022 R1), answered by the SAR activities" in r.stdout
+    assert "AVA_VAN.5 attack catalogue: 13 attacks (10 below Beyond High)" in r.stdout
+    assert "crosswalks: iso-iec-19790" in r.stdout
 
 
 def test_show_unknown_requirement_suggests(profile_cli) -> None:
