@@ -58,6 +58,8 @@ class Plan:
     titles: Mapping[str, str] = field(default_factory=dict)
     provisional: frozenset[str] = frozenset()
     library: MethodLibrary | None = None
+    st_given: frozenset[str] | None = None
+    """Assignments and selections the security target gave; ``None`` without an ST."""
 
 
 def load_library(path: Path) -> LoadedLibrary:
@@ -130,5 +132,7 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
         titles[sar.id] = sar.title
         for k, act in enumerate(sar.activities):
             planned.append(plan_activity(sar.id, None, act, ("sars", i, "activities", k)))
+    given = (None if lst is None
+             else frozenset(lst.st.assignments) | frozenset(lst.st.selections))
     return Plan(p, values, tuple(planned), titles, frozenset(provisional),
-                library.library if library is not None else None)
+                library.library if library is not None else None, given)

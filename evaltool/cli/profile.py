@@ -15,6 +15,7 @@ from evaltool.errors import UsageError
 from evaltool.io.profiles import load_profile, load_security_target
 from evaltool.model.profile import MethodLibrary
 from evaltool.profile.coverage import automation_ratio, crosswalk
+from evaltool.profile.identity import identity
 from evaltool.profile.st import render_text
 from evaltool.suggest import suggest
 
@@ -124,6 +125,11 @@ def _summary(plan: Plan) -> list[str]:
     out = [f"{p.id} {p.version}: {p.title}" + ("  [provisional]" if p.provisional else ""),
            f"  scheme: {p.scheme or '-'}", f"  CC version: {p.cc_version or '-'}",
            f"  assurance package: {p.assurance_package or '-'}",
+           *([f"  models: {p.reference.title} {p.reference.version} ({p.reference.date})"
+              + (f", {p.reference.certification_id}" if p.reference.certification_id else "")]
+             if p.reference is not None else []),
+           f"  conformance: {p.conformance or '-'}",
+           f"  ids: {identity(p).statement}",
            f"  threats {len(p.threats)}, policies {len(p.policies)}, assumptions "
            f"{len(p.assumptions)}, objectives {len(p.objectives)}",
            f"  SFRs {len(p.sfrs)} ({n_el} elements, "
