@@ -223,3 +223,37 @@ def crosswalk_cmd(name: str, as_json: bool) -> None:
                    f"{', '.join(used[meth.id]) or '(not used)'}")
     click.echo("")
     click.echo("* requirement id provisional (working id, not verified against the PP text)")
+
+
+@profile.command("bind")
+@click.argument("name")
+@click.argument("mapping", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="File to write the bound profile to.")
+def bind_cmd(name: str, mapping: Path, out: Path) -> None:
+    """Bind profile NAME's working ids to the official ones listed in MAPPING.
+
+    The mapping (docs/profile-binding.md; `evaltool schema profile-mapping`) gives the official
+    id and title of every working id; it must be complete and one-to-one (errors name its line
+    and column). The bound profile, written to --out, uses only official ids, so an audit with it
+    shows no working id in any output.
+    """
+    import os
+
+    from evaltool.atomic import write_atomic
+    from evaltool.checks.plan import build_plan as plan_of
+    from evaltool.io.profiles import load_profile as load
+    from evaltool.profile.binding import bind, dump_profile, load_mapping
+
+    lp = load(find_profile(name))
+    plan_of(lp)
+    bound = bind(lp, load_mapping(mapping))
+    if bound.test_method_library is not None:
+        # The library stays where it is; the bound profile refers to it from its own folder.
+        library = (lp.doc.path.parent / bound.test_method_library).resolve()
+        rel = os.path.relpath(library, out.parent.resolve())
+        bound = bound.model_copy(update={"test_method_library": rel})
+    write_atomic(out, dump_profile(bound, lp).encode())
+    plan_of(load(out))
+    click.echo(f"{out}: profile {bound.id} {bound.version} bound to {bound.binding.source}"
+               if bound.binding else str(out))

@@ -53,10 +53,11 @@ def items(profile: Profile) -> Iterator[tuple[ItemKind, str, IdStatus, tuple[int
             yield "elements", el.id, status, ("sfrs", i, "elements", j)
 
 
-def working_ids(profile: Profile) -> dict[str, ItemKind]:
-    """The working ids of ``profile`` and their kinds (what a binding must replace)."""
-    return {item_id: kind for kind, item_id, status, _ in items(profile)
-            if status is IdStatus.WORKING}
+def working_ids(profile: Profile) -> list[tuple[ItemKind, str]]:
+    """The working ids of ``profile`` with their kinds (what a binding must replace); an
+    extended SFR and its component definition appear once each."""
+    return [(kind, item_id) for kind, item_id, status, _ in items(profile)
+            if status is IdStatus.WORKING]
 
 
 def identity(profile: Profile) -> ProfileIdentity:
