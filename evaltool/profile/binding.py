@@ -146,7 +146,8 @@ def check_mapping(lp: LoadedProfile, lm: LoadedMapping) -> dict[str, str]:
         if sfr.extended and sfr.id in m.sfrs and base in m.extended_components:
             official_base = _split(m.sfrs[sfr.id].id)[0]
             if official_base != m.extended_components[base].id:
-                raise _err(lm, ("sfrs", sfr.id, "id"), f"SFR {sfr.id} becomes {official_base}, "
+                raise _err(lm, ("extended_components", base, "id"),
+                           f"SFR {sfr.id} becomes {official_base}, "
                            f"its extended component {base} becomes "
                            f"{m.extended_components[base].id}: they must agree")
     # One-to-one: no official id twice, none equal to an id the binding leaves in place.
