@@ -46,7 +46,7 @@ def document_kind(path: Path) -> str:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 def validate(files: tuple[Path, ...]) -> None:
-    """Validate FILES (profiles, STs, method libraries, evaluation inputs, bundles, mappings).
+    """Validate FILES (profiles, security targets, method libraries, evaluation inputs, bundles).
 
     Errors name the file, line and column. A security target is validated against the profile it
     claims (given on the same command line, or found in ./profiles), and so is a profile mapping

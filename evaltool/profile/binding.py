@@ -17,10 +17,10 @@ from typing import Any
 
 from evaltool.errors import ProfileError
 from evaltool.io.files import sha256_file
-from evaltool.io.profiles import LoadedProfile
+from evaltool.io.profiles import LoadedEvaluation, LoadedProfile
 from evaltool.io.yaml import Located, load_yaml, validate
 from evaltool.model.binding import ProfileMapping
-from evaltool.model.profile import Binding, IdStatus, Profile
+from evaltool.model.profile import Binding, EvaluationInput, IdStatus, Profile
 from evaltool.profile.identity import ItemKind, items
 from evaltool.suggest import suggest
 
@@ -215,6 +215,22 @@ def bind(lp: LoadedProfile, lm: LoadedMapping) -> Profile:
 
 def dump_profile(profile: Profile, source: LoadedProfile) -> str:
     """``profile`` as YAML, headed by a comment naming the profile and mapping it came from."""
+    binding = profile.binding
+    head = (f"# {profile.id} {profile.version} bound to {binding.source}\n"
+            f"# written by `evaltool profile bind` from {source.doc.path.name} and "
+            f"{binding.mapping} (SHA-256 {binding.mapping_sha256})\n") if binding else ""
+    return dump_yaml(profile.model_dump(mode="json", by_alias=True, exclude_defaults=True), head)
+
+
+def bind_evaluation(lev: LoadedEvaluation, rename: dict[str, str]) -> EvaluationInput:
+    """An evaluation input with the activity ids of its attestations, the requirement ids of its
+    waivers and ids named in its texts renamed as :func:`bind` renames the profile."""
+    data = lev.evaluation.model_dump(mode="json", exclude_defaults=True)
+    return EvaluationInput.model_validate(_rewrite(data, _renamer(rename), rename))
+
+
+def dump_yaml(data: Any, head: str = "") -> str:
+    """``data`` (plain JSON-like values) as block-style YAML after the comment lines ``head``."""
     import io
 
     from ruamel.yaml import YAML
@@ -224,9 +240,5 @@ def dump_profile(profile: Profile, source: LoadedProfile) -> str:
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     yaml.width = 100
     buf = io.StringIO()
-    yaml.dump(profile.model_dump(mode="json", by_alias=True, exclude_defaults=True), buf)
-    binding = profile.binding
-    head = (f"# {profile.id} {profile.version} bound to {binding.source}\n"
-            f"# written by `evaltool profile bind` from {source.doc.path.name} and "
-            f"{binding.mapping} (SHA-256 {binding.mapping_sha256})\n") if binding else ""
+    yaml.dump(data, buf)
     return head + buf.getvalue()

@@ -226,7 +226,8 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
             series_rows.extend({"check_id": c.check_id, **_series_summary(s)} for s in c.series)
         sections.append({"id": r.requirement_id, "anchor": anchors[r.requirement_id],
                          "title": r.title, "verdict": r.verdict.value,
-                         "provisional": r.provisional, "checks": checks})
+                         "provisional": r.provisional, "checks": checks,
+                         "module": getattr(r, "module", None) or ""})
     method_counts: dict[tuple[str, str], int] = {}
     for c in result.checks():
         key = (c.kind, c.standard_ref)

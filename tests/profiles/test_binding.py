@@ -17,7 +17,7 @@ import pytest
 from evaltool.io.profiles import load_profile
 from evaltool.profile.binding import bind, check_mapping, load_mapping
 from evaltool.profile.identity import working_ids
-from tests.profiles.conftest import CORPUS, GS016
+from tests.profiles.conftest import CORPUS, DEMO_EVALUATION, GS016
 from tests.support import HONEST
 
 MAPPING = CORPUS / "binding" / "gs016-made-up-mapping.yaml"
@@ -90,23 +90,26 @@ def bound_audit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from evaltool.cli import main
 
     root = tmp_path_factory.mktemp("bound")
-    bound = root / "bound.yaml"
+    bound, evaluation = root / "bound.yaml", root / "evaluation.yaml"
     with pytest.raises(SystemExit) as info:
-        main(["profile", "bind", str(GS016), str(MAPPING), "--out", str(bound)])
+        main(["profile", "bind", str(GS016), str(MAPPING), "--out", str(bound),
+              "--evaluation", str(DEMO_EVALUATION), "--evaluation-out", str(evaluation)])
     assert info.value.code == 0
     out = root / "out"
     with pytest.raises(SystemExit) as info:
         main(["-q", "audit", str(HONEST), "--profile", str(bound), "--st",
-              str(HONEST / "st.yaml"), "--seed", "1", "--out", str(out),
-              "--format", "json,html,pdf,junit,oscal"])
-    # No evaluation input: the manual activities await attestations (inconclusive, exit 3).
-    assert info.value.code == 3
+              str(HONEST / "st.yaml"), "--evaluation", str(evaluation), "--seed", "1",
+              "--out", str(out), "--format", "json,html,pdf,junit,oscal"])
+    # The honest scenario passes with the bound profile and the bound attestations.
+    assert info.value.code == 0
     return out
 
 
 def test_bound_audit_leaves_no_working_id_in_any_output(bound_audit: Path) -> None:
     pattern = _working_pattern()
-    assert len({m.group(0) for m in pattern.finditer(GS016.read_text())}) == 76  # it finds them
+    # The pattern finds every working id in the unbound profile (71 distinct: an extended SFR
+    # and its component definition share one).
+    assert len({m.group(0) for m in pattern.finditer(GS016.read_text())}) == 71
     files = sorted(p for p in bound_audit.iterdir() if p.is_file())
     assert {p.name for p in files} >= {"results.json", "report.html", "report.pdf",
                                        "results.junit.xml", "results.oscal.json"}
@@ -116,6 +119,9 @@ def test_bound_audit_leaves_no_working_id_in_any_output(bound_audit: Path) -> No
         assert not left, f"{path.name} still names working ids {left[:10]}"
     html = (bound_audit / "report.html").read_text()
     assert "FPT_XDC.1.9" in html and "T.XT1" in html and "FCS_COP.1/XVER" in html
+    # Results are grouped by the module an SFR is allocated to.
+    assert "<h3>Verdicts per module</h3>" in html
+    assert "<td>receiver</td><td class=\"small\">FPT_XDC.1, FCS_RNG.1/XRCV</td>" in html
     # The scan can fail: the same outputs name official ids the pattern does not know.
     assert "FPT_XDC.1.9" in _text(bound_audit / "report.pdf")
 
@@ -125,5 +131,9 @@ def test_bound_audit_states_the_binding(bound_audit: Path) -> None:
     identity = data["profile"]
     assert identity["bound_to"] == "Made-up official text for tests (not ETSI GS QKD 016)"
     assert identity["id_counts"] == {"cc": 116, "official": 76, "working": 0}
-    assert data["verdict"] == "inconclusive"
-    assert data["counts"]["fail"] == 0
+    assert data["verdict"] == "pass"
+    assert data["counts"] == {"pass": 139, "fail": 0, "inconclusive": 0, "not-applicable": 9}
+    manual = {c["activity_id"]: c for r in data["requirements"] for c in r["checks"]
+              if c["kind"] == "manual"}
+    assert manual["FCS_XQK.1.1-A1"]["verdict"] == "pass"
+    assert "attested by M. Tanaka on 2026-11-12" in manual["FCS_XQK.1.1-A1"]["notes"][0]
