@@ -137,3 +137,33 @@ def test_bound_audit_states_the_binding(bound_audit: Path) -> None:
               if c["kind"] == "manual"}
     assert manual["FCS_XQK.1.1-A1"]["verdict"] == "pass"
     assert "attested by M. Tanaka on 2026-11-12" in manual["FCS_XQK.1.1-A1"]["notes"][0]
+
+
+def test_mapping_schema_export_matches_docs(run_cli) -> None:
+    from tests.support import REPO
+
+    r = run_cli("schema", "profile-mapping")
+    assert r.exit_code == 0
+    shipped = REPO / "docs" / "schemas" / "profile-mapping.schema.json"
+    schema = json.loads(r.stdout)
+    assert schema == json.loads(shipped.read_text()), (
+        "docs/schemas/profile-mapping.schema.json is stale: regenerate with "
+        "`evaltool schema profile-mapping`")
+    assert schema["required"] == ["binds_profile", "source"]
+    assert schema["additionalProperties"] is False
+
+
+def test_validate_reports_a_valid_mapping(run_cli) -> None:
+    r = run_cli("validate", GS016, MAPPING)
+    assert r.exit_code == 0, r.stderr
+    assert f"{MAPPING}: valid mapping of etsi-gs-qkd-016 (48 items," in r.stdout
+
+
+def test_bind_refuses_an_evaluation_without_its_output(run_cli, tmp_path: Path) -> None:
+    from tests.profiles.conftest import DEMO_EVALUATION as EVAL
+
+    r = run_cli("profile", "bind", GS016, MAPPING, "--out", tmp_path / "b.yaml",
+                "--evaluation", EVAL)
+    assert r.exit_code == 2
+    assert "--evaluation and --evaluation-out go together" in r.stderr
+    assert not (tmp_path / "b.yaml").exists()
