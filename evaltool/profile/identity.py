@@ -74,7 +74,7 @@ def identity(profile: Profile) -> ProfileIdentity:
     elif working:
         statement = (f"{working} ids are evaltool working ids, not the official ids of the "
                      "published profile; a lab holding the text binds them with "
-                     "`evaltool profile bind`.")
+                     "evaltool profile bind.")
     else:
         statement = "Every id is an official or a CC component id."
     if profile.wording.value == "summary":
