@@ -41,6 +41,7 @@ from evaltool.io.profiles import (
 )
 from evaltool.model.profile import Profile, Waiver
 from evaltool.model.results import (
+    AssignmentUsed,
     CheckResult,
     EvaluationResult,
     InputFile,
@@ -51,6 +52,7 @@ from evaltool.model.results import (
 )
 from evaltool.model.verdict import Verdict
 from evaltool.profile.evaluation import check_evaluation
+from evaltool.profile.identity import identity
 
 ProgressFn = Callable[[int, int, str], None]
 """Called as ``progress(done, total, check_id)`` after each check."""
@@ -276,6 +278,23 @@ def trace_links(profile: Profile) -> tuple[TraceLink, ...]:
     return tuple(links)
 
 
+def assignments_used(plan: Plan) -> tuple[AssignmentUsed, ...]:
+    """Every assignment and selection value of the plan with its source: the security target's,
+    or the profile data's default (an evaltool default, not a value of the published profile)."""
+    given = plan.st_given or frozenset()
+    out = [AssignmentUsed(
+        id=a.id, title=a.title, kind="assignment", value=plan.st_values.get(a.id), unit=a.unit,
+        source="security-target" if a.id in given else "evaltool-default")
+        for a in plan.profile.assignments]
+    for s in plan.profile.selections:
+        v = plan.st_values.get(s.id)
+        out.append(AssignmentUsed(
+            id=s.id, title=s.title, kind="selection",
+            value=tuple(v) if isinstance(v, list | tuple) else v,
+            source="security-target" if s.id in given else "evaltool-default"))
+    return tuple(out)
+
+
 def evaluate(
     plan: Plan,
     bundle: Bundle,
@@ -307,9 +326,10 @@ def evaluate(
         if progress is not None:
             progress(done, total, pa.activity.id)
     waivers = evaluation.evaluation.waivers if evaluation is not None else ()
+    modules = {s.id: s.module.value for s in plan.profile.sfrs}
     requirements = tuple(
         RequirementResult(requirement_id=req, title=plan.titles.get(req, req),
-                          provisional=req in plan.provisional,
+                          provisional=req in plan.provisional, module=modules.get(req),
                           checks=tuple(_apply_waivers(checks, waivers, started.date())))
         for req, checks in by_req.items()
     )
@@ -335,6 +355,8 @@ def evaluate(
                             attack_catalogue=(plan.assurance.attacks.data
                                               if plan.assurance.attacks is not None else None),
                             crosswalks=tuple(c.data for c in plan.assurance.crosswalks),
+                            profile=identity(plan.profile), pre_check=plan.st_given is None,
+                            assignments=assignments_used(plan),
                             lab=evaluation.evaluation.lab if evaluation is not None else None,
                             evaluator=(evaluation.evaluation.evaluator
                                        if evaluation is not None else None))

@@ -2,9 +2,9 @@
 
 The protocol checks recompute key lengths and abort decisions from the parameters the device
 claims in its manifest (``claims``). A security target that is stricter than those claims would
-then never be enforced; ``claims.st-consistency`` closes that gap (ETSI GS QKD 016 FCS_QKD.1: the
-secrecy and correctness parameters must not be above the assigned values; ASE_TSS: the TOE
-implements the ST).
+then never be enforced; ``claims.st-consistency`` closes that gap (the profile's QKD component
+asks for secrecy and correctness parameters not above the assigned values; CC:2022 Part 3
+ASE_TSS.1: the TOE implements the ST).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ class STConsistencyParams(CheckParams):
 
 
 @check("claims.st-consistency", params=STConsistencyParams,
-       ref="ETSI GS QKD 016 FCS_QKD.1 (working id); CC Part 3 ASE_TSS")
+       ref="CC:2022 Part 3 ASE_TSS.1 (the TOE meets the ST's SFRs)")
 def st_consistency(p: STConsistencyParams, ctx: CheckContext) -> Outcome:
     """The manifest's protocol claims are not looser than the security target's assignments."""
     c = ctx.manifest.claims

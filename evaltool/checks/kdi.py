@@ -188,7 +188,7 @@ def _log_keys(ctx: CheckContext, slot: str, p: LogParams) -> list[dict[str, Any]
 
 
 @check("kdi.log-consistency", params=LogParams, ref=f"{REF_014} clauses 5.2, 5.3, 6.3; "
-       "ETSI GS QKD 016 FDP_ETC.2")
+       "CC:2022 Part 2 FDP_ETC.2")
 def kdi_log_consistency(p: LogParams, ctx: CheckContext) -> Outcome:
     """Offline key-delivery logs: no key id repeats, and both modules list the same keys.
 
@@ -340,7 +340,7 @@ class UniquenessParams(ProbeParams):
 
 
 @check("kdi.uniqueness", params=UniquenessParams, ref=f"{REF_014} clause 6.3 (key_ID); "
-       "ETSI GS QKD 016 FCS_CKM")
+       "CC:2022 Part 2 FCS_CKM")
 def kdi_uniqueness(p: UniquenessParams, ctx: CheckContext) -> Outcome:
     """No key id and no key value repeats among the keys the KME issued in the record.
 

@@ -60,6 +60,8 @@ class Plan:
     provisional: frozenset[str] = frozenset()
     library: MethodLibrary | None = None
     assurance: AssuranceData = field(default_factory=AssuranceData)
+    st_given: frozenset[str] | None = None
+    """Assignments and selections the security target gave; ``None`` without an ST."""
 
 
 def check_attack_kinds(data: AssuranceData) -> None:
@@ -149,5 +151,7 @@ def build_plan(lp: LoadedProfile, lst: LoadedST | None = None) -> Plan:
         titles[sar.id] = sar.title
         for k, act in enumerate(sar.activities):
             planned.append(plan_activity(sar.id, None, act, ("sars", i, "activities", k)))
+    given = (None if lst is None
+             else frozenset(lst.st.assignments) | frozenset(lst.st.selections))
     return Plan(p, values, tuple(planned), titles, frozenset(provisional),
-                library.library if library is not None else None, assurance)
+                library.library if library is not None else None, assurance, given)

@@ -227,7 +227,7 @@ class AbortRuleParams(CheckParams):
     slot: str = Field(description="block-records slot")
 
 
-@check("protocol.abort-rule", params=AbortRuleParams, ref="ETSI GS QKD 016 FPT_FLS.1; Lim 2014 §II")
+@check("protocol.abort-rule", params=AbortRuleParams, ref="CC:2022 Part 2 FPT_FLS.1; Lim 2014 §II")
 def abort_rule(p: AbortRuleParams, ctx: CheckContext) -> Outcome:
     """Blocks over the claimed QBER or phase-error threshold produced no key."""
     claims = ctx.manifest.claims

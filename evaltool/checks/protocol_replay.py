@@ -447,7 +447,7 @@ class ReplayAuthParams(ReplayParams):
 
 
 @check("protocol.replay-auth", params=ReplayAuthParams,
-       ref="Wegman and Carter, JCSS 22 (1981) 265; ETSI GS QKD 016 FPT_RPL.1")
+       ref="Wegman and Carter, JCSS 22 (1981) 265; CC:2022 Part 2 FPT_RPL.1")
 def replay_auth(p: ReplayAuthParams, ctx: CheckContext) -> Outcome:
     """Genuine tags verify with the key pool, no pad is reused, injected messages are rejected."""
     from evaltool.engines.protocol.replay import PadLedger

@@ -1,9 +1,9 @@
 """Generic telemetry checks: ranges, event rates, responses to monitor alarms, completeness.
 
-These implement the runtime-monitoring rules (``docs/methods/monitors.md``; ETSI GS QKD 016
-FPT/FAU; ISO/IEC 23837-2 characterisation of monitors): a monitored quantity stays inside its
-bounds, event rates stay plausible, every alarm is followed by an abort, and the evidence needed
-to decide is complete.
+These implement the runtime-monitoring rules (``docs/methods/monitors.md``; CC:2022 Part 2
+FPT_FLS.1, FAU_ARP.1, FAU_GEN.1; ISO/IEC 23837-2 characterisation of monitors): a monitored
+quantity stays inside its bounds, event rates stay plausible, every alarm is followed by an
+abort, and the evidence needed to decide is complete.
 """
 
 from __future__ import annotations
@@ -238,7 +238,8 @@ def _responses(p: ThresholdEventsParams, ctx: CheckContext) -> tuple[np.ndarray,
 
 
 @check("telemetry.threshold-events", params=ThresholdEventsParams,
-       ref="ETSI GS QKD 016 FPT (monitor alarm and abort); ISO/IEC 23837-2 source/detector tests")
+       ref="CC:2022 Part 2 FPT_FLS.1, FAU_ARP.1 (alarm answered by a secure state); "
+           "ISO/IEC 23837-2 source/detector tests")
 def telemetry_threshold_events(p: ThresholdEventsParams, ctx: CheckContext) -> Outcome:
     """Every monitor alarm is followed, within the window, by an abort and no key is produced."""
     onsets, n = _alarm_onsets(p, ctx)
@@ -288,7 +289,8 @@ class CompletenessParams(CheckParams):
 
 
 @check("telemetry.completeness", params=CompletenessParams,
-       ref="ETSI GS QKD 016 FAU (audit data generation); CEM work unit evidence completeness")
+       ref="CC:2022 Part 2 FAU_GEN.1 (audit data generation); CEM work unit evidence "
+           "completeness")
 def telemetry_completeness(p: CompletenessParams, ctx: CheckContext) -> Outcome:
     """Required slots and columns are present, block ids have no gaps and time has no holes."""
     problems: list[str] = []

@@ -17,6 +17,7 @@ from evaltool.io.profiles import load_profile, load_security_target
 from evaltool.model.profile import MethodLibrary
 from evaltool.profile.assurance import expand_work_units
 from evaltool.profile.coverage import area_rows, automation_ratio, crosswalk
+from evaltool.profile.identity import identity
 from evaltool.profile.st import render_text
 from evaltool.suggest import suggest
 
@@ -134,6 +135,11 @@ def _summary(plan: Plan) -> list[str]:
     out = [f"{p.id} {p.version}: {p.title}" + ("  [provisional]" if p.provisional else ""),
            f"  scheme: {p.scheme or '-'}", f"  CC version: {p.cc_version or '-'}",
            f"  assurance package: {p.assurance_package or '-'}",
+           *([f"  models: {p.reference.title} {p.reference.version} ({p.reference.date})"
+              + (f", {p.reference.certification_id}" if p.reference.certification_id else "")]
+             if p.reference is not None else []),
+           f"  conformance: {p.conformance or '-'}",
+           f"  ids: {identity(p).statement}",
            f"  threats {len(p.threats)}, policies {len(p.policies)}, assumptions "
            f"{len(p.assumptions)}, objectives {len(p.objectives)}",
            f"  SFRs {len(p.sfrs)} ({n_el} elements, "
@@ -341,3 +347,68 @@ def attacks_cmd(name: str, as_json: bool, verbose: bool) -> None:
     click.echo(f"{len(cat.attacks)} attacks, {counted} rated below Beyond High (to be countered); "
                f"{sum(bool(a.checks) for a in cat.attacks)} covered by check kinds, "
                f"{sum(a.lab_test is not None for a in cat.attacks)} needing a lab test")
+@profile.command("bind")
+@click.argument("name")
+@click.argument("mapping", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path, dir_okay=False),
+              help="File to write the bound profile to.")
+@click.option("--evaluation", "evaluation", type=click.Path(path_type=Path, dir_okay=False),
+              help="An evaluation input written for the unbound profile, to bind as well.")
+@click.option("--evaluation-out", "evaluation_out",
+              type=click.Path(path_type=Path, dir_okay=False),
+              help="File to write the bound evaluation input to (with --evaluation).")
+def bind_cmd(name: str, mapping: Path, out: Path, evaluation: Path | None,
+             evaluation_out: Path | None) -> None:
+    """Bind profile NAME's working ids to the official ones listed in MAPPING.
+
+    The mapping (docs/profile-binding.md; `evaltool schema profile-mapping`) gives the official
+    id and title of every working id; it must be complete and one-to-one (errors name its line
+    and column). The bound profile, written to --out, uses only official ids, so an audit with it
+    shows no working id in any output. An evaluation input given with --evaluation gets the same
+    renaming (attested activities, waived requirements) and is written to --evaluation-out.
+    """
+    import os
+
+    from evaltool.atomic import write_atomic
+    from evaltool.checks.plan import build_plan as plan_of
+    from evaltool.io.profiles import load_evaluation_input
+    from evaltool.io.profiles import load_profile as load
+    from evaltool.profile.binding import (
+        bind,
+        bind_assurance_files,
+        bind_evaluation,
+        check_mapping,
+        dump_profile,
+        dump_yaml,
+        load_mapping,
+    )
+    from evaltool.profile.evaluation import check_evaluation
+
+    if (evaluation is None) != (evaluation_out is None):
+        raise UsageError("--evaluation and --evaluation-out go together")
+    lp = load(find_profile(name))
+    plan_of(lp)
+    lm = load_mapping(mapping)
+    lev = load_evaluation_input(evaluation) if evaluation is not None else None
+    if lev is not None:
+        check_evaluation(lp.profile, lev)
+    bound = bind(lp, lm)
+    if bound.test_method_library is not None:
+        # The library stays where it is; the bound profile refers to it from its own folder.
+        library = (lp.doc.path.parent / bound.test_method_library).resolve()
+        rel = os.path.relpath(library, out.parent.resolve())
+        bound = bound.model_copy(update={"test_method_library": rel})
+    bound, assurance = bind_assurance_files(lp, bound, check_mapping(lp, lm), out)
+    for path, data in assurance:
+        write_atomic(path, data)
+    write_atomic(out, dump_profile(bound, lp).encode())
+    plan = plan_of(load(out))
+    click.echo(f"{out}: profile {bound.id} {bound.version} bound to {lm.mapping.source}")
+    if lev is not None and evaluation_out is not None:
+        bound_ev = bind_evaluation(lev, check_mapping(lp, lm))
+        write_atomic(evaluation_out, dump_yaml(
+            bound_ev.model_dump(mode="json", exclude_defaults=True),
+            f"# {evaluation.name if evaluation else ''} bound with {mapping.name} by "
+            "`evaltool profile bind`\n").encode())
+        check_evaluation(plan.profile, load_evaluation_input(evaluation_out))
+        click.echo(f"{evaluation_out}: evaluation input bound")

@@ -47,6 +47,8 @@ def document_kind(path: Path) -> str:
                 return "crosswalk"
             if "components" in doc.data and "edition" in doc.data:
                 return "cem-work-units"
+        if isinstance(doc.data, Mapping) and "binds_profile" in doc.data:
+            return "profile-mapping"
         return detect_document(path, doc)
     return detect_document(path)
 
@@ -60,9 +62,10 @@ def validate(files: tuple[Path, ...]) -> None:
     docs/assurance.md): their shape, and the attack catalogue's check kinds.
 
     Errors name the file, line and column. A security target is validated against the profile it
-    claims (given on the same command line, or found in ./profiles). An evaluation input is also
-    checked against the plan when exactly one profile is given: attestations must name manual
-    activities and waivers requirements of that profile.
+    claims (given on the same command line, or found in ./profiles), and so is a profile mapping
+    against the profile it binds: complete and one-to-one (docs/profile-binding.md). An
+    evaluation input is also checked against the plan when exactly one profile is given:
+    attestations must name manual activities and waivers requirements of that profile.
     """
     kinds = {f: document_kind(f) for f in files}
     profiles: dict[str, LoadedProfile] = {}
@@ -83,6 +86,20 @@ def validate(files: tuple[Path, ...]) -> None:
                                    "on the command line", path=f)
             build_plan(claimed, lst)
             click.echo(f"{f}: valid security target {lst.st.id} for {claimed.profile.id}")
+        elif kind == "profile-mapping":
+            from evaltool.profile.binding import check_mapping, load_mapping
+
+            lm = load_mapping(f)
+            bound = _profile_for(lm.mapping.binds_profile, profiles)
+            if bound is None:
+                raise ProfileError(f"bound profile {lm.mapping.binds_profile!r} not found; give "
+                                   "it on the command line", path=f)
+            rename = check_mapping(bound, lm)
+            items = sum(len(g) for g in (lm.mapping.threats, lm.mapping.policies,
+                                         lm.mapping.assumptions, lm.mapping.objectives,
+                                         lm.mapping.extended_components, lm.mapping.sfrs))
+            click.echo(f"{f}: valid mapping of {bound.profile.id} ({items} items, "
+                       f"{len(rename)} ids renamed)")
         elif kind == "method-library":
             ll = load_library(f)
             click.echo(f"{f}: valid method library {ll.library.id} {ll.library.version} "

@@ -24,6 +24,26 @@ _REQ_ID = r"^[A-Za-z][A-Za-z0-9_.\-]{0,79}(/[A-Za-z0-9_\-]{1,40})?$"
 """A component or element id, with an optional CC iteration suffix (``FCS_COP.1/AUTH``)."""
 
 
+class IdStatus(StrEnum):
+    """Where an item's id comes from (see docs/profile-identity.md)."""
+
+    OFFICIAL = "official"
+    """The id the published profile uses, checked against its text (e.g. after binding)."""
+    WORKING = "working"
+    """An evaltool working id, to be bound to the official one (``evaltool profile bind``)."""
+    CC = "cc"
+    """A CC Part 2 or Part 3 component id used without iteration: defined by the CC itself."""
+
+
+class Wording(StrEnum):
+    """Whose words an item's title and text are."""
+
+    OFFICIAL = "official"
+    """The published profile's own wording (only in a lab's licensed copy)."""
+    SUMMARY = "summary"
+    """evaltool's own summary of the requirement, never a quotation."""
+
+
 class Identified(StrictModel):
     """An item of the security problem or objectives."""
 
@@ -33,6 +53,10 @@ class Identified(StrictModel):
     provisional: bool = Field(
         False, description="working id inferred from public sources, not verified against the text"
     )
+    id_status: IdStatus | None = Field(
+        None, description="overrides the profile's default id status for this item")
+    wording: Wording | None = Field(
+        None, description="overrides the profile's default wording for this item")
 
 
 class Threat(Identified):
@@ -213,6 +237,14 @@ class RequirementArea(StrEnum):
     TRUSTED_CHANNEL = "trusted-channel"
 
 
+class Module(StrEnum):
+    """The module of the QKD pair an SFR is allocated to (the TOE is a pair of modules)."""
+
+    TRANSMITTER = "transmitter"
+    RECEIVER = "receiver"
+    BOTH = "both"
+
+
 class SFR(StrictModel):
     """A security functional requirement (a CC Part 2 or extended component)."""
 
@@ -220,6 +252,12 @@ class SFR(StrictModel):
     title: str = Field(min_length=1, max_length=300)
     extended: bool = False
     provisional: bool = False
+    id_status: IdStatus | None = Field(
+        None, description="overrides the id status derived for this SFR")
+    wording: Wording | None = Field(
+        None, description="overrides the profile's default wording for this SFR")
+    module: Module = Field(
+        Module.BOTH, description="the module that implements the requirement")
     aliases: tuple[str, ...] = Field(
         (), description="names of the same component in other CC versions (FCS_CKM.4 / .6)")
     area: RequirementArea | None = Field(None, description="what the requirement is about")
@@ -240,18 +278,87 @@ class SAR(StrictModel):
     activities: tuple[Activity, ...] = ()
 
 
+class ComponentElement(StrictModel):
+    """An element of an extended component definition, with its id (``FPT_ODC.1.7``)."""
+
+    id: str = Field(pattern=_ID)
+    text: str = Field(min_length=1, max_length=20_000)
+
+
 class ExtendedComponent(StrictModel):
-    """Definition of an extended component (CC Part 1: ECD)."""
+    """Definition of an extended component, in the structure CC Part 2 gives its components.
+
+    CC:2022 Part 1 clause on extended components (APE_ECD.1 / ASE_ECD.1): the family (behaviour,
+    component levelling, management, audit) and the component (hierarchy, dependencies,
+    elements). An element given as plain text takes the id ``<component>.<n>`` by position.
+    """
 
     id: str = Field(pattern=_ID)
     family: str
     title: str = Field("", max_length=300)
     family_behaviour: str = Field("", max_length=20_000, description="what the family is for")
+    component_levelling: str = Field(
+        "", max_length=20_000, description="the components of the family and how they relate")
+    management: str = Field(
+        "", max_length=20_000, description="management functions FMT could consider (CC Part 2)")
+    audit: str = Field(
+        "", max_length=20_000, description="events auditable if FAU_GEN is included (CC Part 2)")
+    hierarchical_to: tuple[str, ...] = Field((), description="components this one includes")
     description: str = Field(min_length=1, max_length=20_000)
     dependencies: tuple[str, ...] = ()
-    elements: tuple[str, ...] = Field(
-        (), description="the element texts of the component definition, in order")
+    elements: tuple[ComponentElement | str, ...] = Field(
+        (), description="the elements of the component definition, in order")
     provisional: bool = False
+    id_status: IdStatus | None = Field(
+        None, description="overrides the profile's default id status for this component")
+
+    def element_ids(self) -> tuple[str, ...]:
+        """The ids of the defined elements (plain-text elements numbered by position)."""
+        return tuple(e.id if isinstance(e, ComponentElement) else f"{self.id}.{i}"
+                     for i, e in enumerate(self.elements, 1))
+
+
+class CCEdition(StrEnum):
+    """The edition of the Common Criteria a profile is written against."""
+
+    CC2022_R1 = "CC:2022 R1"
+    CC31_R5 = "CC 3.1 R5"
+
+
+class Conformance(StrEnum):
+    """The conformance a PP requires of STs and PPs claiming it (CC:2022 Part 1, clause 10)."""
+
+    STRICT = "strict"
+    DEMONSTRABLE = "demonstrable"
+    EXACT = "exact"
+
+
+class PPReference(StrictModel):
+    """The published profile this data models (its reference, not its text)."""
+
+    title: str = Field(min_length=1, max_length=300)
+    version: str = Field(min_length=1, max_length=40)
+    date: str = Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$", description="YYYY-MM or YYYY-MM-DD")
+    publisher: str | None = Field(None, max_length=200)
+    certification_id: str | None = Field(
+        None, max_length=100, description="certification of the PP, e.g. BSI-CC-PP-0120-2024")
+
+
+class TOEDescription(StrictModel):
+    """The TOE overview of the profile, with what the evaluation leaves out of scope."""
+
+    overview: str = Field("", max_length=20_000)
+    modules: tuple[str, ...] = Field((), description="the parts the TOE consists of")
+    out_of_scope: tuple[str, ...] = Field(
+        (), description="scope statements: what the TOE does not counter or provide")
+
+
+class Binding(StrictModel):
+    """Written by ``evaltool profile bind``: the ids were replaced by the official ones."""
+
+    mapping: str = Field(min_length=1, max_length=500, description="file name of the mapping")
+    mapping_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    source: str = Field(min_length=1, max_length=500, description="the official text it follows")
 
 
 class AssuranceFiles(StrictModel):
@@ -270,9 +377,18 @@ class Profile(StrictModel):
     title: str = Field(min_length=1, max_length=300)
     version: str = Field(min_length=1, max_length=40)
     scheme: str | None = None
-    cc_version: str | None = None
+    cc_version: CCEdition | None = None
     assurance_package: str | None = None
     provisional: bool = False
+    reference: PPReference | None = Field(None, description="the published profile modelled")
+    conformance: Conformance | None = Field(
+        None, description="conformance the profile requires of an ST claiming it")
+    ids: IdStatus = Field(
+        IdStatus.OFFICIAL, description="default id status of the items (per-item overrides)")
+    wording: Wording = Field(
+        Wording.OFFICIAL, description="default wording of titles and texts (per-item overrides)")
+    binding: Binding | None = Field(None, description="set when the ids were bound")
+    toe: TOEDescription | None = Field(None, description="TOE overview and scope")
     test_method_library: str | None = Field(
         None, description="relative path of the test-method library activities refer to")
     threats: tuple[Threat, ...] = ()

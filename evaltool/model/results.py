@@ -133,6 +133,8 @@ class RequirementResult(StrictModel):
     requirement_id: str
     title: str
     provisional: bool = False
+    module: Literal["transmitter", "receiver", "both"] | None = Field(
+        None, description="module the SFR is allocated to (none for a SAR)")
     checks: tuple[CheckResult, ...] = ()
 
     @computed_field  # type: ignore[prop-decorator]
@@ -213,6 +215,44 @@ class TraceResult(StrictModel):
     verdict: Verdict
 
 
+class ProfileIdentity(StrictModel):
+    """The profile evaluated against: its reference, CC edition, conformance and id status."""
+
+    id: str
+    version: str
+    title: str
+    reference_title: str | None = Field(None, description="the published profile modelled")
+    reference_version: str | None = None
+    reference_date: str | None = None
+    certification_id: str | None = None
+    cc_edition: str | None = Field(None, description="CC edition the profile is written against")
+    conformance: str | None = Field(None, description="strict, demonstrable or exact")
+    assurance_package: str | None = None
+    id_counts: dict[str, int] = Field(
+        default_factory=dict, description="items by id status: official, working, cc")
+    wording: str = Field("official", description="official or summary (evaltool's own words)")
+    bound_to: str | None = Field(None, description="the official text the ids were bound to")
+    statement: str = Field("", description="one sentence on the ids, for the report's cover")
+
+
+AssignmentSource = Literal["security-target", "evaltool-default"]
+
+
+class AssignmentUsed(StrictModel):
+    """A value an audit used for an assignment or selection, and where it came from.
+
+    A value the security target does not give is the profile data's default: an evaltool default,
+    never a value of the published profile.
+    """
+
+    id: str
+    title: str
+    kind: Literal["assignment", "selection"]
+    value: float | int | str | bool | tuple[str, ...] | None
+    unit: str | None = None
+    source: AssignmentSource
+
+
 class EvaluationResult(StrictModel):
     """The complete result of an audit; ``results.json`` is this model."""
 
@@ -231,6 +271,12 @@ class EvaluationResult(StrictModel):
     crosswalks: tuple[Crosswalk, ...] = Field(
         (), exclude_if=lambda v: not v,
         description="the profile's crosswalks to other standards (ISO/IEC 19790 / FIPS 140-3)")
+    profile: ProfileIdentity | None = Field(
+        None, description="the profile: reference, CC edition, conformance, id status")
+    pre_check: bool = Field(
+        False, description="no security target given: a pre-check on evaltool defaults")
+    assignments: tuple[AssignmentUsed, ...] = Field(
+        (), description="every assignment and selection value used, with its source")
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -3,9 +3,11 @@
 Validation follows the rationale work units of CC:2022 Part 3 / CEM: APE_OBJ.2 (every threat and
 OSP is countered, every assumption upheld, every objective traces back to the problem definition),
 APE_REQ.2 (every SFR traces to an objective, dependencies satisfied or justified), APE_ECD.1
-(extended components defined, their dependencies acyclic); assignment defaults are checked as an ST
-value would be (ASE_REQ.2). Every error names the file and the ``line:column`` of the offending
-item.
+(extended components defined in the structure of CC Part 2 — family behaviour, management, audit,
+elements with ids — every element an SFR uses defined by its component, dependencies acyclic);
+the components agree with the declared CC edition's Part 2 catalogue
+(:mod:`evaltool.profile.catalogue`); assignment defaults are checked as an ST value would be
+(ASE_REQ.2). Every error names the file and the ``line:column`` of the offending item.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from typing import Any
 
 from evaltool.errors import ProfileError
 from evaltool.io.profiles import LoadedProfile
-from evaltool.model.profile import Activity
+from evaltool.model.profile import Activity, ComponentElement
+from evaltool.profile.catalogue import catalogue
 from evaltool.profile.st import ST_REF, checked_value
 from evaltool.suggest import suggest
 
@@ -93,6 +96,8 @@ def check_references(lp: LoadedProfile) -> None:
         unique(s.id, ("selections", i))
 
     _check_traceability(lp)
+    _check_extended_definitions(lp)
+    _check_cc_edition(lp)
     _check_extended_cycles(lp)
     _check_dependencies(lp)
     _check_operations(lp)
@@ -173,6 +178,13 @@ def _check_dependencies(lp: LoadedProfile) -> None:
                 raise error_at(lp, ("sfrs", i, "dependencies"),
                                f"extended SFR {sfr.id} omits dependency {missing[0]} of its "
                                "component definition")
+            defined = comp.element_ids()
+            for j, el in enumerate(sfr.elements):
+                if _base(el.id) not in defined:
+                    raise error_at(lp, ("sfrs", i, "elements", j, "id"),
+                                   f"element {el.id} of extended SFR {sfr.id} is not defined by "
+                                   f"extended component {comp.id} (it defines "
+                                   f"{', '.join(defined)})")
         elif base in ext:
             raise error_at(lp, ("sfrs", i), f"SFR {sfr.id} has an extended component definition "
                            "but is not marked extended: true")
@@ -186,6 +198,80 @@ def _check_dependencies(lp: LoadedProfile) -> None:
                                f"{sar.id} depends on {dep}, which the assurance package lacks")
         if not sar.activities:
             raise error_at(lp, ("sars", i), f"SAR {sar.id} has no evaluation activity")
+
+
+_ECD_PARTS = (("title", "a title"), ("family_behaviour", "a family behaviour"),
+              ("management", "its management functions"), ("audit", "its auditable events"))
+"""What CC Part 2 gives for every family and component, required of an extended one."""
+
+
+def _check_extended_definitions(lp: LoadedProfile) -> None:
+    """APE_ECD.1: each extended component is defined as CC Part 2 defines its components."""
+    for i, comp in enumerate(lp.profile.extended_components):
+        loc: tuple[int | str, ...] = ("extended_components", i)
+        m = _COMPONENT.match(comp.id)
+        if m is None:
+            raise error_at(lp, (*loc, "id"), f"extended component id {comp.id!r} is not of the "
+                           "form CLASS_FAMILY.n (e.g. FPT_ODC.1)")
+        if comp.family != m.group(1):
+            raise error_at(lp, (*loc, "family"), f"extended component {comp.id} names family "
+                           f"{comp.family!r}; its id puts it in family {m.group(1)}")
+        for key, what in _ECD_PARTS:
+            if not getattr(comp, key).strip():
+                raise error_at(lp, loc, f"extended component {comp.id} does not state {what} "
+                               f"('{key}'), which CC Part 2 gives for every component")
+        if not comp.elements:
+            raise error_at(lp, loc, f"extended component {comp.id} defines no elements")
+        seen: set[str] = set()
+        for j, el in enumerate(comp.elements):
+            if not isinstance(el, ComponentElement):
+                continue
+            eloc = (*loc, "elements", j, "id")
+            if not el.id.startswith(f"{comp.id}.") or not el.id[len(comp.id) + 1:].isdigit():
+                raise error_at(lp, eloc, f"element id {el.id!r} of extended component {comp.id} "
+                               f"is not of the form {comp.id}.n")
+            if el.id in seen:
+                raise error_at(lp, eloc, f"extended component {comp.id} defines element "
+                               f"{el.id} twice")
+            seen.add(el.id)
+
+
+def _plain_title(title: str) -> str:
+    return title.split("(", 1)[0].strip().casefold()
+
+
+def _check_cc_edition(lp: LoadedProfile) -> None:
+    """Components agree with the declared edition's Part 2 catalogue (CC Part 1: a component
+    of Part 2 is used as such; any other is an extended component with a definition)."""
+    p = lp.profile
+    if p.cc_version is None:
+        return
+    cat = catalogue(p.cc_version.value)
+    for i, comp in enumerate(p.extended_components):
+        if cat.has(comp.id):
+            raise error_at(lp, ("extended_components", i, "id"),
+                           f"{comp.id} is a component of {cat.source}, the profile's declared "
+                           f"edition {cat.edition}; it cannot be defined as an extended component")
+    for i, sfr in enumerate(p.sfrs):
+        base = _base(sfr.id)
+        if sfr.extended and cat.has(base):
+            raise error_at(lp, ("sfrs", i, "extended"),
+                           f"{sfr.id} is marked extended, but {base} is a component of "
+                           f"{cat.source} (declared edition {cat.edition})")
+        if sfr.extended:
+            continue
+        if not cat.has(base):
+            alias = next((a for a in sfr.aliases if cat.has(a)), None)
+            hint = (f"; under {cat.edition} use {alias}, its alias" if alias is not None
+                    else "; define it as an extended component")
+            raise error_at(lp, ("sfrs", i, "id"),
+                           f"{base} is not a component of {cat.source}, the profile's declared "
+                           f"edition {cat.edition}{hint}")
+        title = cat.title(base)
+        if title is not None and _plain_title(sfr.title) != _plain_title(title):
+            raise error_at(lp, ("sfrs", i, "title"),
+                           f"{base} is '{title}' in {cat.edition}, not '{sfr.title}': the SFR "
+                           "uses the component with another edition's meaning")
 
 
 def _check_extended_cycles(lp: LoadedProfile) -> None:

@@ -226,7 +226,8 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
             series_rows.extend({"check_id": c.check_id, **_series_summary(s)} for s in c.series)
         sections.append({"id": r.requirement_id, "anchor": anchors[r.requirement_id],
                          "title": r.title, "verdict": r.verdict.value,
-                         "provisional": r.provisional, "checks": checks})
+                         "provisional": r.provisional, "checks": checks,
+                         "module": getattr(r, "module", None) or ""})
     method_counts: dict[tuple[str, str], int] = {}
     for c in result.checks():
         key = (c.kind, c.standard_ref)
@@ -241,8 +242,26 @@ def build_context(result: EvaluationResult, *, results_sha256: str,
     attestations = [{"requirement_id": c.requirement_id, "activity_id": c.activity_id,
                      "verdict": c.verdict.value, "reason": c.reason, "notes": list(c.notes)}
                     for c in result.checks() if c.kind == "manual"]
+    modules = []
+    for module in ("transmitter", "receiver", "both"):
+        reqs = [r for r in result.requirements if r.module == module]
+        if reqs:
+            counts = {v.value: sum(r.verdict is v for r in reqs) for v in Verdict}
+            modules.append({"module": module, "requirements": [r.requirement_id for r in reqs],
+                            "counts": counts})
+    assignments = [{"id": a.id, "title": a.title, "unit": a.unit or "",
+                    "value": (", ".join(a.value) if isinstance(a.value, tuple)
+                              else "-" if a.value is None else str(a.value)),
+                    "source": ("security target" if a.source == "security-target"
+                               else "evaltool default")}
+                   for a in getattr(result, "assignments", ())]
+    pp = getattr(result, "profile", None)
     return {
         "title": result.title,
+        "pp": pp.model_dump(mode="json") if pp is not None else None,
+        "pre_check": bool(getattr(result, "pre_check", False)),
+        "modules": modules,
+        "assignments": assignments,
         "report_id": f"EVT-{results_sha256[:12].upper()}",
         "results_sha256": results_sha256,
         "date": p.finished_at,

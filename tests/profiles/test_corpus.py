@@ -12,6 +12,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from tests.profiles.conftest import CORPUS
+from tests.support import REPO
 
 BROKEN = CORPUS / "broken"
 BASE = CORPUS / "valid" / "corpus-base.yaml"
@@ -26,7 +27,11 @@ def _marked_line(path: Path) -> int:
 
 def _validate(run_cli, case: dict[str, str]):
     path = BROKEN / case["file"]
-    args = [BASE, path] if case["document"] == "security-target" else [path]
+    args = [path]
+    if case["document"] == "security-target":
+        args = [BASE, path]
+    elif case["document"] == "mapping":  # mappings bind the shipped profile's working ids
+        args = [REPO / "profiles" / "etsi-gs-qkd-016.yaml", path]
     return path, run_cli("validate", *args)
 
 
@@ -39,6 +44,18 @@ def test_corpus_is_large_enough() -> None:
                      "st-loosens-bound.yaml", "duplicate-ids.yaml", "extended-cycle.yaml",
                      "alias-bomb.yaml"):
         assert required in names
+
+
+def test_issue_14_cases_are_in_the_corpus() -> None:
+    # Issue 14 acceptance: >= 10 new cases, covering an SFR element its extended component does
+    # not define, a component inconsistent with the declared CC edition, and a mapping that is
+    # incomplete or not one-to-one.
+    names = {c["file"] for c in CASES}
+    new = {n for n in names if n.startswith(("ecd-", "cc", "mapping-", "reference-"))}
+    assert len(new) >= 10, sorted(new)
+    assert {"ecd-element-undefined.yaml", "cc2022-part2-defined-as-extended.yaml",
+            "cc31-unknown-component.yaml", "mapping-incomplete.yaml",
+            "mapping-not-one-to-one.yaml"} <= new
 
 
 def test_valid_base_of_the_corpus_passes(run_cli) -> None:

@@ -120,7 +120,7 @@ def _photocurrent_excess(p: DetectorBlindingParams, ctx: CheckContext
 
 
 @check("monitor.detector-blinding", params=DetectorBlindingParams,
-       ref="Lydersen et al., Nat. Photon. 4, 686 (2010); ETSI GS QKD 016 FPT_ODC.1, FAU_SAA.1")
+       ref="Lydersen et al., Nat. Photon. 4, 686 (2010); CC:2022 Part 2 FAU_SAA.1")
 def detector_blinding(p: DetectorBlindingParams, ctx: CheckContext) -> Outcome:
     """Vacuum-class errors do not fall below the dark-count floor (lower-tail test per block).
 

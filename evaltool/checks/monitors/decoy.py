@@ -70,7 +70,7 @@ class DecoyStats:
 
 
 @check("monitor.decoy-consistency", params=DecoyConsistencyParams,
-       ref="Lo, Ma, Chen, PRL 94, 230504 (2005); ETSI GS QKD 016 FCS_QKD.1")
+       ref="Lo, Ma, Chen, PRL 94, 230504 (2005)")
 def decoy_consistency_check(p: DecoyConsistencyParams, ctx: CheckContext) -> Outcome:
     """The gains of all intensity classes fit one linear-loss channel (no PNS signature).
 

@@ -57,7 +57,7 @@ class DeadTimeStats:
 
 
 @check("monitor.dead-time", params=DeadTimeParams,
-       ref="Weier et al., NJP 13, 073024 (2011); ETSI GS QKD 016 FPT_ODC.1")
+       ref="Weier et al., NJP 13, 073024 (2011)")
 def dead_time(p: DeadTimeParams, ctx: CheckContext) -> Outcome:
     """No detection is accepted inside the common dead time after any detector's click.
 
@@ -162,7 +162,7 @@ class AfterpulseStats:
 
 
 @check("monitor.afterpulsing", params=AfterpulsingParams,
-       ref="ISO/IEC 23837-2 (detector afterpulse characterisation); ETSI GS QKD 016 FPT_ODC.1")
+       ref="ISO/IEC 23837-2 (detector afterpulse characterisation)")
 def afterpulsing(p: AfterpulsingParams, ctx: CheckContext) -> Outcome:
     """The afterpulse probability, from the inter-arrival excess, is not above the ST's bound.
 

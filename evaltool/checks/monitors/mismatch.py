@@ -113,8 +113,7 @@ class MismatchStats:
 
 
 @check("monitor.efficiency-mismatch", params=EfficiencyMismatchParams,
-       ref="Makarov et al., PRA 74, 022313 (2006); Qi et al., QIC 7, 73 (2007); "
-           "ETSI GS QKD 016 FPT_ODC.1")
+       ref="Makarov et al., PRA 74, 022313 (2006); Qi et al., QIC 7, 73 (2007)")
 def efficiency_mismatch(p: EfficiencyMismatchParams, ctx: CheckContext) -> Outcome:
     """Detector efficiencies agree within the mismatch bound in every time bin of the gate.
 

@@ -71,7 +71,7 @@ class PatternStats:
 
 
 @check("monitor.pattern-effect", params=PatternEffectParams,
-       ref="Yoshino et al., npj Quantum Inf. 4, 8 (2018); ETSI GS QKD 016 FPT_OSC.1")
+       ref="Yoshino et al., npj Quantum Inf. 4, 8 (2018)")
 def pattern_effect(p: PatternEffectParams, ctx: CheckContext) -> Outcome:
     """The intensity does not depend on earlier pulses' settings beyond the allowed deviation.
 

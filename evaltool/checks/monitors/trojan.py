@@ -107,8 +107,7 @@ def _episodes(p: TrojanHorseParams, ctx: CheckContext
 
 
 @check("monitor.trojan-horse", params=TrojanHorseParams,
-       ref="Gisin et al., PRA 73, 022320 (2006); Jain et al., NJP 16, 123030 (2014); "
-           "ETSI GS QKD 016 FPT_OPI.1")
+       ref="Gisin et al., PRA 73, 022320 (2006); Jain et al., NJP 16, 123030 (2014)")
 def trojan_horse(p: TrojanHorseParams, ctx: CheckContext) -> Outcome:
     """Ingress power above the threshold is answered by an abort, and no key comes from it.
 
