@@ -140,11 +140,12 @@ class DaskExecutor:
         return cls(d.Client(cluster), cluster=cluster, description=f"dask local:{n_workers}")
 
     @classmethod
-    def connect(cls, address: str, *, timeout: float = CONNECT_TIMEOUT_S) -> DaskExecutor:
-        """A client of the running scheduler at ``address``; exit 2 if it cannot be reached."""
+    def connect(cls, address: str, *, timeout: float | None = None) -> DaskExecutor:
+        """A client of the running scheduler at ``address``; exit 2 if it cannot be reached
+        within ``timeout`` seconds (default :data:`CONNECT_TIMEOUT_S`)."""
         d = _distributed()
         try:
-            client = d.Client(address, timeout=timeout)
+            client = d.Client(address, timeout=CONNECT_TIMEOUT_S if timeout is None else timeout)
         except (OSError, TimeoutError, ValueError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise SchedulerUnreachableError(f"cannot reach the Dask scheduler at {address} "
