@@ -76,3 +76,15 @@ def test_schema_document_is_current(run_cli) -> None:
     assert json.loads(r.stdout) == json.loads(committed), (
         "docs/schemas/campaign.schema.json is stale: regenerate with `evaltool schema campaign`")
     assert "bundles" in json.loads(r.stdout)["required"]
+
+
+def test_a_serial_campaign_never_imports_dask(lab: Path,
+                                             write_campaign: Callable[..., Path]) -> None:
+    from tests.cli.test_startup import _imported
+
+    path = write_campaign("  - {label: a, path: caps/a}\n")
+    code, out, modules = _imported("campaign", str(path), "--out", str(lab / "out"), "--quiet")
+    assert code == 0, out
+    assert out.strip().endswith("campaign.json")
+    assert sorted(m for m in modules if m.split(".")[0] in ("distributed", "dask")) == []
+    assert "evaltool.campaign.unit" in modules

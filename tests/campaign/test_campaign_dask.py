@@ -1,0 +1,85 @@
+"""Campaigns on a Dask LocalCluster of 2 worker processes on loopback (the ``[dask]`` extra)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from evaltool.campaign.executor import DaskExecutor
+from evaltool.campaign.plan import plan_campaign
+from evaltool.campaign.run import run_campaign
+from tests.campaign.conftest import ALL_FOUR, EPOCH, assert_same_as_audit
+
+pytest.importorskip("distributed")
+
+
+def test_local_cluster_results_are_byte_identical_to_serial_audit(
+        run_cli, lab: Path, write_campaign: Callable[..., Path]) -> None:
+    path = write_campaign(ALL_FOUR)
+    out = lab / "out"
+    r = run_cli("campaign", path, "--out", out, "--scheduler", "local:2", "--quiet")
+    assert r.exit_code == 1, r.stderr
+    summary = json.loads((out / "campaign.json").read_text())
+    assert summary["executor"] == "dask local:2"
+    assert [b["verdict"] for b in summary["bundles"]] == ["pass", "fail", "pass", "pass"]
+    for label in "abcd":
+        assert_same_as_audit(run_cli, out, label)
+
+
+@pytest.mark.slow  # about 22 s: a cluster, a worker restarted, four audits to compare with
+def test_a_worker_killed_mid_campaign_changes_no_result(
+        run_cli, lab: Path, write_campaign: Callable[..., Path]) -> None:
+    path = write_campaign(ALL_FOUR)
+    out = lab / "out"
+    plan = plan_campaign(path, out, epoch=int(EPOCH))
+    executor = DaskExecutor.local(2)
+    killed: list[tuple[str, list[str]]] = []
+
+    def kill_a_busy_worker() -> None:
+        pids = executor.client.run(os.getpid)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not killed:
+            for address, keys in executor.client.processing().items():
+                if keys and address in pids:
+                    os.kill(pids[address], signal.SIGKILL)
+                    killed.append((address, list(keys)))
+                    return
+            time.sleep(0.02)
+
+    killer = threading.Thread(target=kill_a_busy_worker)
+    try:
+        killer.start()
+        summary = run_campaign(plan, executor)
+        killer.join()
+    finally:
+        executor.close()
+    assert killed and killed[0][1], "no worker was killed while it held a unit"
+    assert [b.verdict.value for b in summary.bundles] == ["pass", "fail", "pass", "pass"]
+    assert all(b.error is None for b in summary.bundles)
+    for label in "abcd":
+        assert_same_as_audit(run_cli, out, label)
+
+
+def test_an_unreachable_scheduler_is_exit_2_in_one_line(
+        run_cli, lab: Path, write_campaign: Callable[..., Path],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setattr("evaltool.campaign.executor.CONNECT_TIMEOUT_S", 1.0)
+    path = write_campaign(ALL_FOUR)
+    r = run_cli("campaign", path, "--out", lab / "out", "--scheduler",
+                f"tcp://127.0.0.1:{port}", "--quiet")
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"evaltool: error: cannot reach the Dask scheduler at "
+                               f"tcp://127.0.0.1:{port} (")
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (lab / "out" / "campaign.json").exists()
