@@ -83,3 +83,30 @@ def test_an_unreachable_scheduler_is_exit_2_in_one_line(
                                f"tcp://127.0.0.1:{port} (")
     assert len(r.stderr.strip().splitlines()) == 1
     assert not (lab / "out" / "campaign.json").exists()
+
+
+def _sharded_equals_serial(tmp_path: Path, n: int, m: int, per_shard: int) -> None:
+    from evaltool.campaign.shards import rng_shards, sharded_battery
+    from evaltool.engines.stats.sp800_22.battery import run_tests
+    from tests.campaign.test_shards import assert_same_battery, rng_file
+
+    bits = rng_file(tmp_path / "rng.bin", n * m, seed=18)
+    serial = run_tests(bits.reshape(m, n))
+    del bits
+    executor = DaskExecutor.local(2)
+    try:
+        merged = sharded_battery(rng_shards(tmp_path / "rng.bin", n=n, m=m,
+                                            per_shard=per_shard), executor)
+    finally:
+        executor.close()
+    assert_same_battery(merged, serial)
+
+
+def test_rng_file_sharded_over_two_workers_gives_the_serial_p_values(tmp_path: Path) -> None:
+    _sharded_equals_serial(tmp_path, n=20_001, m=8, per_shard=2)
+
+
+@pytest.mark.slow  # minutes: 10^9 bits, twice
+def test_a_gigabit_rng_file_sharded_over_two_workers_gives_the_serial_p_values(
+        tmp_path: Path) -> None:
+    _sharded_equals_serial(tmp_path, n=1_000_000, m=1000, per_shard=100)
