@@ -15,8 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaltool import __version__
-from evaltool.campaign.unit import UnitSpec
+from evaltool.campaign.unit import UnitSpec, inputs_digest
 from evaltool.checks.plan import build_plan
 from evaltool.errors import CampaignError, UsageError
 from evaltool.io.bundle import MANIFEST_NAME, Bundle, load_bundle
@@ -39,8 +38,11 @@ class PlannedUnit:
 
     label: str
     spec: UnitSpec
+    unit_inputs_sha256: str
+    """:func:`~evaltool.campaign.unit.inputs_digest` of the inputs as planned (a unit reading
+    other bytes reports another digest)."""
     inputs_sha256: str
-    """SHA-256 over every input of the unit (files by digest, options, tool version)."""
+    """The checkpoint's key (:func:`checkpoint_digest`)."""
     shards: dict[str, ShardRule]
 
 
@@ -138,20 +140,11 @@ def _check_shards(loaded: LoadedCampaign, i: int, rules: dict[str, ShardRule],
                                 "cuts tables only", path=loaded.doc.path, location=where)
 
 
-def inputs_digest(spec: UnitSpec, profile_sha: str, st_sha: str | None, ev_sha: str | None,
-                  bundle: Bundle, shards: dict[str, ShardRule]) -> str:
-    """SHA-256 of everything a unit's result set depends on: the tool version, the input files'
-    digests, the options and the output folder (recorded in the result's command line)."""
-    record = {
-        "tool_version": __version__,
-        "profile": profile_sha, "st": st_sha, "evaluation": ev_sha,
-        "manifest": bundle.manifest_sha256,
-        "evidence": {slot: bf.sha256 for slot, bf in sorted(bundle.files.items())},
-        "seed": spec.seed, "formats": list(spec.formats),
-        "command_line": list(spec.command_line),
-        "shards": {slot: rule.model_dump(exclude_none=True)
-                   for slot, rule in sorted(shards.items())},
-    }
+def checkpoint_digest(unit_digest: str, shards: dict[str, ShardRule]) -> str:
+    """SHA-256 a checkpoint is keyed by: the unit's :func:`~evaltool.campaign.unit.inputs_digest`
+    and the shard rules."""
+    record = {"unit": unit_digest, "shards": {slot: rule.model_dump(exclude_none=True)
+                                              for slot, rule in sorted(shards.items())}}
     return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
@@ -185,9 +178,10 @@ def plan_campaign(path: Path, out_dir: Path, *, epoch: int | None = None,
         spec = UnitSpec(label=label, bundle=folder, profile=profile, out_dir=unit_out,
                         seed=c.seed, formats=tuple(c.formats), st=st, evaluation=evaluation,
                         epoch=epoch)
-        digest = inputs_digest(spec, lp.sha256, lst.sha256 if lst else None,
-                               lev.sha256 if lev else None, bundle, rules)
-        units.append(PlannedUnit(label=label, spec=spec, inputs_sha256=digest, shards=rules))
+        digest = inputs_digest(spec, profile=lp.sha256, st=lst.sha256 if lst else None,
+                               evaluation=lev.sha256 if lev else None, bundle=bundle)
+        units.append(PlannedUnit(label=label, spec=spec, unit_inputs_sha256=digest,
+                                 inputs_sha256=checkpoint_digest(digest, rules), shards=rules))
     title = c.title or f"Campaign {path.name} against {plan.profile.title}"
     return CampaignPlan(path=path, sha256=loaded.sha256, title=title, out_dir=out_real,
                         units=tuple(units))

@@ -105,7 +105,12 @@ def run_campaign(plan: CampaignPlan, executor: Executor, *, resume: bool = False
         progress(len(outcomes), total, "")
     for index, result in executor.run(run_unit, [u.spec for u in todo]):
         unit = todo[index]
-        if isinstance(result, UnitOutcome):
+        if isinstance(result, UnitOutcome) and result.inputs_sha256 != unit.unit_inputs_sha256:
+            outcomes[unit.label] = _outcome(
+                unit, out, verdict=Verdict.INCONCLUSIVE, counts={},
+                error="the unit read other inputs than were planned (a file changed during the "
+                      "campaign, or the worker sees other files at the same paths)")
+        elif isinstance(result, UnitOutcome):
             cp = Checkpoint(label=unit.label, tool_version=__version__,
                             inputs_sha256=unit.inputs_sha256, verdict=result.verdict,
                             counts=result.counts, outputs=result.outputs)

@@ -10,12 +10,15 @@ audit`` command line that reproduces its result set byte for byte.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from evaltool import __version__
 from evaltool.errors import EvaltoolError
 from evaltool.evaluate import AuditSources, now_utc, prepare_audit, run_audit
+from evaltool.io.bundle import Bundle
 from evaltool.model.verdict import Verdict
 from evaltool.report.outputs import OUTPUT_NAMES, OutputFormat, remove_outputs, write_outputs
 
@@ -57,6 +60,22 @@ class UnitOutcome:
     counts: dict[str, int]
     outputs: dict[str, str]
     """Output file name -> SHA-256 of the bytes written."""
+    inputs_sha256: str
+    """:func:`inputs_digest` of the inputs as this unit read them."""
+
+
+def inputs_digest(spec: UnitSpec, *, profile: str, st: str | None, evaluation: str | None,
+                  bundle: Bundle) -> str:
+    """SHA-256 of everything a unit's result set depends on: the tool version, the digests of
+    the profile, ST, evaluation input, manifest and every evidence file, and the options
+    (the output folder included: the result records its command line)."""
+    record = {
+        "tool_version": __version__, "profile": profile, "st": st, "evaluation": evaluation,
+        "manifest": bundle.manifest_sha256,
+        "evidence": {slot: bf.sha256 for slot, bf in sorted(bundle.files.items())},
+        "seed": spec.seed, "formats": list(spec.formats), "command_line": list(spec.command_line),
+    }
+    return hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()
 
 
 def source_date_epoch(value: str | None) -> int | None:
@@ -98,5 +117,8 @@ def run_unit(spec: UnitSpec) -> UnitOutcome:
         raise
     written = write_outputs(result, spec.out_dir, formats)
     outputs = {OUTPUT_NAMES[fmt]: file_sha256(path) for fmt, path in written.items()}
+    read = inputs_digest(spec, profile=prepared.inputs.profile_sha256,
+                         st=prepared.inputs.st_sha256, evaluation=prepared.inputs.evaluation_sha256,
+                         bundle=prepared.bundle)
     return UnitOutcome(label=spec.label, verdict=result.verdict, counts=dict(result.counts),
-                       outputs=outputs)
+                       outputs=outputs, inputs_sha256=read)

@@ -130,3 +130,18 @@ def test_resume_after_a_new_tool_version_recomputes(
     rec = _Recording()
     run_campaign(plan_campaign(path, out), rec, resume=True)
     assert rec.ran == ["a"]
+
+
+def test_inputs_changed_after_planning_make_the_bundle_inconclusive(
+        lab: Path, write_campaign: Callable[..., Path]) -> None:
+    path = write_campaign("  - {label: a, path: caps/a}\n  - {label: d, path: caps/d}\n")
+    out = lab / "out"
+    plan = plan_campaign(path, out, epoch=int(EPOCH))
+    set_temperature(lab / "caps" / "a", 3, "-39.7")  # edited while the campaign waits to run
+    summary = run_campaign(plan, SerialExecutor())
+    a, d = summary.bundles
+    assert a.verdict.value == "inconclusive" and a.results is None
+    assert a.error is not None and "read other inputs than were planned" in a.error
+    assert not checkpoint_path(out, "a").exists()
+    assert d.verdict.value == "pass" and d.error is None
+    assert summary.verdict.value == "inconclusive"
