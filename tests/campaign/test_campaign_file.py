@@ -61,12 +61,33 @@ def test_glob_labels_each_match_by_folder(run_cli, lab: Path,
     assert (lab / "out" / "bundles" / "set" / "c" / "results.json").is_file()
 
 
-def test_unknown_scheduler_is_a_usage_error(run_cli, lab: Path,
-                                            write_campaign: Callable[..., Path]) -> None:
+@pytest.mark.parametrize(("scheduler", "message"), [
+    ("ftp://x", "unknown scheme 'ftp'"),
+    ("local:0", "expected local or local:N with N >= 1"),
+    ("local:two", "expected local or local:N with N >= 1"),
+    ("serial:2", "'serial' takes no argument"),
+    ("tcp:", "expected tcp://HOST:PORT"),
+])
+def test_a_bad_scheduler_is_a_usage_error(run_cli, lab: Path, write_campaign: Callable[..., Path],
+                                          scheduler: str, message: str) -> None:
     path = write_campaign(ALL_FOUR)
-    r = run_cli("campaign", path, "--out", lab / "out", "--scheduler", "ftp://x", "--quiet")
+    r = run_cli("campaign", path, "--out", lab / "out", "--scheduler", scheduler, "--quiet")
     assert r.exit_code == 2
-    assert "unknown scheme 'ftp'" in r.stderr
+    assert message in r.stderr
+    assert not (lab / "out" / "campaign.json").exists()
+
+
+def test_every_executor_factory_is_documented_and_registered_once() -> None:
+    from evaltool.campaign.executor import SerialExecutor, executor_for, scheduler_scheme, schemes
+
+    assert sorted(schemes()) == ["local", "serial", "tcp", "tls"]
+    for factory in schemes().values():
+        assert (factory.__doc__ or "").strip()
+    assert isinstance(executor_for(None), SerialExecutor)
+    with pytest.raises(TypeError, match="needs a docstring"):
+        scheduler_scheme("undocumented")(lambda value: SerialExecutor())
+    with pytest.raises(TypeError, match="registered twice"):
+        scheduler_scheme("serial")(schemes()["serial"])
 
 
 def test_schema_document_is_current(run_cli) -> None:
