@@ -156,7 +156,8 @@ def plan_campaign(path: Path, out_dir: Path, *, epoch: int | None = None,
     base = path.resolve().parent
     profile = _input(base, c.profile, loaded, "profile")
     st = _input(base, c.st, loaded, "st") if c.st is not None else None
-    evaluation = _input(base, c.evaluation, loaded, "evaluation") if c.evaluation else None
+    evaluation = (_input(base, c.evaluation, loaded, "evaluation")
+                  if c.evaluation is not None else None)
     lp = load_profile(profile)
     lst = load_security_target(st) if st is not None else None
     lev = load_evaluation_input(evaluation) if evaluation is not None else None

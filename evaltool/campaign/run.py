@@ -67,12 +67,14 @@ def _reusable(unit: PlannedUnit, out_dir: Path) -> Checkpoint | None:
 
 def _outcome(unit: PlannedUnit, out_dir: Path, *, verdict: Verdict, counts: dict[str, int],
              error: str | None = None, reused: bool = False) -> BundleOutcome:
-    results = None
-    if error is None and "json" in unit.spec.formats:
-        results = (unit.spec.out_dir / OUTPUT_NAMES[OutputFormat.JSON]).relative_to(
-            out_dir).as_posix()
+    def written(fmt: OutputFormat) -> str | None:
+        if error is not None or fmt.value not in unit.spec.formats:
+            return None
+        return (unit.spec.out_dir / OUTPUT_NAMES[fmt]).relative_to(out_dir).as_posix()
+
     return BundleOutcome(label=unit.label, bundle=str(unit.spec.bundle), verdict=verdict,
-                         counts=counts, error=error, reused=reused, results=results,
+                         counts=counts, error=error, reused=reused,
+                         results=written(OutputFormat.JSON), report=written(OutputFormat.HTML),
                          shards=unit.shards)
 
 

@@ -99,6 +99,8 @@ class BundleOutcome(StrictModel):
     reused: bool = Field(False, description="taken from a checkpoint by --resume")
     results: str | None = Field(None, description="results.json, relative to the campaign's "
                                 "output folder")
+    report: str | None = Field(None, description="report.html (when written), relative to the "
+                               "campaign's output folder")
     shards: dict[str, ShardRule] = Field(default_factory=dict)
 
 

@@ -59,8 +59,7 @@ def render_summary_html(summary: CampaignSummary) -> bytes:
     counts = summary.counts
     rows = []
     for b in summary.bundles:
-        link = (f'<a href="{e(b.results.rsplit("/", 1)[0])}/report.html">{e(b.label)}</a>'
-                if b.results else e(b.label))
+        link = f'<a href="{e(b.report)}">{e(b.label)}</a>' if b.report else e(b.label)
         checks = ", ".join(f"{n} {e(v)}" for v, n in b.counts.items() if n)
         note = e(b.error) if b.error else ("reused from checkpoint" if b.reused else "")
         rows.append(f'<tr class="{e(b.verdict.value)}"><td>{link}</td><td>{e(b.bundle)}</td>'

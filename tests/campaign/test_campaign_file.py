@@ -58,6 +58,8 @@ def test_glob_labels_each_match_by_folder(run_cli, lab: Path,
     assert r.exit_code == 0, r.stderr
     summary = json.loads((lab / "out" / "campaign.json").read_text())
     assert [b["label"] for b in summary["bundles"]] == ["set/a", "set/c"]
+    assert summary["bundles"][1]["report"] == "bundles/set/c/report.html"
+    assert summary["bundles"][1]["results"] == "bundles/set/c/results.json"
     assert (lab / "out" / "bundles" / "set" / "c" / "results.json").is_file()
 
 

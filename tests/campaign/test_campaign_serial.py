@@ -51,7 +51,7 @@ def test_a_unit_that_raises_is_inconclusive_and_the_campaign_goes_on(
     assert r.exit_code == 3, r.stderr
     summary = json.loads((out / "campaign.json").read_text())
     c = summary["bundles"][1]
-    assert c["verdict"] == "inconclusive" and c["results"] is None
+    assert c["verdict"] == "inconclusive" and c["results"] is None and c["report"] is None
     assert c["error"].startswith("EvidenceError: ") and "monitors.csv" in c["error"]
     assert summary["bundles"][2]["verdict"] == "pass"  # the unit after the fault ran
     assert not (out / "bundles" / "c").exists() or not any((out / "bundles" / "c").iterdir())
