@@ -135,8 +135,11 @@ class DaskExecutor:
     def local(cls, n_workers: int) -> DaskExecutor:
         """A ``LocalCluster`` of ``n_workers`` single-threaded processes on loopback."""
         d = _distributed()
+        # The scheduler always serves HTTP (health, metrics): on a free loopback port, so two
+        # campaigns on one machine never collide on Dask's default 8787.
         cluster = d.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                 host="127.0.0.1", dashboard_address=None, memory_limit=0)
+                                 host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                                 memory_limit=0)
         return cls(d.Client(cluster), cluster=cluster, description=f"dask local:{n_workers}")
 
     @classmethod

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from evaltool.campaign.executor import DaskExecutor
@@ -86,17 +87,25 @@ def test_an_unreachable_scheduler_is_exit_2_in_one_line(
 
 
 def _sharded_equals_serial(tmp_path: Path, n: int, m: int, per_shard: int) -> None:
+    """The battery on ``m`` sequences of ``n`` bits, streamed serially as the check streams them,
+    against the shards run on 2 workers and merged."""
     from evaltool.campaign.shards import rng_shards, sharded_battery
-    from evaltool.engines.stats.sp800_22.battery import run_tests
-    from tests.campaign.test_shards import assert_same_battery, rng_file
+    from evaltool.engines.stats.sp800_22.battery import run_groups
+    from evaltool.io.bits import BitFile
+    from tests.campaign.test_shards import assert_same_battery
 
-    bits = rng_file(tmp_path / "rng.bin", n * m, seed=18)
-    serial = run_tests(bits.reshape(m, n))
-    del bits
+    path = tmp_path / "rng.bin"
+    rng = np.random.default_rng(18)
+    with path.open("wb") as fh:  # in 16 MB pieces: the file may not fit in memory twice
+        left = (n * m + 7) // 8
+        while left:
+            piece = min(left, 1 << 24)
+            fh.write(rng.bytes(piece))
+            left -= piece
+    serial = run_groups(BitFile(path).sequences(n, m=m, group=max(1, (1 << 24) // n)))
     executor = DaskExecutor.local(2)
     try:
-        merged = sharded_battery(rng_shards(tmp_path / "rng.bin", n=n, m=m,
-                                            per_shard=per_shard), executor)
+        merged = sharded_battery(rng_shards(path, n=n, m=m, per_shard=per_shard), executor)
     finally:
         executor.close()
     assert_same_battery(merged, serial)
