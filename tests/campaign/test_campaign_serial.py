@@ -145,3 +145,18 @@ def test_inputs_changed_after_planning_make_the_bundle_inconclusive(
     assert not checkpoint_path(out, "a").exists()
     assert d.verdict.value == "pass" and d.error is None
     assert summary.verdict.value == "inconclusive"
+
+
+def test_cli_resume_reuses_and_reports_it(run_cli, lab: Path,
+                                          write_campaign: Callable[..., Path]) -> None:
+    path = write_campaign("  - {label: a, path: caps/a}\n  - {label: b, path: caps/b}\n")
+    out = lab / "out"
+    assert run_cli("campaign", path, "--out", out, "--quiet").exit_code == 1
+    r = run_cli("campaign", path, "--out", out, "--resume")
+    assert r.exit_code == 1
+    assert "a: pass (reused)" in r.stderr and "b: fail (reused)" in r.stderr
+    assert "campaign verdict: fail (1 pass, 1 fail, 0 inconclusive, 0 not-applicable bundles)" \
+        in r.stderr
+    assert r.stdout.strip() == str(out.resolve() / "campaign.json")
+    summary = json.loads((out / "campaign.json").read_text())
+    assert [b["reused"] for b in summary["bundles"]] == [True, True]
