@@ -13,6 +13,7 @@ executor is made, so the command line starts without it.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -136,10 +137,11 @@ class DaskExecutor:
         """A ``LocalCluster`` of ``n_workers`` single-threaded processes on loopback."""
         d = _distributed()
         # The scheduler always serves HTTP (health, metrics): on a free loopback port, so two
-        # campaigns on one machine never collide on Dask's default 8787.
+        # campaigns on one machine never collide on Dask's default 8787. The cluster's own log
+        # is silenced: a unit's error is reported in the summary, a lost worker is retried.
         cluster = d.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                  host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                 memory_limit=0)
+                                 memory_limit=0, silence_logs=logging.CRITICAL)
         return cls(d.Client(cluster), cluster=cluster, description=f"dask local:{n_workers}")
 
     @classmethod

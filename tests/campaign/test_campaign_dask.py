@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -17,20 +18,25 @@ import pytest
 from evaltool.campaign.executor import DaskExecutor
 from evaltool.campaign.plan import plan_campaign
 from evaltool.campaign.run import run_campaign
-from tests.campaign.conftest import ALL_FOUR, EPOCH, assert_same_as_audit
+from tests.campaign.conftest import ALL_FOUR, EPOCH, assert_same_as_audit, break_table
 
 pytest.importorskip("distributed")
 
 
 def test_local_cluster_results_are_byte_identical_to_serial_audit(
         run_cli, lab: Path, write_campaign: Callable[..., Path]) -> None:
-    path = write_campaign(ALL_FOUR)
+    shutil.copytree(lab / "caps" / "a", lab / "caps" / "e")
+    break_table(lab / "caps" / "e")  # its unit raises on the worker
+    path = write_campaign(ALL_FOUR + "  - {label: e, path: caps/e}\n")
     out = lab / "out"
     r = run_cli("campaign", path, "--out", out, "--scheduler", "local:2", "--quiet")
     assert r.exit_code == 1, r.stderr
+    assert r.stderr == ""  # the cluster's own log is silenced
     summary = json.loads((out / "campaign.json").read_text())
     assert summary["executor"] == "dask local:2"
-    assert [b["verdict"] for b in summary["bundles"]] == ["pass", "fail", "pass", "pass"]
+    assert [b["verdict"] for b in summary["bundles"]] == [
+        "pass", "fail", "pass", "pass", "inconclusive"]
+    assert summary["bundles"][4]["error"].startswith("EvidenceError: e/monitors.csv: missing required")
     for label in "abcd":
         assert_same_as_audit(run_cli, out, label)
 
