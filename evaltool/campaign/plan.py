@@ -15,8 +15,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaltool.campaign.shards import ShardedBattery, plan_sharded_battery
 from evaltool.campaign.unit import UnitSpec, inputs_digest
-from evaltool.checks.plan import build_plan
+from evaltool.checks.plan import Plan, build_plan
+from evaltool.checks.sp800_22 import first_level_plan
 from evaltool.errors import CampaignError, UsageError
 from evaltool.io.bundle import MANIFEST_NAME, Bundle, load_bundle
 from evaltool.io.campaign import LoadedCampaign, load_campaign
@@ -44,6 +46,8 @@ class PlannedUnit:
     inputs_sha256: str
     """The checkpoint's key (:func:`checkpoint_digest`)."""
     shards: dict[str, ShardRule]
+    sharded: tuple[ShardedBattery, ...] = ()
+    """The SP 800-22 computations of the bundle's checks on its sharded slots."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,31 @@ def _check_shards(loaded: LoadedCampaign, i: int, rules: dict[str, ShardRule],
                                 "cuts tables only", path=loaded.doc.path, location=where)
 
 
+def _sharded(plan: Plan, rules: dict[str, ShardRule], bundle: Bundle
+             ) -> tuple[ShardedBattery, ...]:
+    """The first-level SP 800-22 computations of the plan's checks on slots with a
+    ``sequences`` rule, cut into shards (one per distinct computation)."""
+    found: dict[str, ShardedBattery] = {}
+    for pa in plan.activities:
+        if not pa.applicable:
+            continue
+        for pc in pa.checks:
+            slot = getattr(pc.params, "slot", None)
+            if not isinstance(slot, str):
+                continue
+            rule = rules.get(slot)
+            if rule is None or rule.sequences is None:
+                continue
+            bf = bundle.files[slot]
+            flp = first_level_plan(pc.ctype.kind, pc.params, bf.size_bytes)
+            if flp is None or flp.key in found:
+                continue
+            found[flp.key] = plan_sharded_battery(
+                flp.key, flp.slot, bf.path, n=flp.n, m=flp.m, per_shard=rule.sequences,
+                tests=flp.tests, params=flp.params)
+    return tuple(found.values())
+
+
 def checkpoint_digest(unit_digest: str, shards: dict[str, ShardRule]) -> str:
     """SHA-256 a checkpoint is keyed by: the unit's :func:`~evaltool.campaign.unit.inputs_digest`
     and the shard rules."""
@@ -182,7 +211,8 @@ def plan_campaign(path: Path, out_dir: Path, *, epoch: int | None = None,
         digest = inputs_digest(spec, profile=lp.sha256, st=lst.sha256 if lst else None,
                                evaluation=lev.sha256 if lev else None, bundle=bundle)
         units.append(PlannedUnit(label=label, spec=spec, unit_inputs_sha256=digest,
-                                 inputs_sha256=checkpoint_digest(digest, rules), shards=rules))
+                                 inputs_sha256=checkpoint_digest(digest, rules), shards=rules,
+                                 sharded=_sharded(plan, rules, bundle)))
     title = c.title or f"Campaign {path.name} against {plan.profile.title}"
     return CampaignPlan(path=path, sha256=loaded.sha256, title=title, out_dir=out_real,
                         units=tuple(units))

@@ -12,6 +12,7 @@ last) only when every unit has an outcome, so a killed run leaves no partial sum
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -20,7 +21,9 @@ from evaltool import __version__
 from evaltool.atomic import write_atomic
 from evaltool.campaign.executor import Executor
 from evaltool.campaign.plan import BUNDLES_DIR, CampaignPlan, PlannedUnit
+from evaltool.campaign.shards import merge_tree, run_shard_task
 from evaltool.campaign.unit import UnitOutcome, file_sha256, run_unit
+from evaltool.engines.stats.sp800_22.battery import BatteryPvalues, merge_battery
 from evaltool.evaluate import Clock, now_utc
 from evaltool.model.campaign import BundleOutcome, CampaignSummary, Checkpoint
 from evaltool.model.verdict import Verdict, combine_overall
@@ -83,6 +86,38 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def _run_shards(units: list[PlannedUnit], executor: Executor,
+                outcomes: dict[str, BundleOutcome], out: Path) -> list[PlannedUnit]:
+    """Run the shards of every unit's sharded computations, merge each in its fixed tree and
+    return the units with the merged results attached; a unit with a failed shard gets an
+    inconclusive outcome and is not run."""
+    tasks = [(u, sb, t) for u in units for sb in u.sharded for t in sb.tasks]
+    if not tasks:
+        return units
+    parts: dict[tuple[str, str], dict[int, BatteryPvalues]] = {}
+    failed: dict[str, str] = {}
+    for index, result in executor.run(run_shard_task, [t for _, _, t in tasks]):
+        unit, sb, task = tasks[index]
+        if isinstance(result, Exception):
+            failed.setdefault(unit.label, f"shard {task.shard.index} of slot {sb.slot!r}: "
+                                          f"{_describe(result)}")
+        else:
+            parts.setdefault((unit.label, sb.key), {})[task.shard.index] = result
+    ready = []
+    for unit in units:
+        if unit.label in failed:
+            outcomes[unit.label] = _outcome(unit, out, verdict=Verdict.INCONCLUSIVE, counts={},
+                                            error=failed[unit.label])
+            continue
+        merged: dict[str, object] = {}
+        for sb in unit.sharded:
+            got = parts[(unit.label, sb.key)]
+            merged[sb.key] = merge_tree([got[t.shard.index] for t in sb.tasks], merge_battery)
+        ready.append(replace(unit, spec=replace(unit.spec, precomputed=merged)) if merged
+                     else unit)
+    return ready
+
+
 def run_campaign(plan: CampaignPlan, executor: Executor, *, resume: bool = False,
                  progress: CampaignProgress | None = None, clock: Clock = now_utc,
                  ) -> CampaignSummary:
@@ -105,6 +140,7 @@ def run_campaign(plan: CampaignPlan, executor: Executor, *, resume: bool = False
     total = len(plan.units)
     if progress is not None:
         progress(len(outcomes), total, "")
+    todo = _run_shards(todo, executor, outcomes, out)
     for index, result in executor.run(run_unit, [u.spec for u in todo]):
         unit = todo[index]
         if isinstance(result, UnitOutcome) and result.inputs_sha256 != unit.unit_inputs_sha256:

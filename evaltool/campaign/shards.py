@@ -13,7 +13,6 @@ for bit. ``docs/campaigns.md`` ("Sharding long evidence") says what is wired int
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,10 +74,39 @@ def read_shard_bits(shard: RngShard) -> NDArray[np.uint8]:
     return bits[skip:skip + shard.count * shard.n].reshape(shard.count, shard.n)
 
 
-def run_rng_shard(shard: RngShard, *, tests: tuple[str, ...],
-                  params: Sp80022Params) -> BatteryPvalues:
+@dataclass(frozen=True, slots=True)
+class ShardTask:
+    """One shard with the tests and engine parameters to run on it (a work unit)."""
+
+    shard: RngShard
+    tests: tuple[str, ...]
+    params: Sp80022Params
+
+
+def run_shard_task(task: ShardTask) -> BatteryPvalues:
     """First-level battery results of one shard (runs wherever the executor puts it)."""
-    return run_tests(read_shard_bits(shard), tests=tests, params=params)
+    return run_tests(read_shard_bits(task.shard), tests=task.tests, params=task.params)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardedBattery:
+    """A check's first-level SP 800-22 computation on a binary slot, cut into shards.
+
+    ``key`` is :attr:`evaltool.checks.sp800_22.FirstLevelPlan.key`: the merged result is handed
+    to the bundle's audit under it.
+    """
+
+    key: str
+    slot: str
+    tasks: tuple[ShardTask, ...]
+
+
+def plan_sharded_battery(key: str, slot: str, path: Path, *, n: int, m: int, per_shard: int,
+                         tests: tuple[str, ...], params: Sp80022Params) -> ShardedBattery:
+    """The shards of ``m`` sequences of ``n`` bits of ``path``, ``per_shard`` sequences each."""
+    shards = rng_shards(path, n=n, m=m, per_shard=per_shard)
+    return ShardedBattery(key=key, slot=slot,
+                          tasks=tuple(ShardTask(s, tests, params) for s in shards))
 
 
 def merge_tree(parts: Sequence[P], merge: Callable[[Sequence[P]], P]) -> P:
@@ -105,9 +133,10 @@ def sharded_battery(shards: Sequence[RngShard], executor: Executor, *,
     sequences would not be the battery the profile asks for.
     """
     names = resolve_tests(tests)
-    fn = functools.partial(run_rng_shard, tests=names, params=params or Sp80022Params())
+    engine = params or Sp80022Params()
     parts: dict[int, BatteryPvalues] = {}
-    for index, result in executor.run(fn, list(shards)):
+    for index, result in executor.run(run_shard_task,
+                                      [ShardTask(s, names, engine) for s in shards]):
         if isinstance(result, Exception):
             raise result
         parts[shards[index].index] = result

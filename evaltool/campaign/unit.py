@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +38,8 @@ class UnitSpec:
     evaluation: Path | None = None
     epoch: int | None = None
     """``SOURCE_DATE_EPOCH`` of the campaign: every time stamp of the unit is this instant."""
+    precomputed: Mapping[str, object] = field(default_factory=dict)
+    """Merged shard results by :attr:`evaltool.checks.sp800_22.FirstLevelPlan.key`."""
 
     @property
     def command_line(self) -> tuple[str, ...]:
@@ -110,7 +113,7 @@ def run_unit(spec: UnitSpec) -> UnitOutcome:
             return _clock(spec.epoch)
 
         result = run_audit(prepared, seed=spec.seed, command_line=spec.command_line,
-                           started_at=clock(), clock=clock)
+                           started_at=clock(), clock=clock, precomputed=spec.precomputed)
     except EvaltoolError:
         if spec.out_dir.is_dir():
             remove_outputs(spec.out_dir)

@@ -36,7 +36,8 @@ def test_local_cluster_results_are_byte_identical_to_serial_audit(
     assert summary["executor"] == "dask local:2"
     assert [b["verdict"] for b in summary["bundles"]] == [
         "pass", "fail", "pass", "pass", "inconclusive"]
-    assert summary["bundles"][4]["error"].startswith("EvidenceError: e/monitors.csv: missing required")
+    assert summary["bundles"][4]["error"].startswith(
+        "EvidenceError: e/monitors.csv: missing required")
     for label in "abcd":
         assert_same_as_audit(run_cli, out, label)
 
