@@ -110,6 +110,8 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 
-# Measured (provisional: 2 cores shared with 6 other sessions; the lead re-measures on a quiet
-# machine):
-# - see CHANGELOG / docs/campaigns.md for the figures of the run recorded with this version.
+# Measured (2026-12-07, PROVISIONAL: 2 cores shared with 6 other sessions, load average 9.5-11.7;
+# to be re-measured on a quiet machine), default options:
+# - 4 bundles: serial 228.0 s wall / 51.5 s CPU; local:2 209.8 s wall / 76.6 s CPU (1.09x);
+# - 1 bundle: serial 110.3 s wall / 15.9 s CPU; local:1 51.3 s wall / 19.0 s CPU.
+# The wall times follow the other sessions' load, not evaltool; see docs/campaigns.md, "Scaling".

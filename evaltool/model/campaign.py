@@ -25,9 +25,9 @@ FormatName = Literal["html", "pdf", "json", "junit", "oscal"]
 class ShardRule(StrictModel):
     """How one evidence slot of a bundle is cut into work units (``docs/campaigns.md``).
 
-    Exactly one of the fields is set. The rule is validated against the bundle; this version runs
-    every bundle as one unit and records the rule in the summary (sharded execution is described
-    in ``docs/campaigns.md``).
+    Exactly one of the fields is set. ``sequences`` cuts the first-level computation of the
+    bundle's SP 800-22 checks on an rng-raw slot into shards; ``rows`` is validated but not
+    executed yet (``docs/campaigns.md``, "Sharding long evidence").
     """
 
     sequences: int | None = Field(
