@@ -87,7 +87,8 @@ def _describe(exc: Exception) -> str:
 
 
 def _run_shards(units: list[PlannedUnit], executor: Executor,
-                outcomes: dict[str, BundleOutcome], out: Path) -> list[PlannedUnit]:
+                outcomes: dict[str, BundleOutcome], out: Path,
+                progress: CampaignProgress | None, total: int) -> list[PlannedUnit]:
     """Run the shards of every unit's sharded computations, merge each in its fixed tree and
     return the units with the merged results attached; a unit with a failed shard gets an
     inconclusive outcome and is not run."""
@@ -96,8 +97,11 @@ def _run_shards(units: list[PlannedUnit], executor: Executor,
         return units
     parts: dict[tuple[str, str], dict[int, BatteryPvalues]] = {}
     failed: dict[str, str] = {}
-    for index, result in executor.run(run_shard_task, [t for _, _, t in tasks]):
+    for done, (index, result) in enumerate(
+            executor.run(run_shard_task, [t for _, _, t in tasks]), 1):
         unit, sb, task = tasks[index]
+        if progress is not None:
+            progress(len(outcomes), total, f"{unit.label} (shard {done} of {len(tasks)})")
         if isinstance(result, Exception):
             failed.setdefault(unit.label, f"shard {task.shard.index} of slot {sb.slot!r}: "
                                           f"{_describe(result)}")
@@ -140,7 +144,7 @@ def run_campaign(plan: CampaignPlan, executor: Executor, *, resume: bool = False
     total = len(plan.units)
     if progress is not None:
         progress(len(outcomes), total, "")
-    todo = _run_shards(todo, executor, outcomes, out)
+    todo = _run_shards(todo, executor, outcomes, out, progress, total)
     for index, result in executor.run(run_unit, [u.spec for u in todo]):
         unit = todo[index]
         if isinstance(result, UnitOutcome) and result.inputs_sha256 != unit.unit_inputs_sha256:
