@@ -83,9 +83,22 @@ class ShardTask:
     params: Sp80022Params
 
 
+GROUP_BITS = 1 << 24
+"""Bits read and tested at a time within a shard (memory stays bounded whatever the shard size;
+the ``sp800-22.*`` checks stream in groups of the same size)."""
+
+
 def run_shard_task(task: ShardTask) -> BatteryPvalues:
-    """First-level battery results of one shard (runs wherever the executor puts it)."""
-    return run_tests(read_shard_bits(task.shard), tests=task.tests, params=task.params)
+    """First-level battery results of one shard (runs wherever the executor puts it), read and
+    tested a group of sequences at a time."""
+    s = task.shard
+    group = max(1, GROUP_BITS // s.n)
+    parts = [run_tests(read_shard_bits(RngShard(index=s.index, path=s.path, n=s.n,
+                                                 first=s.first + start,
+                                                 count=min(group, s.count - start))),
+                       tests=task.tests, params=task.params)
+             for start in range(0, s.count, group)]
+    return merge_battery(parts)
 
 
 @dataclass(frozen=True, slots=True)

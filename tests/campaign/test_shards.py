@@ -77,3 +77,24 @@ def test_sharded_battery_equals_the_serial_battery_bit_for_bit(tmp_path: Path) -
         merged = sharded_battery(shards, executor)
         assert_same_battery(merged, serial)
     assert analyse(merged).to_dict() == analyse(serial).to_dict()
+
+
+def test_a_shard_is_tested_in_bounded_groups(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import evaltool.campaign.shards as shards_module
+
+    n, m = 1_000, 9
+    bits = rng_file(tmp_path / "rng.bin", n * m, seed=5)
+    monkeypatch.setattr(shards_module, "GROUP_BITS", 2 * n)  # two sequences per group
+    seen: list[int] = []
+    real = shards_module.run_tests
+
+    def spy(x: Any, **kwargs: Any) -> BatteryPvalues:
+        seen.append(len(x))
+        return real(x, **kwargs)
+
+    monkeypatch.setattr(shards_module, "run_tests", spy)
+    merged = sharded_battery(rng_shards(tmp_path / "rng.bin", n=n, m=m, per_shard=5),
+                             SerialExecutor(), tests=["frequency", "runs"])
+    assert seen == [2, 2, 1, 2, 2]
+    assert_same_battery(merged, run_tests(bits.reshape(m, n), tests=["frequency", "runs"]))
