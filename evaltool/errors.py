@@ -101,3 +101,7 @@ class UsageError(EvaltoolError):
     """Options that do not make sense together."""
 
     exit_code = ExitCode.USAGE
+
+
+class CampaignError(EvaltoolError):
+    """A campaign file is malformed or names bundles that cannot be evaluated (exit 4)."""

@@ -191,7 +191,7 @@ def _input_files(inputs: AuditInputs, bundle: Bundle) -> tuple[InputFile, ...]:
 
 
 def _run_check(pc: PlannedCheck, pa: PlannedActivity, bundle: Bundle, plan: Plan,
-               seed: int) -> CheckResult:
+               seed: int, precomputed: Mapping[str, object] | None = None) -> CheckResult:
     base = {
         "requirement_id": pa.requirement_id, "element_id": pa.element_id,
         "activity_id": pa.activity.id, "check_id": pc.check_id, "kind": pc.ctype.kind,
@@ -200,7 +200,7 @@ def _run_check(pc: PlannedCheck, pa: PlannedActivity, bundle: Bundle, plan: Plan
     if not pa.applicable:
         return CheckResult(**base, verdict=Verdict.NOT_APPLICABLE,
                            reason=pa.not_applicable_reason or "not applicable")
-    ctx = CheckContext(bundle, plan.st_values, check_seed(seed, pc.check_id))
+    ctx = CheckContext(bundle, plan.st_values, check_seed(seed, pc.check_id), precomputed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -306,11 +306,14 @@ def evaluate(
     progress: ProgressFn | None = None,
     started_at: datetime | None = None,
     clock: Clock = now_utc,
+    precomputed: Mapping[str, object] | None = None,
 ) -> EvaluationResult:
     """Run every activity of ``plan`` on ``bundle`` and return the complete result.
 
     ``started_at`` is the recorded start of the evaluation and the date waivers are judged on
-    (default: ``clock()``); ``clock`` gives the finish time.
+    (default: ``clock()``); ``clock`` gives the finish time. ``precomputed`` holds intermediate
+    results computed elsewhere from the same evidence (a campaign's merged shards), handed to
+    every check's context; the result is the one computed without them.
     """
     started = started_at if started_at is not None else clock()
     total = sum(max(1, len(pa.checks)) for pa in plan.activities)
@@ -320,7 +323,7 @@ def evaluate(
         if pa.activity.method == "manual":
             results = [_manual(pa, evaluation)]
         else:
-            results = [_run_check(pc, pa, bundle, plan, seed) for pc in pa.checks]
+            results = [_run_check(pc, pa, bundle, plan, seed, precomputed) for pc in pa.checks]
         by_req.setdefault(pa.requirement_id, []).extend(results)
         done += max(1, len(pa.checks))
         if progress is not None:
@@ -364,8 +367,10 @@ def evaluate(
 
 def run_audit(prepared: PreparedAudit, *, seed: int, command_line: Sequence[str],
               started_at: datetime | None = None, clock: Clock = now_utc,
-              progress: ProgressFn | None = None) -> EvaluationResult:
+              progress: ProgressFn | None = None,
+              precomputed: Mapping[str, object] | None = None) -> EvaluationResult:
     """:func:`evaluate` on a :func:`prepare_audit` result."""
     return evaluate(prepared.plan, prepared.bundle, inputs=prepared.inputs, seed=seed,
                     command_line=command_line, evaluation=prepared.evaluation,
-                    progress=progress, started_at=started_at, clock=clock)
+                    progress=progress, started_at=started_at, clock=clock,
+                    precomputed=precomputed)

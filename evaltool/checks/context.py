@@ -44,12 +44,18 @@ class CheckContext:
         Security-target assignments and selections (after defaults from the profile).
     seed:
         Seed of this check's random generator (derived from the audit seed and the check id).
+    precomputed:
+        Intermediate results computed elsewhere from this bundle's evidence, by a key the check
+        kind defines (a campaign's merged SP 800-22 shards, ``docs/campaigns.md``); a check uses
+        one only when its key states exactly the computation the check would make.
     """
 
-    def __init__(self, bundle: Bundle, st: Mapping[str, Any], seed: int) -> None:
+    def __init__(self, bundle: Bundle, st: Mapping[str, Any], seed: int,
+                 precomputed: Mapping[str, Any] | None = None) -> None:
         self._bundle = bundle
         self.st: Mapping[str, Any] = st
         self.seed = seed
+        self.precomputed: Mapping[str, Any] = precomputed or {}
         self.rng = np.random.default_rng(seed)
         self._used: dict[str, EvidenceRef] = {}
 

@@ -25,6 +25,7 @@ positively dependent template columns), so a fair generator fails with probabili
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -119,7 +120,12 @@ def _column_bits(ctx: CheckContext, slot: str, column: str) -> Iterator[NDArray[
 def _run(
     p: Sp80022CommonParams, ctx: CheckContext, tests: tuple[str, ...], params: Sp80022Params
 ) -> BatteryReport:
-    from evaltool.engines.stats.sp800_22 import RECOMMENDED_MIN_BITS, analyse, run_groups
+    from evaltool.engines.stats.sp800_22 import (
+        RECOMMENDED_MIN_BITS,
+        BatteryPvalues,
+        analyse,
+        run_groups,
+    )
 
     short = [t for t in tests if p.n < RECOMMENDED_MIN_BITS[t]]
     if short:
@@ -137,6 +143,11 @@ def _run(
         raise InsufficientDataError(
             f"{where} holds {total} bits, fewer than {max(want, 1)} sequence(s) of {p.n}"
         )
+    if p.column is None:
+        # First-level results merged from a campaign's shards of this very computation.
+        done = ctx.precomputed.get(FirstLevelPlan(p.slot, p.n, want, tests, params).key)
+        if isinstance(done, BatteryPvalues):
+            return analyse(done, alpha=p.alpha, mode=p.second_level)
     group = max(1, _GROUP_BITS // p.n)
     if p.column is None:
         chunk_bits = max(8, (min(p.n, _GROUP_BITS) // 8) * 8)
@@ -145,6 +156,50 @@ def _run(
         chunks = _column_bits(ctx, p.slot, p.column)
     part = run_groups(regroup(chunks, p.n, want, group), tests=tests, params=params)
     return analyse(part, alpha=p.alpha, mode=p.second_level)
+
+
+@dataclass(frozen=True, slots=True)
+class FirstLevelPlan:
+    """The first-level computation an SP 800-22 check makes on a binary slot: ``m`` sequences
+    of ``n`` bits from the start of the file (MSB first), ``tests`` with the engine ``params``.
+
+    Its :attr:`key` names the computation exactly; a campaign that computed it in shards hands
+    the merged result to the check under that key (``docs/campaigns.md``).
+    """
+
+    slot: str
+    n: int
+    m: int
+    tests: tuple[str, ...]
+    params: Sp80022Params
+
+    @property
+    def key(self) -> str:
+        """The computation as a string (slot, n, m, tests and every engine parameter)."""
+        return (f"sp800-22 first level: slot={self.slot} n={self.n} m={self.m} "
+                f"tests={','.join(self.tests)} params={self.params!r}")
+
+
+def first_level_plan(kind: str, params: CheckParams, size_bytes: int) -> FirstLevelPlan | None:
+    """The :class:`FirstLevelPlan` of check ``kind`` with ``params`` on a binary slot of
+    ``size_bytes``, or None when the check is not an SP 800-22 check on a binary slot or the
+    slot is too short (the check itself then says why)."""
+    if not kind.startswith("sp800-22.") or not isinstance(params, Sp80022CommonParams):
+        return None
+    if params.column is not None:
+        return None
+    available = size_bytes * 8 // params.n
+    want = available if params.m == "auto" else params.m
+    if available < 1 or available < want:
+        return None
+    test = kind.removeprefix("sp800-22.")
+    if test == "battery" and isinstance(params, BatteryParams):
+        return FirstLevelPlan(params.slot, params.n, want, resolve_tests(params.tests),
+                              _engine_params(params))
+    if test in TEST_NAMES and isinstance(params, SingleTestParams):
+        return FirstLevelPlan(params.slot, params.n, want, (test,),
+                              _engine_params(params, **_single_overrides(test, params)))
+    return None
 
 
 def _engine_params(p: Sp80022CommonParams, **overrides: object) -> Sp80022Params:
@@ -340,14 +395,18 @@ _BLOCK_PARAM = {
 }
 
 
+def _single_overrides(test: str, p: SingleTestParams) -> dict[str, object]:
+    overrides: dict[str, object] = {}
+    if p.block_length is not None:
+        if test not in _BLOCK_PARAM:
+            raise ProfileError(f"the {test} test takes no block_length parameter")
+        overrides[_BLOCK_PARAM[test]] = p.block_length
+    return overrides
+
+
 def _register_single(test: str) -> None:
     def run_one(p: SingleTestParams, ctx: CheckContext) -> Outcome:
-        overrides: dict[str, object] = {}
-        if p.block_length is not None:
-            if test not in _BLOCK_PARAM:
-                raise ProfileError(f"the {test} test takes no block_length parameter")
-            overrides[_BLOCK_PARAM[test]] = p.block_length
-        report = _run(p, ctx, (test,), _engine_params(p, **overrides))
+        report = _run(p, ctx, (test,), _engine_params(p, **_single_overrides(test, p)))
         return _outcome(report).with_series(*plot_series(report, per_column=True))
 
     run_one.__name__ = f"sp800_22_{test.replace('-', '_')}"

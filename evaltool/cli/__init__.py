@@ -21,6 +21,8 @@ from evaltool.errors import EvaltoolError, ExitCode
 _COMMANDS = {
     "audit": LazyCommand("evaltool.cli.audit:audit", "Audit an evidence BUNDLE against a "
                          "protection profile and write the reports."),
+    "campaign": LazyCommand("evaltool.cli.campaign:campaign", "Audit every bundle of the CAMPAIGN "
+                            "file and write a result set per bundle and a summary."),
     "checks": LazyCommand("evaltool.cli.checks:checks",
                           "List the registered check kinds with their parameters."),
     "import": LazyCommand("evaltool.cli.importing:import_group", "Bring lab and vendor files "

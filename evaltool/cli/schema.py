@@ -21,6 +21,7 @@ SCHEMAS: dict[str, str] = {
     "mapping": "evaltool.model.mapping:TableMapping",
     "transcript": "evaltool.model.transcript:TranscriptRecord",
     "profile-mapping": "evaltool.model.binding:ProfileMapping",
+    "campaign": "evaltool.model.campaign:Campaign",
 }
 """Document name → its model (only the one asked for is imported)."""
 

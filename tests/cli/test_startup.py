@@ -54,7 +54,8 @@ def _heavy(modules: set[str]) -> list[str]:
 
 
 @pytest.mark.parametrize("argv", [("--version",), ("--help",), ("schema", "results"),
-                                  ("rng", "--help"), ("protocol", "--help")])
+                                  ("rng", "--help"), ("protocol", "--help"),
+                                  ("campaign", "--help")])
 def test_cheap_commands_import_no_numeric_library(argv: tuple[str, ...]) -> None:
     code, out, modules = _imported(*argv)
     assert code == 0
@@ -101,7 +102,7 @@ def _groups() -> list[tuple[LazyGroup, str]]:
 def test_every_group_is_lazy() -> None:
     assert [g.name for g in (cli, rng, protocol) if isinstance(g, LazyGroup)] == [
         "cli", "rng", "protocol"]
-    assert len(_groups()) == 15 + 3 + 3
+    assert len(_groups()) == 16 + 3 + 3
 
 
 @pytest.mark.parametrize(("group", "name"), _groups(), ids=lambda v: getattr(v, "name", v))
