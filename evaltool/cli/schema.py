@@ -20,6 +20,7 @@ SCHEMAS: dict[str, str] = {
     "method-library": "evaltool.model.profile:MethodLibrary",
     "mapping": "evaltool.model.mapping:TableMapping",
     "transcript": "evaltool.model.transcript:TranscriptRecord",
+    "channels": "evaltool.model.channels:ChannelMap",
 }
 """Document name → its model (only the one asked for is imported)."""
 
