@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import os
 import queue
+import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -44,18 +45,18 @@ import pyarrow.parquet as pq
 from evaltool import __version__
 from evaltool.atomic import Staged, ordinary_permissions
 from evaltool.errors import EvaltoolError, EvidenceError, ImportMappingError
-from evaltool.importers.table import _manifest_with
+from evaltool.importers._manifest import manifest_with
 from evaltool.io.bundle import load_manifest
 from evaltool.io.files import sha256_file
 from evaltool.io.yaml import load_yaml, validate
 from evaltool.model.bundle import BundleManifest, EvidenceKind, ImportRecord
-from evaltool.model.channels import ChannelMap
+from evaltool.model.channels import MAX_CHANNEL, ChannelMap
 
 FORMATS = ("ptu", "ht3", "spc", "photon-hdf5")
 """Formats ``import tagger`` reads."""
 
-CHUNK_RECORDS = 1 << 22
-"""Records decoded and written at a time (about 100 MB of working memory)."""
+CHUNK_RECORDS = 1 << 20
+"""Records decoded and written at a time (about 60 MB of working memory per chunk in flight)."""
 
 WHOLE_FILE_LIMIT = 30_000_000
 """Most records of an HT3 or SPC file: tttrlib holds the whole file (about 24 bytes a record),
@@ -193,32 +194,42 @@ def _open_ptu(path: Path, chunk: int) -> Source:
     skipped = Skipped()
 
     def chunks() -> Iterator[Clicks]:
-        records = np.memmap(path, dtype="<u4", mode="r", offset=offset, shape=(n,)) if n else \
-            np.zeros(0, "<u4")
+        # Read with readinto, not a memory map: mapped pages of a large file count towards the
+        # process's resident memory.
         base = np.uint64(0)
-        for start in range(0, n, chunk):
-            raw = np.array(records[start:start + chunk], dtype=np.uint32)
-            try:
-                d = ptu.decode_records(raw)
-            except Exception as exc:
-                raise EvidenceError(f"records {start}..{start + raw.size - 1} cannot be "
-                                    f"decoded ({_one_line(exc)})", path=path) from None
-            ch = d["channel"]
-            photon = ch >= 0
-            marker = d["marker"] > 0
-            if sync:
-                is_sync = photon & ((raw & np.uint32(0xFE000000)) == np.uint32(0x80000000))
-                skipped.syncs += int(np.count_nonzero(is_sync))
-                photon &= ~is_sync
-            skipped.markers += int(np.count_nonzero(marker))
-            skipped.overflows += int(np.count_nonzero((ch < 0) & ~marker))
-            t = d["time"]
-            macro = t[photon] + base
-            micro = d["dtime"][photon] if t3 else None
-            yield Clicks(macro, micro, ch[photon])
-            if t.size:
-                base += (t[-1] // np.uint64(wrap)) * np.uint64(wrap)
-        del records
+        buffer = np.empty(min(chunk, max(n, 1)), np.uint32)
+        with path.open("rb") as f:
+            f.seek(offset)
+            for start in range(0, n, chunk):
+                raw = buffer[:min(chunk, n - start)]
+                got = f.readinto(memoryview(raw).cast("B"))
+                if got != raw.nbytes:
+                    raise EvidenceError(f"truncated: records end at {start + got // 4}",
+                                        path=path)
+                if sys.byteorder != "little":
+                    raw.byteswap(inplace=True)
+                try:
+                    d = ptu.decode_records(raw)
+                except Exception as exc:
+                    raise EvidenceError(f"records {start}..{start + raw.size - 1} cannot be "
+                                        f"decoded ({_one_line(exc)})", path=path) from None
+                ch = d["channel"]
+                photon = ch >= 0
+                marker = d["marker"] > 0
+                if sync:
+                    is_sync = photon & ((raw & np.uint32(0xFE000000)) == np.uint32(0x80000000))
+                    skipped.syncs += int(np.count_nonzero(is_sync))
+                    photon &= ~is_sync
+                skipped.markers += int(np.count_nonzero(marker))
+                skipped.overflows += int(np.count_nonzero((ch < 0) & ~marker))
+                t = d["time"]
+                macro = t[photon]
+                if base:
+                    macro += base
+                micro = d["dtime"][photon] if t3 else None
+                yield Clicks(macro, micro, ch[photon])
+                if t.size:
+                    base += (t[-1] // np.uint64(wrap)) * np.uint64(wrap)
 
     name = _PTU_NAMES[rectype]
     return Source(reader=f"ptufile {_version('ptufile')} (PTU {name})", macro_s=macro_s,
@@ -391,9 +402,12 @@ class Clock:
 
 @dataclass(slots=True)
 class _Tally:
-    per_channel: dict[int, int] = field(default_factory=dict)
+    counts: np.ndarray = field(default_factory=lambda: np.zeros(MAX_CHANNEL + 1, np.int64))
     ignored: int = 0
     written: int = 0
+
+    def per_channel(self) -> dict[int, int]:
+        return {int(c): int(self.counts[c]) for c in np.flatnonzero(self.counts)}
 
 
 class _Mapper:
@@ -401,8 +415,7 @@ class _Mapper:
 
     def __init__(self, cmap: ChannelMap) -> None:
         size = max((*cmap.channels, *cmap.ignore)) + 1
-        self.size = size
-        self.role = np.full(size, 0, np.int8)  # 0 unknown, 1 mapped, 2 ignored
+        self.role = np.zeros(size, np.int8)  # 0 unknown, 1 mapped, 2 ignored
         self.detector = np.zeros(size, np.int64)
         self.basis = np.zeros(size, np.int64)
         self.bit = np.zeros(size, np.int64)
@@ -417,15 +430,11 @@ class _Mapper:
         self.with_bit = first.bit is not None
 
 
-def _check_ticks(name: str, ticks: np.ndarray, limit: int, path: Path) -> None:
-    if ticks.size and int(ticks.max()) > limit:
-        raise EvidenceError(f"{name} {int(ticks.max())} is beyond the picosecond range of the "
-                            "table (int64)", path=path)
-
-
 def _rows(source: Source, mapper: _Mapper, tally: _Tally, path: Path,
           cmap_path: Path) -> Iterator[dict[str, np.ndarray]]:
     """The table's columns in chunks, time-ordered."""
+    from evaltool.importers import _tagger_kernel as kernel
+
     macro_clock = Clock(source.macro_s)
     micro_clock = Clock(source.micro_s) if source.micro_s is not None else None
     macro_limit = macro_clock.limit()
@@ -433,59 +442,57 @@ def _rows(source: Source, mapper: _Mapper, tally: _Tally, path: Path,
     last_macro = 0
     held: dict[str, np.ndarray] | None = None
     record = 0
+    status = np.zeros(2, np.int64)
     for clicks in source.chunks():
         n = clicks.macro.size
         if n == 0:
             continue
-        ch = clicks.channel.astype(np.int64)
-        counts = np.bincount(ch - ch.min(), minlength=1) if ch.min() >= 0 else None
-        if counts is None:
-            raise EvidenceError("negative channel numbers", path=path)
-        for c in np.flatnonzero(counts):
-            key = int(c + ch.min())
-            tally.per_channel[key] = tally.per_channel.get(key, 0) + int(counts[c])
-        inside = ch < mapper.size
-        role = np.zeros(n, np.int8)
-        role[inside] = mapper.role[ch[inside]]
-        if not role.all():
-            bad = int(np.flatnonzero(role == 0)[0])
-            raise ImportMappingError(f"channel {int(ch[bad])} has clicks (the first is click "
-                                     f"{record + bad} of the file) but is neither mapped nor "
-                                     "ignored", path=cmap_path, location="channels")
-        keep = role == 1
-        tally.ignored += int(n - np.count_nonzero(keep))
+        out = {c: np.empty(n, np.int64) for c in ("time_ps", "detector", "basis", "bit")}
+        keep = np.empty(n, np.bool_)
+        k = kernel.map_clicks(clicks.channel, clicks.macro, last_macro, macro_limit,
+                              macro_clock.whole, macro_clock.part, mapper.role,
+                              mapper.detector, mapper.basis, mapper.bit, tally.counts,
+                              out["time_ps"], out["detector"], out["basis"], out["bit"], keep,
+                              status)
+        if status[0] != kernel.OK:
+            i = int(status[1])
+            if status[0] == kernel.BAD_CHANNEL:
+                raise ImportMappingError(
+                    f"channel {int(clicks.channel[i])} has clicks (the first is click "
+                    f"{record + i} of the file) but is neither mapped nor ignored",
+                    path=cmap_path, location="channels")
+            if status[0] == kernel.BACKWARDS:
+                raise EvidenceError(f"time tags go backwards at click {record + i} (the file "
+                                    "is damaged or not one capture)", path=path)
+            raise EvidenceError(f"the time of click {record + i} is beyond the picosecond "
+                                "range of the table (int64)", path=path)
+        tally.ignored += n - k
         record += n
-        macro = clicks.macro
-        if int(macro[0]) < last_macro or (n > 1 and bool((macro[1:] < macro[:-1]).any())):
-            raise EvidenceError("time tags go backwards (the file is damaged or not one "
-                                "capture)", path=path)
-        last_macro = int(macro[-1])
-        _check_ticks("a macro time", macro, macro_limit, path)
-        ch = ch[keep]
-        time_ps = macro_clock.ps(macro[keep])
-        cols: dict[str, np.ndarray] = {"time_ps": time_ps, "detector": mapper.detector[ch]}
+        last_macro = int(clicks.macro[-1])
+        cols = {"time_ps": out["time_ps"][:k], "detector": out["detector"][:k]}
         if mapper.with_basis:
-            cols["basis"] = mapper.basis[ch]
+            cols["basis"] = out["basis"][:k]
         if mapper.with_bit:
-            cols["bit"] = mapper.bit[ch]
+            cols["bit"] = out["bit"][:k]
         if micro_clock is not None and clicks.micro is not None:
-            micro = clicks.micro[keep]
-            if micro.size and int(micro.min()) < 0:
-                raise EvidenceError("negative TCSPC delays", path=path)
-            _check_ticks("a TCSPC delay", micro, micro_limit, path)
+            micro = clicks.micro[keep] if k < n else clicks.micro
+            if micro.size and (int(micro.min()) < 0 or int(micro.max()) > micro_limit):
+                raise EvidenceError("a TCSPC delay is negative or out of range", path=path)
             delay = micro_clock.ps(micro)
-            cols["time_ps"] = time_ps + delay
+            cols["time_ps"] = cols["time_ps"] + delay
             cols["gate_offset_ps"] = delay.astype(np.float64)
             # Later records have a macro time >= this chunk's last: what lies at or before that
             # time is final; the rest waits for the next chunk.
             if held is not None:
-                cols = {k: np.concatenate([held[k], v]) for k, v in cols.items()}
-            order = np.argsort(cols["time_ps"], kind="stable")
-            cols = {k: v[order] for k, v in cols.items()}
+                cols = {c: np.concatenate([held[c], v]) for c, v in cols.items()}
+            t = cols["time_ps"]
+            if t.size > 1 and bool((t[1:] < t[:-1]).any()):
+                order = np.argsort(t, kind="stable")
+                cols = {c: v[order] for c, v in cols.items()}
             bound = int(macro_clock.ps(np.array([last_macro], np.uint64))[0])
             cut = int(np.searchsorted(cols["time_ps"], bound, side="right"))
-            held = {k: v[cut:] for k, v in cols.items()}
-            cols = {k: v[:cut] for k, v in cols.items()}
+            held = {c: v[cut:] for c, v in cols.items()}
+            cols = {c: v[:cut] for c, v in cols.items()}
         if cols["time_ps"].size:
             yield cols
     if held is not None and held["time_ps"].size:
@@ -539,16 +546,18 @@ class _Writer(threading.Thread):
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         super().__init__(daemon=True)
         self.queue: queue.Queue[pa.Table | None] = queue.Queue(maxsize=2)
-        self.writer = pq.ParquetWriter(path, schema, compression="zstd", compression_level=1,
-                                       write_statistics=False, use_dictionary=False,
-                                       column_encoding={"time_ps": "DELTA_BINARY_PACKED"})
+        # Delta encoding of the integer columns: about 4 bytes a click, and faster than any
+        # general-purpose compression of them (benchmarks/bench_tagger.py).
+        encoding = {f.name: "DELTA_BINARY_PACKED" for f in schema if pa.types.is_integer(f.type)}
+        self.writer = pq.ParquetWriter(path, schema, compression="none", write_statistics=False,
+                                       use_dictionary=False, column_encoding=encoding)
         self.error: BaseException | None = None
 
     def run(self) -> None:
         try:
             while (table := self.queue.get()) is not None:
                 if self.error is None:
-                    self.writer.write_table(table, row_group_size=1 << 22)
+                    self.writer.write_table(table, row_group_size=CHUNK_RECORDS)
         except BaseException as exc:
             self.error = exc
             while self.queue.get() is not None:
@@ -605,7 +614,7 @@ def import_tagger(source_path: Path, fmt: str, channels_path: Path, bundle: Path
             source.close()
             w, writer = writer, None
             w.finish()
-        absent = sorted(c for c in cmap.channels if tally.per_channel.get(c, 0) == 0)
+        absent = sorted(c for c in cmap.channels if tally.counts[c] == 0)
         if absent:
             raise ImportMappingError(f"channel {absent[0]} is mapped but has no clicks in "
                                      f"{source_path.name}", path=channels_path,
@@ -631,7 +640,7 @@ def import_tagger(source_path: Path, fmt: str, channels_path: Path, bundle: Path
                  "description": f"imported from {source_path.name} ({fmt}): "
                                 f"{tally.written} clicks; {', '.join(notes)} records skipped",
                  "imported": record.model_dump(mode="json")}
-        text = _manifest_with(manifest_path, entry, replace)
+        text = manifest_with(manifest_path, entry, replace)
         staged = Staged(manifest_path, text)
         try:
             validate(load_yaml(staged.tmp, error=EvidenceError), BundleManifest,
@@ -647,5 +656,5 @@ def import_tagger(source_path: Path, fmt: str, channels_path: Path, bundle: Path
                 writer.finish()
         with suppress(FileNotFoundError):
             tmp.unlink()
-    return TaggerImport(path=dest, rows=tally.written, per_channel=dict(tally.per_channel),
+    return TaggerImport(path=dest, rows=tally.written, per_channel=tally.per_channel(),
                         skipped=source.skipped, ignored=tally.ignored, record=record)
