@@ -26,7 +26,7 @@ def map_clicks(channel: np.ndarray, macro: np.ndarray, previous: int, limit: int
     n = channel.size
     size = role.size
     k = 0
-    last = previous
+    last = np.int64(previous)
     status[0] = OK
     for i in range(n):
         c = np.int64(channel[i])

@@ -202,7 +202,7 @@ def _open_ptu(path: Path, chunk: int) -> Source:
             f.seek(offset)
             for start in range(0, n, chunk):
                 raw = buffer[:min(chunk, n - start)]
-                got = f.readinto(memoryview(raw).cast("B"))
+                got = f.readinto(raw.data.cast("B"))
                 if got != raw.nbytes:
                     raise EvidenceError(f"truncated: records end at {start + got // 4}",
                                         path=path)

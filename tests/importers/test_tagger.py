@@ -350,6 +350,9 @@ def test_schema_channels(run_cli) -> None:  # type: ignore[no-untyped-def]
     assert r.exit_code == 0
     schema = json.loads(r.stdout)
     assert "channels" in schema["required"] and "ignore" in schema["properties"]
+    shipped = HERE.parents[1] / "docs" / "schemas" / "channels.schema.json"
+    assert schema == json.loads(shipped.read_text()), (
+        "docs/schemas/channels.schema.json is stale: regenerate with `evaltool schema channels`")
 
 
 # --- files no one here wrote -----------------------------------------------------------------
