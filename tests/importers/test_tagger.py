@@ -205,7 +205,8 @@ def _sha(path: Path) -> str:
 
 
 def test_photon_hdf5_round_trip(tmp_path: Path, bundle: Path, channels: Path) -> None:
-    """Written by phconvert (with TCSPC nanotimes and without): exactly the clicks."""
+    """Written by phconvert (with TCSPC nanotimes and without): exactly the clicks; tttrlib
+    reads the file phconvert wrote to the same values."""
     phc = pytest.importorskip("phconvert")
     rng = np.random.default_rng(5)
     n = 5000
@@ -237,6 +238,12 @@ def test_photon_hdf5_round_trip(tmp_path: Path, bundle: Path, channels: Path) ->
         for c in ("time_ps", "detector", "basis", "bit"):
             assert got[c] == want[c], c
         assert done.record.reader.startswith("PyTables ")
+    # the file phconvert wrote reads the same through tttrlib, a second library
+    tttrlib = pytest.importorskip("tttrlib")
+    data = tttrlib.TTTR(str(src), "PHOTON-HDF5")
+    assert np.array_equal(np.asarray(data.macro_times), ts)
+    assert np.array_equal(np.asarray(data.routing_channels), det)
+    assert np.array_equal(np.asarray(data.micro_times), nano)
 
 
 @pytest.mark.parametrize(("seconds", "ticks"), [
