@@ -125,8 +125,16 @@ def _require(module: str, fmt: str) -> Any:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0][:300]
+    """The gist of a reader's error in one line (HDF5's back traces end in the innermost cause:
+    the line before "End of HDF5 error back trace")."""
+    lines = [x.strip() for x in str(exc).splitlines() if x.strip()]
+    if not lines:
+        return type(exc).__name__
+    if "End of HDF5 error back trace" in lines:
+        at = lines.index("End of HDF5 error back trace")
+        if at > 0:
+            return lines[at - 1][:300]
+    return lines[0][:300]
 
 
 # --- PicoQuant PTU through ptufile ---------------------------------------------------------

@@ -335,11 +335,20 @@ def test_bad_channel_maps(tmp_path: Path, bundle: Path, ptu: Path, text: str,
 
 def test_damaged_photon_hdf5(tmp_path: Path, bundle: Path, channels: Path,
                              run_cli) -> None:  # type: ignore[no-untyped-def]
-    pytest.importorskip("tables")
+    tables = pytest.importorskip("tables")
     bad = tmp_path / "cut.hdf5"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(100))
     assert "cut.hdf5" in _fails(run_cli, bundle, bad, "--format", "photon-hdf5", "--channels",
                                 channels)
+    whole = tmp_path / "whole.h5"
+    with tables.open_file(str(whole), "w") as h5:
+        group = h5.create_group("/", "photon_data")
+        h5.create_array(group, "timestamps", np.arange(100_000, dtype=np.int64))
+        h5.create_array(group, "detectors", np.zeros(100_000, np.uint8))
+        h5.create_array(h5.create_group(group, "timestamps_specs"), "timestamps_unit", 1e-8)
+    bad.write_bytes(whole.read_bytes()[:500_000])
+    assert "truncated file" in _fails(run_cli, bundle, bad, "--format", "photon-hdf5",
+                                      "--channels", channels)
 
 
 def test_missing_reader_says_how_to_install(bundle: Path, channels: Path, ptu: Path,
