@@ -259,10 +259,46 @@ def _positive(value: Any, tag: str, path: Path) -> float:
 _TTTRLIB_CONTAINERS = {"ht3": "HT3", "spc": "SPC-130"}
 
 
+_TTTRLIB_CHILD = """
+import json, resource, sys
+import numpy as np
+limit = int(sys.argv[4])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+import tttrlib
+data = tttrlib.TTTR(sys.argv[1], sys.argv[2])
+out = sys.argv[3]
+for name in ("macro_times", "micro_times", "routing_channels", "event_types"):
+    np.save(f"{out}/{name}.npy", np.asarray(getattr(data, name)))
+header = data.header
+tags = {t.get("name"): t.get("value") for t in json.loads(header.json).get("tags", [])}
+with open(f"{out}/header.json", "w") as f:
+    json.dump({"macro_s": float(header.macro_time_resolution),
+               "micro_s": float(header.micro_time_resolution),
+               "records_in_file": int(data.n_records_in_file),
+               "declared": tags.get("nRecords")}, f)
+"""
+TTTRLIB_MEMORY_LIMIT = 3 << 30
+"""Address space of the child process that runs tttrlib (a malformed header can make it try to
+allocate without bound)."""
+
+
 def _open_tttrlib(path: Path, fmt: str, chunk: int) -> Source:
-    tttrlib = _require("tttrlib", fmt.upper())
+    """HT3 and SPC through tttrlib, in a child process: tttrlib 0.26.2 stops the process on some
+    malformed headers (a division by zero), which must be an exit 4, not a crash."""
+    _require("tttrlib", fmt.upper())
+    import json
+    import shutil
+    import signal
+    import subprocess
+
     container = _TTTRLIB_CONTAINERS[fmt]
     size = path.stat().st_size
+    if fmt == "ht3":
+        with path.open("rb") as f:
+            ident = f.read(22)
+        if not ident.startswith(b"HydraHarp\0") or ident[16:19] not in (b"1.0", b"2.0"):
+            raise EvidenceError("not an HT3 file (it does not begin with HydraHarp's ident and "
+                                "format version 1.0 or 2.0)", path=path)
     if fmt == "spc" and size % 4:
         raise EvidenceError(f"truncated: {size} bytes is not a whole number of 4-byte SPC "
                             "records", path=path)
@@ -270,30 +306,40 @@ def _open_tttrlib(path: Path, fmt: str, chunk: int) -> Source:
         raise EvidenceError(f"holds about {size // 4} records; {fmt.upper()} files are read "
                             f"whole and are limited to {WHOLE_FILE_LIMIT} (convert the capture "
                             "to PTU, which is streamed)", path=path)
+    work = Path(tempfile.mkdtemp(prefix="evaltool-tttrlib-"))
     try:
-        data = tttrlib.TTTR(str(path), container)
-    except Exception as exc:
-        raise EvidenceError(f"not a readable {fmt.upper()} file ({_one_line(exc)})",
-                            path=path) from None
-    macro = np.asarray(data.macro_times, dtype=np.uint64)
-    events = np.asarray(data.event_types)
+        try:
+            done = subprocess.run([sys.executable, "-c", _TTTRLIB_CHILD, str(path), container,
+                                   str(work), str(TTTRLIB_MEMORY_LIMIT)],
+                                  capture_output=True, text=True, timeout=3600, check=False)
+        except subprocess.TimeoutExpired:
+            raise EvidenceError(f"tttrlib did not finish reading the file as {container} in an "
+                                "hour", path=path) from None
+        said = [x.strip() for x in (done.stdout + done.stderr).splitlines() if x.strip()]
+        told = f" (tttrlib: {said[-1][:200]})" if said else ""
+        if done.returncode < 0:
+            name = signal.Signals(-done.returncode).name
+            raise EvidenceError(f"not a readable {fmt.upper()} file: tttrlib stopped with "
+                                f"{name}{told}", path=path)
+        if done.returncode != 0:
+            raise EvidenceError(f"not a readable {fmt.upper()} file{told}", path=path)
+        head = json.loads((work / "header.json").read_text())
+        macro = np.load(work / "macro_times.npy").astype(np.uint64, copy=False)
+        micro = np.load(work / "micro_times.npy")
+        channel = np.load(work / "routing_channels.npy")
+        events = np.load(work / "event_types.npy")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     if macro.size == 0:
-        raise EvidenceError(f"no records could be read as {container}", path=path)
-    header = data.header
-    if fmt == "ht3":
-        import json
-
-        tags = {t.get("name"): t.get("value") for t in json.loads(header.json).get("tags", [])}
-        declared = tags.get("nRecords")
-        present = int(data.n_records_in_file)
-        if isinstance(declared, int) and declared != present:
-            what = "truncated" if declared > present else "damaged"
-            raise EvidenceError(f"{what}: the header declares {declared} records, the file "
-                                f"holds {present}", path=path)
-    macro_s = _positive(float(header.macro_time_resolution), "macro time resolution", path)
-    micro_s = _positive(float(header.micro_time_resolution), "micro time resolution", path)
-    micro = np.asarray(data.micro_times)
-    channel = np.asarray(data.routing_channels)
+        raise EvidenceError(f"no records could be read as {container}{told}", path=path)
+    declared = head.get("declared")
+    present = int(head["records_in_file"])
+    if fmt == "ht3" and isinstance(declared, int) and declared != present:
+        what = "truncated" if declared > present else "damaged"
+        raise EvidenceError(f"{what}: the header declares {declared} records, the file "
+                            f"holds {present}", path=path)
+    macro_s = _positive(head["macro_s"], "macro time resolution", path)
+    micro_s = _positive(head["micro_s"], "micro time resolution", path)
     photon = events == 0
     skipped = Skipped(markers=int(np.count_nonzero(~photon)))
 

@@ -440,3 +440,29 @@ def test_header_of_the_encoder_is_read_back(tmp_path: Path) -> None:
         assert p.tags["MeasDesc_GlobalResolution"] == 1.25e-8
         assert p.tags["MeasDesc_Resolution"] == 5e-12
         assert p.record_offset == len(raw)
+
+
+def test_ht3_that_crashes_its_reader(tmp_path: Path, bundle: Path, channels: Path, ptu: Path,
+                                     run_cli) -> None:  # type: ignore[no-untyped-def]
+    """A header of zeros stops tttrlib 0.26.2 with SIGFPE; it runs in a child process, so that
+    is exit 4 with one line (in a real process, so native output would reach the terminal), and
+    a file that is not HT3 at all never reaches it."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("tttrlib")
+    assert "not an HT3 file" in _fails(run_cli, bundle, ptu, "--format", "ht3", "--channels",
+                                       channels)
+    zero = tmp_path / "zero.ht3"
+    zero.write_bytes(b"HydraHarp".ljust(16, b"\0") + b"2.0".ljust(6, b"\0") + bytes(4000))
+    before = tree_digest(bundle)
+    out = subprocess.run([sys.executable, "-m", "evaltool", "import", "tagger", str(zero),
+                          "--format", "ht3", "--channels", str(channels), "--out", str(bundle),
+                          "--slot", "detections"], capture_output=True, text=True, check=False,
+                         cwd=HERE.parents[1],
+                         env={**os.environ, "PYTHONPATH": str(HERE.parents[1])})
+    assert out.returncode == ExitCode.BAD_INPUT
+    assert out.stdout == ""
+    assert out.stderr.count("\n") == 1
+    assert "zero.ht3: not a readable HT3 file: tttrlib stopped with SIGFPE" in out.stderr
+    assert tree_digest(bundle) == before
