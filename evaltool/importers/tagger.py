@@ -498,8 +498,10 @@ def _rows(source: Source, mapper: _Mapper, tally: _Tally, path: Path,
     last_macro = 0
     held: dict[str, np.ndarray] | None = None
     record = 0
-    status = np.zeros(3, np.int64)
+    status = np.zeros(4, np.int64)
     no_micro = np.zeros(0, np.int64)
+    micro_whole = micro_clock.whole if micro_clock is not None else 0
+    micro_part = micro_clock.part if micro_clock is not None else 0.0
     for clicks in source.chunks():
         n = clicks.macro.size
         if n == 0:
@@ -508,13 +510,12 @@ def _rows(source: Source, mapper: _Mapper, tally: _Tally, path: Path,
         micro_in = clicks.micro if micro_clock is not None and clicks.micro is not None \
             else no_micro
         with_micro = micro_in.size > 0
-        micro_out = np.empty(n if with_micro else 0, np.int64)
-        k = kernel.map_clicks(clicks.channel, clicks.macro, clicks.base,
-                              micro_in, last_macro,
-                              macro_limit, macro_clock.whole, macro_clock.part, mapper.role,
-                              mapper.detector, mapper.basis, mapper.bit, tally.counts,
-                              out["time_ps"], out["detector"], out["basis"], out["bit"],
-                              micro_out, status)
+        gate = np.empty(n if with_micro else 0, np.float64)
+        k = kernel.map_clicks(clicks.channel, clicks.macro, clicks.base, micro_in, last_macro,
+                              macro_limit, macro_clock.whole, macro_clock.part, micro_limit,
+                              micro_whole, micro_part, mapper.role, mapper.detector,
+                              mapper.basis, mapper.bit, tally.counts, out["time_ps"],
+                              out["detector"], out["basis"], out["bit"], gate, status)
         if status[0] != kernel.OK:
             i = int(status[1])
             if status[0] == kernel.BAD_CHANNEL:
@@ -525,30 +526,33 @@ def _rows(source: Source, mapper: _Mapper, tally: _Tally, path: Path,
             if status[0] == kernel.BACKWARDS:
                 raise EvidenceError(f"time tags go backwards at record {record + i} (the file "
                                     "is damaged or not one capture)", path=path)
+            if status[0] == kernel.BAD_DELAY:
+                raise EvidenceError(f"the TCSPC delay of record {record + i} is negative or "
+                                    "out of range", path=path)
             raise EvidenceError(f"the time of record {record + i} is beyond the picosecond "
                                 "range of the table (int64)", path=path)
         record += n
         last_macro = int(status[2])
-        cols = {"time_ps": out["time_ps"][:k], "detector": out["detector"][:k]}
+        cols: dict[str, np.ndarray] = {"time_ps": out["time_ps"][:k],
+                                       "detector": out["detector"][:k]}
         if mapper.with_basis:
             cols["basis"] = out["basis"][:k]
         if mapper.with_bit:
             cols["bit"] = out["bit"][:k]
-        if micro_clock is not None and with_micro:
-            micro = micro_out[:k]
-            if micro.size and (int(micro.min()) < 0 or int(micro.max()) > micro_limit):
-                raise EvidenceError("a TCSPC delay is negative or out of range", path=path)
-            delay = micro_clock.ps(micro)
-            cols["time_ps"] = cols["time_ps"] + delay
-            cols["gate_offset_ps"] = delay.astype(np.float64)
+        if with_micro:
+            cols["gate_offset_ps"] = gate[:k]
             # Later records have a macro time >= this chunk's last: what lies at or before that
             # time is final; the rest waits for the next chunk.
-            if held is not None:
-                cols = {c: np.concatenate([held[c], v]) for c, v in cols.items()}
-            t = cols["time_ps"]
-            if t.size > 1 and bool((t[1:] < t[:-1]).any()):
-                order = np.argsort(t, kind="stable")
+            if status[3]:
+                order = np.argsort(cols["time_ps"], kind="stable")
                 cols = {c: v[order] for c, v in cols.items()}
+            if held is not None and held["time_ps"].size:
+                if k and int(held["time_ps"][-1]) <= int(cols["time_ps"][0]):
+                    yield held  # all earlier than this chunk: no need to merge
+                else:  # held first, so a stable sort keeps record order among equal times
+                    cols = {c: np.concatenate([held[c], v]) for c, v in cols.items()}
+                    order = np.argsort(cols["time_ps"], kind="stable")
+                    cols = {c: v[order] for c, v in cols.items()}
             bound = int(macro_clock.ps(np.array([last_macro], np.uint64))[0])
             cut = int(np.searchsorted(cols["time_ps"], bound, side="right"))
             held = {c: v[cut:] for c, v in cols.items()}
