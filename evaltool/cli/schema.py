@@ -22,6 +22,7 @@ SCHEMAS: dict[str, str] = {
     "transcript": "evaltool.model.transcript:TranscriptRecord",
     "profile-mapping": "evaltool.model.binding:ProfileMapping",
     "campaign": "evaltool.model.campaign:Campaign",
+    "channels": "evaltool.model.channels:ChannelMap",
 }
 """Document name → its model (only the one asked for is imported)."""
 

@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 from evaltool import __version__
 from evaltool.atomic import Staged, ordinary_permissions
 from evaltool.errors import EvidenceError, ImportMappingError
+from evaltool.importers._manifest import manifest_with as _manifest_with
 from evaltool.importers.units import UnitError, conversion, quantity
 from evaltool.io import tables
 from evaltool.io.bundle import load_manifest
@@ -277,27 +278,6 @@ class _Context:
         column = target.rule.source or "constant"
         return EvidenceError(f"column {column!r} -> {target.name}: {problem}",
                              path=self.source, location=f"line {line}")
-
-
-def _manifest_with(manifest_path: Path, entry: dict[str, Any], replace: bool) -> bytes:
-    """The manifest's text with ``entry`` added (or replacing its slot), comments kept."""
-    from ruamel.yaml import YAML
-
-    yaml = YAML(typ="rt", pure=True)
-    yaml.width = 100
-    doc = yaml.load(manifest_path.read_text(encoding="utf-8"))
-    evidence = doc["evidence"]
-    slots = [i for i, e in enumerate(evidence) if e.get("slot") == entry["slot"]]
-    if slots and not replace:
-        raise ImportMappingError(f"the bundle already has a slot {entry['slot']!r}: pass "
-                                 "--replace to replace it", path=manifest_path)
-    if slots:
-        evidence[slots[0]] = entry
-    else:
-        evidence.append(entry)
-    out = io.StringIO()
-    yaml.dump(doc, out)
-    return out.getvalue().encode()
 
 
 def import_table(source: Path, mapping_path: Path, kind: EvidenceKind, bundle: Path,
