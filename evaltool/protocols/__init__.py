@@ -160,7 +160,7 @@ class ProtocolPlugin:
 
 # --- the registry -----------------------------------------------------------------------------
 
-_BUILTIN_MODULES = ("evaltool.protocols.bb84_decoy",)
+_BUILTIN_MODULES = ("evaltool.protocols.bb84_decoy", "evaltool.protocols.gg02")
 """Modules whose ``PLUGINS`` tuple is registered on first use, in this order."""
 
 _REGISTRY: dict[str, ProtocolPlugin] = {}

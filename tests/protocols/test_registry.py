@@ -20,8 +20,9 @@ PLUGINS = plugins()
 
 
 def test_registered_protocols() -> None:
-    assert plugin_ids() == ("bb84-decoy-2", "bb84-decoy-3")
-    assert all_bounds() == {"lim2014": ("bb84-decoy-3",), "rusca2018": ("bb84-decoy-2",)}
+    assert plugin_ids() == ("bb84-decoy-2", "bb84-decoy-3", "gg02")
+    assert all_bounds() == {"lim2014": ("bb84-decoy-3",), "mountogiannakis2022": ("gg02",),
+                            "rusca2018": ("bb84-decoy-2",)}
 
 
 @pytest.mark.parametrize("plugin", PLUGINS, ids=lambda p: p.id)
@@ -58,15 +59,25 @@ def test_unknown_protocol_is_one_line_bad_input() -> None:
     with pytest.raises(EvidenceError) as info:
         get_plugin("e91")
     assert str(info.value) == (
-        "claims.protocol: protocol 'e91' has no plugin (known: bb84-decoy-2, bb84-decoy-3)")
+        "claims.protocol: protocol 'e91' has no plugin (known: bb84-decoy-2, bb84-decoy-3, gg02)")
     assert info.value.exit_code == 4
 
 
 def test_bound_of_another_protocol_names_its_owner() -> None:
     with pytest.raises(EvidenceError, match=re.escape(
-            "bound 'lim2014' is not defined for protocol bb84-decoy-2 (it is defined for "
-            "bb84-decoy-3); defined: rusca2018")):
-        get_plugin("bb84-decoy-2").bound("lim2014")
+            "bound 'lim2014' is not defined for protocol gg02 (it is defined for bb84-decoy-3); "
+            "defined: mountogiannakis2022")):
+        get_plugin("gg02").bound("lim2014")
+
+
+def test_claims_of_another_protocol_are_refused() -> None:
+    bb84 = {"protocol": "bb84-decoy-3", "bound": "lim2014", "intensities": [0.5, 0.1, 0.0],
+            "probabilities": [0.8, 0.1, 0.1], "eps_sec": 1e-9, "eps_cor": 1e-15,
+            "block_size": 10**6, "qber_abort_threshold": 0.05}
+    with pytest.raises(EvidenceError, match="claims are for protocol 'bb84-decoy-3', "
+                                            "evaluated as gg02"):
+        get_plugin("gg02").validate_claims(bb84)
+    assert get_plugin("bb84-decoy-3").validate_claims(bb84).bound == "lim2014"
 
 
 def test_st_problems() -> None:
