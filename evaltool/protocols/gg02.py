@@ -264,7 +264,7 @@ PLUGINS = (
         bounds={BOUND: BoundSpec(
             name=BOUND, version="1",
             reference="A. G. Mountogiannakis et al., Phys. Rev. Research 4, 013099 (2022); "
-                      "Phys. Rev. A 106, 052412 (2022)",
+                      "arXiv:2205.10142 (2022)",
             load=_load_bound,
         )},
         checks={"key-length-bound": None, "abort-rule": None, "parameter-estimation": None},

@@ -9,7 +9,7 @@ Sources, in the notation of ``docs/protocols.md`` ("GG02"):
   Gaussian-modulated continuous-variable quantum key distribution", Phys. Rev. Research 4, 013099
   (2022), arXiv:2103.16589, Sec. II ("Protocol and key rate", homodyne); heterodyne as in
   A. G. Mountogiannakis, P. Papanastasiou, S. Pirandola, "Data postprocessing for the one-way
-  heterodyne protocol under composable finite-size security", Phys. Rev. A 106, 052412 (2022).
+  heterodyne protocol under composable finite-size security", arXiv:2205.10142 (2022).
 * Worst-case estimators of the transmissivity and the excess noise from m parameter-estimation
   pairs at confidence 1 - eps_PE: A. Leverrier, F. Grosshans, P. Grangier, "Finite-size analysis
   of a continuous-variable quantum key distribution", Phys. Rev. A 81, 062343 (2010), Sec. III.C
@@ -66,7 +66,7 @@ BOUND_NAME = "mountogiannakis2022"
 BOUND_VERSION = "1"
 BOUND_REFERENCE = (
     "A. G. Mountogiannakis et al., Phys. Rev. Research 4, 013099 (2022) (homodyne) and "
-    "Phys. Rev. A 106, 052412 (2022) (heterodyne); S. Pirandola, Phys. Rev. Research 3, 043014 "
+    "arXiv:2205.10142 (2022) (heterodyne); S. Pirandola, Phys. Rev. Research 3, 043014 "
     "(2021); A. Leverrier et al., Phys. Rev. A 81, 062343 (2010)"
 )
 
