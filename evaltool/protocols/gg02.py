@@ -11,9 +11,10 @@ the next step (``docs/protocols.md``, "What GG02 does not have yet"), so its che
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
@@ -22,7 +23,12 @@ from evaltool.model.base import StrictModel
 from evaltool.model.bundle import EvidenceKind
 from evaltool.protocols import BoundSpec, ProtocolPlugin, Report
 
-__all__ = ["PLUGINS", "GG02BlockEvidence", "GG02Claims", "GG02RateParameters"]
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
+
+__all__ = [
+    "PLUGINS", "GG02BlockEvidence", "GG02Claims", "GG02RateParameters", "block_key_lengths",
+]
 
 BOUND: Final = "mountogiannakis2022"
 _REF_EPS = 2.0**-32  # every eps of the reference analysis (Mountogiannakis et al. 2022, Sec. V)
@@ -147,29 +153,57 @@ def _fmt(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
 
-def _key_length(doc: Mapping[str, Any]) -> Report:
-    """Composable key length of one block of frames from its estimates (GG02)."""
+def block_key_lengths(setup: _Common | GG02Claims, blocks: Mapping[str, ArrayLike]
+                      ) -> tuple[Any, Any]:
+    """Allowed key length of every block from its evidence columns, in one vectorised call.
+
+    ``setup`` gives the detection, modulation variance, detector and eps values (the claims);
+    ``blocks`` the GG02 block-record columns ``frames``, ``frame_symbols``, ``pe_symbols``,
+    ``frames_decoded``, ``transmissivity_hat``, ``excess_noise_hat`` and, when logged per block,
+    ``electronic_noise`` and ``beta`` (otherwise the setup's). The estimates are turned into
+    t_hat = sqrt(eta T_hat) and sigma2_hat = eta T_hat xi_hat + u + v_el, whose worst case at
+    confidence 1 - eps_PE over the logged ``pe_symbols`` bounds the key (docs/protocols.md,
+    "GG02"). Returns the engine's :class:`GG02KeyLength` and :class:`WorstCase`; blocks with no
+    decoded frame get ell = 0.
+    """
+    import numpy as np
+
     from evaltool.engines.protocol import gg02 as eng
 
+    col = {k: np.asarray(v, dtype=np.float64) for k, v in blocks.items()}
+    u = 1.0 if setup.detection == "homodyne" else 2.0
+    eta = setup.detector_efficiency
+    v_el = col.get("electronic_noise", np.asarray(setup.electronic_noise))
+    beta = col.get("beta", np.asarray(setup.beta))
+    t_est, xi_est = col["transmissivity_hat"], col["excess_noise_hat"]
+    decoded = col["frames_decoded"]
+    pe_values = col["pe_symbols"] * (1.0 if setup.detection == "homodyne" else 2.0)
+    worst = eng.worst_case_from_estimates(
+        setup.detection, setup.modulation_variance, np.sqrt(eta * t_est),
+        eta * t_est * xi_est + u + v_el, pe_values, eta, v_el, setup.eps_pe)
+    res = eng.composable_key_length(
+        setup.detection, modulation_variance=setup.modulation_variance, worst=worst, eta=eta,
+        v_el=v_el, beta=beta, frame_symbols=col["frame_symbols"], frames=col["frames"],
+        pe_symbols=col["pe_symbols"],
+        p_ec=np.where(decoded > 0, decoded, 1.0) / col["frames"],
+        bits_per_quadrature=setup.bits_per_quadrature, eps_s=setup.eps_s, eps_h=setup.eps_h,
+        eps_cor=setup.eps_cor, eps_pe=setup.eps_pe, eps_ent=setup.eps_ent,
+    )
+    if np.any(decoded <= 0):
+        res = dataclasses.replace(res, ell=np.where(decoded > 0, res.ell, 0))
+    return res, worst
+
+
+def _key_length(doc: Mapping[str, Any]) -> Report:
+    """Composable key length of one block of frames from its estimates (GG02)."""
     ev: GG02BlockEvidence = _model(GG02BlockEvidence, doc, "")
     _physical(ev.transmissivity_hat, "transmissivity_hat")
     if ev.frames_decoded == 0:
         raise EvidenceError("no frame was decoded, so no key may be output",
                             location="frames_decoded")
-    u = 1.0 if ev.detection == "homodyne" else 2.0
-    pe_values = ev.pe_symbols * (1 if ev.detection == "homodyne" else 2)
-    eta, v_el = ev.detector_efficiency, ev.electronic_noise
-    t_hat = math.sqrt(eta * ev.transmissivity_hat)
-    sigma2 = eta * ev.transmissivity_hat * ev.excess_noise_hat + u + v_el
-    worst = eng.worst_case_from_estimates(ev.detection, ev.modulation_variance, t_hat, sigma2,
-                                          pe_values, eta, v_el, ev.eps_pe)
-    res = eng.composable_key_length(
-        ev.detection, modulation_variance=ev.modulation_variance, worst=worst, eta=eta,
-        v_el=v_el, beta=ev.beta, frame_symbols=ev.frame_symbols, frames=ev.frames,
-        pe_symbols=ev.pe_symbols, p_ec=ev.frames_decoded / ev.frames,
-        bits_per_quadrature=ev.bits_per_quadrature, eps_s=ev.eps_s, eps_h=ev.eps_h,
-        eps_cor=ev.eps_cor, eps_pe=ev.eps_pe, eps_ent=ev.eps_ent,
-    )
+    res, worst = block_key_lengths(ev, {
+        k: getattr(ev, k) for k in ("frames", "frame_symbols", "pe_symbols", "frames_decoded",
+                                    "transmissivity_hat", "excess_noise_hat")})
     payload = {
         "ell": int(res.ell),
         "key_rate": _fmt(float(res.key_rate)),

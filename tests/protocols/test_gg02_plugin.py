@@ -112,3 +112,26 @@ def test_claims_model() -> None:
         plugin.validate_claims({**claims, "electronic_noise": -0.1})
     with pytest.raises(EvidenceError, match="would use every symbol"):
         plugin.validate_claims({**claims, "pe_symbols_per_frame": 10**6})
+
+
+def test_block_columns_give_the_documents_key_length_row_by_row() -> None:
+    # The vectorised recomputation a GG02 key-length check will run on block records equals the
+    # one-block document's, row by row; a block with no decoded frame is allowed no key.
+    import numpy as np
+
+    from evaltool.protocols.gg02 import GG02BlockEvidence, block_key_lengths
+
+    rows = [
+        {**BLOCK},
+        {**BLOCK, "transmissivity_hat": 0.45, "excess_noise_hat": 0.012, "frames_decoded": 90},
+        {**BLOCK, "excess_noise_hat": 0.3},  # too noisy: no key
+        {**BLOCK, "frames_decoded": 0},
+    ]
+    names = ("frames", "frame_symbols", "pe_symbols", "frames_decoded", "transmissivity_hat",
+             "excess_noise_hat")
+    columns = {k: np.array([r[k] for r in rows]) for k in names}
+    setup = GG02BlockEvidence.model_validate(BLOCK)
+    res, _ = block_key_lengths(setup, columns)
+    singles = [int(get_plugin("gg02").key_length(r).payload["ell"]) for r in rows[:3]]
+    assert res.ell.tolist() == [*singles, 0]
+    assert singles[0] == 4_625_113 and singles[1] > 0 and singles[2] == 0
