@@ -33,6 +33,7 @@ __all__ = [
     "ProtocolPlugin",
     "Report",
     "all_bounds",
+    "find_plugin",
     "get_plugin",
     "plugin_ids",
     "plugins",
@@ -148,13 +149,19 @@ class ProtocolPlugin:
         if st_protocol is not None and st_protocol != self.id:
             problems.append(f"the ST selects protocol {st_protocol!r}, the claims {self.id!r}")
         st_bound = selections.get("finite_key_bound")
-        if st_bound is not None and st_bound not in self.bounds:
-            problems.append(f"the ST's bound {st_bound!r} is not defined for {self.id}")
         claimed_bound = getattr(claims, "bound", None)
-        if claimed_bound is not None and claimed_bound not in self.bounds:
-            problems.append(f"the claimed bound {claimed_bound!r} is not defined for {self.id}")
+        problems.extend(self.bound_problems(claimed_bound, st_bound))
         if st_bound is not None and claimed_bound is not None and st_bound != claimed_bound:
             problems.append(f"the claimed bound {claimed_bound!r} is not the ST's {st_bound!r}")
+        return problems
+
+    def bound_problems(self, claimed_bound: str | None, st_bound: str | None) -> list[str]:
+        """The claimed or ST-selected bounds that are not defined for this protocol."""
+        problems: list[str] = []
+        if st_bound is not None and st_bound not in self.bounds:
+            problems.append(f"the ST's bound {st_bound!r} is not defined for {self.id}")
+        if claimed_bound is not None and claimed_bound not in self.bounds:
+            problems.append(f"the claimed bound {claimed_bound!r} is not defined for {self.id}")
         return problems
 
 
@@ -196,6 +203,11 @@ def all_bounds() -> dict[str, tuple[str, ...]]:
         for name in plugin.bounds:
             out.setdefault(name, []).append(plugin.id)
     return {name: tuple(ids) for name, ids in sorted(out.items())}
+
+
+def find_plugin(protocol: str) -> ProtocolPlugin | None:
+    """The plugin of ``protocol``, or ``None`` if there is none."""
+    return _load().get(protocol)
 
 
 def get_plugin(protocol: str, *, location: str = "claims.protocol") -> ProtocolPlugin:
