@@ -94,3 +94,17 @@ def test_st_problems() -> None:
         "the ST's bound 'rusca2018' is not defined for bb84-decoy-3",
         "the claimed bound 'lim2014' is not the ST's 'rusca2018'",
     ]
+
+
+@pytest.mark.parametrize("plugin", [p for p in PLUGINS if p.checks["key-length-bound"]],
+                         ids=lambda p: p.id)
+def test_evidence_columns_of_checked_plugins_are_in_the_bundle_schema(plugin) -> None:
+    # A plugin whose checks run reads only columns the evidence schema describes (GG02's
+    # columns join the schema with its checks; docs/protocols.md).
+    from evaltool.model.bundle import TABLE_SCHEMAS
+
+    for kind, columns in plugin.evidence.items():
+        specs = TABLE_SCHEMAS.get(kind, ())
+        for column in columns:
+            name = column.format(k=0)
+            assert any(s.matches(name) for s in specs), (kind, name)
