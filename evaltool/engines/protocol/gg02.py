@@ -27,7 +27,8 @@ Units: shot-noise units (SNU). ``modulation_variance`` is V_A, the variance of A
 displacement per quadrature (the papers' mu = V_A + 1). ``excess_noise`` xi is referred to the
 channel input. Homodyne outcomes are y = sqrt(eta T) x + z with Var z = 1 + v_el + eta T xi;
 heterodyne outcomes, per quadrature, carry one more vacuum unit: Var z = 2 + v_el + eta T xi
-(the normalisation of Mountogiannakis et al. 2022, heterodyne paper, Sec. II).
+(the normalisation of Mountogiannakis et al. 2022, heterodyne paper, Sec. II), so a heterodyne
+``v_el`` is twice the electronic noise of each of its two homodyne detectors.
 
 Every function is vectorised: parameters broadcast against each other, and the symplectic
 eigenvalues are closed forms, so a grid of parameter points is evaluated without a Python loop

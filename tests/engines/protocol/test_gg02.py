@@ -134,3 +134,18 @@ def test_physically_impossible_channels_are_refused(kwargs: dict[str, float],
 def test_unknown_detection_is_refused() -> None:
     with pytest.raises(ValueError, match="homodyne or heterodyne"):
         g.mutual_information("direct", 1.0, 0.5, 0.0, 1.0, 0.0)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("det", ["homodyne", "heterodyne"])
+def test_agrees_with_the_qkd_package_on_24_points(det: str) -> None:
+    # Second independent peer, asymptotic I and chi (test_vectors/protocol/gg02/qkd-package.json).
+    # The package counts heterodyne electronic noise per detector: twice that is evaltool's v_el.
+    doc = json.loads((REPO / "test_vectors/protocol/gg02/qkd-package.json").read_text("utf-8"))
+    rows = doc["points"][det]
+    assert len(rows) == 24
+    p = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+    v_el = p["v_el"] * (1.0 if det == "homodyne" else 2.0)
+    info = g.mutual_information(det, p["va"], p["T"], p["xi"], p["eta"], v_el)
+    chi = g.holevo_bound(det, p["va"], p["T"], p["xi"], p["eta"], v_el)
+    np.testing.assert_allclose(info, p["i_qkd"], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(chi, p["chi_qkd"], rtol=1e-12, atol=1e-13)
