@@ -17,6 +17,7 @@ from pydantic import Field
 from evaltool.checks.outcome import Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.model.results import Measurement
+from evaltool.protocols import find_plugin
 
 if TYPE_CHECKING:
     from evaltool.checks.context import CheckContext
@@ -48,6 +49,9 @@ def st_consistency(p: STConsistencyParams, ctx: CheckContext) -> Outcome:
         problems.append(f"protocol {c.protocol!r} is not the ST's {p.protocol!r}")
     if p.bound is not None and c.bound != p.bound:
         problems.append(f"finite-key bound {c.bound!r} is not the ST's {p.bound!r}")
+    plugin = find_plugin(c.protocol)  # the protocol plugin says which bounds it defines
+    if plugin is not None:
+        problems.extend(plugin.bound_problems(c.bound, p.bound))
     for name, claimed, limit in (
         ("eps_sec", c.eps_sec, p.eps_sec_max),
         ("eps_cor", c.eps_cor, p.eps_cor_max),

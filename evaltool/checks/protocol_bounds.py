@@ -30,6 +30,7 @@ from evaltool.engines.protocol.finite_key import (
 from evaltool.errors import EvidenceError, InsufficientDataError
 from evaltool.model.bundle import ProtocolClaims
 from evaltool.model.results import Measurement, Series
+from evaltool.protocols import get_plugin
 
 if TYPE_CHECKING:
     from evaltool.checks.context import CheckContext
@@ -42,13 +43,14 @@ def claimed_bound(claims: ProtocolClaims) -> FiniteKeyBound:
     """The finite-key bound named by the claims, checked against the claimed intensities."""
     if claims.bound is None:
         raise InsufficientDataError("the manifest claims no finite-key bound (claims.bound)")
-    bound = BOUNDS.get(claims.bound)
-    if bound is None:
+    if claims.bound not in BOUNDS:
         known = ", ".join(sorted(BOUNDS))
         raise EvidenceError(
             f"claimed finite-key bound {claims.bound!r} is not known (known: {known})",
             location="claims.bound",
         )
+    # The protocol plugin decides which bounds the claimed protocol may use (docs/protocols.md).
+    bound: FiniteKeyBound = get_plugin(claims.protocol).bound(claims.bound).load()
     if len(claims.intensities) != bound.n_intensities:
         raise EvidenceError(
             f"{bound.name} is written for {bound.n_intensities} intensities, the claims give "

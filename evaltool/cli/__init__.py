@@ -35,8 +35,8 @@ _COMMANDS = {
                            "requirements, activities, checks and the crosswalk."),
     "probe": LazyCommand("evaltool.cli.probe:probe", "Live tests of a key-delivery interface "
                          "(ETSI GS QKD 014), recorded as evidence."),
-    "protocol": LazyCommand("evaltool.cli.protocol:protocol", "Reference decoy-state BB84 "
-                            "computations for planning and checking claims."),
+    "protocol": LazyCommand("evaltool.cli.protocol:protocol", "Reference protocol computations "
+                            "(every protocol plugin) for planning and checking claims."),
     "report": LazyCommand("evaltool.cli.report:report", "Re-render every output from "
                           "RESULTS.json without recomputing anything."),
     "rng": LazyCommand("evaltool.cli.rng:rng",

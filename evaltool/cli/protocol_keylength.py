@@ -1,8 +1,9 @@
-"""``evaltool protocol key-length`` and ``evaltool protocol rate``: finite-key decoy BB84.
+"""``evaltool protocol key-length`` and ``evaltool protocol rate`` for every protocol plugin.
 
-``key-length`` recomputes the allowed key length of one block from its logged counts (issue 6,
-CLI); ``rate`` plans parameters with the channel model of the bound's paper (Lim 2014 Sec. IV,
-Rusca 2018 Appendix B; ``docs/methods/channel-model.md``).
+``key-length`` recomputes the allowed key length of one block from its logged evidence with the
+plugin of its protocol (``docs/protocols.md``); ``rate`` plans decoy BB84 parameters with the
+channel model of the bound's paper (Lim 2014 Sec. IV, Rusca 2018 Appendix B;
+``docs/methods/channel-model.md``) and hands other protocols' ``--param`` values to their plugin.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import click
 
 from evaltool.engines.protocol.channel import ChannelModel, plan_parameters
 from evaltool.engines.protocol.finite_key import BOUNDS, get_bound
-from evaltool.engines.protocol.finite_key import key_length as compute_key_length
 from evaltool.errors import EvidenceError, UsageError
+from evaltool.protocols import ProtocolPlugin, all_bounds, get_plugin, plugin_ids
 
 # Defaults of each bound's paper model (Lim 2014 Sec. IV; Rusca 2018 Appendix B, whose P_DC = 1e-8
 # for both detectors is 5e-9 per detector); the table and the provenance of each value are in
@@ -48,47 +49,12 @@ PAPER_MODEL: Mapping[str, Mapping[str, float]] = {
     },
 }
 
-_RESULT_FIELDS = ("s0", "s1", "s1_test", "v1_test", "phi")
-
-
 def _reject_constant(name: str) -> float:
     raise ValueError(f"non-finite number {name}")
 
 
-def _number(path: Path, where: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise EvidenceError(f"expected a number, got {value!r}", path=path, location=where)
-    if not math.isfinite(value):
-        raise EvidenceError("number is not finite", path=path, location=where)
-    return float(value)
-
-
-def _field(path: Path, doc: Mapping[str, Any], where: str) -> Any:
-    node: Any = doc
-    for part in where.split("."):
-        if not isinstance(node, Mapping) or part not in node:
-            raise EvidenceError("required field is missing", path=path, location=where)
-        node = node[part]
-    return node
-
-
-def _vector(path: Path, doc: Mapping[str, Any], where: str, m: int, bound: str) -> list[float]:
-    value = _field(path, doc, where)
-    if not isinstance(value, list) or len(value) != m:
-        raise EvidenceError(
-            f"expected a list of {m} numbers (one per intensity for {bound})",
-            path=path,
-            location=where,
-        )
-    out = [_number(path, f"{where}[{i}]", v) for i, v in enumerate(value)]
-    for i, v in enumerate(out):
-        if v < 0:
-            raise EvidenceError("must not be negative", path=path, location=f"{where}[{i}]")
-    return out
-
-
-def _read_counts(path: Path) -> dict[str, Any]:
-    """Parse and validate a COUNTS.json file; every problem names the file and the field."""
+def _read_document(path: Path) -> dict[str, Any]:
+    """Parse a one-block JSON document (the plugin validates its fields)."""
     try:
         doc = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
     except (OSError, UnicodeDecodeError) as exc:
@@ -97,52 +63,36 @@ def _read_counts(path: Path) -> dict[str, Any]:
         raise EvidenceError(f"not valid JSON: {exc}", path=path) from None
     if not isinstance(doc, dict):
         raise EvidenceError("expected a JSON object", path=path)
-    bound = _field(path, doc, "bound")
-    if bound not in BOUNDS:
+    return doc
+
+
+def _document_plugin(doc: Mapping[str, Any], protocol_id: str | None) -> ProtocolPlugin:
+    """The plugin evaluating ``doc``: ``--protocol``, else the document's ``protocol``, else
+    the protocol its ``bound`` is defined for (documents written before plugins name no protocol).
+    """
+    named = doc.get("protocol")
+    if named is not None and not isinstance(named, str):
+        raise EvidenceError(f"expected a protocol id, got {named!r}", location="protocol")
+    if protocol_id is not None and named is not None and named != protocol_id:
         raise EvidenceError(
-            f"unknown bound {bound!r} (known: {', '.join(sorted(BOUNDS))})",
-            path=path,
-            location="bound",
+            f"the document is for protocol {named!r}, not the {protocol_id!r} given by --protocol",
+            location="protocol",
         )
-    m = BOUNDS[bound].n_intensities
-    out: dict[str, Any] = {"bound": bound}
-    for key, where in (
-        ("intensities", "intensities"),
-        ("probabilities", "probabilities"),
-        ("key_detections", "key.detections"),
-        ("key_errors", "key.errors"),
-        ("test_detections", "test.detections"),
-        ("test_errors", "test.errors"),
-    ):
-        out[key] = _vector(path, doc, where, m, bound)
-    for basis in ("key", "test"):
-        for i, (n, e) in enumerate(
-            zip(out[f"{basis}_detections"], out[f"{basis}_errors"], strict=True)
-        ):
-            if e > n:
-                raise EvidenceError(
-                    f"{e:g} errors exceed the {n:g} detections of intensity {i}",
-                    path=path,
-                    location=f"{basis}.errors[{i}]",
-                )
-    if abs(sum(out["probabilities"]) - 1.0) > 1e-9 or min(out["probabilities"]) <= 0:
-        raise EvidenceError("must be positive and sum to 1", path=path, location="probabilities")
-    if not get_bound(bound).accepts_intensities(out["intensities"]):
+    chosen = protocol_id or named
+    if chosen is not None:
+        plugin = get_plugin(chosen, location="protocol")
+        if "bound" in doc:
+            plugin.bound(doc["bound"], location="bound")
+        return plugin
+    bound = doc.get("bound")
+    owners = all_bounds().get(bound) if isinstance(bound, str) else None
+    if bound is None:
+        raise EvidenceError("required field is missing", location="bound")
+    if not owners:
         raise EvidenceError(
-            f"intensities violate the conditions of {bound} ({get_bound(bound).reference})",
-            path=path,
-            location="intensities",
+            f"unknown bound {bound!r} (known: {', '.join(all_bounds())})", location="bound"
         )
-    leak = _number(path, "ec_leakage_bits", _field(path, doc, "ec_leakage_bits"))
-    if leak < 0:
-        raise EvidenceError("must not be negative", path=path, location="ec_leakage_bits")
-    out["ec_leakage_bits"] = leak
-    for name in ("eps_sec", "eps_cor"):
-        eps = _number(path, name, _field(path, doc, name))
-        if not 0.0 < eps < 1.0:
-            raise EvidenceError("must lie strictly between 0 and 1", path=path, location=name)
-        out[name] = eps
-    return out
+    return get_plugin(owners[0])
 
 
 def _json_number(x: float) -> float | None:
@@ -158,39 +108,23 @@ def _emit(payload: Mapping[str, Any], as_json: bool, lines: Sequence[str]) -> No
 
 @click.command("key-length")
 @click.argument("counts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--protocol", "protocol_id", help="Protocol id (default: the document's "
+              "\"protocol\", else the protocol of its \"bound\").")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def key_length(counts: Path, as_json: bool) -> None:
-    """Allowed secret key length of one block from its logged counts (COUNTS.json).
+def key_length(counts: Path, protocol_id: str | None, as_json: bool) -> None:
+    """Allowed secret key length of one block from its logged evidence (a JSON document).
 
-    COUNTS.json: {"bound", "intensities", "probabilities", "key": {"detections", "errors"},
-    "test": {"detections", "errors"}, "ec_leakage_bits", "eps_sec", "eps_cor"}, one entry per
-    intensity; "key" is the basis the key is extracted from.
+    Decoy BB84 (COUNTS.json): {"bound", "intensities", "probabilities", "key": {"detections",
+    "errors"}, "test": {"detections", "errors"}, "ec_leakage_bits", "eps_sec", "eps_cor"}, one
+    entry per intensity; "key" is the basis the key is extracted from. Other protocols:
+    docs/protocols.md.
     """
-    c = _read_counts(counts)
-    res = compute_key_length(
-        c["bound"],
-        c["intensities"],
-        c["probabilities"],
-        c["key_detections"],
-        c["key_errors"],
-        c["test_detections"],
-        c["test_errors"],
-        ec_leakage_bits=c["ec_leakage_bits"],
-        eps_sec=c["eps_sec"],
-        eps_cor=c["eps_cor"],
-    )
-    payload: dict[str, Any] = {"ell": int(res.ell)}
-    payload.update({k: _json_number(float(getattr(res, k))) for k in _RESULT_FIELDS})
-    lines = [
-        f"bound {res.bound} (version {res.bound_version})",
-        f"ell      {int(res.ell):>16,d} bits",
-        f"s0       {float(res.s0):>16,.1f}   vacuum events, key basis (lower bound)",
-        f"s1       {float(res.s1):>16,.1f}   single-photon events, key basis (lower bound)",
-        f"s1_test  {float(res.s1_test):>16,.1f}   single-photon events, test basis (lower bound)",
-        f"v1_test  {float(res.v1_test):>16,.1f}   single-photon errors, test basis (upper bound)",
-        f"phi      {float(res.phi):>16.6f}   phase-error rate, key basis (upper bound)",
-    ]
-    _emit(payload, as_json, lines)
+    doc = _read_document(counts)
+    try:
+        report = _document_plugin(doc, protocol_id).key_length(doc)
+    except EvidenceError as exc:
+        raise EvidenceError(exc.message, path=counts, location=exc.location) from None
+    _emit(report.payload, as_json, report.lines)
 
 
 def _float_list(option: str, text: str | None, m: int) -> list[float] | None:
@@ -207,12 +141,51 @@ def _float_list(option: str, text: str | None, m: int) -> list[float] | None:
     return values
 
 
+def _params(items: Sequence[str]) -> dict[str, Any]:
+    """``--param NAME=VALUE`` pairs; VALUE is a number when it parses as one."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, text = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"expected NAME=VALUE, got {item!r}", location="--param")
+        try:
+            value: Any = float(text)
+        except ValueError:
+            value = text
+        out[name.strip().replace("-", "_")] = value
+    return out
+
+
+def _rate_target(protocol_id: str | None, bound_name: str | None) -> tuple[ProtocolPlugin, str]:
+    """The plugin and bound of ``rate``: --protocol, --bound or both (which must agree)."""
+    if protocol_id is None and bound_name is None:
+        raise UsageError("give --protocol or --bound")
+    if protocol_id is None:
+        assert bound_name is not None
+        return get_plugin(all_bounds()[bound_name][0]), bound_name
+    plugin = get_plugin(protocol_id, location="--protocol")
+    if bound_name is None:
+        return plugin, next(iter(plugin.bounds))
+    plugin.bound(bound_name, location="--bound")
+    return plugin, bound_name
+
+
+_BB84_ONLY = ("detector_efficiency", "dark_count", "afterpulse", "misalignment", "dead_time_s",
+              "f_ec", "mu_text", "p_text", "p_key", "kappa", "optimise", "rep_rate_hz")
+
+
 @click.command("rate")
-@click.option("--bound", "bound_name", required=True, type=click.Choice(sorted(BOUNDS)))
+@click.option("--protocol", "protocol_id", type=click.Choice(plugin_ids()),
+              help="Protocol id (default: the protocol of --bound).")
+@click.option("--bound", "bound_name", type=click.Choice(sorted(all_bounds())),
+              help="Finite-size bound (default: the protocol's first).")
+@click.option("--param", "param_items", multiple=True, metavar="NAME=VALUE",
+              help="A parameter of the protocol's rate model (docs/protocols.md); repeatable.")
 @click.option("--distance-km", type=float, help="Fibre length (with --fibre-loss-db-per-km).")
 @click.option("--fibre-loss-db-per-km", type=float, help="Fibre loss [default: 0.2 dB/km].")
 @click.option("--attenuation-db", type=float, help="Channel loss in dB instead of a distance.")
-@click.option("--block", type=float, required=True, help="n_K, key-basis detections per block.")
+@click.option("--block", type=float,
+              help="Block size: n_K key-basis detections (BB84), N symbols (GG02).")
 @click.option("--detector-efficiency", type=float, help="Bob's detection efficiency.")
 @click.option("--dark-count", type=float, help="Dark-count probability per detector per pulse.")
 @click.option("--afterpulse", type=float, help="After-pulse probability.")
@@ -229,11 +202,13 @@ def _float_list(option: str, text: str | None, m: int) -> list[float] | None:
 @click.option("--optimise", is_flag=True, help="Optimise the protocol parameters not given.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def rate(
-    bound_name: str,
+    protocol_id: str | None,
+    bound_name: str | None,
+    param_items: tuple[str, ...],
     distance_km: float | None,
     fibre_loss_db_per_km: float | None,
     attenuation_db: float | None,
-    block: float,
+    block: float | None,
     detector_efficiency: float | None,
     dark_count: float | None,
     afterpulse: float | None,
@@ -250,11 +225,30 @@ def rate(
     optimise: bool,
     as_json: bool,
 ) -> None:
-    """Model secret key rate of decoy-state BB84 for a channel and block size.
+    """Model secret key rate of a protocol for a channel and block size.
 
     Unset detector options take the values of the bound's paper model (Lim 2014 Sec. IV;
-    Rusca 2018 Appendix B). Without --optimise, --mu, --p-mu and --p-key are required.
+    Rusca 2018 Appendix B). Without --optimise, --mu, --p-mu and --p-key are required. Other
+    protocols take their parameters as --param NAME=VALUE (docs/protocols.md).
     """
+    plugin, bound_name = _rate_target(protocol_id, bound_name)
+    if plugin.rate is not None:
+        given = {k: v for k, v in locals().items() if k in _BB84_ONLY and v not in (None, False)}
+        if given:
+            names = ", ".join("--" + k.removesuffix("_text").replace("_", "-") for k in given)
+            raise UsageError(f"{names} do not apply to {plugin.id}; use --param NAME=VALUE")
+        params = _params(param_items)
+        common = {"bound": bound_name, "distance_km": distance_km,
+                  "fibre_loss_db_per_km": fibre_loss_db_per_km, "attenuation_db": attenuation_db,
+                  "block": block, "eps_sec": eps_sec, "eps_cor": eps_cor}
+        params.update({k: v for k, v in common.items() if v is not None})
+        report = plugin.rate(params)
+        _emit(report.payload, as_json, report.lines)
+        return
+    if param_items:
+        raise UsageError(f"--param does not apply to {plugin.id}; use its options")
+    if block is None:
+        raise UsageError("--block is required for " + plugin.id)
     defaults = PAPER_MODEL[bound_name]
     m = BOUNDS[bound_name].n_intensities
     if (distance_km is None) == (attenuation_db is None):

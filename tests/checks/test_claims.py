@@ -49,3 +49,10 @@ def test_other_bound_fails(tmp_path: Path) -> None:
 
 def test_nothing_to_compare_is_inconclusive(tmp_path: Path) -> None:
     assert run({}, tmp_path).verdict is Verdict.INCONCLUSIVE
+
+
+def test_st_bound_not_defined_for_the_claimed_protocol_fails(tmp_path: Path) -> None:
+    # The protocol plugin of bb84-decoy-3 defines lim2014 only (docs/protocols.md).
+    out = run({**ST, "bound": "rusca2018"}, tmp_path)
+    assert out.verdict is Verdict.FAIL
+    assert "the ST's bound 'rusca2018' is not defined for bb84-decoy-3" in out.reason

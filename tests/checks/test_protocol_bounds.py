@@ -119,8 +119,21 @@ class TestKeyLengthBound:
             run("protocol.key-length-bound", b)
 
     def test_wrong_number_of_intensities_is_bad_evidence(self, tmp_path: Path) -> None:
-        b = make(tmp_path, [block(0, ELL)], claims={"bound": "rusca2018"})
+        b = make(tmp_path, [block(0, ELL)],
+                 claims={"protocol": "bb84-decoy-2", "bound": "rusca2018"})
         with pytest.raises(EvidenceError, match="rusca2018 is written for 2 intensities"):
+            run("protocol.key-length-bound", b)
+
+    def test_bound_of_another_protocol_is_bad_evidence(self, tmp_path: Path) -> None:
+        # rusca2018 is the two-intensity bound: the protocol plugin of bb84-decoy-3 refuses it.
+        b = make(tmp_path, [block(0, ELL)], claims={"bound": "rusca2018"})
+        with pytest.raises(EvidenceError, match=r"claims.bound: bound 'rusca2018' is not defined "
+                           r"for protocol bb84-decoy-3 \(it is defined for bb84-decoy-2\)"):
+            run("protocol.key-length-bound", b)
+
+    def test_protocol_without_plugin_is_bad_evidence(self, tmp_path: Path) -> None:
+        b = make(tmp_path, [block(0, ELL)], claims={"protocol": "bb84-single-photon"})
+        with pytest.raises(EvidenceError, match="protocol 'bb84-single-photon' has no plugin"):
             run("protocol.key-length-bound", b)
 
     def test_missing_columns_are_insufficient(self, tmp_path: Path) -> None:

@@ -239,3 +239,50 @@ def test_rate_usage_errors(args: list[str], problem: str) -> None:
     res = CliRunner().invoke(rate, args)
     assert isinstance(res.exception, UsageError), res.output
     assert problem in str(res.exception)
+
+
+# --- protocol plugins (issue 20, item 4) ------------------------------------------------------
+
+
+def test_key_length_protocol_from_option_document_or_bound(tmp_path: Path) -> None:
+    path = write(tmp_path, LIM_COUNTS)
+    by_bound = CliRunner().invoke(key_length, [str(path), "--json"])
+    by_option = CliRunner().invoke(key_length, [str(path), "--protocol", "bb84-decoy-3", "--json"])
+    by_doc = CliRunner().invoke(key_length, [str(write(tmp_path, {**LIM_COUNTS,
+                                                                  "protocol": "bb84-decoy-3"},
+                                                       "doc.json")), "--json"])
+    assert json.loads(by_bound.output)["ell"] == 2_600_927
+    assert by_option.output == by_bound.output == by_doc.output
+
+
+@pytest.mark.parametrize(("extra", "argv", "message"), [
+    ({}, ["--protocol", "bb84-decoy-2"],
+     "bound: bound 'lim2014' is not defined for protocol bb84-decoy-2 (it is defined for "
+     "bb84-decoy-3); defined: rusca2018"),
+    ({"protocol": "gg02"}, ["--protocol", "bb84-decoy-3"],
+     "protocol: the document is for protocol 'gg02', not the 'bb84-decoy-3' given by --protocol"),
+    ({"protocol": "e91"}, [], "protocol: protocol 'e91' has no plugin (known: "),
+])
+def test_key_length_protocol_mismatch_is_one_line_exit_4(
+        tmp_path: Path, run_cli, extra: dict[str, Any], argv: list[str], message: str) -> None:
+    path = write(tmp_path, {**LIM_COUNTS, **extra})
+    out = run_cli("protocol", "key-length", path, *argv)
+    assert out.exit_code == ExitCode.BAD_INPUT
+    assert out.stderr.strip().startswith(f"evaltool: error: {path}:{message}")
+    assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_rate_by_protocol_equals_rate_by_bound() -> None:
+    by_bound = CliRunner().invoke(rate, [*RUSCA_EXAMPLE, "--json"])
+    argv = ["--protocol", "bb84-decoy-2", *RUSCA_EXAMPLE[2:], "--json"]
+    by_protocol = CliRunner().invoke(rate, argv)
+    assert by_protocol.exit_code == 0, by_protocol.output
+    assert by_protocol.output == by_bound.output
+
+
+def test_rate_bound_of_another_protocol_is_exit_4(run_cli) -> None:
+    out = run_cli("protocol", "rate", "--protocol", "bb84-decoy-3", *RUSCA_EXAMPLE)
+    assert out.exit_code == ExitCode.BAD_INPUT
+    assert out.stderr.strip() == (
+        "evaltool: error: --bound: bound 'rusca2018' is not defined for protocol bb84-decoy-3 "
+        "(it is defined for bb84-decoy-2); defined: lim2014")
