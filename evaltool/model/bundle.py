@@ -93,7 +93,8 @@ ALLOWED_FORMATS: dict[EvidenceKind, frozenset[EvidenceFormat]] = {
 
 UNIT_SUFFIXES: tuple[str, ...] = (
     "s", "ms", "us", "ns", "ps", "hz", "khz", "mhz", "dbm", "db", "w", "mw", "uw", "nw", "a",
-    "ma", "ua", "na", "v", "mv", "c", "k", "bits", "count", "ratio", "km", "m", "nm", "photons", "rad",
+    "ma", "ua", "na", "v", "mv", "c", "k", "bits", "count", "ratio", "km", "m", "nm", "photons",
+    "rad",
 )
 """Recognised unit suffixes of numeric columns (``power_dbm``, ``time_ps``); ``count`` and
 ``ratio`` mark dimensionless quantities."""

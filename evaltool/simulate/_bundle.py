@@ -18,6 +18,7 @@ import pandas as pd
 
 from evaltool import __version__
 from evaltool.errors import UsageError
+from evaltool.simulate import _records as records
 from evaltool.simulate._device import (
     DEFAULT_BLOCKS,
     DEFAULT_SEED,
@@ -40,7 +41,6 @@ from evaltool.simulate._generate import (
     timeline,
     total_failures,
 )
-from evaltool.simulate import _records as records
 from evaltool.simulate._kdi_probe import probe_record
 from evaltool.simulate._test_mode import test_mode_files
 

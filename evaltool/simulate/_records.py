@@ -69,9 +69,8 @@ def _management(dev: Deviation) -> list[dict[str, object]]:
         {"time_s": 0.0, "event": "session-start", "subject": "session", "outcome": "success",
          **_user("operator", "operator")}]
     tries = AUTH_FAILURE_LIMIT if dev.lockout else AUTH_FAILURE_LIMIT + 1
-    for i in range(tries):
-        out.append({"time_s": round(0.1 + 0.05 * i, 6), "event": "auth-failure",
-                    "subject": "login", "outcome": "failure", **_user(LOCKED_USER, "operator")})
+    out.extend({"time_s": round(0.1 + 0.05 * i, 6), "event": "auth-failure", "subject": "login",
+                "outcome": "failure", **_user(LOCKED_USER, "operator")} for i in range(tries))
     t = 0.1 + 0.05 * tries
     if dev.lockout:
         out += [{"time_s": round(t - 0.05, 6), "event": "account-locked",

@@ -74,7 +74,8 @@ def test_mean_photon_number(tmp_path: Path) -> None:
     root = _pulses(tmp_path / "off", (0.5, 0.159, 0.0002))
     v, reason, m = _run("source.mean-photon-number", root, intensities=nominal,
                         tolerance_rel=0.03)
-    assert v is Verdict.FAIL and "class 1: mean 0.158996 +- 4.78941e-05 against nominal 0.15 +- 0.0045" in reason
+    assert v is Verdict.FAIL
+    assert "class 1: mean 0.158996 +- 4.78941e-05 against nominal 0.15 +- 0.0045" in reason
     assert m["class_1_relative_deviation"] == pytest.approx(0.06, abs=0.001)
     # On the edge of the tolerance with noisy pulses: not decided either way.
     root = _pulses(tmp_path / "edge", (0.5, 0.1545, 0.0002), n=3000, noise=0.5)
