@@ -161,7 +161,8 @@ class Deviation:
     isolation_dip_db:
         Isolation lost over 1300-1320 nm (dB; 0: none).
     audit_record_deleted:
-        One chained audit record is deleted after it was written.
+        One chained audit record (the locked account's refused login) is deleted after it was
+        written.
     kme_fault:
         The fault of the simulated ETSI GS QKD 014 KME pair whose probe record the bundle carries
         (``isolation-broken``: any SAE obtains a key by its id); None: the honest KME.

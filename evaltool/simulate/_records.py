@@ -152,7 +152,10 @@ def audit(dev: Deviation, tl: Timeline, blocks: pd.DataFrame, delivered: pd.Data
         records = [{k: v for k, v in r.items() if k != "user"} for r in records]
     chained = _chain(records)
     if dev.audit_record_deleted:
-        del chained[len(chained) // 2]
+        # The refused login of the locked account: a record no other rule needs.
+        gone = next((i for i, r in enumerate(chained) if r.get("reason") == "account locked"),
+                    len(chained) // 2)
+        del chained[gone]
     return chained
 
 
