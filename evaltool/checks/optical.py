@@ -113,8 +113,9 @@ class PhaseParams(CheckParams):
                         "previous one, radians")
     bins: int = Field(64, ge=4, le=4096, description="equal bins of [0, 2 pi) for the "
                       "chi-squared test")
-    alpha: float = Field(0.001, gt=0, lt=1, description="significance level of each of the two "
-                         "tests (chi-squared and Rayleigh)")
+    alpha: float = Field(1e-4, gt=0, lt=1, description="significance level of each of the two "
+                         "tests (chi-squared and Rayleigh): an honest source fails about one "
+                         "audit in 5,000")
     min_pulses: int = Field(1000, ge=10, description="pulses needed to decide")
 
 
