@@ -208,3 +208,15 @@ def test_expected_sets_today() -> None:
     }
     for name, reqs in today.items():
         assert reqs <= _catchable(name), name
+
+
+def test_every_data_decided_kind_of_issue_14_has_a_faulty_scenario() -> None:
+    # Issue 14 item 5: each new check kind is caught failing by a scenario of its own (and
+    # passes on the honest bundle, test_audit_fails_exactly_the_violated_requirements).
+    new = {"selftest.delivery-gating", "keys.destruction", "audit.record-fields",
+           "audit.trail-integrity", "audit.lockout", "audit.admin-only", "tamper.response",
+           "source.mean-photon-number", "source.phase-randomisation",
+           "protocol.basis-qber-asymmetry", "optical.isolation-spectrum",
+           "kdi.log-consistency", "kdi.isolation"}
+    caught = {k for s in SCENARIOS.values() for kinds in s.catchers.values() for k in kinds}
+    assert new <= caught
