@@ -434,4 +434,4 @@ def test_conventional_and_source_scenarios_show_their_deviation(
     assert third[0]["status"] == 401
     broken = [json.loads(x) for x in bundles["kme-isolation-broken"]["kdi-probe.jsonl"]
               .splitlines()]
-    assert [r for r in broken if r.get("step") == "isolation.third"][0]["status"] == 200
+    assert next(r for r in broken if r.get("step") == "isolation.third")["status"] == 200
