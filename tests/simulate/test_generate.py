@@ -420,7 +420,7 @@ def test_conventional_and_source_scenarios_show_their_deviation(
     # Decoy class 6 % high; phases on 8 values; a 15 dB dip in the isolation spectrum.
     for name, decoy in (("honest", 0.15), ("decoy-intensity-off", 0.159)):
         pul = _parquet(bundles[name], "pulses.parquet")
-        assert abs(pul.loc[pul["intensity"] == 1, "mu_measured_photons"].mean() - decoy) < 1e-4
+        assert abs(pul.loc[pul["intensity"] == 1, "mu_measured_photons"].mean() - decoy) < 3e-4
     phase = _parquet(bundles["phase-not-randomised"], "pulses.parquet")["rel_phase_rad"]
     near = np.abs(((phase + np.pi / 8) % (np.pi / 4)) - np.pi / 8)
     assert (near < 0.25).mean() > 0.999
