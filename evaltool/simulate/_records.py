@@ -127,10 +127,9 @@ def audit(dev: Deviation, tl: Timeline, blocks: pd.DataFrame, delivered: pd.Data
                     {"time_s": round(float(t) + 0.005, 6), "event": "block-destroyed",
                      "block_id": int(b), "subject": f"block {int(b)}", "outcome": "success",
                      **tsf}]
-    skip = {f"k{b}" for b in dev.destruction_missing}
-    for i, (t, kid) in enumerate(zip(delivered["time_s"], delivered["key_id"], strict=True)):
-        block = int(str(kid).rsplit("-", 1)[-1]) if i != 2 or not dev.reused_key_id else 2
-        if f"k{block}" in skip:
+    skip = set(blocks.loc[blocks["block_id"].isin(dev.destruction_missing), "key_id"])
+    for t, kid in zip(delivered["time_s"], delivered["key_id"], strict=True):
+        if kid in skip:
             continue
         records.append({"time_s": round(float(t) + 0.005, 6), "event": "key-destroyed",
                         "key_id": str(kid), "subject": f"key {kid}", "outcome": "success",
