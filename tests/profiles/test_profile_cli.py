@@ -44,7 +44,7 @@ def test_show_sar_and_summary(profile_cli) -> None:
     assert "work units: AVA_VAN.5-7" in r.stdout
     r = profile_cli("profile", "show", GS016)
     assert "SFRs 46 (87 elements, 6 extended), SARs 24" in r.stdout
-    assert "automated protocol/optical/RNG/audit elements: 29 of 37 (78 %)" in r.stdout
+    assert "automated protocol/optical/RNG/audit elements: 34 of 37 (92 %)" in r.stdout
 
 
 def test_show_unknown_requirement_suggests(profile_cli) -> None:
