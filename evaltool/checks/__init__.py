@@ -12,9 +12,11 @@ from __future__ import annotations
 from evaltool.checks import (  # noqa: F401  (each import registers its kinds)
     ais31,
     claims,
+    conventional,
     kdi,
     leakage,
     monitors,
+    optical,
     protocol_bounds,
     protocol_postprocessing,
     protocol_replay,

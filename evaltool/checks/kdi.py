@@ -160,6 +160,9 @@ class LogParams(CheckParams):
     id_column: str = Field("key_id", description="column or field holding the key id")
     digest_column: str = Field("key_sha256", description="column or field holding the SHA-256 "
                                "of the key, when the log records it")
+    length_column: str | None = Field(None, description="column or field holding the key's "
+                                      "length; when given, the (key id, length) pairs of both "
+                                      "logs must be equal")
 
 
 def _log_keys(ctx: CheckContext, slot: str, p: LogParams) -> list[dict[str, Any]]:
@@ -172,18 +175,25 @@ def _log_keys(ctx: CheckContext, slot: str, p: LogParams) -> list[dict[str, Any]
         for i, r in enumerate(ctx.log(slot).records(), 1):
             if p.id_column not in r:
                 raise EvidenceError(f"slot {slot!r}: record {i} has no {p.id_column!r}")
-            out.append({"key_ID": str(r[p.id_column]), "key_sha256": r.get(p.digest_column)})
+            if p.length_column is not None and p.length_column not in r:
+                raise EvidenceError(f"slot {slot!r}: record {i} has no {p.length_column!r}")
+            out.append({"key_ID": str(r[p.id_column]), "key_sha256": r.get(p.digest_column),
+                        "key_bits": None if p.length_column is None else r[p.length_column]})
         return out
     cols = ctx.columns(slot)
-    if p.id_column not in cols:
-        raise EvidenceError(f"slot {slot!r} has no column {p.id_column!r}")
-    wanted = [p.id_column] + ([p.digest_column] if p.digest_column in cols else [])
+    for c in (p.id_column, p.length_column):
+        if c is not None and c not in cols:
+            raise EvidenceError(f"slot {slot!r} has no column {c!r}")
+    wanted = [p.id_column] + ([p.digest_column] if p.digest_column in cols else []) + (
+        [p.length_column] if p.length_column is not None else [])
     out = []
     for chunk in ctx.iter_table(slot, wanted):
         digests = chunk[p.digest_column] if p.digest_column in cols else None
+        lengths = chunk[p.length_column] if p.length_column is not None else None
         for j, kid in enumerate(chunk[p.id_column]):
             out.append({"key_ID": str(kid),
-                        "key_sha256": None if digests is None else str(digests[j])})
+                        "key_sha256": None if digests is None else str(digests[j]),
+                        "key_bits": None if lengths is None else int(lengths[j])})
     return out
 
 
@@ -209,11 +219,17 @@ def kdi_log_consistency(p: LogParams, ctx: CheckContext) -> Outcome:
             f.failures.append(f"{len(pdup)} key ids delivered more than once in "
                               f"{p.peer_slot!r} (first {pdup[0]})")
         with_digests = all(k["key_sha256"] for k in (*mine, *peer))
-        strip = (lambda k: k) if with_digests else (lambda k: {"key_ID": k["key_ID"]})
+        keep = ["key_ID"] + (["key_sha256"] if with_digests else []) + (
+            ["key_bits"] if p.length_column is not None else [])
+
+        def strip(k: dict[str, Any]) -> dict[str, Any]:
+            return {name: k[name] for name in keep}
+
         diff = key_mismatches([strip(k) for k in mine], [strip(k) for k in peer])
         f.measurements.append(_count("keys_differing_between_logs", len(diff)))
         if diff:
-            what = "key ids or digests" if with_digests else "key ids"
+            what = "key ids" + (" or digests" if with_digests else "") + (
+                " or lengths" if p.length_column is not None else "")
             f.failures.append(f"{len(diff)} {what} differ between {p.slot!r} and "
                               f"{p.peer_slot!r} (first {diff[0]})")
     if not mine:

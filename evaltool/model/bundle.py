@@ -53,6 +53,9 @@ class EvidenceKind(StrEnum):
     POST_PROCESSING_TRANSCRIPT = "post-processing-transcript"
     """What the modules did with each block's key, step by step, both parties, captured in their
     test configuration (``docs/transcript-format.md``)."""
+    ISOLATION_SPECTRUM = "isolation-spectrum"
+    """Optical isolation of a module's quantum port against wavelength, measured in the lab
+    (table: ``wavelength_nm``, ``isolation_db``)."""
 
 
 class EvidenceFormat(StrEnum):
@@ -82,6 +85,7 @@ ALLOWED_FORMATS: dict[EvidenceKind, frozenset[EvidenceFormat]] = {
     EvidenceKind.POST_PROCESSING_TRANSCRIPT: frozenset({EvidenceFormat.PARQUET,
                                                         EvidenceFormat.JSONL}),
     EvidenceKind.KEY_DELIVERY_PROBE: frozenset({EvidenceFormat.JSONL}),
+    EvidenceKind.ISOLATION_SPECTRUM: TABLE_FORMATS,
 }
 
 
@@ -90,6 +94,7 @@ ALLOWED_FORMATS: dict[EvidenceKind, frozenset[EvidenceFormat]] = {
 UNIT_SUFFIXES: tuple[str, ...] = (
     "s", "ms", "us", "ns", "ps", "hz", "khz", "mhz", "dbm", "db", "w", "mw", "uw", "nw", "a",
     "ma", "ua", "na", "v", "mv", "c", "k", "bits", "count", "ratio", "km", "m", "nm", "photons",
+    "rad",
 )
 """Recognised unit suffixes of numeric columns (``power_dbm``, ``time_ps``); ``count`` and
 ``ratio`` mark dimensionless quantities."""
@@ -194,6 +199,13 @@ TABLE_SCHEMAS: dict[EvidenceKind, tuple[ColumnSpec, ...]] = {
         ColumnSpec("time_s", ColumnType.FLOAT, required=True, monotonic=True,
                    description="delivery time"),
         ColumnSpec("key_id", ColumnType.TEXT, required=True, description="key identifier"),
+    ),
+    EvidenceKind.ISOLATION_SPECTRUM: (
+        ColumnSpec("wavelength_nm", ColumnType.FLOAT, required=True, strictly_increasing=True,
+                   description="wavelength of the measurement point"),
+        ColumnSpec("isolation_db", ColumnType.FLOAT, required=True,
+                   description="isolation of the port at that wavelength (attenuation of light "
+                   "passing through it)"),
     ),
 }
 

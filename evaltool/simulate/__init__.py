@@ -2,7 +2,7 @@
 
 ``generate(name, seed=..., blocks=...)`` returns every file of scenario ``name``'s bundle;
 ``simulate(name, out, ...)`` writes them to a folder atomically. The scenarios (the honest device
-and fifteen faulty ones, one deviation each) are described in ``docs/scenarios.md``.
+and thirty-four faulty ones, one deviation each) are described in ``docs/scenarios.md``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ import pandas as pd
 
 from evaltool import __version__
 from evaltool.errors import UsageError
+from evaltool.simulate import _records as records
 from evaltool.simulate._device import (
     DEFAULT_BLOCKS,
     DEFAULT_SEED,
@@ -40,6 +41,7 @@ from evaltool.simulate._generate import (
     timeline,
     total_failures,
 )
+from evaltool.simulate._kdi_probe import probe_record
 from evaltool.simulate._test_mode import test_mode_files
 
 CAPTURE_START = datetime(2026, 11, 2, 9, 0, 0, tzinfo=UTC)
@@ -63,6 +65,13 @@ EVIDENCE: tuple[tuple[str, str, str, str, str], ...] = (
      "block records of the test-mode capture (key material exported)"),
     ("transcript", "post-processing-transcript", "parquet", "transcript.parquet",
      "post-processing transcript of the test-mode capture, both ends, every step"),
+    ("key_delivery_rx", "key-delivery-log", "csv", "key-delivery-rx.csv",
+     "keys delivered by the receiver"),
+    ("isolation", "isolation-spectrum", "csv", "isolation.csv",
+     "lab isolation spectrum of the transmitter's quantum port, 1000-1700 nm"),
+    ("kdi_probe", "key-delivery-probe", "jsonl", "kdi-probe.jsonl",
+     "record of evaltool probe etsi-014 against the modules' GS QKD 014 interface "
+     "(synthesised by the simulator)"),
 )  # fmt: skip
 
 
@@ -73,22 +82,6 @@ def _csv(df: pd.DataFrame) -> bytes:
 
 def _jsonl(records: list[dict[str, object]]) -> bytes:
     return "".join(json.dumps(r, sort_keys=True) + "\n" for r in records).encode()
-
-
-def _audit(dev: Deviation, tl: Timeline, blocks: pd.DataFrame) -> list[dict[str, object]]:
-    records: list[dict[str, object]] = [{"time_s": 0.0, "event": "session-start",
-                                         "user": "operator"}]
-    if not dev.trojan_without_abort:
-        records.append({"time_s": tl.alarm_log_s, "event": "ingress-alarm",
-                        "channel": "tx_ingress_power_dbm"})
-    aborted = blocks.loc[blocks["aborted"] == 1, ["time_s", "block_id"]]
-    records.extend(
-        {"time_s": float(t), "event": "abort", "block_id": int(b)}
-        for t, b in zip(aborted["time_s"], aborted["block_id"], strict=True)
-    )
-    records.sort(key=lambda r: float(r["time_s"]))  # type: ignore[arg-type]
-    records.append({"time_s": round(tl.duration_s, 6), "event": "session-end"})
-    return records
 
 
 def _rng_health(link: Link, dev: Deviation, tl: Timeline, data: bytes) -> list[dict[str, object]]:
@@ -124,23 +117,6 @@ def _rng_health(link: Link, dev: Deviation, tl: Timeline, data: bytes) -> list[d
         *records,
         {"time_s": round(tl.duration_s, 6), "event": "health-summary", "count": alarms},
     ]
-
-
-def _self_tests(dev: Deviation) -> list[dict[str, object]]:
-    """Power-on self-test, the RNG's start-up test (unless ``dev`` skips it) and the start of
-    the RNG's output."""
-    records: list[dict[str, object]] = [
-        {"time_s": 0.0, "event": "power-on-self-test", "result": "pass"}]
-    if dev.rng_startup_test:
-        records.append({"time_s": 0.01, "event": "rng-startup-test", "result": "pass"})
-    records.append({"time_s": 0.02, "event": "rng-output-enabled"})
-    return records
-
-
-def _key_delivery(blocks: pd.DataFrame) -> pd.DataFrame:
-    kd = blocks.loc[blocks["pa_output_bits"] > 0, ["time_s", "key_id", "pa_output_bits"]].copy()
-    kd["time_s"] = (kd["time_s"] + 0.01).round(6)
-    return kd
 
 
 def security_target(link: Link) -> str:
@@ -306,18 +282,23 @@ def generate(
     dev = sc.deviation
     tl = timeline(link, blocks)
     blocks_df = block_records(link, dev, tl, seed)
+    delivered = records.deliveries(blocks_df, dev)
     files: dict[str, bytes] = {
         "blocks.csv": _csv(blocks_df),
         "detections.parquet": detection_window(link, dev, tl, seed),
         "pulses.parquet": pulse_window(link, dev, seed),
         "monitors.csv": _csv(monitors(link, dev, tl, seed)),
         "rng.bin": (rng_bits := rng_output(dev, seed)),
-        "self-tests.jsonl": _jsonl(_self_tests(dev)),
-        "audit.jsonl": _jsonl(_audit(dev, tl, blocks_df)),
+        "self-tests.jsonl": _jsonl(records.self_tests(dev, tl)),
+        "audit.jsonl": _jsonl(records.audit(dev, tl, blocks_df, delivered,
+                                            ingress_alarm=not dev.trojan_without_abort)),
         "rng-health.jsonl": _jsonl(_rng_health(link, dev, tl, rng_bits)),
-        "key-delivery.csv": _csv(_key_delivery(blocks_df)),
+        "key-delivery.csv": _csv(delivered),
         "em-capture.parquet": em_capture(link, seed),
         **test_mode_files(dev.transcript_fault, stream(seed, "test-mode")),
+        "key-delivery-rx.csv": _csv(records.deliveries(blocks_df, dev, delay_s=0.012)),
+        "isolation.csv": _csv(records.isolation_spectrum(dev, seed)),
+        "kdi-probe.jsonl": probe_record(seed, dev.kme_fault),
     }  # fmt: skip
     digests = {n: hashlib.sha256(b).hexdigest() for n, b in files.items()}
     files["bundle.yaml"] = manifest(sc, link, tl, seed, digests).encode()

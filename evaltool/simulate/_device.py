@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-GENERATOR_VERSION = "6"
+GENERATOR_VERSION = "7"
 """Version of the generation procedure: bump it whenever any output byte changes for a seed."""
 
 DEFAULT_SEED = 2026
@@ -137,6 +137,35 @@ class Deviation:
     transcript_fault:
         The post-processing fault of the test-mode capture (a key of
         :data:`evaltool.simulate._transcript.FAULTS`); None: the reference post-processing.
+    delivery_in_failed_state:
+        A key is delivered after a failed periodic self-test, before the passing retest.
+    destruction_missing:
+        The destruction records of these delivered keys (by block) are missing.
+    reused_key_id:
+        The key of block 2 is delivered (at both ends) under the id of block 1's key.
+    audit_without_user:
+        Audit records do not name the user.
+    lockout:
+        Accounts are locked after the assigned number of failed authentications.
+    operator_changes_thresholds:
+        The operator role may change a security threshold (only the admin role should).
+    tamper_zeroisation:
+        A tamper event is answered by zeroisation and the end of key delivery; when false the
+        tamper event comes mid-capture, raises the alarm, and keys keep being delivered.
+    decoy_intensity_rel:
+        Relative error of the decoy class's mean photon number (0: on its nominal value).
+    test_basis_misalignment:
+        Optical error rate of the test (X) basis (None: the link's misalignment).
+    phase_randomised:
+        The global phase of successive pulses is uniform; when false it takes 8 values only.
+    isolation_dip_db:
+        Isolation lost over 1300-1320 nm (dB; 0: none).
+    audit_record_deleted:
+        One chained audit record (the locked account's refused login) is deleted after it was
+        written.
+    kme_fault:
+        The fault of the simulated ETSI GS QKD 014 KME pair whose probe record the bundle carries
+        (``isolation-broken``: any SAE obtains a key by its id); None: the honest KME.
     """
 
     key_length_factor: float = 1.0
@@ -158,6 +187,19 @@ class Deviation:
     rng_startup_test: bool = True
     rng_pair_flip: float = 0.0
     transcript_fault: str | None = None
+    delivery_in_failed_state: bool = False
+    destruction_missing: tuple[int, ...] = ()
+    reused_key_id: bool = False
+    audit_without_user: bool = False
+    lockout: bool = True
+    operator_changes_thresholds: bool = False
+    tamper_zeroisation: bool = True
+    decoy_intensity_rel: float = 0.0
+    test_basis_misalignment: float | None = None
+    phase_randomised: bool = True
+    isolation_dip_db: float = 0.0
+    audit_record_deleted: bool = False
+    kme_fault: str | None = None
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
@@ -323,6 +365,76 @@ def _scenarios(blocks: int) -> tuple[Scenario, ...]:
                  {"FPT_RPL.1": ("protocol.replay-auth",)},
                  "the receiver's decision on each injected message of the test-mode transcript",
                  Deviation(transcript_fault="replay-accepted")),
+        Scenario("delivery-after-failed-self-test",
+                 "a key is delivered after a failed periodic self-test, before the passing "
+                 "retest",
+                 {"FPT_FLS.1": ("selftest.delivery-gating",),
+                  "FPT_TST.1": ("selftest.delivery-gating",)},
+                 "key deliveries between a failed self-test and the next passing one",
+                 Deviation(delivery_in_failed_state=True)),
+        Scenario("missing-key-destruction",
+                 "two delivered keys have no destruction record",
+                 {"FCS_CKM.6": ("keys.destruction",)},
+                 "a key-destroyed record for every delivered key and aborted block",
+                 Deviation(destruction_missing=(3, 7))),
+        Scenario("reused-key-id",
+                 "block 2's key is delivered under the id of block 1's key, at both ends",
+                 {"FDP_ETC.2": ("kdi.log-consistency",), "FDP_ACF.1": ("kdi.log-consistency",)},
+                 "repeated key ids in the key-delivery logs of both modules",
+                 Deviation(reused_key_id=True)),
+        Scenario("audit-without-user",
+                 "audit records do not name the user",
+                 {"FAU_GEN.2": ("audit.record-fields",)},
+                 "the user field of every audit record",
+                 Deviation(audit_without_user=True)),
+        Scenario("no-lockout",
+                 "an account is not locked after the assigned number of failed "
+                 "authentications, and the next attempt succeeds",
+                 {"FIA_AFL.1": ("audit.lockout",)},
+                 "consecutive auth-failure records of a user against the ST's limit",
+                 Deviation(lockout=False)),
+        Scenario("operator-changes-threshold",
+                 "the operator role changes the QBER abort threshold",
+                 {"FMT_MTD.1": ("audit.admin-only",)},
+                 "role of every successful threshold change in the audit log",
+                 Deviation(operator_changes_thresholds=True)),
+        Scenario("tamper-without-zeroisation",
+                 "a tamper event mid-capture raises the alarm but the keys are not zeroised and "
+                 "key delivery goes on",
+                 {"FPT_PHP.3": ("tamper.response",)},
+                 "zeroisation record and key deliveries after the tamper-detected record",
+                 Deviation(tamper_zeroisation=False)),
+        Scenario("decoy-intensity-off",
+                 "the decoy class's mean photon number is 6 % above its nominal value",
+                 {"FPT_OSC.1": ("source.mean-photon-number",)},
+                 "per-class mean of the per-pulse mean photon number against the nominal value "
+                 "and the ST's relative tolerance",
+                 Deviation(decoy_intensity_rel=0.06)),
+        Scenario("basis-qber-asymmetry",
+                 "the test (X) basis has 3 % misalignment, the key (Z) basis 1 %",
+                 {"FPT_OSC.1": ("protocol.basis-qber-asymmetry",)},
+                 "signal-class QBER of the two bases, difference against its bound",
+                 Deviation(test_basis_misalignment=0.03)),
+        Scenario("phase-not-randomised",
+                 "the global phase of successive pulses takes one of 8 values only",
+                 {"FPT_OSC.1": ("source.phase-randomisation",)},
+                 "chi-squared test of uniformity of the relative phase over 64 bins",
+                 Deviation(phase_randomised=False)),
+        Scenario("weak-isolation",
+                 "the transmitter's isolation falls 15 dB over 1300-1320 nm",
+                 {"FPT_OPI.1": ("optical.isolation-spectrum",)},
+                 "minimum of the isolation spectrum over the band against the ST's value",
+                 Deviation(isolation_dip_db=15.0)),
+        Scenario("audit-record-deleted",
+                 "one record of the chained audit log is deleted",
+                 {"FAU_STG.2": ("audit.trail-integrity",)},
+                 "record sequence numbers and the hash chain of the audit log",
+                 Deviation(audit_record_deleted=True)),
+        Scenario("kme-isolation-broken",
+                 "the ETSI GS QKD 014 KME hands a key to any SAE that names its id",
+                 {"FDP_ACF.1": ("kdi.isolation",), "FDP_ETC.2": ("kdi.isolation",)},
+                 "dec_keys by a third SAE and by the master in the key-delivery-probe record",
+                 Deviation(kme_fault="isolation-broken")),
     )
 
 

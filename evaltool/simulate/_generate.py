@@ -229,10 +229,13 @@ def block_records(
         row: dict[str, object] = {"block_id": b, "time_s": round(tl.block_end(b), 6)}
         for i in range(k):
             row[f"n_sent_{i}"] = int(sent[i])
+        rates_test = rates if dev.test_basis_misalignment is None else class_rates(
+            link, dark_count=0.0 if blinded else None,
+            misalignment=dev.test_basis_misalignment, transmittance=dev.pns_transmittance)
         counts: dict[str, FloatArray] = {}
-        for basis, q_b in (("key", q * q), ("test", (1.0 - q) ** 2)):
-            det = rng.binomial(sent, q_b * rates.click)
-            err = rng.binomial(det, rates.error / rates.click)
+        for basis, q_b, r_b in (("key", q * q, rates), ("test", (1.0 - q) ** 2, rates_test)):
+            det = rng.binomial(sent, q_b * r_b.click)
+            err = rng.binomial(det, r_b.error / r_b.click)
             counts[f"{basis}_detections"] = det.astype(np.float64)
             counts[f"{basis}_errors"] = err.astype(np.float64)
             for i in range(k):
@@ -380,25 +383,35 @@ def pulse_window(link: Link, dev: Deviation, seed: int) -> bytes:
     Settings (basis 0 = Z, the key basis, with probability q; bit; intensity class) and the
     measured emission features: ``emission_offset_ps`` (emission time relative to the nominal
     slot, Gaussian jitter), ``mu_measured_photons`` (the intensity monitor's mean photon number,
-    relative noise 1 %) and ``amplitude_mv`` (the monitor photodiode's peak amplitude).
+    relative noise 1 %), ``amplitude_mv`` (the monitor photodiode's peak amplitude) and
+    ``rel_phase_rad`` (the lab's measurement of the global phase of each pulse relative to the
+    previous one, uniform on [0, 2 pi) when the phase is randomised; drawn from a stream of its
+    own so the other columns do not depend on it).
     """
     rng = stream(seed, "pulses.parquet")
     n = link.pulse_window
     start = pulses_per_block(link)
     period_ps = round(1e12 / link.rep_rate_hz)
     mu = np.asarray(link.intensities, dtype=np.float64)
+    mu_true = mu * np.array([1.0, 1.0 + dev.decoy_intensity_rel, 1.0])
     cls_prev = rng.choice(len(mu), size=n + 1, p=link.probabilities)
     cls, prev = cls_prev[1:], cls_prev[:-1]
     basis = (rng.random(n) >= link.p_key_basis).astype(np.int8)
     bit = rng.integers(0, 2, size=n).astype(np.int8)
     pattern = 1.0 + dev.pattern_effect_rel * (prev == 0)
-    mu_meas = mu[cls] * pattern * (1.0 + link.intensity_noise_rel * rng.standard_normal(n))
+    mu_meas = mu_true[cls] * pattern * (1.0 + link.intensity_noise_rel * rng.standard_normal(n))
     offset = link.emission_jitter_ps * rng.standard_normal(n) + dev.basis_timing_ps * basis
     amplitude = (
         link.amplitude_signal_mv * mu_meas / mu[0]
         + link.amplitude_noise_mv * rng.standard_normal(n)
     )
     index = start + np.arange(n, dtype=np.int64)
+    ph = stream(seed, "pulses.parquet/phase")
+    if dev.phase_randomised:
+        phase = ph.uniform(0.0, 2.0 * np.pi, size=n)
+    else:
+        phase = (ph.integers(0, 8, size=n) * (np.pi / 4) + 0.05 * ph.standard_normal(n)) % (
+            2.0 * np.pi)
     table = pa.table({
         "pulse_index": pa.array(index),
         "basis": pa.array(basis),
@@ -408,6 +421,7 @@ def pulse_window(link: Link, dev: Deviation, seed: int) -> bytes:
         "emission_offset_ps": pa.array(_grid(offset, 1 / 32)),
         "mu_measured_photons": pa.array(_trim(mu_meas)),
         "amplitude_mv": pa.array(_grid(amplitude, 1 / 2)),
+        "rel_phase_rad": pa.array(_grid(phase, 1 / 1024)),
     })
     return _parquet(table)
 

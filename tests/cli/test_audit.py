@@ -133,7 +133,7 @@ def test_provenance_records_every_input_hash(run_cli, mini_profile: Path, tmp_pa
     assert roles["manifest"] == digests["bundle.yaml"]
     assert roles["evidence:rng"] == digests["rng.bin"]
     assert roles["evidence:monitors"] == digests["monitors.csv"]
-    assert len([r for r in roles if r.startswith("evidence:")]) == 8
+    assert len([r for r in roles if r.startswith("evidence:")]) == 11
     assert data["provenance"]["profile_id"] == "mini-profile"
 
 

@@ -12,7 +12,7 @@ def test_validate_profile_and_bundle(run_cli, mini_profile: Path) -> None:
     r = run_cli("validate", mini_profile, DEMO_BUNDLE)
     assert r.exit_code == 0, r.stderr
     assert "valid profile mini-profile 1.0" in r.stdout
-    assert "valid bundle (8 evidence files)" in r.stdout
+    assert "valid bundle (11 evidence files)" in r.stdout
 
 
 def test_unknown_kind_suggests_the_near_miss_with_position(run_cli, tmp_path: Path) -> None:

@@ -94,8 +94,8 @@ def test_verify_from_another_folder_finds_the_profile_and_reproduces(
                           "--evaluation", str(workspace / "evaluation.yaml")], capsys)
     assert code == ExitCode.PASS, out + err
     assert out.strip().endswith("overall verdict fail)")
-    # profile, ST, evaluation input, manifest and the demo bundle's eight evidence files
-    assert "verify: OK (1 checks reproduced, 12 input hashes match" in out
+    # profile, ST, evaluation input, manifest and the demo bundle's eleven evidence files
+    assert "verify: OK (1 checks reproduced, 15 input hashes match" in out
 
 
 def test_verify_reads_each_evidence_file_once(

@@ -29,6 +29,7 @@ VALID: dict[EvidenceKind, tuple[str, bytes]] = {
     EvidenceKind.AUDIT_LOG: ("jsonl", b'{"event": "start"}\n'),
     EvidenceKind.HEALTH_TEST_LOG: ("jsonl", b'{"alarm": "rct"}\n'),
     EvidenceKind.KEY_DELIVERY_PROBE: ("jsonl", b'{"record": "header"}\n'),
+    EvidenceKind.ISOLATION_SPECTRUM: ("csv", b"wavelength_nm,isolation_db\n1000,130\n1001,131\n"),
     EvidenceKind.RNG_RAW: ("binary", b"\xa5\x0f"),
     EvidenceKind.POST_PROCESSING_TRANSCRIPT: (
         "jsonl", b'{"record":"header","version":1}\n'
@@ -47,6 +48,7 @@ MALFORMED: dict[EvidenceKind, bytes] = {
     EvidenceKind.AUDIT_LOG: b'{"a": NaN}\n',
     EvidenceKind.HEALTH_TEST_LOG: b"[]\n",
     EvidenceKind.KEY_DELIVERY_PROBE: b"{truncated\n",
+    EvidenceKind.ISOLATION_SPECTRUM: b"wavelength_nm,isolation_db\n1001,130\n1000,131\n",
     EvidenceKind.TRACE_ARRAY: b"\x93NUMPY garbage",
     EvidenceKind.POST_PROCESSING_TRANSCRIPT: (
         b'{"record":"header","version":1}\n'

@@ -98,17 +98,65 @@ def test_every_sfr_element_has_an_activity(plan) -> None:
 
 
 def test_automation_ratio_of_qkd_specific_elements(plan) -> None:
-    # Issue 3 acceptance: >= 60 % of the protocol, optical, RNG and audit elements automated.
+    # Issue 14 acceptance (was 29 of 37 for issue 3's >= 60 %): >= 90 % of the protocol,
+    # optical, RNG and audit elements automated, counted from the profile.
     r = automation_ratio(plan.profile)
-    assert (r.automated, r.total) == (30, 38)  # FCS_RNG.1.2/RX added, automated
-    assert r.ratio >= 0.60
+    # 29 of 37 before issue 14; FCS_RNG.1.2/RX added (automated), FDP_ITT.1 folded into
+    # FPT_ITT.1, and the conventional functions and the source decided from evidence.
+    assert (r.automated, r.total) == (35, 38)
+    assert r.ratio >= 0.90
     counted = [el.id for s in plan.profile.sfrs if s.area in AUTOMATION_AREAS for el in s.elements]
     assert len(counted) == r.total
-    # Manual-only elements are those needing lab characterisation or human review.
-    assert set(r.manual_only) == {"FPT_OSC.1.3", "FPT_OPI.1.1", "FPT_EMS.1.2",
-                                  "FAU_GEN.2.1", "FAU_STG.2.1", "FAU_STG.2.2", "FAU_SAR.1.1",
-                                  "FAU_SAR.1.2"}
+    # Manual-only elements need a person: backflash is a lab characterisation, audit review is
+    # judged at the management interface; each says what to do.
+    assert set(r.manual_only) == {"FPT_EMS.1.2", "FAU_SAR.1.1", "FAU_SAR.1.2"}
+    for sfr in plan.profile.sfrs:
+        for el in sfr.elements:
+            if el.id in r.manual_only:
+                assert all(a.method == "manual" and a.guidance for a in el.activities), el.id
     assert automation_ratio(plan.profile, frozenset({RequirementArea.RNG})).ratio == 1.0
+
+
+def test_new_data_decided_activities_are_mapped(plan) -> None:
+    # Issue 14 item 5 and issue 15: the check kinds each element is decided by.
+    kinds: dict[str, set[str]] = {}
+    for pa in plan.activities:
+        if pa.activity.method == "automated":
+            kinds.setdefault(pa.element_id, set()).update(pc.ctype.kind for pc in pa.checks)
+    expected = {
+        "FPT_FLS.1.1": "selftest.delivery-gating", "FPT_TST.1.1": "selftest.delivery-gating",
+        "FCS_CKM.6.1": "keys.destruction", "FDP_ACF.1.4": "kdi.log-consistency",
+        "FDP_ETC.2.2": "kdi.log-consistency", "FDP_ETC.2.4": "kdi.log-consistency",
+        "FAU_GEN.1.2": "audit.record-fields", "FAU_GEN.2.1": "audit.record-fields",
+        "FAU_STG.2.1": "audit.trail-integrity", "FAU_STG.2.2": "audit.trail-integrity",
+        "FIA_AFL.1.1": "audit.lockout", "FIA_AFL.1.2": "audit.lockout",
+        "FMT_MTD.1.1": "audit.admin-only", "FMT_MOF.1.1": "audit.admin-only",
+        "FPT_PHP.2.3": "tamper.response", "FPT_PHP.3.1": "tamper.response",
+        "FPT_OSC.1.1": "source.mean-photon-number", "FPT_OSC.1.3": "source.phase-randomisation",
+        "FPT_OSC.1.4": "protocol.basis-qber-asymmetry",
+        "FPT_OPI.1.1": "optical.isolation-spectrum",
+        "FIA_UID.2.1": "kdi.tls", "FIA_UAU.2.1": "kdi.tls", "FTP_ITC.1.1": "kdi.tls",
+        "FTP_ITC.1.3": "kdi.tls", "FDP_ACF.1.2": "kdi.isolation", "FDP_ETC.2.1": "kdi.isolation",
+        "FDP_ETC.2.3": "kdi.same-key", "FCS_CKM.2.1": "kdi.input-validation",
+    }
+    for element, kind in expected.items():
+        assert kind in kinds.get(element, set()), element
+    assert {"kdi.no-redelivery"} <= kinds["FDP_ACF.1.4"]
+    assert {"kdi.uniqueness"} <= kinds["FDP_ETC.2.2"]
+    assert {"kdi.exhaustion"} <= kinds["FCS_CKM.2.1"]
+
+
+def test_kdi_activities_follow_the_key_delivery_interface(tmp_path: Path) -> None:
+    st = tmp_path / "st.yaml"
+    st.write_text(DEMO_ST.read_text().replace("key_delivery_interface: etsi-gs-qkd-014",
+                                              "key_delivery_interface: etsi-gs-qkd-004"))
+    plan2 = build_plan(load_profile(GS016), load_security_target(st))
+    kdi = [pa for pa in plan2.activities
+           if any(pc.ctype.kind.startswith("kdi.") and pc.ctype.kind != "kdi.log-consistency"
+                  for pc in pa.checks)]
+    assert len(kdi) == 11
+    assert not any(pa.applicable for pa in kdi)
+    assert "another interface than GS QKD 014" in (kdi[0].not_applicable_reason or "")
 
 
 def test_checks_use_only_registered_kind_names(plan) -> None:
@@ -117,7 +165,8 @@ def test_checks_use_only_registered_kind_names(plan) -> None:
     assert used <= kinds
     families = {k.split(".")[0] for k in used}
     assert families == {"claims", "telemetry", "protocol", "monitor", "leakage", "sp800-22",
-                        "sp800-90b", "ais31"}
+                        "sp800-90b", "ais31", "selftest", "keys", "audit", "tamper", "source",
+                        "optical", "kdi"}
 
 
 def test_every_activity_names_a_library_method(plan) -> None:

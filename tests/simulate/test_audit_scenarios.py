@@ -105,7 +105,7 @@ def test_every_bundle_validates(run_cli) -> None:
     folders = [VECTORS / name for name in SCENARIO_NAMES]
     r = run_cli("validate", PROFILE, VECTORS / "honest" / "st.yaml", *folders)
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.count("valid bundle (12 evidence files)") == len(folders)
+    assert r.stdout.count("valid bundle (15 evidence files)") == len(folders)
 
 
 def test_every_scenario_has_the_same_security_target() -> None:
@@ -192,6 +192,31 @@ def test_expected_sets_today() -> None:
         "stuck-rng": {"FCS_RNG.1/TX"},
         "rng-no-startup-test": {"FCS_RNG.1/TX"},
         "rng-correlated-pairs": {"FCS_RNG.1/TX"},
+        "delivery-after-failed-self-test": {"FPT_FLS.1", "FPT_TST.1"},
+        "missing-key-destruction": {"FCS_CKM.6"},
+        "reused-key-id": {"FDP_ACF.1", "FDP_ETC.2"},
+        "audit-without-user": {"FAU_GEN.2"},
+        "no-lockout": {"FIA_AFL.1"},
+        "operator-changes-threshold": {"FMT_MTD.1"},
+        "tamper-without-zeroisation": {"FPT_PHP.3"},
+        "decoy-intensity-off": {"FPT_OSC.1"},
+        "basis-qber-asymmetry": {"FPT_OSC.1"},
+        "phase-not-randomised": {"FPT_OSC.1"},
+        "weak-isolation": {"FPT_OPI.1"},
+        "audit-record-deleted": {"FAU_STG.2"},
+        "kme-isolation-broken": {"FDP_ACF.1", "FDP_ETC.2"},
     }
     for name, reqs in today.items():
         assert reqs <= _catchable(name), name
+
+
+def test_every_data_decided_kind_of_issue_14_has_a_faulty_scenario() -> None:
+    # Issue 14 item 5: each new check kind is caught failing by a scenario of its own (and
+    # passes on the honest bundle, test_audit_fails_exactly_the_violated_requirements).
+    new = {"selftest.delivery-gating", "keys.destruction", "audit.record-fields",
+           "audit.trail-integrity", "audit.lockout", "audit.admin-only", "tamper.response",
+           "source.mean-photon-number", "source.phase-randomisation",
+           "protocol.basis-qber-asymmetry", "optical.isolation-spectrum",
+           "kdi.log-consistency", "kdi.isolation"}
+    caught = {k for s in SCENARIOS.values() for kinds in s.catchers.values() for k in kinds}
+    assert new <= caught

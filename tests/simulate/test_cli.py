@@ -31,7 +31,8 @@ def test_writes_a_valid_bundle_with_provenance(sim_cli, tmp_path: Path) -> None:
     assert "scenario trojan-horse" in r.stdout and "seed 5, 3 blocks" in r.stdout
     assert sorted(p.name for p in out.iterdir()) == sorted([
         "PROVENANCE.md", "audit.jsonl", "blocks.csv", "bundle.yaml", "detections.parquet",
-        "em-capture.parquet", "key-delivery.csv", "monitors.csv", "pulses.parquet",
+        "em-capture.parquet", "isolation.csv", "kdi-probe.jsonl", "key-delivery-rx.csv",
+        "key-delivery.csv", "monitors.csv", "pulses.parquet",
         "rng-health.jsonl", "rng.bin", "self-tests.jsonl", "st.yaml", "test-blocks.csv",
         "transcript.parquet",
     ])  # fmt: skip

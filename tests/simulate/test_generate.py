@@ -34,25 +34,28 @@ VECTORS = ROOT / "test_vectors" / "scenarios"
 EVIDENCE_FILES = (
     "blocks.csv", "detections.parquet", "pulses.parquet", "monitors.csv", "rng.bin",
     "self-tests.jsonl", "audit.jsonl", "rng-health.jsonl", "key-delivery.csv",
-    "test-blocks.csv", "transcript.parquet",
+    "test-blocks.csv", "transcript.parquet", "key-delivery-rx.csv", "isolation.csv",
+    "kdi-probe.jsonl",
 )  # fmt: skip
 
 # Files each scenario changes with respect to the honest bundle (bundle.yaml and PROVENANCE.md
 # always differ: they carry the hashes and the scenario name).
 CHANGED = {
     "honest": set(),
-    "overclaim-key-length": {"blocks.csv", "key-delivery.csv"},
-    "underreported-leakage": {"blocks.csv", "key-delivery.csv"},
-    "asymptotic-pa-length": {"blocks.csv", "key-delivery.csv"},
+    "overclaim-key-length": {"blocks.csv", "key-delivery.csv", "key-delivery-rx.csv"},
+    "underreported-leakage": {"blocks.csv", "key-delivery.csv", "key-delivery-rx.csv"},
+    "asymptotic-pa-length": {"blocks.csv", "key-delivery.csv", "key-delivery-rx.csv"},
     "biased-rng": {"rng.bin", "rng-health.jsonl"},
-    "detector-blinding": {"blocks.csv", "detections.parquet", "monitors.csv", "key-delivery.csv"},
+    "detector-blinding": {"blocks.csv", "detections.parquet", "monitors.csv", "key-delivery.csv",
+                          "key-delivery-rx.csv"},
     "efficiency-mismatch": {"detections.parquet"},
-    "trojan-horse": {"blocks.csv", "audit.jsonl", "key-delivery.csv"},
-    "pns-no-decoy": {"blocks.csv", "detections.parquet", "key-delivery.csv"},
+    "trojan-horse": {"blocks.csv", "audit.jsonl", "key-delivery.csv", "key-delivery-rx.csv"},
+    "pns-no-decoy": {"blocks.csv", "detections.parquet", "key-delivery.csv",
+                     "key-delivery-rx.csv"},
     "pattern-effect": {"pulses.parquet"},
     "basis-timing-leak": {"pulses.parquet"},
     "short-auth-tag": {"blocks.csv"},
-    "no-abort-on-high-qber": {"blocks.csv", "key-delivery.csv"},
+    "no-abort-on-high-qber": {"blocks.csv", "key-delivery.csv", "key-delivery-rx.csv"},
     "stuck-rng": {"rng.bin", "rng-health.jsonl"},
     "rng-no-startup-test": {"self-tests.jsonl"},
     "rng-correlated-pairs": {"rng.bin", "rng-health.jsonl"},
@@ -62,6 +65,19 @@ CHANGED = {
     "skipped-verification": {"transcript.parquet"},
     "auth-key-reuse": {"transcript.parquet"},
     "replay-accepted": {"transcript.parquet"},
+    "delivery-after-failed-self-test": {"self-tests.jsonl"},
+    "missing-key-destruction": {"audit.jsonl"},
+    "reused-key-id": {"audit.jsonl", "key-delivery.csv", "key-delivery-rx.csv"},
+    "audit-without-user": {"audit.jsonl"},
+    "no-lockout": {"audit.jsonl"},
+    "operator-changes-threshold": {"audit.jsonl"},
+    "tamper-without-zeroisation": {"audit.jsonl"},
+    "decoy-intensity-off": {"pulses.parquet"},
+    "basis-qber-asymmetry": {"blocks.csv", "key-delivery.csv", "key-delivery-rx.csv"},
+    "phase-not-randomised": {"pulses.parquet"},
+    "weak-isolation": {"isolation.csv"},
+    "audit-record-deleted": {"audit.jsonl"},
+    "kme-isolation-broken": {"kdi-probe.jsonl"},
 }
 
 
@@ -86,9 +102,9 @@ def _parquet(files: dict[str, bytes], name: str) -> pd.DataFrame:
     return pq.read_table(io.BytesIO(files[name])).to_pandas()
 
 
-def test_twenty_two_scenarios_honest_first() -> None:
+def test_thirty_five_scenarios_honest_first() -> None:
     assert SCENARIO_NAMES[0] == "honest"
-    assert len(SCENARIO_NAMES) == 22
+    assert len(SCENARIO_NAMES) == 35
     assert set(SCENARIO_NAMES) == set(CHANGED)
     for name in SCENARIO_NAMES[1:]:
         assert SCENARIOS[name].violates, name
@@ -382,3 +398,40 @@ def test_short_captures_keep_the_deviation() -> None:
     assert high["qber_key"][0] > 0.025 and high["pa_output_bits"][0] > 0
     trojan = _blocks(generate("trojan-horse", blocks=2))
     assert trojan["aborted"].tolist() == [0, 0]
+
+
+def test_conventional_and_source_scenarios_show_their_deviation(
+    bundles: dict[str, dict[str, bytes]],
+) -> None:
+    def audit(name: str) -> list[dict[str, object]]:
+        return [json.loads(x) for x in bundles[name]["audit.jsonl"].splitlines()]
+
+    honest = audit("honest")
+    assert [r["seq"] for r in honest] == list(range(len(honest)))
+    assert all({"time_s", "event", "subject", "outcome", "user"} <= set(r) for r in honest)
+    kd = pd.read_csv(io.BytesIO(bundles["honest"]["key-delivery.csv"]))
+    destroyed = {r["key_id"] for r in honest if r["event"] == "key-destroyed"}
+    assert destroyed == set(kd["key_id"])
+    assert len(audit("missing-key-destruction")) == len(honest) - 2
+    assert len(audit("audit-record-deleted")) == len(honest) - 1
+    assert not any("user" in r for r in audit("audit-without-user"))
+    rx = pd.read_csv(io.BytesIO(bundles["reused-key-id"]["key-delivery-rx.csv"]))
+    assert rx["key_id"][2] == rx["key_id"][1]
+    # Decoy class 6 % high; phases on 8 values; a 15 dB dip in the isolation spectrum.
+    for name, decoy in (("honest", 0.15), ("decoy-intensity-off", 0.159)):
+        pul = _parquet(bundles[name], "pulses.parquet")
+        assert abs(pul.loc[pul["intensity"] == 1, "mu_measured_photons"].mean() - decoy) < 3e-4
+    phase = _parquet(bundles["phase-not-randomised"], "pulses.parquet")["rel_phase_rad"]
+    near = np.abs(((phase + np.pi / 8) % (np.pi / 4)) - np.pi / 8)
+    assert (near < 0.25).mean() > 0.999
+    for name, low in (("honest", 120.0), ("weak-isolation", 110.0)):
+        iso = pd.read_csv(io.BytesIO(bundles[name]["isolation.csv"]))
+        assert (iso["isolation_db"].min() > 120.0) == (name == "honest")
+        assert iso["isolation_db"].min() > low
+    probe = [json.loads(x) for x in bundles["honest"]["kdi-probe.jsonl"].splitlines()]
+    assert probe[0]["format"] == "key-delivery-probe"
+    third = [r for r in probe if r.get("step") == "isolation.third"]
+    assert third[0]["status"] == 401
+    broken = [json.loads(x) for x in bundles["kme-isolation-broken"]["kdi-probe.jsonl"]
+              .splitlines()]
+    assert next(r for r in broken if r.get("step") == "isolation.third")["status"] == 200

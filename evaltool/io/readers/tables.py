@@ -110,6 +110,12 @@ def read_key_delivery_table(src: Source) -> TableView:
     return _open(src)
 
 
+@reader("isolation-spectrum", (EvidenceKind.ISOLATION_SPECTRUM,), tuple(sorted(TABLE_FORMATS)))
+def read_isolation_spectrum(src: Source) -> TableView:
+    """An isolation spectrum (wavelength, isolation) as a :class:`TableView`."""
+    return _open(src)
+
+
 def table_view(src: Source) -> TableView:
     """Any table slot (whatever its kind) as a :class:`TableView`: the generic rules (range,
     rate, completeness) apply to block records and transcripts as well."""
