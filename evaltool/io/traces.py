@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import tokenize
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator, Sequence
@@ -51,6 +52,17 @@ LABEL_KINDS = "biuUS"
 """dtype kinds accepted for a label array: booleans, integers, text."""
 
 
+def _read_header(f: Any, version: tuple[int, int]) -> tuple[Any, bool, np.dtype[Any]]:
+    """numpy's header reader for ``version``, quietly: a header numpy can read only with its
+    Python 2 fallback makes it warn on standard error, and evaltool's output is one line."""
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        shape, fortran, dtype = read(f)
+    return shape, fortran, dtype
+
+
 def _header(path: Path, display: str, kinds: str = NUMERIC_KINDS
             ) -> tuple[tuple[int, ...], np.dtype[Any], int]:
     """Shape, dtype and data offset from a ``.npy`` header, and a check of the file's length."""
@@ -61,10 +73,8 @@ def _header(path: Path, display: str, kinds: str = NUMERIC_KINDS
                 raise EvidenceError("not a NumPy .npy file (no \\x93NUMPY magic)", path=display)
             f.seek(0)
             version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            if version in ((1, 0), (2, 0)):
+                shape, fortran, dtype = _read_header(f, version)
             else:
                 raise EvidenceError(f".npy format version {version[0]}.{version[1]} is not "
                                     "supported (1.0 or 2.0)", path=display)
@@ -94,7 +104,9 @@ def open_array(path: Path, display: str, *, kinds: str = NUMERIC_KINDS) -> NDArr
     header checks; ``kinds`` are the accepted dtype kinds."""
     _header(path, display, kinds)
     try:
-        arr: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # see _read_header
+            arr: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise EvidenceError(f"unreadable .npy file ({text})", path=display) from None
@@ -180,10 +192,8 @@ def _npz_member_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, display:
     try:
         with archive.open(info) as f:
             version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, _, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+            if version in ((1, 0), (2, 0)):
+                shape, _, dtype = _read_header(f, version)
             else:
                 raise EvidenceError(f".npy format version {version[0]}.{version[1]} is not "
                                     "supported (1.0 or 2.0)", path=display, location=where)
@@ -199,7 +209,7 @@ def _npz_member_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, display:
                             path=display, location=where)
     if any(n < 0 for n in shape):
         raise EvidenceError(f"negative dimension in shape {shape}", path=display, location=where)
-    data = math.prod(shape) * dtype.itemsize
+    data = int(math.prod(shape)) * int(dtype.itemsize)
     if offset + data != info.file_size:
         raise EvidenceError(f"the header declares {data} bytes of {dtype.name} data for shape "
                             f"{shape}, the member holds {info.file_size - offset}",
@@ -219,7 +229,8 @@ def _load_npz(path: Path, display: str) -> dict[str, NDArray[Any]]:
                     raise EvidenceError(f"the arrays declare more than {MAX_NPZ_BYTES} bytes "
                                         "in all (the limit for an .npz read into memory; use "
                                         ".npy files, which are memory-mapped)", path=display)
-        with np.load(path, allow_pickle=False) as loaded:
+        with warnings.catch_warnings(), np.load(path, allow_pickle=False) as loaded:
+            warnings.simplefilter("ignore", UserWarning)  # see _read_header
             return {name: loaded[name] for name in loaded.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError,
             zlib.error) as exc:
