@@ -1,7 +1,9 @@
 """An interrupted, concurrent or failing audit leaves the previous complete result set or the new
 one, never a mix (docs/outputs.md).
 
-An old set (seed 1) is in the folder; an audit writing a new one (seed 2) is killed with SIGKILL
+An old set (seed 1: results.json and its digest, report.html, the JUnit and OSCAL files; the PDF
+is left out to keep the runs short, the switch treats every output alike) is in the folder; an
+audit writing a new one (seed 2) is killed with SIGKILL
 before each of its file-system operations in turn, and at moments spread over the run; after
 each kill the folder holds exactly the files of the old set or of the new set (byte for byte, and
 as the new set only once the commit record was written), ``evaltool verify`` accepts it, and no
@@ -41,7 +43,7 @@ def _visible(folder: Path) -> dict[str, str]:
 class Sets:
     """A folder with an old set, the bytes of the old and of the new set, and the way to run."""
 
-    def __init__(self, root: Path, formats: str = "json") -> None:
+    def __init__(self, root: Path, formats: str = "json,html,junit,oscal") -> None:
         self.root = root
         self.profile = root / "mini.yaml"
         self.profile.write_text(MINI_PROFILE)
