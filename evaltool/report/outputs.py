@@ -234,20 +234,23 @@ def _write(result: EvaluationResult, out_dir: Path, wanted: list[OutputFormat],
                 pdf = None
             staging.commit()
         except OSError as exc:
-            _undo(pdf, staging)
+            _undo(pdf, staging, renderer)
             raise ReportError(f"cannot write report ({exc.strerror})", path=out_dir) from None
         except BaseException:
-            _undo(pdf, staging)
+            _undo(pdf, staging, renderer)
             raise
     return {fmt: written[fmt] for fmt in wanted if fmt in written}
 
 
-def _undo(pdf: object, staging: Staging) -> None:
-    """After a failure: wait for the PDF render to end, remove the staged files (a failure
-    after the commit point leaves the record, and the next holder finishes the switch)."""
+def _undo(pdf: object, staging: Staging, renderer: IsolatedRenderer | None) -> None:
+    """After a failure or an interruption: stop the PDF render (its result is not wanted) and
+    wait for its thread, remove the staged files (a failure after the commit point leaves the
+    record, and the next holder finishes the switch)."""
     from concurrent.futures import Future
     from contextlib import suppress
 
+    if renderer is not None:
+        renderer.abort()
     if isinstance(pdf, Future):
         pdf.cancel()
         with suppress(BaseException):  # its own failure is not the one being reported
