@@ -6,8 +6,8 @@ target, an evaluation input, a CSV or Parquet table, JSON lines, a ``.npy`` trac
 it (``evaltool validate``, or ``evaltool leakage`` for captures) in this process, through the CLI's
 error boundary. The property: the exit code is 0, 1, 3 or 4 (never 70, an internal error, nor
 anything else), standard error holds at most one line and no traceback, each run ends within
-:data:`TIME_BOUND_S` and the process's peak RSS stays under :data:`RSS_BOUND_MB` (the bounds of
-docs/resource-policy.md).
+:data:`TIME_BOUND_S` and the process's peak RSS grows by less than :data:`RSS_BOUND_MB` (the
+bounds of docs/resource-policy.md).
 
 The default suite runs :data:`FAST_EXAMPLES` examples per kind; the slow test runs
 ``EVALTOOL_FUZZ_EXAMPLES`` (default 10,000) per kind. Inputs that once failed are kept in
@@ -38,7 +38,9 @@ from tests.support import DEMO_BUNDLE, DEMO_EVALUATION, HONEST, MINI_PROFILE, cs
 TIME_BOUND_S = 10.0
 """Wall-clock bound of one run on one fuzzed input (inputs are at most a few hundred KiB)."""
 RSS_BOUND_MB = 1536
-"""Peak resident memory of the fuzzing process (the suite's own baseline is about 400 MB)."""
+"""Growth of the fuzzing process's peak resident memory over its peak before the first fuzzed
+run (run alone, that baseline is about 300 MB; inside the whole suite it is what earlier tests
+reached, and the bound applies above it)."""
 ALLOWED = {0, 1, 3, 4}
 FAST_EXAMPLES = 25
 SLOW_EXAMPLES = int(os.environ.get("EVALTOOL_FUZZ_EXAMPLES", "10000"))
@@ -51,6 +53,15 @@ _bound = [TIME_BOUND_S]
 
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+_baseline: list[float] = []
+
+
+def _baseline_mb() -> float:
+    if not _baseline:
+        _baseline.append(_peak_rss_mb())
+    return _baseline[0]
 
 
 def run_evaltool(*argv: str | Path) -> tuple[int, str]:
@@ -73,7 +84,7 @@ def run_evaltool(*argv: str | Path) -> tuple[int, str]:
     assert "Traceback" not in text and "internal error" not in text, text
     assert len(text.strip().splitlines()) <= 1, text
     assert elapsed < _bound[0], (elapsed, argv)
-    assert _peak_rss_mb() < RSS_BOUND_MB, _peak_rss_mb()
+    assert _peak_rss_mb() - _baseline_mb() < RSS_BOUND_MB, (_peak_rss_mb(), _baseline_mb())
     assert isinstance(code, int)
     return code, text
 
@@ -331,14 +342,19 @@ def _parquet_bomb(rows: int) -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def _npz_bomb(declared_shape: tuple[int, ...], body: bytes | None = None) -> bytes:
-    """An .npz whose ``traces`` member's header declares ``declared_shape`` (float64)."""
+def _npz_bomb(declared_shape: tuple[int, ...], zero_bytes: int = 0) -> bytes:
+    """An .npz whose ``traces`` member's header declares ``declared_shape`` (float64), followed
+    by ``zero_bytes`` zeros (written in 1 MiB pieces: the test never holds them)."""
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
                                                   "shape": declared_shape})
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("traces.npy", header.getvalue() + (body if body is not None else b""))
+        with z.open("traces.npy", "w", force_zip64=True) as member:
+            member.write(header.getvalue())
+            piece = bytes(1 << 20)
+            for _ in range(zero_bytes >> 20):
+                member.write(piece)
         lab = io.BytesIO()
         np.save(lab, np.arange(4) % 2)
         z.writestr("labels.npy", lab.getvalue())
@@ -365,10 +381,9 @@ def test_npz_declaring_a_huge_array_is_refused_before_allocation(work: Path) -> 
 
 def test_npz_zip_bomb_is_refused(work: Path) -> None:
     """A member of 400 MB of zeros: about 400 KB compressed."""
-    zeros = b"\0" * (400 << 20)
     p = work / "zip-bomb.npz"
-    p.write_bytes(_npz_bomb((50 << 20,), zeros))
-    del zeros
+    p.write_bytes(_npz_bomb((50 << 20,), 400 << 20))
+    assert p.stat().st_size < 1 << 20
     before = _peak_rss_mb()
     code, text = run_evaltool("leakage", p, "--label", "labels", "--feature", "traces")
     assert code == 4, text
