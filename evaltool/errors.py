@@ -27,6 +27,12 @@ class ExitCode(IntEnum):
     """The report could not be produced."""
     INTERNAL = 70
     """Internal error (a bug in evaltool)."""
+    BUSY = 75
+    """The output folder is in use by another evaltool run (``EX_TEMPFAIL`` of sysexits.h)."""
+    INTERRUPTED = 130
+    """Stopped by SIGINT (128 + 2, the shell's convention); the output folder is unchanged."""
+    TERMINATED = 143
+    """Stopped by SIGTERM (128 + 15); the output folder is unchanged."""
 
 
 class EvaltoolError(Exception):
@@ -95,6 +101,37 @@ class PluginError(EvaltoolError):
 
 class RecordedInputError(EvaltoolError):
     """An input recorded in a results file is not given, or one given was not recorded."""
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (raised by the CLI's handler; a BaseException like KeyboardInterrupt, so
+    that no ``except Exception`` swallows it on its way to the error boundary)."""
+
+
+_stop_requested: list[int] = []
+
+
+def request_stop(signum: int) -> None:
+    """Note that SIGINT or SIGTERM arrived (the CLI's handlers call this before raising)."""
+    _stop_requested.append(signum)
+
+
+def stop_requested() -> bool:
+    """Whether SIGINT or SIGTERM arrived during this run."""
+    return bool(_stop_requested)
+
+
+def raise_if_stop_requested() -> None:
+    """Raise the interruption again if a signal arrived whose exception was swallowed.
+
+    CPython ignores an exception a signal handler raises inside a callback (an at-fork hook,
+    a finaliser), so a run could otherwise go on and commit its outputs after SIGINT; the result
+    set's commit calls this just before its commit point (``docs/outputs.md``).
+    """
+    if _stop_requested:
+        if _stop_requested[0] == 2:  # SIGINT
+            raise KeyboardInterrupt
+        raise Terminated
 
 
 class UsageError(EvaltoolError):

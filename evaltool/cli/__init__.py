@@ -9,14 +9,16 @@ internal error (exit 70) with a traceback only under ``--debug`` or ``EVALTOOL_D
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from contextlib import suppress
 from typing import NoReturn
 
 import click
 
 from evaltool import __version__
 from evaltool.cli._lazy import LazyCommand, LazyGroup
-from evaltool.errors import EvaltoolError, ExitCode
+from evaltool.errors import EvaltoolError, ExitCode, Terminated, request_stop, stop_requested
 
 _COMMANDS = {
     "audit": LazyCommand("evaltool.cli.audit:audit", "Audit an evidence BUNDLE against a "
@@ -75,9 +77,33 @@ def _fail(message: str, code: int) -> NoReturn:
     sys.exit(code)
 
 
+def _stop(signum: int, frame: object) -> None:
+    request_stop(signum)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated
+
+
+def _quiet_unraisable(info: sys.UnraisableHookArgs) -> None:
+    """An interruption raised where Python cannot propagate it (an at-fork hook, a finaliser)
+    is not printed: the run raises it again before committing anything."""
+    if isinstance(info.exc_value, KeyboardInterrupt | Terminated):
+        return
+    sys.__unraisablehook__(info)
+
+
 def main(argv: list[str] | None = None) -> NoReturn:
-    """Console entry point with the error boundary."""
+    """Console entry point with the error boundary.
+
+    SIGINT and SIGTERM unwind the run like an error (staged outputs are removed, the output
+    folder keeps its previous result set: docs/outputs.md) and end it with one line and exit
+    130 or 143.
+    """
     args = sys.argv[1:] if argv is None else argv
+    with suppress(ValueError):  # not the main thread: leave the handlers alone
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        sys.unraisablehook = _quiet_unraisable
     debug = "--debug" in args or os.environ.get("EVALTOOL_DEBUG", "") not in ("", "0")
     try:
         rv = cli.main(args=args, prog_name="evaltool", standalone_mode=False,
@@ -87,14 +113,18 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except click.ClickException as exc:
         exc.show()
         sys.exit(ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code)
-    except click.Abort:
+    except click.Abort as exc:  # click turns KeyboardInterrupt into Abort
+        if isinstance(exc.__context__, KeyboardInterrupt) or stop_requested():
+            _fail("interrupted (SIGINT)", ExitCode.INTERRUPTED)
         _fail("aborted", ExitCode.USAGE)
     except EvaltoolError as exc:
         if debug:
             raise
         _fail(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _fail("interrupted (SIGINT)", ExitCode.INTERRUPTED)
+    except Terminated:
+        _fail("terminated (SIGTERM)", ExitCode.TERMINATED)
     except Exception as exc:
         if debug:
             raise

@@ -14,7 +14,13 @@ from evaltool.errors import EvaltoolError, ExitCode, UsageError
 from evaltool.evaluate import AuditSources, PhaseTimes, now_utc, prepare_audit, run_audit
 from evaltool.io.bundle import manifest_path_of
 from evaltool.model.verdict import Verdict
-from evaltool.report.outputs import refuse_to_replace_signed, remove_outputs, write_outputs
+from evaltool.report.outputs import (
+    OutputFormat,
+    hold_folder,
+    refuse_to_replace_signed,
+    remove_outputs,
+    write_outputs,
+)
 
 _EXIT = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAIL,
          Verdict.INCONCLUSIVE: ExitCode.INCONCLUSIVE,
@@ -41,15 +47,26 @@ _EXIT = {Verdict.PASS: ExitCode.PASS, Verdict.FAIL: ExitCode.FAIL,
 def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | None,
           evaluation_path: Path | None, out_dir: Path, seed: int, formats: str,
           overwrite_signed: bool) -> None:
-    """Audit an evidence BUNDLE against a protection profile and write the reports."""
+    """Audit an evidence BUNDLE against a protection profile and write the reports.
+
+    The run holds --out from start to end (a second run into it is refused, exit 75) and
+    switches the new outputs in as one set (docs/outputs.md).
+    """
     wanted = parse_formats(formats)
-    if not overwrite_signed:
-        refuse_to_replace_signed(out_dir)
     bundle_root = manifest_path_of(bundle).parent.resolve()
     out_real = out_dir.resolve()
     if out_real == bundle_root or bundle_root in out_real.parents:
         raise UsageError("the output folder must not be inside the bundle (inputs are never "
                          "modified)")
+    with hold_folder(out_dir):
+        if not overwrite_signed:
+            refuse_to_replace_signed(out_dir)
+        _audit(ctx, bundle, profile_name, st_path, evaluation_path, out_dir, seed, wanted)
+
+
+def _audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | None,
+           evaluation_path: Path | None, out_dir: Path, seed: int,
+           wanted: list[OutputFormat]) -> None:
     times = PhaseTimes()
     try:
         prepared = prepare_audit(
@@ -57,8 +74,7 @@ def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | N
                          evaluation=evaluation_path), times=times)
     except EvaltoolError:
         # A failed run must not leave an earlier report that could be taken for its result.
-        if out_dir.is_dir():
-            remove_outputs(out_dir)
+        remove_outputs(out_dir)
         raise
     command = ("evaltool", *argv(ctx))
     console = Console(stderr=True)
@@ -79,8 +95,7 @@ def audit(ctx: click.Context, bundle: Path, profile_name: str, st_path: Path | N
                 result = run_audit(prepared, seed=seed, command_line=command,
                                    started_at=now_utc(), progress=progress)
         except EvaltoolError:
-            if out_dir.is_dir():
-                remove_outputs(out_dir)
+            remove_outputs(out_dir)
             raise
     with times.phase("write outputs"):
         written = write_outputs(result, out_dir, wanted)

@@ -25,11 +25,11 @@ import click
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from evaltool.checks.leakage import LeakageDecision, decide, run_battery
 from evaltool.errors import EvidenceError, ExitCode, InsufficientDataError, UsageError
+from evaltool.io.tables import open_parquet
 from evaltool.io.traces import load_capture, require_finite
 from evaltool.model.verdict import Verdict
 
@@ -54,7 +54,7 @@ def iter_columns(path: Path, columns: Sequence[str], chunk_rows: int) -> Iterato
     display = str(path)
     try:
         if _is_parquet(path):
-            pf = pq.ParquetFile(path)
+            pf = open_parquet(path, display)
             _require(pf.schema_arrow.names, columns, display)
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=list(columns)):
                 yield pa.Table.from_batches([batch])

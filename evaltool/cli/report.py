@@ -15,7 +15,7 @@ file was edited or the recomputation gives different results.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import suppress
+from contextlib import ExitStack, suppress
 from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -28,6 +28,7 @@ from evaltool.errors import (
     EvidenceError,
     ExitCode,
     RecordedInputError,
+    ReportError,
     UsageError,
 )
 from evaltool.evaluate import AuditSources, prepare_audit, run_audit
@@ -42,7 +43,13 @@ from evaltool.report.canonical import (
     results_json,
     sha256_hex,
 )
-from evaltool.report.outputs import refuse_to_replace_signed, write_outputs
+from evaltool.report.outputs import (
+    folder_state,
+    hold_folder,
+    refuse_to_replace_signed,
+    write_outputs,
+)
+from evaltool.report.resultset import CONTROL
 
 _VOLATILE = {("provenance", "started_at"), ("provenance", "finished_at"),
              ("provenance", "command_line")}
@@ -80,13 +87,15 @@ def report(results_path: Path, out_dir: Path, formats: str, overwrite_signed: bo
     if out_dir.resolve() == results_path.resolve().parent:
         raise UsageError("--out must be another folder than the one holding RESULTS.json "
                          "(re-rendering replaces the outputs it finds in --out)")
-    if not overwrite_signed:
-        refuse_to_replace_signed(out_dir)
     result, data = read_results(results_path)
     problem = _check_digest(results_path, data)
     if problem is not None:
         raise ResultsFileError(problem, path=results_path)
-    for path in write_outputs(result, out_dir, wanted).values():
+    with hold_folder(out_dir):
+        if not overwrite_signed:
+            refuse_to_replace_signed(out_dir)
+        written = write_outputs(result, out_dir, wanted)
+    for path in written.values():
         click.echo(str(path))
 
 
@@ -299,11 +308,29 @@ def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: s
     """Recompute the evaluation recorded in RESULTS.json from BUNDLE and report differences.
 
     With --trust, every signature beside RESULTS.json (report.pdf, results.json.p7s) is checked
-    too. Exit 0: reproduced exactly (and every signature verifies). Exit 4: an input recorded in
+    too. The outputs beside RESULTS.json are checked against their result set's manifest, after
+    finishing a switch a killed run left (docs/outputs.md).
+    Exit 0: reproduced exactly (and every signature verifies). Exit 4: an input recorded in
     RESULTS.json is not given (or one given was not recorded), is invalid, or its hash differs
     from the recorded one; or a trust anchor file is unreadable. Exit 5: the results file was
-    edited, recomputation gives different results, or a signature does not verify.
+    edited, recomputation gives different results, an output does not belong to the result set, or
+    a signature does not verify. Exit 75: an audit is writing into the folder.
     """
+    folder = results_path.parent
+    with ExitStack() as stack:
+        if (folder / CONTROL).is_dir():
+            try:
+                stack.enter_context(hold_folder(folder))
+            except ReportError:
+                if folder_state(folder).pending:
+                    raise
+                # A folder this process cannot write: nothing else can switch it either.
+        _verify(ctx, results_path, bundle, profile_name, st_path, evaluation_path, trust, crls)
+
+
+def _verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: str | None,
+            st_path: Path | None, evaluation_path: Path | None, trust: tuple[Path, ...],
+            crls: tuple[Path, ...]) -> None:
     try:
         data = results_path.read_bytes()
     except OSError as exc:
@@ -320,6 +347,8 @@ def verify(ctx: click.Context, results_path: Path, bundle: Path, profile_name: s
             click.echo(f"difference: {line}")
         click.echo("verify: FAILED (the results file is not a consistent evaltool record)")
         ctx.exit(ExitCode.REPORT)
+    state = folder_state(results_path.parent)
+    results_problems.extend(f"result set: {p}" for p in state.problems)
     if results_json(stored) != data:
         results_problems.append(f"{results_path.name} is not in the canonical form evaltool "
                                 "writes (the file was edited)")

@@ -38,7 +38,7 @@ from evaltool.atomic import Staged, ordinary_permissions
 from evaltool.errors import EvidenceError, ImportMappingError
 from evaltool.importers._manifest import manifest_with as _manifest_with
 from evaltool.importers.units import UnitError, conversion, quantity
-from evaltool.io import tables
+from evaltool.io import json_strict, tables
 from evaltool.io.bundle import load_manifest
 from evaltool.io.files import sha256_file
 from evaltool.io.yaml import load_yaml, validate
@@ -169,9 +169,10 @@ def _jsonl_rows(handle: io.TextIOBase, source: Path, skipped: int
     for text in handle:
         if text.strip():
             try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise EvidenceError(f"invalid JSON ({exc.msg})", path=source,
+                obj = json_strict.loads(text)
+            except ValueError as exc:
+                msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+                raise EvidenceError(f"invalid JSON ({msg})", path=source,
                                     location=f"line {line}") from None
             if not isinstance(obj, dict):
                 raise EvidenceError("a line is not a JSON object", path=source,

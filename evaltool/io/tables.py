@@ -9,7 +9,6 @@ flags and monotonic time or ids across chunk boundaries.
 from __future__ import annotations
 
 import csv
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from evaltool.errors import EvidenceError
+from evaltool.io import json_strict
 from evaltool.model.bundle import (
     TABLE_SCHEMAS,
     UNIT_SUFFIXES,
@@ -37,6 +37,12 @@ CHUNK_ROWS = 1 << 18
 CSV_BLOCK_BYTES = 8 << 20
 MAX_COLUMNS = 4096
 MAX_JSONL_LINE_BYTES = 1 << 20
+MAX_ROW_GROUP_BYTES = 256 << 20
+"""Largest decoded size a Parquet row group may declare: a row group's column chunks are
+decoded whole, so a small, highly compressed file could otherwise expand to gigabytes
+(docs/resource-policy.md)."""
+MAX_TABLE_ROWS = 1 << 32
+"""Most rows a table may declare (run-length encoding can declare billions in a few bytes)."""
 NEWLINE = b"\n"
 
 _UNIT_RE = re.compile(r"^[a-z][a-z0-9_]*_(" + "|".join(UNIT_SUFFIXES) + r")$")
@@ -80,14 +86,42 @@ def _csv_header(path: Path, display: str) -> list[str]:
     return next(csv.reader([first]))
 
 
+def check_parquet_sizes(pf: pq.ParquetFile, display: str) -> None:
+    """Refuse a Parquet file whose metadata declares more rows than :data:`MAX_TABLE_ROWS`
+    or a row group larger than :data:`MAX_ROW_GROUP_BYTES` decoded, before anything is read."""
+    md = pf.metadata
+    rows = 0
+    for i in range(md.num_row_groups):
+        rg = md.row_group(i)
+        declared = max([rg.total_byte_size] + [rg.column(j).total_uncompressed_size
+                                               for j in range(rg.num_columns)])
+        if rg.num_rows < 0 or declared < 0:
+            raise EvidenceError(f"row group {i} declares a negative size", path=display)
+        if declared > MAX_ROW_GROUP_BYTES:
+            raise EvidenceError(f"row group {i} declares {declared} bytes decoded, more than the "
+                                f"limit of {MAX_ROW_GROUP_BYTES} (write smaller row groups)",
+                                path=display)
+        rows += rg.num_rows
+    if rows > MAX_TABLE_ROWS:
+        raise EvidenceError(f"the file declares {rows} rows, more than the limit of "
+                            f"{MAX_TABLE_ROWS}", path=display)
+
+
+def open_parquet(path: Path, display: str, **options: Any) -> pq.ParquetFile:
+    """A Parquet file whose declared sizes are within the limits (:func:`check_parquet_sizes`)."""
+    try:
+        pf = pq.ParquetFile(path, **options)
+    except (pa.ArrowException, OSError) as exc:
+        raise EvidenceError(f"unreadable Parquet file ({_one_line(exc)})", path=display) from None
+    check_parquet_sizes(pf, display)
+    return pf
+
+
 def read_columns(path: Path, fmt: EvidenceFormat, display: str) -> list[str]:
     """Column names of a table, without reading its data."""
     if fmt is EvidenceFormat.CSV:
         return _csv_header(path, display)
-    try:
-        return list(pq.ParquetFile(path).schema_arrow.names)
-    except (pa.ArrowException, OSError) as exc:
-        raise EvidenceError(f"unreadable Parquet file ({_one_line(exc)})", path=display) from None
+    return list(open_parquet(path, display).schema_arrow.names)
 
 
 def check_columns(kind: EvidenceKind, columns: Sequence[str], display: str) -> None:
@@ -152,7 +186,7 @@ def iter_table(
             if count:
                 yield pd.concat(pending, ignore_index=True)
         else:
-            pf = pq.ParquetFile(path)
+            pf = open_parquet(path, display)
             for batch in pf.iter_batches(batch_size=chunk_rows, columns=wanted):
                 yield batch.to_pandas()
     except pa.ArrowInvalid as exc:
@@ -306,8 +340,8 @@ def iter_jsonl(path: Path, *, display: str) -> Iterator[dict[str, Any]]:
                     raise EvidenceError("not valid UTF-8", path=display,
                                         location=f"line {lineno}") from None
                 try:
-                    obj = json.loads(text, parse_constant=_reject_constant)
-                except (json.JSONDecodeError, ValueError) as exc:
+                    obj = json_strict.loads(text)
+                except ValueError as exc:
                     raise EvidenceError(f"invalid JSON ({_one_line(exc)})", path=display,
                                         location=f"line {lineno}") from None
                 if not isinstance(obj, dict):
@@ -316,10 +350,6 @@ def iter_jsonl(path: Path, *, display: str) -> Iterator[dict[str, Any]]:
                 yield obj
     except OSError as exc:
         raise EvidenceError(f"cannot read file ({exc.strerror})", path=display) from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
 
 
 def _one_line(exc: BaseException) -> str:

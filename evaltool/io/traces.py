@@ -14,7 +14,10 @@ and the ``evaltool leakage`` command.
 from __future__ import annotations
 
 import math
+import tokenize
+import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +31,10 @@ from evaltool.errors import EvidenceError
 CHUNK_BYTES = 32 << 20
 """Float64 bytes per chunk of traces (the chunk's rows are ``CHUNK_BYTES // (8 · samples)``)."""
 NPY_MAGIC = b"\x93NUMPY"
+MAX_NPZ_BYTES = 256 << 20
+"""Most bytes the arrays of an ``.npz`` capture may declare in all (an archive is read into
+memory; larger captures are ``.npy`` files, memory-mapped): checked against each member's npy
+header and zip entry before anything is decompressed (docs/resource-policy.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +52,17 @@ LABEL_KINDS = "biuUS"
 """dtype kinds accepted for a label array: booleans, integers, text."""
 
 
+def _read_header(f: Any, version: tuple[int, int]) -> tuple[Any, bool, np.dtype[Any]]:
+    """numpy's header reader for ``version``, quietly: a header numpy can read only with its
+    Python 2 fallback makes it warn on standard error, and evaltool's output is one line."""
+    read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+            else np.lib.format.read_array_header_2_0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        shape, fortran, dtype = read(f)
+    return shape, fortran, dtype
+
+
 def _header(path: Path, display: str, kinds: str = NUMERIC_KINDS
             ) -> tuple[tuple[int, ...], np.dtype[Any], int]:
     """Shape, dtype and data offset from a ``.npy`` header, and a check of the file's length."""
@@ -55,15 +73,14 @@ def _header(path: Path, display: str, kinds: str = NUMERIC_KINDS
                 raise EvidenceError("not a NumPy .npy file (no \\x93NUMPY magic)", path=display)
             f.seek(0)
             version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            if version in ((1, 0), (2, 0)):
+                shape, fortran, dtype = _read_header(f, version)
             else:
                 raise EvidenceError(f".npy format version {version[0]}.{version[1]} is not "
                                     "supported (1.0 or 2.0)", path=display)
             offset = f.tell()
-    except (ValueError, OSError, EOFError) as exc:
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, RecursionError,
+            tokenize.TokenError) as exc:  # numpy parses the header with tokenize and ast
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise EvidenceError(f"unreadable .npy header ({text})", path=display) from None
     del fortran
@@ -87,7 +104,9 @@ def open_array(path: Path, display: str, *, kinds: str = NUMERIC_KINDS) -> NDArr
     header checks; ``kinds`` are the accepted dtype kinds."""
     _header(path, display, kinds)
     try:
-        arr: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # see _read_header
+            arr: NDArray[Any] = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise EvidenceError(f"unreadable .npy file ({text})", path=display) from None
@@ -157,18 +176,66 @@ def load_capture(path: Path, label: str) -> dict[str, NDArray[Any]]:
     """
     display = str(path)
     if path.suffix.lower() == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                return {name: archive[name] for name in archive.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-            text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise EvidenceError(f"unreadable NumPy file ({text})", path=display) from None
+        return _load_npz(path, display)
     traces = open_array(path, display)
     label_path = Path(label) if Path(label).is_absolute() else path.parent / label
     if not label_path.is_file():
         raise EvidenceError(f"label file {label!r} not found beside the traces", path=display)
     labels = np.asarray(open_array(label_path, str(label_path), kinds=LABEL_KINDS))
     return {"traces": traces, label: labels}
+
+
+def _npz_member_header(archive: zipfile.ZipFile, info: zipfile.ZipInfo, display: str
+                       ) -> int:
+    """Declared data bytes of one ``.npy`` member, checked against its zip entry."""
+    where = f"member {info.filename!r}"
+    try:
+        with archive.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version in ((1, 0), (2, 0)):
+                shape, _, dtype = _read_header(f, version)
+            else:
+                raise EvidenceError(f".npy format version {version[0]}.{version[1]} is not "
+                                    "supported (1.0 or 2.0)", path=display, location=where)
+            offset = f.tell()
+    except (ValueError, OSError, EOFError, SyntaxError, TypeError, RecursionError,
+            tokenize.TokenError, zipfile.BadZipFile, NotImplementedError, zlib.error) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise EvidenceError(f"unreadable .npy header ({text})", path=display,
+                            location=where) from None
+    if dtype.kind not in NUMERIC_KINDS + LABEL_KINDS or dtype.fields is not None \
+            or dtype.subdtype is not None:
+        raise EvidenceError(f"the array has dtype {dtype.str!r}; numbers or text are needed",
+                            path=display, location=where)
+    if any(n < 0 for n in shape):
+        raise EvidenceError(f"negative dimension in shape {shape}", path=display, location=where)
+    data = int(math.prod(shape)) * int(dtype.itemsize)
+    if offset + data != info.file_size:
+        raise EvidenceError(f"the header declares {data} bytes of {dtype.name} data for shape "
+                            f"{shape}, the member holds {info.file_size - offset}",
+                            path=display, location=where)
+    return data
+
+
+def _load_npz(path: Path, display: str) -> dict[str, NDArray[Any]]:
+    """Every array of an ``.npz`` archive, after checking what each declares."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [i for i in archive.infolist() if i.filename.endswith(".npy")]
+            total = 0
+            for info in members:
+                total += _npz_member_header(archive, info, display)
+                if total > MAX_NPZ_BYTES:
+                    raise EvidenceError(f"the arrays declare more than {MAX_NPZ_BYTES} bytes "
+                                        "in all (the limit for an .npz read into memory; use "
+                                        ".npy files, which are memory-mapped)", path=display)
+        with warnings.catch_warnings(), np.load(path, allow_pickle=False) as loaded:
+            warnings.simplefilter("ignore", UserWarning)  # see _read_header
+            return {name: loaded[name] for name in loaded.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError, NotImplementedError,
+            zlib.error) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise EvidenceError(f"unreadable NumPy file ({text})", path=display) from None
 
 
 __all__ = [

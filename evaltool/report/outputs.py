@@ -1,7 +1,8 @@
 """Writing the outputs of an evaluation: results.json (+ digest), HTML, PDF/A-3, JUnit, OSCAL.
 
-Each file is written atomically. ``results.json`` and its digest are written last, so a folder
-holding a ``results.json`` always holds the complete set that was asked for. Rendering uses only
+The outputs of a run form one result set, staged inside the output folder and switched in
+together (:mod:`evaltool.report.resultset`, ``docs/outputs.md``): the folder holds the previous
+complete set or the new complete set, never a mix, whatever stops the run. Rendering uses only
 the stored result, so ``evaltool report`` re-creates the same bytes from a results.json as the
 audit that produced it (given the same evaltool and library versions).
 """
@@ -11,11 +12,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 
-from evaltool.atomic import Staged, write_atomic
 from evaltool.errors import ReportError
 from evaltool.model.results import EvaluationResult
 from evaltool.report.canonical import (
@@ -29,9 +30,17 @@ from evaltool.report.html import render_html
 from evaltool.report.junit import render_junit
 from evaltool.report.oscal import render_oscal
 from evaltool.report.pdf import IsolatedRenderer, PdfAttachment, RenderLimits, render_pdf
+from evaltool.report.resultset import (
+    COMMIT_NAME,
+    OutputFolder,
+    SetState,
+    Staging,
+    hold,
+    inspect_set,
+)
 
-__all__ = ["OUTPUT_NAMES", "OutputFormat", "remove_outputs", "results_json", "signed_outputs",
-           "write_outputs"]
+__all__ = ["MANAGED_NAMES", "OUTPUT_NAMES", "OutputFormat", "folder_state", "hold_folder",
+           "remove_outputs", "results_json", "signed_outputs", "write_outputs"]
 
 
 class OutputFormat(StrEnum):
@@ -53,16 +62,34 @@ OUTPUT_NAMES: dict[OutputFormat, str] = {
 }
 
 
+MANAGED_NAMES: tuple[str, ...] = (*OUTPUT_NAMES.values(), DIGEST_NAME, SIGNATURE_NAME)
+"""Every file of a result set (:mod:`evaltool.report.resultset`); a new set removes the others."""
+
+
+def hold_folder(out_dir: Path) -> AbstractContextManager[OutputFolder]:
+    """Hold ``out_dir`` for this run: locked, an interrupted switch finished (re-entrant)."""
+    return hold(out_dir, MANAGED_NAMES)
+
+
+def folder_state(out_dir: Path) -> SetState:
+    """Whether ``out_dir`` holds exactly the result set its manifest records."""
+    return inspect_set(out_dir, MANAGED_NAMES)
+
+
 def remove_outputs(out_dir: Path) -> list[Path]:
     """Delete earlier outputs in ``out_dir`` so nothing stale can be taken for a new result
-    (a signature over an earlier results.json included)."""
-    removed = []
-    for name in (*OUTPUT_NAMES.values(), DIGEST_NAME, SIGNATURE_NAME):
-        p = out_dir / name
-        if p.is_file() and not p.is_symlink():
-            p.unlink()
-            removed.append(p)
-    return removed
+    (a signature over an earlier results.json included), as one switch to an empty set."""
+    present = [out_dir / n for n in MANAGED_NAMES
+               if (out_dir / n).is_file() and not (out_dir / n).is_symlink()]
+    if not present:
+        return []
+    try:
+        with hold_folder(out_dir) as folder:
+            folder.stage().commit()
+    except OSError as exc:
+        raise ReportError(f"cannot remove the earlier outputs ({exc.strerror})",
+                          path=out_dir) from None
+    return present
 
 
 def signed_outputs(out_dir: Path) -> list[Path]:
@@ -132,7 +159,12 @@ def write_outputs(
     result: EvaluationResult, out_dir: Path, formats: Iterable[OutputFormat], *,
     isolate: bool = True, limits: RenderLimits | None = None,
 ) -> dict[OutputFormat, Path]:
-    """Render and write every requested format; on failure remove what this call wrote.
+    """Render every requested format and switch them into ``out_dir`` as one result set.
+
+    The outputs are staged inside the folder and switched in together
+    (:mod:`evaltool.report.resultset`): the folder holds the previous complete set until the
+    commit point and the new complete set after it, whatever stops the run. On failure the
+    staged files are removed and the previous set is left as it was.
 
     With ``isolate`` (the default) the PDF is rendered in a child process under ``limits``
     (memory, CPU and wall-clock; :class:`evaltool.report.pdf.isolate.IsolatedRenderer`), started
@@ -140,28 +172,27 @@ def write_outputs(
     outputs.
     """
     wanted = list(dict.fromkeys(formats))
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReportError(f"cannot create output folder ({exc.strerror})", path=out_dir) from None
-    remove_outputs(out_dir)
-    written: dict[OutputFormat, Path] = {}
-    renderer = (IsolatedRenderer(limits) if isolate and OutputFormat.PDF in wanted else None)
-    try:
-        return _write(result, out_dir, wanted, written, renderer)
-    finally:
-        if renderer is not None:
-            renderer.close()
+    with hold_folder(out_dir) as folder:
+        try:
+            staging = folder.stage()
+        except OSError as exc:
+            raise ReportError(f"cannot write report ({exc.strerror})", path=out_dir) from None
+        renderer = (IsolatedRenderer(limits) if isolate and OutputFormat.PDF in wanted else None)
+        try:
+            return _write(result, out_dir, wanted, staging, renderer)
+        finally:
+            if renderer is not None:
+                renderer.close()
 
 
 def _write(result: EvaluationResult, out_dir: Path, wanted: list[OutputFormat],
-           written: dict[OutputFormat, Path], renderer: IsolatedRenderer | None,
+           staging: Staging, renderer: IsolatedRenderer | None,
            ) -> dict[OutputFormat, Path]:
     from concurrent.futures import Future, ThreadPoolExecutor
 
     canonical = results_json(result)
     digest = sha256_hex(canonical)
-    staged: list[Staged] = []
+    written: dict[OutputFormat, Path] = {}
     with ThreadPoolExecutor(1) as pool:
         pdf: Future[bytes] | None = None
         try:
@@ -187,46 +218,42 @@ def _write(result: EvaluationResult, out_dir: Path, wanted: list[OutputFormat],
                 pdf = pool.submit(render, html, out_dir, attachments=attachments,
                                   created=_evaluation_time(result))
             for fmt in wanted:
-                dest = out_dir / OUTPUT_NAMES[fmt]
+                name = OUTPUT_NAMES[fmt]
                 if fmt is OutputFormat.HTML:
-                    write_atomic(dest, html.encode())
+                    written[fmt] = staging.write(name, html.encode())
                 elif fmt is OutputFormat.JUNIT:
-                    write_atomic(dest, junit)
+                    written[fmt] = staging.write(name, junit)
                 elif fmt is OutputFormat.OSCAL:
-                    write_atomic(dest, oscal)
-                else:
-                    continue
-                written[fmt] = dest
-            if OutputFormat.JSON in wanted:  # in place last, after the PDF
-                staged = [Staged(out_dir / DIGEST_NAME, digest_line(canonical)),
-                          Staged(out_dir / OUTPUT_NAMES[OutputFormat.JSON], canonical)]
+                    written[fmt] = staging.write(name, oscal)
+                elif fmt is OutputFormat.JSON:
+                    staging.write(DIGEST_NAME, digest_line(canonical))
+                    written[fmt] = staging.write(name, canonical)
             if pdf is not None:
-                dest = out_dir / OUTPUT_NAMES[OutputFormat.PDF]
-                write_atomic(dest, pdf.result())
-                written[OutputFormat.PDF] = dest
-            for st in staged:
-                st.commit()
-            if staged:
-                written[OutputFormat.JSON] = staged[-1].dest
+                written[OutputFormat.PDF] = staging.write(OUTPUT_NAMES[OutputFormat.PDF],
+                                                          pdf.result())
+                pdf = None
+            staging.commit()
         except OSError as exc:
-            _undo(pdf, staged, [*written.values(), out_dir / DIGEST_NAME])
+            _undo(pdf, staging, renderer)
             raise ReportError(f"cannot write report ({exc.strerror})", path=out_dir) from None
         except BaseException:
-            _undo(pdf, staged, list(written.values()))
+            _undo(pdf, staging, renderer)
             raise
     return {fmt: written[fmt] for fmt in wanted if fmt in written}
 
 
-def _undo(pdf: object, staged: list[Staged], paths: list[Path]) -> None:
-    """After a failure: wait for the PDF render to end, remove what this call wrote."""
+def _undo(pdf: object, staging: Staging, renderer: IsolatedRenderer | None) -> None:
+    """After a failure or an interruption: stop the PDF render (its result is not wanted) and
+    wait for its thread, remove the staged files (a failure after the commit point leaves the
+    record, and the next holder finishes the switch)."""
     from concurrent.futures import Future
     from contextlib import suppress
 
+    if renderer is not None:
+        renderer.abort()
     if isinstance(pdf, Future):
         pdf.cancel()
         with suppress(BaseException):  # its own failure is not the one being reported
             pdf.result()
-    for st in staged:
-        st.discard()
-    for p in paths:
-        p.unlink(missing_ok=True)
+    if not (staging.folder.staging_dir / COMMIT_NAME).is_file():
+        staging.discard()

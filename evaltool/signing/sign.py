@@ -24,8 +24,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from evaltool.atomic import Staged
 from evaltool.errors import ReportError
+from evaltool.report.outputs import MANAGED_NAMES, hold_folder
+from evaltool.report.resultset import COMMIT_NAME, OutputFolder
 from evaltool.signing._load import load_pyhanko
 from evaltool.signing.keys import SigningInputError, SigningMaterial
 from evaltool.signing.roles import (
@@ -179,6 +180,16 @@ def sign_result_set(out_dir: Path, material: SigningMaterial, *, role: str,
     certificates), fetching revocation data, and embed what they used in the PDF; the CMS over
     ``results.json`` is then B-T (its validation data is in the PDF).
     """
+    with hold_folder(out_dir) as folder:
+        return _sign_held(folder, out_dir, material, role=role, level=level, tsa_url=tsa_url,
+                          timestamper=timestamper, trust=trust)
+
+
+def _sign_held(folder: OutputFolder, out_dir: Path, material: SigningMaterial, *, role: str,
+               level: Level, tsa_url: str | None, timestamper: Any, trust: tuple[Any, ...],
+               ) -> SignedSet:
+    """:func:`sign_result_set` with the folder held: the signed PDF and the signature replace
+    their predecessors as one switch of the result set (``docs/outputs.md``)."""
     if role not in ROLES:
         raise SigningInputError(f"unknown role {role!r}: one of {', '.join(ROLES)}")
     pdf_path, results_path = out_dir / REPORT_NAME, out_dir / RESULTS_NAME
@@ -220,13 +231,19 @@ def sign_result_set(out_dir: Path, material: SigningMaterial, *, role: str,
             raise SigningInputError("the signer's certificate is revoked (revocation data "
                                     "fetched for level B-LT)", path=out_dir) from None
         raise ReportError(f"signing failed: {type(exc).__name__}: {exc}", path=out_dir) from None
-    staged = [Staged(sig_path, p7s)]
     try:
-        staged.append(Staged(pdf_path, signed_pdf))
-    except BaseException:
-        staged[0].discard()
-        raise
-    for st in staged:  # the signature first, the PDF last
-        st.commit()
+        staging = folder.stage()
+        try:
+            staging.write(sig_path.name, p7s)
+            staging.write(pdf_path.name, signed_pdf)
+            staging.keep(MANAGED_NAMES)
+            staging.commit()
+        except BaseException:
+            if not (folder.staging_dir / COMMIT_NAME).is_file():
+                staging.discard()
+            raise
+    except OSError as exc:
+        raise ReportError(f"cannot write the signed outputs ({exc.strerror})",
+                          path=out_dir) from None
     return SignedSet(report=pdf_path, signature=sig_path, field_name=field, role=role,
                      level=level)

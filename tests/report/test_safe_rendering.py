@@ -65,8 +65,9 @@ def all_pdf_bytes(path: Path) -> bytes:
 
 
 def assert_no_secret(out: Path, marker: bytes) -> None:
-    for f in out.iterdir():
-        assert marker not in f.read_bytes(), f.name
+    for f in out.rglob("*"):  # the outputs and the result set's manifest
+        if f.is_file():
+            assert marker not in f.read_bytes(), f.name
     assert marker not in all_pdf_bytes(out / "report.pdf")
 
 

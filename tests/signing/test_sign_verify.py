@@ -28,7 +28,8 @@ def _passphrase(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())
+            if p.is_file()}
 
 
 def test_a_signed_set_verifies_and_names_the_role(run_cli, result_set: Path,

@@ -13,8 +13,10 @@ from evaltool.errors import EvidenceError
 from evaltool.io.readers._registry import Source, reader
 from evaltool.model.bundle import EvidenceFormat, EvidenceKind
 
-MAX_IN_MEMORY_BITS = 1 << 33
-"""Largest RNG slot unpacked in memory at once (1 GiB of bits); larger slots must be streamed."""
+MAX_IN_MEMORY_BITS = 1 << 30
+"""Largest RNG slot unpacked in memory at once: 2^30 bits, one byte each once unpacked, so 1 GiB
+(a 128 MiB file); larger slots must be streamed (docs/resource-policy.md). It was 2^33 bits,
+which unpacked to 8 GiB."""
 
 
 @dataclass(frozen=True, slots=True)

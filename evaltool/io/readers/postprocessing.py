@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -690,10 +689,8 @@ def check_against_blocks(transcript: PostProcessingTranscript, records: BlockRec
 
 def _jsonl(src: Source) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) of every non-blank line."""
+    from evaltool.io import json_strict
     from evaltool.io.tables import MAX_JSONL_LINE_BYTES
-
-    def constant(name: str) -> Any:
-        raise ValueError(f"{name} is not allowed")
 
     try:
         with src.path.open("rb") as f:
@@ -704,7 +701,7 @@ def _jsonl(src: Source) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not raw.strip():
                     continue
                 try:
-                    obj = json.loads(raw.decode("utf-8"), parse_constant=constant)
+                    obj = json_strict.loads(raw.decode("utf-8"))
                 except UnicodeDecodeError:
                     raise where.error("not valid UTF-8") from None
                 except ValueError as exc:
@@ -846,13 +843,41 @@ _DICTIONARY_COLUMNS = ("record", "sender", "injected")
 """String columns read as dictionaries (a handful of values over many rows)."""
 
 
+class _CheckedParquet(pq.ParquetFile):
+    """A Parquet file whose row-group reads turn a corrupt page (a bad checksum, an undecodable
+    zstd frame) into the file's one-line error instead of an internal error."""
+
+    display = ""
+
+    def _fail(self, exc: BaseException) -> EvidenceError:
+        first = (str(exc).strip().splitlines() or ["unreadable"])[0]
+        return EvidenceError(f"unreadable Parquet data ({first})", path=self.display)
+
+    def read_row_group(self, *args: Any, **kwargs: Any) -> pa.Table:
+        try:
+            return super().read_row_group(*args, **kwargs)
+        except (pa.ArrowException, OSError) as exc:
+            raise self._fail(exc) from None
+
+    def read_row_groups(self, *args: Any, **kwargs: Any) -> pa.Table:
+        try:
+            return super().read_row_groups(*args, **kwargs)
+        except (pa.ArrowException, OSError) as exc:
+            raise self._fail(exc) from None
+
+
 def _parquet_file(src: Source, *, dictionary: bool = False) -> pq.ParquetFile:
+    from evaltool.io.tables import check_parquet_sizes
+
     try:
-        return pq.ParquetFile(src.path, read_dictionary=_DICTIONARY_COLUMNS if dictionary
-                              else None)
+        pf = _CheckedParquet(src.path, read_dictionary=_DICTIONARY_COLUMNS if dictionary
+                             else None)
     except (pa.ArrowException, OSError) as exc:
         first = (str(exc).strip().splitlines() or ["unreadable"])[0]
         raise EvidenceError(f"unreadable Parquet file ({first})", path=src.display) from None
+    pf.display = src.display
+    check_parquet_sizes(pf, src.display)
+    return pf
 
 
 def _check_schema(pf: pq.ParquetFile, display: str) -> None:

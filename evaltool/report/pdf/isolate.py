@@ -223,6 +223,11 @@ class IsolatedRenderer:
                 os.killpg(self._proc.pid, signal.SIGKILL)
         self._proc.wait()
 
+    def abort(self) -> None:
+        """Kill the rendering processes now: the run failed or is being interrupted, and the
+        PDF would be discarded anyway (a render can take minutes)."""
+        self._kill()
+
     def close(self) -> None:
         """Stop the processes (nothing more to render): end their input, or kill them."""
         import subprocess
