@@ -68,6 +68,13 @@ ALL_FOUR = """\
 """
 
 
+def _result_set(folder: Path) -> dict[str, bytes]:
+    """Every file of a result set by its path in ``folder``, the set's record
+    (``.evaltool/set.json``, docs/outputs.md) included and the run lock left out."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).as_posix() != ".evaltool/lock"}
+
+
 def assert_same_as_audit(run_cli: Callable[..., object], out: Path, label: str) -> None:
     """Run the ``evaltool audit`` command recorded in bundle ``label``'s results.json and assert
     that it writes the same files, byte for byte, as the campaign did."""
@@ -76,11 +83,11 @@ def assert_same_as_audit(run_cli: Callable[..., object], out: Path, label: str) 
     folder = out / "bundles" / label
     command = json.loads((folder / "results.json").read_text())["provenance"]["command_line"]
     assert command[:2] == ["evaltool", "audit"]
-    campaign_files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    campaign_files = _result_set(folder)
     shutil.rmtree(folder)
     r = run_cli(*command[1:])
     assert r.exit_code in (0, 1, 3), r.stderr  # type: ignore[attr-defined]
-    audit_files = {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    audit_files = _result_set(folder)
     assert sorted(audit_files) == sorted(campaign_files)
     for name, data in audit_files.items():
         assert data == campaign_files[name], f"{label}/{name} differs from evaltool audit's"
