@@ -114,4 +114,17 @@ if __name__ == "__main__":
 # to be re-measured on a quiet machine), default options:
 # - 4 bundles: serial 228.0 s wall / 51.5 s CPU; local:2 209.8 s wall / 76.6 s CPU (1.09x);
 # - 1 bundle: serial 110.3 s wall / 15.9 s CPU; local:1 51.3 s wall / 19.0 s CPU.
+#
+# Measured 2026-12-08 00:41 UTC on a quiet machine (load average 1.6-2.4 from the runs
+# themselves), default options, two runs:
+# - 4 bundles: serial 32.3 / 32.3 s wall (47.7 s CPU); local:2 33.0 / 32.4 s wall (61 s CPU):
+#   1.0x, goal 1.7x NOT met;
+# - 1 bundle: serial 11.2 / 11.8 s wall (15.5 s CPU); local:1 15.0 / 15.4 s wall (20 s CPU):
+#   overhead 31-34 %, goal 10 % NOT met.
+# Why: the serial audit already keeps 1.5 of the 2 cores busy (its batteries use the machine's
+# cores by default: 47.7 s CPU in 32.3 s), so two bundles side by side have little idle core to
+# fill, and each worker process pays its own start-up (imports, numba kernels: about 3-4 s of
+# CPU, the 13 s more CPU of the Dask run). The speed-up goal needs bundles whose audit is
+# single-threaded (or workers that tell the batteries to use one thread each) and machines with
+# more cores than one audit uses; the overhead goal needs bundles of a minute or more.
 # The wall times follow the other sessions' load, not evaltool; see docs/campaigns.md, "Scaling".
