@@ -16,12 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from evaltool.checks.outcome import Outcome, fmt
+from evaltool.checks.outcome import Findings, Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.errors import EvidenceError
 from evaltool.model.results import Measurement
@@ -34,23 +33,6 @@ GENESIS = "0" * 64
 """``prev_sha256`` of the first record of a hash-chained audit log."""
 
 
-@dataclass
-class _Findings:
-    """Failures and reasons for indecision gathered by a check, turned into one outcome."""
-
-    subject: str
-    failures: list[str] = field(default_factory=list)
-    undecided: list[str] = field(default_factory=list)
-    measurements: list[Measurement] = field(default_factory=list)
-
-    def outcome(self, passed: str) -> Outcome:
-        m = tuple(self.measurements)
-        if self.failures:
-            more = f" (and {len(self.failures) - 3} more)" if len(self.failures) > 3 else ""
-            return Outcome.failed(f"{self.subject}: " + "; ".join(self.failures[:3]) + more, m)
-        if self.undecided:
-            return Outcome.inconclusive(f"{self.subject}: " + "; ".join(self.undecided[:2]), m)
-        return Outcome.passed(passed, m)
 
 
 def _count(name: str, value: int, threshold: int | None = 0) -> Measurement:
@@ -130,7 +112,7 @@ def selftest_delivery_gating(p: GatingParams, ctx: CheckContext) -> Outcome:
         windows.append((start, float("inf")))
     keys = _deliveries(ctx, p.delivery_slot)
     bad = [(t, k) for t, k in keys if any(a <= t < b for a, b in windows)]
-    f = _Findings("key delivery in a failed state", measurements=[
+    f = Findings("key delivery in a failed state", measurements=[
         Measurement(name="failed_self_tests", value=len(windows), unit="count"),
         Measurement(name="keys_delivered", value=len(keys), unit="count"),
         _count("keys_delivered_in_failed_state", len(bad))])
@@ -205,7 +187,7 @@ def keys_destruction(p: DestructionParams, ctx: CheckContext) -> Outcome:
                                                           strict=True) if a]
     miss_keys = _match(keys, destroyed, p.max_delay_s)
     miss_blocks = _match(aborted, blocks_done, p.max_delay_s)
-    f = _Findings("key destruction", measurements=[
+    f = Findings("key destruction", measurements=[
         Measurement(name="keys_delivered", value=len(keys), unit="count"),
         Measurement(name="blocks_aborted", value=len(aborted), unit="count"),
         _count("keys_without_destruction", len(miss_keys)),
@@ -256,7 +238,7 @@ def audit_record_fields(p: FieldsParams, ctx: CheckContext) -> Outcome:
                 if first is None:
                     first = (i, name)
     bad = sum(missing.values())
-    f = _Findings("audit record content", measurements=[
+    f = Findings("audit record content", measurements=[
         Measurement(name="records", value=n, unit="count"),
         _count("missing_fields", bad)])
     if missing:
@@ -292,7 +274,7 @@ def audit_trail_integrity(p: TrailParams, ctx: CheckContext) -> Outcome:
 
     Detects records deleted from or altered in the exported trail; an unkeyed chain cannot show
     that the whole trail was not rewritten (the profile's manual activity covers that)."""
-    f = _Findings("audit trail integrity")
+    f = Findings("audit trail integrity")
     prev, expect_seq, n, gaps, breaks = GENESIS, 0, 0, 0, 0
     for i, r in enumerate(_records(ctx, p.slot), 1):
         n += 1
@@ -341,7 +323,7 @@ def audit_lockout(p: LockoutParams, ctx: CheckContext) -> Outcome:
     The records are read in file order; per account: failures are counted, a success resets
     the count; once the limit is met the lock-out record must come before the account's next
     attempt; a success while locked, or an attempt past the limit without lock-out, fails."""
-    f = _Findings("authentication failure handling")
+    f = Findings("authentication failure handling")
     fails: dict[str, int] = {}
     locked: set[str] = set()
     exercised = 0
@@ -404,7 +386,7 @@ class AdminOnlyParams(CheckParams):
 def audit_admin_only(p: AdminOnlyParams, ctx: CheckContext) -> Outcome:
     """Only the administrator role changes thresholds or monitors: every such action that took
     effect was performed in an administrator role."""
-    f = _Findings("management restricted to the administrator")
+    f = Findings("management restricted to the administrator")
     done = refused = 0
     for i, r in enumerate(_records(ctx, p.slot), 1):
         if r.get("event") not in p.events:
@@ -457,7 +439,7 @@ def tamper_response(p: TamperParams, ctx: CheckContext) -> Outcome:
         for i, r in enumerate(_records(ctx, p.audit_slot), 1)
         if r.get("event") == p.tamper_event or r.get("event") in p.response_events]
     tampers = [t for t, e in events if e == p.tamper_event]
-    f = _Findings("response to tampering")
+    f = Findings("response to tampering")
     for t in tampers:
         for want in p.response_events:
             if not any(e == want and t <= x <= t + p.within_s for x, e in events):

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
-from evaltool.checks.outcome import Outcome, fmt
+from evaltool.checks.outcome import Findings, Outcome, fmt
 from evaltool.checks.registry import CheckParams, check
 from evaltool.errors import EvidenceError
 from evaltool.model.results import Measurement
@@ -100,28 +100,6 @@ def _undecided(e: Mapping[str, Any]) -> str | None:
     if e.get("outcome") == "client-unsupported":
         return f"{_where(e)}: the probe's TLS library cannot run it ({e.get('error', '')})"
     return None
-
-
-@dataclass
-class Findings:
-    """Failures and undecided steps gathered by a check, turned into one outcome."""
-
-    subject: str
-    failures: list[str] = field(default_factory=list)
-    undecided: list[str] = field(default_factory=list)
-    measurements: list[Measurement] = field(default_factory=list)
-
-    def outcome(self, passed: str) -> Outcome:
-        """Fail if any failure; else inconclusive if any step undecided; else pass."""
-        m = tuple(self.measurements)
-        if self.failures:
-            more = f" (and {len(self.failures) - 3} more)" if len(self.failures) > 3 else ""
-            return Outcome.failed(f"{self.subject}: " + "; ".join(self.failures[:3]) + more, m)
-        if self.undecided:
-            more = f" (and {len(self.undecided) - 2} more)" if len(self.undecided) > 2 else ""
-            return Outcome.inconclusive(f"{self.subject} undecided: "
-                                        + "; ".join(self.undecided[:2]) + more, m)
-        return Outcome.passed(passed, m)
 
 
 def _count(name: str, value: int, threshold: int = 0) -> Measurement:

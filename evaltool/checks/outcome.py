@@ -6,7 +6,7 @@ import dataclasses
 import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from evaltool.model.results import Comparison, Measurement, Series
 from evaltool.model.verdict import Verdict
@@ -99,3 +99,26 @@ class Outcome:
             return cls.passed(reason, (m, *extra))
         reason = f"{subject} {fmt(value)}{u} is not {passes_if} {fmt(threshold)}{u}"
         return cls.failed(reason, (m, *extra))
+
+
+@dataclass
+class Findings:
+    """Failures and undecided steps a check gathers from many records, turned into one outcome
+    (the first three failures, or the first two undecided steps, named in the reason)."""
+
+    subject: str
+    failures: list[str] = field(default_factory=list)
+    undecided: list[str] = field(default_factory=list)
+    measurements: list[Measurement] = field(default_factory=list)
+
+    def outcome(self, passed: str) -> Outcome:
+        """Fail if any failure; else inconclusive if any step undecided; else pass."""
+        m = tuple(self.measurements)
+        if self.failures:
+            more = f" (and {len(self.failures) - 3} more)" if len(self.failures) > 3 else ""
+            return Outcome.failed(f"{self.subject}: " + "; ".join(self.failures[:3]) + more, m)
+        if self.undecided:
+            more = f" (and {len(self.undecided) - 2} more)" if len(self.undecided) > 2 else ""
+            return Outcome.inconclusive(f"{self.subject} undecided: "
+                                        + "; ".join(self.undecided[:2]) + more, m)
+        return Outcome.passed(passed, m)

@@ -1,13 +1,17 @@
-"""The bundle manifest with one evidence entry added or replaced, its comments kept (shared by
-the importers)."""
+"""The bundle manifest with one evidence entry added or replaced, its comments kept, and the
+step that puts an imported table and that manifest in place together (shared by the importers)."""
 
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 from typing import Any
 
-from evaltool.errors import ImportMappingError
+from evaltool.atomic import Staged, ordinary_permissions
+from evaltool.errors import EvidenceError, ImportMappingError
+from evaltool.io.yaml import load_yaml, validate
+from evaltool.model.bundle import BundleManifest
 
 
 def manifest_with(manifest_path: Path, entry: dict[str, Any], replace: bool) -> bytes:
@@ -29,3 +33,18 @@ def manifest_with(manifest_path: Path, entry: dict[str, Any], replace: bool) -> 
     out = io.StringIO()
     yaml.dump(doc, out)
     return out.getvalue().encode()
+
+
+def commit_import(manifest_path: Path, entry: dict[str, Any], replace: bool, table: Path,
+                  dest: Path) -> None:
+    """Add ``entry`` to the manifest and move the written ``table`` to ``dest``: the new manifest
+    is staged and validated first, then the table is renamed into place and the manifest after
+    it, so a refused entry leaves the bundle as it was."""
+    staged = Staged(manifest_path, manifest_with(manifest_path, entry, replace))
+    try:
+        validate(load_yaml(staged.tmp, error=EvidenceError), BundleManifest, error=EvidenceError)
+        ordinary_permissions(table)
+        os.replace(table, dest)
+        staged.commit()
+    finally:
+        staged.discard()

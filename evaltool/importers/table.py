@@ -34,9 +34,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evaltool import __version__
-from evaltool.atomic import Staged, ordinary_permissions
 from evaltool.errors import EvidenceError, ImportMappingError
-from evaltool.importers._manifest import manifest_with as _manifest_with
+from evaltool.importers._manifest import commit_import
 from evaltool.importers.units import UnitError, conversion, quantity
 from evaltool.io import json_strict, tables
 from evaltool.io.bundle import load_manifest
@@ -46,7 +45,6 @@ from evaltool.model.bundle import (
     ALLOWED_FORMATS,
     TABLE_SCHEMAS,
     UNIT_SUFFIXES,
-    BundleManifest,
     ColumnType,
     EvidenceFormat,
     EvidenceKind,
@@ -342,16 +340,7 @@ def import_table(source: Path, mapping_path: Path, kind: EvidenceKind, bundle: P
                  "sha256": digest, "size_bytes": size,
                  "description": f"imported from {source.name}",
                  "imported": record.model_dump(mode="json")}
-        text = _manifest_with(manifest_path, entry, replace)
-        staged = Staged(manifest_path, text)
-        try:
-            validate(load_yaml(staged.tmp, error=EvidenceError), BundleManifest,
-                     error=EvidenceError)
-            ordinary_permissions(tmp)
-            os.replace(tmp, dest)
-            staged.commit()
-        finally:
-            staged.discard()
+        commit_import(manifest_path, entry, replace, tmp, dest)
     finally:
         with suppress(FileNotFoundError):
             tmp.unlink()

@@ -44,13 +44,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from evaltool import __version__
-from evaltool.atomic import Staged, ordinary_permissions
 from evaltool.errors import EvaltoolError, EvidenceError, ImportMappingError
-from evaltool.importers._manifest import manifest_with
+from evaltool.importers._manifest import commit_import
 from evaltool.io.bundle import load_manifest
 from evaltool.io.files import sha256_file
 from evaltool.io.yaml import load_yaml, validate
-from evaltool.model.bundle import BundleManifest, EvidenceKind, ImportRecord
+from evaltool.model.bundle import EvidenceKind, ImportRecord
 from evaltool.model.channels import MAX_CHANNEL, ChannelMap
 
 FORMATS = ("ptu", "ht3", "spc", "photon-hdf5")
@@ -748,16 +747,7 @@ def import_tagger(source_path: Path, fmt: str, channels_path: Path, bundle: Path
                  "description": f"imported from {source_path.name} ({fmt}): "
                                 f"{tally.written} clicks; {', '.join(notes)} records skipped",
                  "imported": record.model_dump(mode="json")}
-        text = manifest_with(manifest_path, entry, replace)
-        staged = Staged(manifest_path, text)
-        try:
-            validate(load_yaml(staged.tmp, error=EvidenceError), BundleManifest,
-                     error=EvidenceError)
-            ordinary_permissions(tmp)
-            os.replace(tmp, dest)
-            staged.commit()
-        finally:
-            staged.discard()
+        commit_import(manifest_path, entry, replace, tmp, dest)
     finally:
         if writer is not None:
             with suppress(BaseException):
