@@ -44,6 +44,23 @@ def test_the_template_is_cut_losslessly_at_its_marks(report_html: str) -> None:
     assert source.chapters[7:] == ("", "", "", "")
 
 
+def test_a_part_that_starts_inside_chapter_4_names_each_later_chapter(
+        report_html: str, tmp_path: Path) -> None:
+    # Units 4-6 continue chapter 4; a part from unit 5 to the end goes on into chapters 5-8.
+    # Its pages before chapter 5 name chapter 4, and no page from chapter 5 on does (the name
+    # was once set on the body, which set it again on every page the body continued onto).
+    source = split.parse(report_html)
+    assert source is not None and source.chapters[5] == "4 Results per requirement"
+    part = split.part_html(source, range(5, len(source.units)))
+    pdf, _ = render_document(part.html, tmp_path)
+    texts = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages]
+    assert "4 Results per requirement" in texts[0]
+    waivers = next(i for i, t in enumerate(texts) if "5 Waivers and attestations" in t)
+    assert waivers > 0
+    assert not any("4 Results per requirement" in t for t in texts[waivers:])
+    assert "6 Statistical appendix" in texts[-1] or "8 Provenance" in texts[-1]
+
+
 def test_a_document_without_marks_is_not_cut() -> None:
     assert split.parse("<html><body><p>x</p></body></html>") is None
 

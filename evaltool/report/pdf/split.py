@@ -69,7 +69,10 @@ _HEADING_END = re.compile(r"</h[1-6]>")
 #: CSS added to each part: the joiner sets the page numbers, no part draws them.
 _PART_CSS = "@page { @bottom-right { content: none; } }"
 #: CSS added to a part that starts inside a chapter: the running header names that chapter.
-_CONTINUED_CSS = "body { string-set: reportid attr(data-report-id), section attr(data-section); }"
+_CONTINUED_CSS = "div.continues { string-set: section attr(data-section); }"
+"""A part that starts inside a chapter names it once, in an empty block at its start: set on the
+body, the string was set again on every page the body continues onto, so every later chapter of
+the part kept the first one's running header."""
 #: The contents: a leader after each entry, then the slot its page number is set in. WeasyPrint
 #: draws each repetition of the leader string as a box of its own: eight dots a box.
 _TOC_CSS = ('nav.toc a::after { content: leader("........"); } '
@@ -185,18 +188,13 @@ def _with_css(head: str, css: str) -> str:
     return head.replace("</head>", f"<style>\n{css}\n</style>\n</head>", 1)
 
 
-def _body_tag(source: ReportSource, section: str = "") -> str:
-    if not section:
-        return source.body_tag
-    return source.body_tag[:-1] + f' data-section="{section}">'
-
-
 def part_html(source: ReportSource, units: range) -> Part:
     """One body part (no page numbers)."""
     section = source.chapters[units.start]
     css = _PART_CSS + ("\n" + _CONTINUED_CSS if section else "")
     body, stubs = _with_stubs("".join(source.units[i] for i in units))
-    return Part(f"{_with_css(source.head, css)}{_body_tag(source, section)}\n{body}"
+    opening = f'<div class="continues" data-section="{section}"></div>\n' if section else ""
+    return Part(f"{_with_css(source.head, css)}{source.body_tag}\n{opening}{body}"
                 "\n</body>\n</html>\n", stubs)
 
 
