@@ -136,33 +136,20 @@ def _spec(name: str, version: str, reference: str) -> BoundSpec:
                      load=lambda: finite_key_bound(name))
 
 
+def _decoy(pid: str, title: str, bound: BoundSpec) -> ProtocolPlugin:
+    """A decoy-state BB84 plugin: the shared claims, evidence, checks and activities, one bound."""
+    return ProtocolPlugin(
+        id=pid, title=title, claims_model=ProtocolClaims,
+        evidence={EvidenceKind.BLOCK_RECORDS: _BLOCK_COLUMNS,
+                  EvidenceKind.POST_PROCESSING_TRANSCRIPT: ()},
+        bounds={bound.name: bound}, checks=_CHECKS, activities=_ACTIVITIES,
+        key_length=_key_length,
+    )
+
+
 PLUGINS = (
-    ProtocolPlugin(
-        id="bb84-decoy-3",
-        title="Decoy-state BB84, three intensities (signal, decoy, vacuum)",
-        claims_model=ProtocolClaims,
-        evidence={
-            EvidenceKind.BLOCK_RECORDS: _BLOCK_COLUMNS,
-            EvidenceKind.POST_PROCESSING_TRANSCRIPT: (),
-        },
-        bounds={"lim2014": _spec("lim2014", "1",
-                                 "C. C.-W. Lim et al., Phys. Rev. A 89, 022307 (2014)")},
-        checks=_CHECKS,
-        activities=_ACTIVITIES,
-        key_length=_key_length,
-    ),
-    ProtocolPlugin(
-        id="bb84-decoy-2",
-        title="Decoy-state BB84, two intensities (one decoy)",
-        claims_model=ProtocolClaims,
-        evidence={
-            EvidenceKind.BLOCK_RECORDS: _BLOCK_COLUMNS,
-            EvidenceKind.POST_PROCESSING_TRANSCRIPT: (),
-        },
-        bounds={"rusca2018": _spec("rusca2018", "1",
-                                   "D. Rusca et al., Appl. Phys. Lett. 112, 171104 (2018)")},
-        checks=_CHECKS,
-        activities=_ACTIVITIES,
-        key_length=_key_length,
-    ),
+    _decoy("bb84-decoy-3", "Decoy-state BB84, three intensities (signal, decoy, vacuum)",
+           _spec("lim2014", "1", "C. C.-W. Lim et al., Phys. Rev. A 89, 022307 (2014)")),
+    _decoy("bb84-decoy-2", "Decoy-state BB84, two intensities (one decoy)",
+           _spec("rusca2018", "1", "D. Rusca et al., Appl. Phys. Lett. 112, 171104 (2018)")),
 )

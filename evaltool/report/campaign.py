@@ -11,14 +11,10 @@ import json
 import xml.etree.ElementTree as ET
 
 from evaltool.model.campaign import CampaignSummary
-from evaltool.model.verdict import Verdict
+from evaltool.report.junit import add_outcome, clean
 
 SUMMARY_NAMES = {"json": "campaign.json", "junit": "campaign.junit.xml", "html": "campaign.html"}
 """The campaign summary files in the campaign's output folder (campaign.json is written last)."""
-
-
-def _clean(text: str) -> str:
-    return "".join(ch if ch in "\t\n\r" or ord(ch) >= 32 else "\ufffd" for ch in text)
 
 
 def render_summary_json(summary: CampaignSummary) -> bytes:
@@ -33,21 +29,14 @@ def render_summary_junit(summary: CampaignSummary) -> bytes:
     counts = summary.counts
     suites = ET.Element("testsuites", name="evaltool campaign", tests=str(len(summary.bundles)),
                         failures=str(counts["fail"]), errors=str(counts["inconclusive"]))
-    suite = ET.SubElement(suites, "testsuite", name=_clean(summary.title),
+    suite = ET.SubElement(suites, "testsuite", name=clean(summary.title),
                           tests=str(len(summary.bundles)), failures=str(counts["fail"]),
                           errors=str(counts["inconclusive"]),
                           skipped=str(counts["not-applicable"]))
     for b in summary.bundles:
-        case = ET.SubElement(suite, "testcase", classname="campaign", name=_clean(b.label))
-        text = _clean(b.error or ", ".join(f"{n} {v}" for v, n in b.counts.items()))
-        if b.verdict is Verdict.FAIL:
-            ET.SubElement(case, "failure", message=text, type="fail").text = text
-        elif b.verdict is Verdict.INCONCLUSIVE:
-            ET.SubElement(case, "error", message=text, type="inconclusive").text = text
-        elif b.verdict is Verdict.NOT_APPLICABLE:
-            ET.SubElement(case, "skipped", message=text)
-        else:
-            ET.SubElement(case, "system-out").text = text
+        case = ET.SubElement(suite, "testcase", classname="campaign", name=clean(b.label))
+        add_outcome(case, b.verdict,
+                    clean(b.error or ", ".join(f"{n} {v}" for v, n in b.counts.items())))
     ET.indent(suites)
     body: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
     return body + b"\n"

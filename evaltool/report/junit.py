@@ -8,9 +8,24 @@ from evaltool.model.results import EvaluationResult
 from evaltool.model.verdict import Verdict
 
 
-def _clean(text: str) -> str:
-    # XML 1.0 forbids most control characters; device strings may contain them.
+def clean(text: str) -> str:
+    """``text`` with the control characters XML 1.0 forbids replaced (device strings may hold
+    them)."""
     return "".join(ch if ch in "\t\n\r" or ord(ch) >= 32 else "\ufffd" for ch in text)
+
+
+
+def add_outcome(case: ET.Element, verdict: Verdict, text: str, fail_type: str = "fail") -> None:
+    """The JUnit element of ``verdict`` inside ``case``: fail = failure, inconclusive = error,
+    not applicable = skipped, pass = the text as system-out."""
+    if verdict is Verdict.FAIL:
+        ET.SubElement(case, "failure", message=text, type=fail_type).text = text
+    elif verdict is Verdict.INCONCLUSIVE:
+        ET.SubElement(case, "error", message=text, type="inconclusive").text = text
+    elif verdict is Verdict.NOT_APPLICABLE:
+        ET.SubElement(case, "skipped", message=text)
+    else:
+        ET.SubElement(case, "system-out").text = text
 
 
 def render_junit(result: EvaluationResult) -> bytes:
@@ -21,24 +36,16 @@ def render_junit(result: EvaluationResult) -> bytes:
                         failures=str(counts["fail"]), errors=str(counts["inconclusive"]))
     for req in result.requirements:
         suite = ET.SubElement(
-            suites, "testsuite", name=_clean(req.requirement_id), tests=str(len(req.checks)),
+            suites, "testsuite", name=clean(req.requirement_id), tests=str(len(req.checks)),
             failures=str(sum(c.verdict is Verdict.FAIL for c in req.checks)),
             errors=str(sum(c.verdict is Verdict.INCONCLUSIVE for c in req.checks)),
             skipped=str(sum(c.verdict is Verdict.NOT_APPLICABLE for c in req.checks)),
         )
         for c in req.checks:
-            case = ET.SubElement(suite, "testcase", classname=_clean(req.requirement_id),
-                                 name=_clean(f"{c.check_id} [{c.kind}]"))
-            reason = _clean(c.reason)
-            if c.verdict is Verdict.FAIL:
-                label = "fail (waived)" if c.waived_by else "fail"
-                ET.SubElement(case, "failure", message=reason, type=label).text = reason
-            elif c.verdict is Verdict.INCONCLUSIVE:
-                ET.SubElement(case, "error", message=reason, type="inconclusive").text = reason
-            elif c.verdict is Verdict.NOT_APPLICABLE:
-                ET.SubElement(case, "skipped", message=reason)
-            else:
-                ET.SubElement(case, "system-out").text = reason
+            case = ET.SubElement(suite, "testcase", classname=clean(req.requirement_id),
+                                 name=clean(f"{c.check_id} [{c.kind}]"))
+            add_outcome(case, c.verdict, clean(c.reason),
+                        "fail (waived)" if c.waived_by else "fail")
     ET.indent(suites)
     body: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
     return body + b"\n"
